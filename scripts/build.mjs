@@ -1,0 +1,31 @@
+// One esbuild entry per runtime: preload (low target, everything bundled), CLI, extension host, webview.
+import * as esbuild from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const production = process.argv.includes('--production');
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
+
+// ws tries optional native addons; in the preload they must never resolve from the user's node_modules.
+const stubNativeAddons = {
+  name: 'stub-ws-native-addons',
+  setup(build) {
+    build.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'throw new Error("not bundled")', loader: 'js' }));
+  },
+};
+
+const builds = [
+  { ...common, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.js', platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons], sourcemap: false },
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'], banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['webview/src/main.ts'], outfile: 'media/webview.js', platform: 'browser', target: 'es2020', format: 'iife' },
+];
+if (fs.existsSync(path.join(root, 'src/extension/extension.ts'))) {
+  builds.push({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'bufferutil', 'utf-8-validate'] });
+}
+const present = builds.filter((b) => fs.existsSync(path.join(root, b.entryPoints[0])));
+await Promise.all(present.map((b) => esbuild.build(b)));
+if (fs.existsSync(path.join(root, 'dist/cli.js'))) fs.chmodSync(path.join(root, 'dist/cli.js'), 0o755);
+console.log(`built ${present.map((b) => b.outfile).join(', ')}${production ? ' (production)' : ''}`);

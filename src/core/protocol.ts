@@ -1,0 +1,151 @@
+/**
+ * The one protocol shared by the preload, the collector, the extension host and the webview.
+ * Kept free of `vscode` and Node imports so every runtime can bundle it.
+ *
+ * Three channels:
+ *  - preload → collector (WebSocket text frames, JSON): PreloadMessage
+ *  - collector → preload: CollectorMessage
+ *  - host ↔ webview (postMessage): HostToWebview / WebviewToHost
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** Name of the diagnostics_channel tracing channel apps publish their own phases on. */
+export const PHASE_CHANNEL = 'shutdown-trace:phase';
+/** Env vars the launcher sets for the preload. Never recorded in a trace. */
+export const ENV = {
+  port: 'SHUTDOWN_TRACE_PORT',
+  token: 'SHUTDOWN_TRACE_TOKEN',
+  spool: 'SHUTDOWN_TRACE_SPOOL',
+  verbose: 'SHUTDOWN_TRACE_VERBOSE',
+  stallMs: 'SHUTDOWN_TRACE_STALL_MS',
+} as const;
+/** Header carrying the per-run token on the WebSocket upgrade. */
+export const TOKEN_HEADER = 'x-shutdown-trace-token';
+
+/** One stack frame, already source-mapped where the runtime had maps. */
+export interface Frame {
+  fn?: string;
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** Where something was created or called: frames plus the first frame in user code. */
+export interface Site {
+  frames: Frame[];
+  /** Index into frames of the first frame outside node internals, the tool and node_modules; -1 if none. */
+  user: number;
+}
+
+export type HandleType =
+  | 'timeout'
+  | 'interval'
+  | 'immediate'
+  | 'server'
+  | 'socket'
+  | 'pipe'
+  | 'udp'
+  | 'child-process'
+  | 'fs-watcher'
+  | 'stat-watcher'
+  | 'worker'
+  | 'other';
+
+export interface HandleInfo {
+  id: string;
+  type: HandleType;
+  /** Short human description, e.g. "setInterval 1000ms" or "TCP 127.0.0.1:5000 → 127.0.0.1:41234". */
+  label: string;
+  /** Keeps the event loop alive. Unref'd handles are listed but never called leaks. */
+  ref: boolean;
+  /** Monotonic ms (same clock as events) when the tool saw it created; absent if it predates the preload. */
+  createdAt?: number;
+  site?: Site;
+  /** Extra, type-specific facts: addresses, pid, command, path, delay. Values are strings or numbers. */
+  details?: Record<string, string | number | boolean>;
+}
+
+/** Events the preload reports. Every event carries `t`, monotonic ms (process.hrtime, shared by all processes on the host). */
+export type PreloadEvent =
+  | { kind: 'signal'; t: number; signal: string; nth: number; listeners: number }
+  | { kind: 'listener-start'; t: number; id: string; signal: string; site?: Site; name?: string }
+  | { kind: 'listener-end'; t: number; id: string; signal: string; threw?: string; returnedPromise: boolean }
+  | { kind: 'listener-settled'; t: number; id: string; signal: string; ok: boolean; error?: string }
+  | { kind: 'listen'; t: number; server: string; proto: 'http' | 'https' | 'net' | 'tls'; address: string; site?: Site }
+  | { kind: 'server-close'; t: number; server: string; site?: Site; connections: number; active: number; inFlight: number }
+  | { kind: 'server-closed'; t: number; server: string }
+  | { kind: 'conn-end'; t: number; server: string; conn: string; remote: string; how: 'client-closed' | 'server-ended' | 'destroyed' | 'error'; hadRequest: boolean }
+  | { kind: 'request-start'; t: number; server: string; req: string; method: string; path: string }
+  | { kind: 'request-end'; t: number; server: string; req: string; status: number; aborted: boolean }
+  | { kind: 'phase-start'; t: number; id: string; name: string; auto?: boolean }
+  | { kind: 'phase-end'; t: number; id: string; error?: string }
+  | { kind: 'exit-call'; t: number; code: number | string | undefined; site?: Site }
+  | { kind: 'before-exit'; t: number; code: number }
+  | { kind: 'exit'; t: number; code: number }
+  | { kind: 'error'; t: number; origin: 'uncaughtException' | 'unhandledRejection'; message: string; stack?: string; site?: Site }
+  | { kind: 'handle-open'; t: number; handle: HandleInfo }
+  | { kind: 'handle-close'; t: number; id: string }
+  | { kind: 'spawn'; t: number; childPid: number; command: string; site?: Site }
+  | { kind: 'snapshot'; t: number; reason: SnapshotReason; handles: HandleInfo[]; unidentified: { type: string; count: number }[] }
+  | { kind: 'active-count'; t: number; count: number }
+  | { kind: 'dropped'; t: number; count: number };
+
+export type PreloadEventKind = PreloadEvent['kind'];
+
+export type SnapshotReason =
+  /** Signal listeners all settled, but the process is still alive after the stall delay. */
+  | 'stalled'
+  /** The launcher asked just before SIGKILL at the grace deadline. */
+  | 'deadline'
+  /** process.exit() was called; anything ref'd here is a masked leak. */
+  | 'process-exit'
+  /** The loop drained and the process is exiting naturally. */
+  | 'exit'
+  /** Asked for by a user (Send snapshot). */
+  | 'manual';
+
+export interface HelloMessage {
+  type: 'hello';
+  protocol: number;
+  pid: number;
+  ppid: number;
+  /** argv as the preload saw it; the collector redacts before storing. */
+  argv: string[];
+  node: string;
+  cwd: string;
+  t: number;
+  isWorker: boolean;
+}
+
+export type PreloadMessage =
+  | HelloMessage
+  | { type: 'events'; pid: number; events: PreloadEvent[] };
+
+export type CollectorMessage =
+  | { type: 'snapshot-request'; reason: SnapshotReason }
+  | { type: 'bye' };
+
+// ---------------------------------------------------------------- host ↔ webview
+
+import type { Trace, TraceEvent, ProcessInfo, Analysis, OutputLine } from './trace';
+
+export type HostToWebview =
+  /** A whole trace: a saved file, or the state of a live run when the panel (re)opens. */
+  | { type: 'trace'; trace: Trace; live: boolean }
+  /** Incremental live updates; applied in order to the last 'trace'. */
+  | { type: 'append'; events: TraceEvent[]; output: OutputLine[]; processes: ProcessInfo[]; now: number }
+  /** The run ended; carries the final analysis. */
+  | { type: 'finished'; analysis: Analysis; trace: Trace }
+  | { type: 'error'; message: string }
+  | { type: 'theme'; kind: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light' };
+
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'open-frame'; file: string; line: number; col: number }
+  | { type: 'command'; command: 'send-signal' | 'kill' | 'stop' | 'export' | 'copy-summary' | 'rerun'; signal?: string }
+  | { type: 'select'; eventIndex: number };
+
+/** Exhaustiveness guard for discriminated-union switches. */
+export function assertNever(x: never): never {
+  throw new Error(`unhandled message: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,220 @@
+/**
+ * The trace file: a versioned JSON document written by `run`, read by every other command,
+ * the extension and the webview. Times are milliseconds relative to `meta.t0` (the launcher's
+ * monotonic clock at spawn), so t=0 is when the service was started.
+ */
+import type { PreloadEvent, HandleInfo, Site, Frame } from './protocol';
+
+export const TRACE_FORMAT = 'shutdown-trace';
+export const TRACE_VERSION = 1;
+export const TRACE_EXTENSION = '.shutdown-trace.json';
+
+export type Delivery = 'main' | 'group';
+export type SignalWhen = { mode: 'listening'; delayMs: number; timeoutMs: number } | { mode: 'after'; ms: number } | { mode: 'never' };
+
+export interface SignalPlan {
+  signal: string;
+  when: SignalWhen;
+  /** Second signal, ms after the first. */
+  second?: { signal: string; afterMs: number };
+  /** SIGKILL this many ms after the first signal. */
+  graceMs: number;
+  delivery: Delivery;
+}
+
+/** Launcher-side events: what the tool itself did or observed from outside the service. */
+export type LauncherEvent =
+  | { kind: 'spawned'; t: number; pid: number; command: string }
+  | { kind: 'signal-sent'; t: number; signal: string; target: number; delivery: Delivery; nth: number }
+  | { kind: 'deadline'; t: number; graceMs: number }
+  | { kind: 'kill-sent'; t: number; target: number }
+  | { kind: 'process-exit'; t: number; pid: number; code: number | null; signal: string | null }
+  | { kind: 'orphan'; t: number; pid: number; ppid: number; command: string; stopped: boolean }
+  | { kind: 'collector-rejected'; t: number; reason: string }
+  | { kind: 'note'; t: number; text: string };
+
+/** Every event in a trace carries the pid it belongs to (the launcher's own use pid 0). */
+export type TraceEvent = (PreloadEvent | LauncherEvent) & { pid: number };
+export type TraceEventKind = TraceEvent['kind'];
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** Redacted command line. */
+  command: string;
+  /** True when the preload reported from inside it. */
+  traced: boolean;
+  isMain: boolean;
+  start?: number;
+  end?: number;
+  exit?: { code: number | null; signal: string | null };
+  node?: string;
+}
+
+export interface OutputLine {
+  t: number;
+  pid: number;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export type FindingCode =
+  | 'no-handler'
+  | 'graceful'
+  | 'killed-at-deadline'
+  | 'leaked-handles'
+  | 'masked-leak'
+  | 'signal-not-delivered'
+  | 'orphans'
+  | 'repeated-signal'
+  | 'shutdown-error'
+  | 'slowest-phase'
+  | 'crashed'
+  | 'exited-before-signal'
+  | 'dropped-events'
+  | 'never-listened'
+  | 'stalled'
+  | 'open-connections'
+  | 'incomplete';
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  title: string;
+  detail: string;
+  /** Indexes into trace.events that show it. */
+  evidence: number[];
+  /** Leaked or relevant handles, with their creation sites. */
+  handles?: HandleInfo[];
+}
+
+export type ExitReason =
+  | 'graceful'
+  | 'forced-exit'
+  | 'killed-at-deadline'
+  | 'killed-by-signal'
+  | 'crashed'
+  | 'exited-before-signal'
+  | 'still-running'
+  | 'unknown';
+
+export interface PhaseTiming {
+  id: string;
+  pid: number;
+  name: string;
+  start: number;
+  end?: number;
+  durationMs?: number;
+  depth: number;
+  auto: boolean;
+  error?: string;
+}
+
+export interface Analysis {
+  verdict: string;
+  exitReason: ExitReason;
+  /** First signal sent/arrived → main process exit, ms. */
+  signalToExitMs?: number;
+  leakedHandleCount: number;
+  phases: PhaseTiming[];
+  findings: Finding[];
+  graceMs: number;
+}
+
+export interface TraceMeta {
+  tool: string;
+  toolVersion: string;
+  createdAt: string;
+  /** Redacted command line. */
+  command: string[];
+  cwd: string;
+  platform: string;
+  node: string;
+  plan: SignalPlan;
+  mainPid?: number;
+  complete: boolean;
+  incompleteReason?: string;
+  durationMs: number;
+  /** Counters for things the tool refused or lost, never silent. */
+  counters: { droppedEvents: number; rejectedConnections: number; malformedFrames: number; outputLinesTruncated: number };
+}
+
+export interface Trace {
+  format: typeof TRACE_FORMAT;
+  version: typeof TRACE_VERSION;
+  meta: TraceMeta;
+  processes: ProcessInfo[];
+  events: TraceEvent[];
+  output: OutputLine[];
+  analysis?: Analysis;
+}
+
+export class TraceFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TraceFormatError';
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parses and checks a trace file's text. Throws TraceFormatError with a message that names
+ * the problem (not JSON, truncated, not a trace, a future version, a damaged field).
+ */
+export function parseTrace(text: string, source = 'trace'): Trace {
+  let data: unknown;
+  if (text.trim() === '') throw new TraceFormatError(`${source} is empty: not a Shutdown Trace file.`);
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    const trimmed = text.trimEnd();
+    const truncated = trimmed.startsWith('{') && !trimmed.endsWith('}');
+    throw new TraceFormatError(
+      truncated
+        ? `${source} is truncated: the JSON ends early (${text.length} bytes read). The file was cut off while being written or copied.`
+        : `${source} is not valid JSON: ${(e as Error).message}`,
+    );
+  }
+  return validateTrace(data, source);
+}
+
+export function validateTrace(data: unknown, source = 'trace'): Trace {
+  if (!isObj(data)) throw new TraceFormatError(`${source} is not a Shutdown Trace file: expected a JSON object.`);
+  if (data.format !== TRACE_FORMAT) {
+    if ('traceEvents' in data) throw new TraceFormatError(`${source} is a Chrome Trace Event file (an export), not a Shutdown Trace file. Open it in Perfetto, or open the original .shutdown-trace.json.`);
+    throw new TraceFormatError(`${source} is not a Shutdown Trace file: "format" is ${JSON.stringify(data.format)}, expected "${TRACE_FORMAT}".`);
+  }
+  if (typeof data.version !== 'number') throw new TraceFormatError(`${source} has no version number.`);
+  if (data.version > TRACE_VERSION) throw new TraceFormatError(`${source} was written by a newer Shutdown Trace (format version ${data.version}); this one reads version ${TRACE_VERSION}. Update Shutdown Trace to open it.`);
+  if (data.version < 1) throw new TraceFormatError(`${source} has an unknown format version ${data.version}.`);
+  if (!isObj(data.meta)) throw new TraceFormatError(`${source} is damaged: "meta" is missing.`);
+  for (const key of ['processes', 'events', 'output'] as const) {
+    if (!Array.isArray(data[key])) throw new TraceFormatError(`${source} is damaged: "${key}" is missing or not a list.`);
+  }
+  const events = data.events as unknown[];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (!isObj(e) || typeof e.kind !== 'string' || typeof e.t !== 'number' || typeof e.pid !== 'number') {
+      throw new TraceFormatError(`${source} is damaged: event #${i} has no kind, time or pid.`);
+    }
+  }
+  return data as unknown as Trace;
+}
+
+/** The frame to show for a site: the first user frame, else the first frame. */
+export function userFrame(site: Site | undefined): Frame | undefined {
+  if (!site || site.frames.length === 0) return undefined;
+  return site.frames[site.user >= 0 ? site.user : 0];
+}
+
+export function formatFrame(f: Frame | undefined, cwd?: string): string {
+  if (!f) return 'unknown site';
+  let file = f.file;
+  if (cwd && file.startsWith(cwd + '/')) file = file.slice(cwd.length + 1);
+  return `${file}:${f.line}:${f.col}`;
+}
