@@ -18,7 +18,7 @@ const stubNativeAddons = {
 };
 
 const builds = [
-  { ...common, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.js', platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons], sourcemap: false },
+  { ...common, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.js', platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons], inject: ['src/preload/own-timers.ts'], sourcemap: false },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'], banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['webview/src/main.ts'], outfile: 'media/webview.js', platform: 'browser', target: 'es2020', format: 'iife' },
 ];

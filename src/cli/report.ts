@@ -1,0 +1,59 @@
+/** The terminal report printed after a run and by `show`. */
+import type { Trace } from '../core/trace';
+import { userFrame, formatFrame } from '../core/trace';
+import { analyze } from '../core/analysis';
+
+function fmtMs(ms: number | undefined): string {
+  if (ms === undefined) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function renderReport(trace: Trace, o: { tracePath?: string; color?: boolean } = {}): string {
+  const a = trace.analysis ?? analyze(trace);
+  const c = (code: string, s: string) => (o.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const sev = { error: c('31', '✖'), warning: c('33', '▲'), info: c('36', '●') };
+  const lines: string[] = [];
+  lines.push(c('1', 'Shutdown Trace'));
+  lines.push(`  ${a.verdict}`);
+  lines.push('');
+  const main = trace.processes.find((p) => p.isMain);
+  const exit = main?.exit ? (main.exit.signal ? `killed by ${main.exit.signal}` : `code ${main.exit.code}`) : 'still running';
+  lines.push(`  exit reason      ${a.exitReason} (${exit})`);
+  lines.push(`  signal → exit    ${fmtMs(a.signalToExitMs)} of ${fmtMs(a.graceMs)} grace`);
+  lines.push(`  leaked handles   ${a.leakedHandleCount}`);
+  if (!trace.meta.complete) lines.push(`  ${c('33', 'incomplete')}       ${trace.meta.incompleteReason}`);
+  const phases = a.phases.filter((p) => !p.id.startsWith('shutdown-'));
+  if (phases.length) {
+    lines.push('');
+    lines.push(c('1', '  Phases'));
+    for (const p of phases.slice(0, 30)) {
+      lines.push(`  ${'  '.repeat(p.depth)}${fmtMs(p.durationMs).padStart(9)}  ${p.name}${p.end === undefined ? ' (never finished)' : ''}${p.error ? c('31', `  ✖ ${p.error}`) : ''}`);
+    }
+  }
+  if (a.findings.length) {
+    lines.push('');
+    lines.push(c('1', '  Findings'));
+    for (const f of a.findings) {
+      lines.push(`  ${sev[f.severity]} ${f.title}`);
+      lines.push(`    ${f.detail}`);
+      for (const h of (f.handles ?? []).slice(0, 10)) {
+        const fr = userFrame(h.site);
+        lines.push(`      - ${h.label}  ${c('2', 'created at')} ${fr ? formatFrame(fr, trace.meta.cwd) : 'unknown site'}`);
+      }
+      if ((f.handles?.length ?? 0) > 10) lines.push(`      … and ${f.handles!.length - 10} more`);
+    }
+  }
+  const { counters } = trace.meta;
+  const lost = Object.entries(counters).filter(([, v]) => v > 0);
+  if (lost.length) {
+    lines.push('');
+    lines.push(`  counters: ${lost.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  }
+  if (o.tracePath) {
+    lines.push('');
+    lines.push(`  trace: ${o.tracePath}`);
+    lines.push(`  open it: shutdown-trace view ${o.tracePath}   |   export: shutdown-trace export ${o.tracePath} --format chrome|md`);
+  }
+  return lines.join('\n');
+}

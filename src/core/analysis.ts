@@ -1,0 +1,272 @@
+/**
+ * Diagnosis: from a trace's events to a verdict in plain words, findings with evidence,
+ * phase timings and the summary fields a bug report needs. Pure; vscode-free.
+ */
+import type { HandleInfo } from './protocol';
+import { userFrame, formatFrame, type Trace, type TraceEvent, type Analysis, type Finding, type PhaseTiming, type ExitReason } from './trace';
+
+type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
+
+function fmtMs(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+function pct(part: number, whole: number): string {
+  if (!whole) return '';
+  const p = (part / whole) * 100;
+  return p < 1 ? '<1%' : `${Math.round(p)}%`;
+}
+
+export function handleSite(h: HandleInfo, cwd?: string): string {
+  const f = userFrame(h.site);
+  return f ? formatFrame(f, cwd) : 'creation site unknown';
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function analyze(trace: Trace): Analysis {
+  const { events, meta } = trace;
+  const cwd = meta.cwd;
+  const graceMs = meta.plan.graceMs;
+  const idx = new Map<TraceEvent, number>();
+  events.forEach((e, i) => idx.set(e, i));
+  const of = <K extends TraceEvent['kind']>(kind: K, pid?: number) => events.filter((e): e is Ev<K> => e.kind === kind && (pid === undefined || e.pid === pid));
+  const ix = (...es: (TraceEvent | undefined)[]) => es.filter((e): e is TraceEvent => !!e).map((e) => idx.get(e)!);
+
+  const mainPid = meta.mainPid ?? trace.processes.find((p) => p.isMain)?.pid ?? -1;
+  const main = trace.processes.find((p) => p.pid === mainPid);
+  const sent = of('signal-sent');
+  const firstSent = sent[0];
+  const mainExit = of('process-exit').find((e) => e.pid === 0 && (e as Ev<'process-exit'>).pid === mainPid) ?? of('process-exit')[0];
+  const exitEv = events.find((e) => e.kind === 'process-exit' && e.pid === 0 && e.pid === 0 && (e as Ev<'process-exit'>).pid !== undefined && (e as unknown as { pid: number }).pid === 0) as Ev<'process-exit'> | undefined;
+  void exitEv;
+  const mainExitInfo = main?.exit ?? (mainExit ? { code: mainExit.code, signal: mainExit.signal } : undefined);
+  const killSent = of('kill-sent')[0];
+  const deadline = of('deadline')[0];
+  const arrivals = events.filter((e): e is Ev<'signal'> => e.kind === 'signal');
+  const exitCalls = of('exit-call');
+  const orphans = of('orphan');
+  const findings: Finding[] = [];
+  const endOfMain = main?.end ?? mainExit?.t ?? meta.durationMs;
+  const signalAt = firstSent?.t ?? arrivals[0]?.t;
+
+  // ---- phases
+  const phases: PhaseTiming[] = [];
+  const procEnd = (pid: number) => trace.processes.find((p) => p.pid === pid)?.end ?? meta.durationMs;
+  const pids = [...new Set(events.filter((e) => e.pid > 0).map((e) => e.pid))];
+  for (const pid of pids) {
+    const arr = arrivals.filter((e) => e.pid === pid);
+    const end = procEnd(pid);
+    if (arr.length) {
+      phases.push({ id: `shutdown-${pid}`, pid, name: `shutdown after ${arr[0].signal}`, start: arr[0].t, end, durationMs: end - arr[0].t, depth: 0, auto: true });
+    }
+    const starts = of('listener-start', pid);
+    for (const s of starts) {
+      const endEv = events.find((e) => e.pid === pid && e.kind === 'listener-end' && e.id === s.id && e.t >= s.t) as Ev<'listener-end'> | undefined;
+      const settled = events.find((e) => e.pid === pid && e.kind === 'listener-settled' && e.id === s.id && e.t >= s.t) as Ev<'listener-settled'> | undefined;
+      const f = userFrame(s.site);
+      const name = `${s.signal} listener ${s.name ? s.name + ' ' : ''}(${f ? formatFrame(f, cwd) : 'unknown site'})`;
+      const stop = settled?.t ?? (endEv && !endEv.returnedPromise ? endEv.t : undefined);
+      phases.push({ id: `listener-${pid}-${s.id}-${s.t}`, pid, name, start: s.t, end: stop, durationMs: stop !== undefined ? stop - s.t : undefined, depth: 0, auto: true, error: endEv?.threw ?? (settled && !settled.ok ? settled.error : undefined) });
+    }
+    for (const c of of('server-close', pid)) {
+      const closed = events.find((e) => e.pid === pid && e.kind === 'server-closed' && e.server === c.server && e.t >= c.t);
+      const listen = of('listen', pid).find((l) => l.server === c.server);
+      phases.push({ id: `close-${pid}-${c.server}`, pid, name: `close server ${listen?.address ?? c.server}`, start: c.t, end: closed?.t, durationMs: closed ? closed.t - c.t : undefined, depth: 0, auto: true });
+    }
+    const ends = new Map<string, Ev<'phase-end'>>();
+    for (const e of of('phase-end', pid)) ends.set(e.id, e);
+    for (const s of of('phase-start', pid)) {
+      const e = ends.get(s.id);
+      phases.push({ id: `phase-${pid}-${s.id}`, pid, name: s.name, start: s.t, end: e?.t, durationMs: e ? e.t - s.t : undefined, depth: 0, auto: !!s.auto, error: e?.error });
+    }
+  }
+  // Nesting by containment within a process.
+  for (const pid of pids) {
+    const ps = phases.filter((p) => p.pid === pid).sort((a, b) => a.start - b.start || (b.end ?? Infinity) - (a.end ?? Infinity));
+    const stack: PhaseTiming[] = [];
+    for (const p of ps) {
+      const pEnd = p.end ?? procEnd(pid);
+      while (stack.length && (stack[stack.length - 1].end ?? procEnd(pid)) < pEnd - 1e-6) stack.pop();
+      p.depth = stack.length;
+      stack.push(p);
+    }
+  }
+  phases.sort((a, b) => a.pid - b.pid || a.start - b.start);
+
+  // ---- leaked handles: the most telling snapshot per process
+  const leakSnapshots = new Map<number, Ev<'snapshot'>>();
+  const rank = { deadline: 4, 'process-exit': 3, stalled: 2, exit: 1, manual: 0 } as const;
+  for (const s of of('snapshot')) {
+    const cur = leakSnapshots.get(s.pid);
+    if (!cur || rank[s.reason] > rank[cur.reason] || (rank[s.reason] === rank[cur.reason] && s.t > cur.t)) leakSnapshots.set(s.pid, s);
+  }
+  const refd = (s: Ev<'snapshot'> | undefined) => (s ? s.handles.filter((h) => h.ref) : []);
+
+  // ---- exit reason and verdict
+  let exitReason: ExitReason = 'unknown';
+  let verdict = '';
+  const sig = firstSent?.signal ?? arrivals[0]?.signal ?? meta.plan.signal;
+  const exitedAfter = signalAt !== undefined && mainExit ? mainExit.t - signalAt : undefined;
+  const mainArrivals = arrivals.filter((a) => a.pid === mainPid);
+  const mainTraced = !!main?.traced;
+
+  const orphanTraced = orphans.filter((o) => trace.processes.find((p) => p.pid === o.pid)?.traced);
+  const neverSignalled = orphanTraced.filter((o) => !arrivals.some((a) => a.pid === o.pid));
+
+  if (!mainExit && !meta.complete) {
+    exitReason = 'still-running';
+    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}); the trace holds what was captured until then.`;
+  } else if (!firstSent && mainExit) {
+    exitReason = mainExitInfo?.code === 0 ? 'exited-before-signal' : 'crashed';
+    const how = mainExitInfo?.signal ? `died by ${mainExitInfo.signal}` : `exited with code ${mainExitInfo?.code}`;
+    const lastErr = [...trace.output].reverse().find((o) => o.stream === 'stderr' && o.text.trim());
+    verdict = exitReason === 'crashed' ? `Crashed at start-up: ${how} ${fmtMs(mainExit.t)} after launch, before any signal was sent.` : `Exited on its own (${how}) ${fmtMs(mainExit.t)} after launch, before any signal was sent.`;
+    findings.push({
+      code: exitReason === 'crashed' ? 'crashed' : 'exited-before-signal',
+      severity: exitReason === 'crashed' ? 'error' : 'warning',
+      title: exitReason === 'crashed' ? 'Crashed before the signal' : 'Exited before the signal',
+      detail: `The service ${how} before the signal plan ran.${lastErr ? ` Last error output: ${lastErr.text.slice(0, 300)}` : ''}`,
+      evidence: ix(mainExit),
+    });
+  } else if (killSent && deadline && mainExitInfo?.signal === 'SIGKILL') {
+    exitReason = 'killed-at-deadline';
+    const leaks = [...leakSnapshots.values()].flatMap(refd);
+    const top = leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ');
+    verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(leaks.length, 'handle')} kept it alive (${top}${leaks.length > 3 ? '; …' : ''})` : ''}.`;
+    findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${fmtMs(graceMs)} grace deadline`, detail: `The process was still running ${fmtMs(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
+  } else if (mainExitInfo?.signal) {
+    exitReason = 'killed-by-signal';
+    const noHandler = mainExitInfo.signal === sig && (!mainTraced || mainArrivals.length === 0);
+    if (noHandler) {
+      verdict = `No ${sig} handler: the process died by ${sig} at once (${exitedAfter !== undefined ? fmtMs(exitedAfter) : '?'} after the signal); in-flight work was cut and nothing was flushed.`;
+      findings.push({ code: 'no-handler', severity: 'error', title: `No ${sig} handler`, detail: `Node took the default action for ${sig}: immediate death by signal. Add process.on('${sig}', …) that closes servers and clients, or let a library (close-with-grace, terminus) do it.`, evidence: ix(firstSent, mainExit) });
+    } else {
+      verdict = `Died by ${mainExitInfo.signal} ${exitedAfter !== undefined ? fmtMs(exitedAfter) + ' after ' + sig : ''}.`;
+    }
+  } else if (mainExitInfo) {
+    const code = mainExitInfo.code ?? 0;
+    const exitCall = exitCalls.find((e) => e.pid === mainPid);
+    const masked = exitCall ? refd(of('snapshot', mainPid).find((s) => s.reason === 'process-exit')) : [];
+    if (exitCall && masked.length) {
+      exitReason = 'forced-exit';
+      const f = userFrame(exitCall.site);
+      verdict = `process.exit(${exitCall.code ?? ''}) ${f ? `at ${formatFrame(f, cwd)} ` : ''}ended the process over ${plural(masked.length, 'live handle')}: the shutdown "worked" but hid a leak (${masked.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}).`;
+      findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(masked.length, 'live handle')}`, detail: `Without process.exit() these would have kept the process alive until SIGKILL. In-flight work on them was cut.`, evidence: ix(exitCall, of('snapshot', mainPid).find((s) => s.reason === 'process-exit')), handles: masked });
+    } else if (code === 0) {
+      exitReason = 'graceful';
+      verdict = `Graceful: exited with code 0 ${exitedAfter !== undefined ? `${fmtMs(exitedAfter)} after ${sig} (${pct(exitedAfter, graceMs)} of the ${fmtMs(graceMs)} grace period)` : ''}.`.replace(' .', '.');
+      findings.push({ code: 'graceful', severity: 'info', title: `Graceful exit in ${exitedAfter !== undefined ? fmtMs(exitedAfter) : '?'}`, detail: `Exit code 0${exitCall ? ' through process.exit()' : ' after the event loop drained'}; ${exitedAfter !== undefined ? `${pct(exitedAfter, graceMs)} of the grace period was used.` : ''}`, evidence: ix(firstSent, mainExit) });
+    } else {
+      exitReason = 'crashed';
+      verdict = `Exited with code ${code} ${exitedAfter !== undefined ? `${fmtMs(exitedAfter)} after ${sig}` : ''}: the shutdown failed.`.replace(' :', ':');
+    }
+  }
+
+  // ---- the signal never reached the service
+  if (neverSignalled.length) {
+    const o = neverSignalled[0];
+    findings.push({
+      code: 'signal-not-delivered',
+      severity: 'error',
+      title: `${sig} never reached ${plural(neverSignalled.length, 'process', 'processes')}`,
+      detail: `${sig} went to pid ${mainPid} (${main?.command ?? 'main'}) only${firstSent?.delivery === 'main' ? ', as Kubernetes and docker stop do' : ''}; it exited without forwarding it, leaving ${o.command} (pid ${o.pid}) running. Use exec (or node directly) instead of a wrapper such as npm run or sh -c, or forward signals.`,
+      evidence: ix(firstSent, mainExit, o),
+    });
+    verdict = `The signal never reached the service: ${sig} went to ${main?.command.split(' ')[0] ?? 'the wrapper'} (pid ${mainPid}), which exited and left ${o.command} (pid ${o.pid}) running.`;
+  }
+  if (orphans.length) {
+    const holding = orphans.map((o) => {
+      const snap = leakSnapshots.get(o.pid);
+      return { o, leaks: refd(snap) };
+    });
+    findings.push({
+      code: 'orphans',
+      severity: 'error',
+      title: `${plural(orphans.length, 'process', 'processes')} outlived the service`,
+      detail: holding.map(({ o, leaks }) => {
+        const spawned = of('spawn').find((s) => s.childPid === o.pid);
+        const by = spawned ? `, spawned at ${formatFrame(userFrame(spawned.site), cwd)} by pid ${spawned.pid}` : '';
+        return `pid ${o.pid} (${o.command})${by} was still alive after the main process exited${leaks.length ? `, held by ${leaks.length} handle(s)` : ''}; Shutdown Trace stopped it.`;
+      }).join(' '),
+      evidence: ix(...orphans),
+      handles: holding.flatMap((h) => h.leaks),
+    });
+    if (!neverSignalled.length && exitReason === 'graceful') verdict += ` But ${plural(orphans.length, 'child process', 'child processes')} outlived it.`;
+  }
+
+  // ---- masked leaks in other processes
+  for (const e of exitCalls) {
+    if (e.pid === mainPid) continue;
+    const snap = of('snapshot', e.pid).find((s) => s.reason === 'process-exit');
+    const masked = refd(snap);
+    if (masked.length) findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(masked.length, 'live handle')} in pid ${e.pid}`, detail: 'The exit hid handles that would otherwise have kept this process alive.', evidence: ix(e, snap), handles: masked });
+  }
+
+  // ---- stalled: alive after listeners settled (but not killed, e.g. exited later or stopped)
+  if (exitReason !== 'killed-at-deadline') {
+    for (const [pid, s] of leakSnapshots) {
+      if (s.reason !== 'stalled' || orphans.some((o) => o.pid === pid)) continue;
+      const hs = refd(s);
+      if (hs.length) findings.push({ code: 'stalled', severity: 'warning', title: `pid ${pid} was still alive after its shutdown handlers finished`, detail: `${plural(hs.length, 'handle')} held the event loop: ${hs.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}.`, evidence: ix(s), handles: hs });
+    }
+  }
+
+  // ---- servers that never finished closing
+  for (const c of of('server-close')) {
+    const closed = events.some((e) => e.pid === c.pid && e.kind === 'server-closed' && e.server === c.server);
+    if (closed) continue;
+    const listen = of('listen', c.pid).find((l) => l.server === c.server);
+    const snap = leakSnapshots.get(c.pid);
+    const conns = snap ? snap.handles.filter((h) => h.ref && h.details?.accepted) : [];
+    findings.push({ code: 'open-connections', severity: 'error', title: `server.close() never finished for ${listen?.address ?? c.server}`, detail: `close() was called at ${fmtMs(c.t)} with ${plural(c.connections, 'open connection')} (${c.active} in a request). ${conns.length ? `${plural(conns.length, 'connection')} never ended: ${conns.slice(0, 3).map((h) => h.label).join('; ')}. Long-lived streams (SSE, WebSocket, long-poll) must be ended by the app; idle keep-alive sockets by closeIdleConnections().` : 'Its connections kept it open.'}`, evidence: ix(c), handles: conns });
+  }
+
+  // ---- repeated signals
+  for (const pid of pids) {
+    const arr = arrivals.filter((a) => a.pid === pid);
+    if (arr.length < 2) continue;
+    const runs = arr.map((a) => of('listener-start', pid).filter((l) => l.t >= a.t && l.t < a.t + 1 && l.signal === a.signal).length);
+    const reran = runs.slice(1).some((n) => n > 0);
+    findings.push({ code: 'repeated-signal', severity: reran ? 'warning' : 'info', title: `${arr.length} signals arrived at pid ${pid} (${arr.map((a) => a.signal).join(', ')})`, detail: `A ${arr[1].signal} arrived ${fmtMs(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way. ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`, evidence: ix(...arr) });
+  }
+
+  // ---- errors during shutdown
+  const shutdownErrors: TraceEvent[] = [];
+  for (const e of events) {
+    if (signalAt === undefined || e.t < signalAt) continue;
+    if (e.kind === 'error' || (e.kind === 'listener-end' && e.threw) || (e.kind === 'listener-settled' && !e.ok) || (e.kind === 'phase-end' && e.error)) shutdownErrors.push(e);
+  }
+  if (shutdownErrors.length) {
+    const first = shutdownErrors[0];
+    const msg = first.kind === 'error' ? first.message : first.kind === 'listener-end' ? first.threw : first.kind === 'listener-settled' ? first.error : first.kind === 'phase-end' ? first.error : '';
+    const code = mainExitInfo?.code;
+    findings.push({ code: 'shutdown-error', severity: 'error', title: `An error during shutdown: ${msg}`, detail: `${plural(shutdownErrors.length, 'error')} after the signal; the first at ${fmtMs(first.t)} in pid ${first.pid}.${code ? ` The process exited with code ${code}, and the cleanup after the error never ran.` : ''}`, evidence: ix(...shutdownErrors) });
+    if (exitReason === 'crashed') verdict = `Crashed during shutdown: ${msg} — exited with code ${code} ${exitedAfter !== undefined ? fmtMs(exitedAfter) + ' after ' + sig : ''}.`.replace(' .', '.');
+  }
+
+  // ---- slowest phase
+  const measured = phases.filter((p) => p.durationMs !== undefined && !p.id.startsWith('shutdown-'));
+  if (measured.length) {
+    const slow = measured.reduce((a, b) => (b.durationMs! > a.durationMs! ? b : a));
+    findings.push({ code: 'slowest-phase', severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info', title: `Slowest phase: ${slow.name}, ${fmtMs(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`, detail: `It ran from ${fmtMs(slow.start)} to ${fmtMs(slow.end!)} in pid ${slow.pid}.`, evidence: [] });
+  }
+  const unfinished = phases.filter((p) => p.end === undefined && !p.auto);
+  for (const p of unfinished) findings.push({ code: 'stalled', severity: 'warning', title: `Phase "${p.name}" never finished`, detail: `It started at ${fmtMs(p.start)} in pid ${p.pid} and was still running when the process ended.`, evidence: [] });
+
+  if (meta.counters.droppedEvents > 0) findings.push({ code: 'dropped-events', severity: 'warning', title: `${meta.counters.droppedEvents} events were dropped`, detail: 'The preload buffer overflowed while the collector was unreachable; the trace is missing those events.', evidence: ix(...of('dropped')) });
+  for (const n of of('note')) if (/did not start listening/.test(n.text)) findings.push({ code: 'never-listened', severity: 'info', title: 'The service never started listening', detail: n.text, evidence: ix(n) });
+  if (!meta.complete) findings.push({ code: 'incomplete', severity: 'warning', title: 'Incomplete trace', detail: `The run was ended before the service finished: ${meta.incompleteReason ?? 'unknown reason'}. Everything captured until then is kept.`, evidence: [] });
+
+  const sevRank = { error: 0, warning: 1, info: 2 };
+  findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity]);
+  const leaked = new Set<string>();
+  for (const f of findings) for (const h of f.handles ?? []) leaked.add(`${h.id}`);
+  if (!verdict) verdict = 'No shutdown was observed.';
+  void endOfMain;
+  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: leaked.size, phases, findings, graceMs };
+}

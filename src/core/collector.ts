@@ -1,0 +1,193 @@
+/**
+ * The collector: a WebSocket server the preloads report to.
+ * Secure by default: 127.0.0.1 only, random port, a per-run token checked at the upgrade
+ * (constant-time), one connection per pid (a second hello for a pid is a replay and refused),
+ * an optional check that the pid belongs to the traced process tree, an explicit maxPayload.
+ * Everything refused is counted and reported; nothing refused stops the run.
+ */
+import * as http from 'http';
+import * as crypto from 'crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TOKEN_HEADER, PROTOCOL_VERSION, type HelloMessage, type PreloadEvent, type CollectorMessage, type SnapshotReason } from './protocol';
+
+export const COLLECTOR_MAX_PAYLOAD = 16 * 1024 * 1024;
+
+const EVENT_KINDS = new Set<PreloadEvent['kind']>([
+  'signal', 'listener-start', 'listener-end', 'listener-settled', 'listen', 'server-close', 'server-closed', 'conn-end',
+  'request-start', 'request-end', 'phase-start', 'phase-end', 'exit-call', 'before-exit', 'exit', 'error', 'handle-open',
+  'handle-close', 'spawn', 'snapshot', 'active-count', 'dropped',
+]);
+
+export interface CollectorHandlers {
+  onHello(hello: HelloMessage): void;
+  /** Events with their per-process sequence number (for dedup against spool files). */
+  onEvents(pid: number, seq: number, events: PreloadEvent[]): void;
+  /** A refused connection or frame: counted and logged, the run goes on. */
+  onReject(kind: 'connection' | 'frame', reason: string): void;
+  /** Optional: does this pid belong to the traced tree? */
+  belongsToRun?(pid: number): boolean;
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
+}
+
+export function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+export function validEvent(e: unknown): e is PreloadEvent {
+  if (typeof e !== 'object' || e === null) return false;
+  const o = e as Record<string, unknown>;
+  return typeof o.kind === 'string' && EVENT_KINDS.has(o.kind as PreloadEvent['kind']) && typeof o.t === 'number' && Number.isFinite(o.t);
+}
+
+export class Collector {
+  readonly token = crypto.randomBytes(24).toString('hex');
+  port = 0;
+  private readonly http: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly byPid = new Map<number, WebSocket>();
+  private readonly seenPids = new Set<number>();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly handlers: CollectorHandlers) {
+    this.http = http.createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('Shutdown Trace collector: WebSocket only.\n');
+    });
+    this.wss = new WebSocketServer({
+      server: this.http,
+      maxPayload: COLLECTOR_MAX_PAYLOAD,
+      perMessageDeflate: false,
+      verifyClient: (info, done) => {
+        const addr = info.req.socket.remoteAddress;
+        if (!isLoopback(addr)) {
+          this.handlers.onReject('connection', `connection from non-loopback address ${addr}`);
+          return done(false, 403);
+        }
+        const got = info.req.headers[TOKEN_HEADER];
+        if (typeof got !== 'string' || got.length === 0) {
+          this.handlers.onReject('connection', 'connection without a token');
+          return done(false, 401);
+        }
+        if (!tokensEqual(got, this.token)) {
+          this.handlers.onReject('connection', 'connection with a wrong token');
+          return done(false, 401);
+        }
+        done(true);
+      },
+    });
+    this.wss.on('connection', (ws) => this.onConnection(ws));
+    this.wss.on('error', () => {});
+  }
+
+  start(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(0, '127.0.0.1', () => {
+        this.port = (this.http.address() as { port: number }).port;
+        resolve(this.port);
+      });
+    });
+  }
+
+  private onConnection(ws: WebSocket): void {
+    let pid: number | undefined;
+    ws.on('error', (e) => this.handlers.onReject('frame', `connection error: ${e.message}`));
+    ws.on('close', (code) => {
+      if (code === 1009) this.handlers.onReject('frame', `frame larger than maxPayload (${COLLECTOR_MAX_PAYLOAD} bytes) from pid ${pid ?? '?'}`);
+      if (pid !== undefined && this.byPid.get(pid) === ws) this.byPid.delete(pid);
+    });
+    ws.on('message', (data, isBinary) => {
+      let msg: Record<string, unknown>;
+      try {
+        if (isBinary) throw new Error('binary frame');
+        const parsed = JSON.parse(String(data));
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+        msg = parsed;
+      } catch (e) {
+        this.handlers.onReject('frame', `malformed frame (${(e as Error).message})`);
+        return;
+      }
+      if (pid === undefined) {
+        if (msg.type !== 'hello' || typeof msg.pid !== 'number' || !Number.isInteger(msg.pid) || msg.pid <= 0) {
+          this.handlers.onReject('frame', 'first frame was not a valid hello');
+          ws.close(1008, 'hello expected');
+          return;
+        }
+        if (msg.protocol !== PROTOCOL_VERSION) {
+          this.handlers.onReject('connection', `protocol version ${String(msg.protocol)} from pid ${msg.pid}; expected ${PROTOCOL_VERSION}`);
+          ws.close(1008, 'protocol');
+          return;
+        }
+        if (this.seenPids.has(msg.pid)) {
+          this.handlers.onReject('connection', `replayed hello for pid ${msg.pid}`);
+          ws.close(1008, 'replay');
+          return;
+        }
+        if (this.handlers.belongsToRun && !this.handlers.belongsToRun(msg.pid)) {
+          this.handlers.onReject('connection', `pid ${msg.pid} is not part of the traced process tree`);
+          ws.close(1008, 'foreign pid');
+          return;
+        }
+        pid = msg.pid;
+        this.seenPids.add(pid);
+        this.byPid.set(pid, ws);
+        const hello: HelloMessage = {
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          pid,
+          ppid: typeof msg.ppid === 'number' ? msg.ppid : 0,
+          argv: Array.isArray(msg.argv) ? msg.argv.map(String).slice(0, 500) : [],
+          node: String(msg.node ?? ''),
+          cwd: String(msg.cwd ?? ''),
+          t: typeof msg.t === 'number' ? msg.t : 0,
+          isWorker: !!msg.isWorker,
+        };
+        this.handlers.onHello(hello);
+        return;
+      }
+      if (msg.type !== 'events' || !Array.isArray(msg.events) || typeof msg.seq !== 'number') {
+        this.handlers.onReject('frame', `malformed message from pid ${pid}`);
+        return;
+      }
+      const good: PreloadEvent[] = [];
+      for (const e of msg.events) {
+        if (validEvent(e)) good.push(e);
+        else this.handlers.onReject('frame', `malformed event from pid ${pid}`);
+      }
+      if (good.length) this.handlers.onEvents(pid, msg.seq, good);
+    });
+  }
+
+  connectedPids(): number[] {
+    return [...this.byPid.keys()];
+  }
+
+  send(pid: number, m: CollectorMessage): boolean {
+    const ws = this.byPid.get(pid);
+    if (!ws || ws.readyState !== ws.OPEN) return false;
+    ws.send(JSON.stringify(m));
+    return true;
+  }
+
+  requestSnapshot(reason: SnapshotReason, pids = this.connectedPids()): number[] {
+    return pids.filter((p) => this.send(p, { type: 'snapshot-request', reason }));
+  }
+
+  /** Idempotent: every caller gets the same promise. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = new Promise((resolve) => {
+        for (const ws of this.wss.clients) ws.terminate();
+        this.wss.close(() => {
+          this.http.close(() => resolve());
+          this.http.closeAllConnections?.();
+        });
+      });
+    }
+    return this.closing;
+  }
+}

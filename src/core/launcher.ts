@@ -1,0 +1,513 @@
+/**
+ * Runs a command under the preload, carries out the signal plan, watches the process tree and
+ * turns everything into one Trace. Shared by the CLI and the extension host (vscode-free).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawn, type ChildProcess } from 'child_process';
+import { Collector } from './collector';
+import { sessionMembers, isAlive, type ProcEntry } from './proctree';
+import { redactArgv, redactText } from './redact';
+import { analyze } from './analysis';
+import { ENV, type PreloadEvent, type HelloMessage } from './protocol';
+import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
+import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
+
+export { LaunchError };
+export type { RunOptions, RunHandle, RunUpdate };
+
+export const TOOL_VERSION = '0.1.0';
+const MAX_OUTPUT_LINES = 50_000;
+const MAX_LINE_CHARS = 16_384;
+const DEADLINE_SNAPSHOT_WAIT_MS = 1000;
+const ORPHAN_SETTLE_MS = 300;
+const ORPHAN_TERM_WAIT_MS = 1000;
+const TREE_POLL_MS = 100;
+
+function monoMs(): number {
+  const t = process.hrtime();
+  return t[0] * 1e3 + t[1] / 1e6;
+}
+
+/** Quote a path for NODE_OPTIONS, which understands double quotes with backslash escapes. */
+export function quoteNodeOption(p: string): string {
+  return /[\s"\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
+}
+
+/** Prepends our --require to the user's NODE_OPTIONS, keeping theirs. */
+export function withPreload(nodeOptions: string | undefined, preload: string): string {
+  const ours = `--require ${quoteNodeOption(preload)}`;
+  return nodeOptions && nodeOptions.trim() ? `${ours} ${nodeOptions}` : ours;
+}
+
+export function defaultPreloadPath(): string {
+  const candidates = [path.join(__dirname, 'preload.js'), path.join(__dirname, '..', '..', 'dist', 'preload.js'), path.join(__dirname, '..', 'dist', 'preload.js')];
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new LaunchError(`The Shutdown Trace preload was not found (looked in ${candidates.join(', ')}). Run "npm run build" first.`);
+}
+
+/** Finds an executable like a shell would; throws a LaunchError that names the problem. */
+export function resolveCommand(cmd: string, cwd: string, envPath: string | undefined): string {
+  if (!cmd) throw new LaunchError('No command given. Usage: shutdown-trace run [options] -- <command> [args...]');
+  if (cmd.includes('/') || cmd.includes(path.sep)) {
+    const abs = path.resolve(cwd, cmd);
+    if (!fs.existsSync(abs)) throw new LaunchError(`Command not found: ${cmd} (no such file: ${abs})`);
+    try {
+      fs.accessSync(abs, fs.constants.X_OK);
+    } catch {
+      throw new LaunchError(`Command is not executable: ${abs}`);
+    }
+    return abs;
+  }
+  for (const dir of (envPath || '').split(path.delimiter)) {
+    if (!dir) continue;
+    const full = path.join(dir, cmd);
+    try {
+      fs.accessSync(full, fs.constants.X_OK);
+      if (fs.statSync(full).isFile()) return full;
+    } catch {}
+  }
+  throw new LaunchError(`Command not found: ${cmd} (not on PATH). Check the spelling, or install it.`);
+}
+
+type Listener = (u: RunUpdate) => void;
+
+class Run implements RunHandle {
+  readonly trace: Trace;
+  mainPid = 0;
+  done!: Promise<Trace>;
+  private resolveDone!: (t: Trace) => void;
+  private readonly t0: number;
+  private collector!: Collector;
+  private child!: ChildProcess;
+  private spoolDir!: string;
+  private readonly listeners = new Set<Listener>();
+  private pending: RunUpdate = { events: [], output: [], processes: [], now: 0 };
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly seqSeen = new Map<number, Set<number>>();
+  private readonly procs = new Map<number, ProcessInfo>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private firstSignalAt: number | undefined;
+  private signalsSent = 0;
+  private mainExited = false;
+  private finishing: Promise<Trace> | undefined;
+  private treePoll: NodeJS.Timeout | undefined;
+  private deadlineHit = false;
+  private listenSeen = false;
+  private incompleteReason: string | undefined;
+  private partial: Record<string, string> = {};
+
+  constructor(private readonly opts: RunOptions, private readonly cwd: string) {
+    this.t0 = monoMs();
+    this.trace = {
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      meta: {
+        tool: 'shutdown-trace',
+        toolVersion: TOOL_VERSION,
+        createdAt: new Date().toISOString(),
+        command: redactArgv(opts.command),
+        cwd,
+        platform: `${process.platform}-${process.arch}`,
+        node: process.version,
+        plan: opts.plan,
+        complete: false,
+        durationMs: 0,
+        counters: { droppedEvents: 0, rejectedConnections: 0, malformedFrames: 0, outputLinesTruncated: 0 },
+      },
+      processes: [],
+      events: [],
+      output: [],
+    };
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  now(): number {
+    return Math.round((monoMs() - this.t0) * 1000) / 1000;
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    const env: Record<string, string | undefined> = { ...process.env, ...(opts.env || {}) };
+    const exe = resolveCommand(opts.command[0], this.cwd, env.PATH);
+    const preload = opts.preloadPath || defaultPreloadPath();
+    this.collector = new Collector({
+      onHello: (h) => this.onHello(h),
+      onEvents: (pid, seq, evs) => this.onPreloadEvents(pid, seq, evs),
+      onReject: (kind, reason) => {
+        if (kind === 'connection') this.trace.meta.counters.rejectedConnections++;
+        else this.trace.meta.counters.malformedFrames++;
+        if (this.trace.meta.counters.rejectedConnections + this.trace.meta.counters.malformedFrames <= 50) this.addLauncher({ kind: 'collector-rejected', t: this.now(), reason });
+      },
+      belongsToRun: (pid) => this.belongsToRun(pid),
+    });
+    const port = await this.collector.start();
+    this.spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shutdown-trace-'));
+    env.NODE_OPTIONS = withPreload(env.NODE_OPTIONS, preload);
+    env[ENV.port] = String(port);
+    env[ENV.token] = this.collector.token;
+    env[ENV.spool] = this.spoolDir;
+    env[ENV.stallMs] = String(opts.stallMs ?? 1000);
+    if (opts.verbose) env[ENV.verbose] = '1';
+
+    const child = spawn(exe, opts.command.slice(1), { cwd: this.cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (e) => {
+        void this.collector.close();
+        reject(new LaunchError(`Could not start ${opts.command[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}`));
+      });
+    });
+    this.mainPid = child.pid!;
+    this.trace.meta.mainPid = this.mainPid;
+    this.upsertProc({ pid: this.mainPid, ppid: process.pid, command: redactArgv(opts.command).join(' '), traced: false, isMain: true, start: 0 });
+    this.addLauncher({ kind: 'spawned', t: this.now(), pid: this.mainPid, command: redactArgv(opts.command).join(' ') });
+
+    this.pipeOutput(child.stdout!, 'stdout');
+    this.pipeOutput(child.stderr!, 'stderr');
+    child.once('exit', (code, signal) => this.onMainExit(code, signal));
+    this.treePoll = setInterval(() => this.pollTree(), TREE_POLL_MS);
+
+    const { when } = opts.plan;
+    if (when.mode === 'after') this.later(when.ms, () => this.autoSignal());
+    else if (when.mode === 'listening') {
+      this.later(when.timeoutMs, () => {
+        if (this.signalsSent === 0 && !this.mainExited) {
+          this.addLauncher({ kind: 'note', t: this.now(), text: `The service did not start listening within ${when.timeoutMs} ms; signalling anyway.` });
+          this.autoSignal();
+        }
+      });
+    }
+  }
+
+  private belongsToRun(pid: number): boolean {
+    if (process.platform !== 'linux') return true;
+    if (pid === this.mainPid || this.procs.has(pid)) return true;
+    return sessionMembers(this.mainPid).some((e) => e.pid === pid);
+  }
+
+  private pipeOutput(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
+    const echo = this.opts.echo?.[name];
+    stream.on('data', (chunk: Buffer) => {
+      if (echo) echo.write(chunk);
+      const t = this.now();
+      const text = (this.partial[name] || '') + chunk.toString('utf8');
+      const lines = text.split('\n');
+      this.partial[name] = lines.pop()!;
+      for (const l of lines) this.addOutput(t, name, l);
+      if (this.partial[name].length > MAX_LINE_CHARS) {
+        this.addOutput(t, name, this.partial[name]);
+        this.partial[name] = '';
+      }
+    });
+    stream.on('end', () => {
+      if (this.partial[name]) this.addOutput(this.now(), name, this.partial[name]);
+      this.partial[name] = '';
+    });
+  }
+
+  private addOutput(t: number, stream: 'stdout' | 'stderr', raw: string): void {
+    if (this.trace.output.length >= MAX_OUTPUT_LINES) {
+      this.trace.meta.counters.outputLinesTruncated++;
+      return;
+    }
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const line: OutputLine = { t, pid: this.mainPid, stream, text: text.length > MAX_LINE_CHARS ? text.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : text };
+    this.trace.output.push(line);
+    this.pending.output.push(line);
+    this.scheduleFlush();
+  }
+
+  private upsertProc(p: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
+    let cur = this.procs.get(p.pid);
+    if (!cur) {
+      cur = { pid: p.pid, ppid: p.ppid ?? 0, command: p.command ?? '', traced: false, isMain: false, ...p };
+      this.procs.set(p.pid, cur);
+      this.trace.processes.push(cur);
+    } else {
+      for (const [k, v] of Object.entries(p)) if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = v;
+    }
+    this.pending.processes = this.pending.processes.filter((x) => x.pid !== cur!.pid);
+    this.pending.processes.push(cur);
+    this.scheduleFlush();
+    return cur;
+  }
+
+  private pollTree(): void {
+    if (process.platform !== 'linux' && process.platform !== 'darwin') return;
+    const members = sessionMembers(this.mainPid);
+    const alive = new Set<number>();
+    for (const m of members) {
+      alive.add(m.pid);
+      if (!this.procs.has(m.pid)) this.upsertProc({ pid: m.pid, ppid: m.ppid, command: redactArgv(m.command.split(' ')).join(' '), start: this.now() });
+    }
+    for (const p of this.procs.values()) {
+      if (p.end === undefined && p.pid !== this.mainPid && !alive.has(p.pid) && !isAlive(p.pid)) this.upsertProc({ pid: p.pid, end: this.now() });
+    }
+  }
+
+  private onHello(h: HelloMessage): void {
+    const argv = h.argv.length ? h.argv : ['node'];
+    this.upsertProc({ pid: h.pid, ppid: h.ppid, command: redactArgv(argv).join(' '), traced: true, node: h.node, start: this.procs.get(h.pid)?.start ?? Math.max(0, h.t - this.t0) });
+  }
+
+  private onPreloadEvents(pid: number, seq: number, events: PreloadEvent[]): void {
+    let seen = this.seqSeen.get(pid);
+    if (!seen) this.seqSeen.set(pid, (seen = new Set()));
+    if (seen.has(seq)) return;
+    seen.add(seq);
+    for (const e of events) {
+      const ev = { ...e, t: Math.round((e.t - this.t0) * 1000) / 1000, pid } as TraceEvent;
+      if (ev.kind === 'dropped') this.trace.meta.counters.droppedEvents += ev.count;
+      if (ev.kind === 'listen' && !this.listenSeen) {
+        this.listenSeen = true;
+        const when = this.opts.plan.when;
+        if (when.mode === 'listening') this.later(when.delayMs, () => this.autoSignal());
+      }
+      if (ev.kind === 'error') ev.message = redactText(ev.message);
+      if (ev.kind === 'spawn') ev.command = redactText(ev.command);
+      this.push(ev);
+    }
+  }
+
+  private addLauncher(e: LauncherEvent): void {
+    this.push({ ...e, pid: 0 } as TraceEvent);
+  }
+
+  private push(ev: TraceEvent): void {
+    this.trace.events.push(ev);
+    this.pending.events.push(ev);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.listeners.size === 0) return;
+    this.flushTimer = setTimeout(() => this.flush(), 16);
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const u = { ...this.pending, now: this.now() };
+    this.pending = { events: [], output: [], processes: [], now: 0 };
+    if (u.events.length + u.output.length + u.processes.length === 0) return;
+    for (const l of this.listeners) {
+      try {
+        l(u);
+      } catch {}
+    }
+  }
+
+  onUpdate(cb: Listener): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  private autoSignal(): void {
+    if (this.signalsSent > 0 || this.mainExited || this.finishing) return;
+    const plan = this.opts.plan;
+    this.sendSignal(plan.signal, plan.delivery);
+    if (plan.second) {
+      const second = plan.second;
+      this.later(second.afterMs, () => {
+        if (!this.mainExited) this.sendSignal(second.signal, plan.delivery);
+      });
+    }
+  }
+
+  sendSignal(signal: string, delivery: Delivery = this.opts.plan.delivery): void {
+    if (this.mainExited || !this.mainPid) return;
+    const target = delivery === 'group' ? -this.mainPid : this.mainPid;
+    try {
+      process.kill(target, signal as NodeJS.Signals);
+    } catch (e) {
+      this.addLauncher({ kind: 'note', t: this.now(), text: `Could not send ${signal}: ${(e as Error).message}` });
+      return;
+    }
+    this.signalsSent++;
+    this.addLauncher({ kind: 'signal-sent', t: this.now(), signal, target: this.mainPid, delivery, nth: this.signalsSent });
+    if (this.firstSignalAt === undefined) {
+      this.firstSignalAt = this.now();
+      this.later(this.opts.plan.graceMs, () => void this.onDeadline());
+    }
+  }
+
+  private async onDeadline(): Promise<void> {
+    if (this.finishing) return;
+    const alive = [...this.procs.values()].filter((p) => p.end === undefined && isAlive(p.pid));
+    if (this.mainExited && alive.length === 0) return;
+    this.deadlineHit = true;
+    this.addLauncher({ kind: 'deadline', t: this.now(), graceMs: this.opts.plan.graceMs });
+    await this.snapshotAndWait('deadline');
+    this.killTree();
+  }
+
+  /** Asks every connected preload for a snapshot and waits until each answered, or briefly. */
+  private async snapshotAndWait(reason: 'deadline' | 'manual'): Promise<void> {
+    const before = this.trace.events.length;
+    const asked = this.collector.requestSnapshot(reason);
+    if (asked.length === 0) return;
+    const until = monoMs() + DEADLINE_SNAPSHOT_WAIT_MS;
+    while (monoMs() < until) {
+      const answered = new Set(this.trace.events.slice(before).filter((e) => e.kind === 'snapshot' && e.reason === reason).map((e) => e.pid));
+      if (asked.every((p) => answered.has(p))) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  requestSnapshot(): void {
+    void this.snapshotAndWait('manual');
+  }
+
+  kill(): void {
+    this.killTree();
+  }
+
+  private killTree(): void {
+    const target = this.mainPid;
+    this.addLauncher({ kind: 'kill-sent', t: this.now(), target });
+    try {
+      process.kill(-target, 'SIGKILL');
+    } catch {}
+    for (const m of sessionMembers(target)) {
+      try {
+        process.kill(m.pid, 'SIGKILL');
+      } catch {}
+    }
+  }
+
+  private onMainExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.mainExited = true;
+    const t = this.now();
+    this.upsertProc({ pid: this.mainPid, end: t, exit: { code, signal } });
+    this.addLauncher({ kind: 'process-exit', t, pid: this.mainPid, code, signal });
+    this.later(ORPHAN_SETTLE_MS, () => void this.handleOrphansAndFinish());
+  }
+
+  private async handleOrphansAndFinish(): Promise<void> {
+    const survivors = sessionMembers(this.mainPid).filter((m) => m.pid !== this.mainPid);
+    if (survivors.length) {
+      // Show what they hold before stopping them.
+      const tracedSurvivors = survivors.map((s) => s.pid).filter((p) => this.collector.connectedPids().includes(p));
+      if (tracedSurvivors.length) {
+        this.collector.requestSnapshot('stalled', tracedSurvivors);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await this.stopOrphans(survivors);
+    }
+    void this.finish();
+  }
+
+  private async stopOrphans(survivors: ProcEntry[]): Promise<void> {
+    for (const s of survivors) {
+      try {
+        process.kill(s.pid, 'SIGTERM');
+      } catch {}
+    }
+    const until = monoMs() + ORPHAN_TERM_WAIT_MS;
+    while (monoMs() < until && survivors.some((s) => isAlive(s.pid))) await new Promise((r) => setTimeout(r, 20));
+    for (const s of survivors) {
+      const stillAlive = isAlive(s.pid);
+      if (stillAlive) {
+        try {
+          process.kill(s.pid, 'SIGKILL');
+        } catch {}
+      }
+      const known = this.procs.get(s.pid);
+      this.addLauncher({ kind: 'orphan', t: this.now(), pid: s.pid, ppid: known?.ppid ?? s.ppid, command: known?.command || redactArgv(s.command.split(' ')).join(' '), stopped: true });
+      this.upsertProc({ pid: s.pid, end: this.now() });
+    }
+  }
+
+  stop(reason: string): Promise<Trace> {
+    if (!this.finishing) {
+      this.incompleteReason = reason;
+      this.addLauncher({ kind: 'note', t: this.now(), text: `Run stopped: ${reason}` });
+      if (!this.mainExited) this.killTree();
+      else for (const m of sessionMembers(this.mainPid)) try { process.kill(m.pid, 'SIGKILL'); } catch {}
+      // Give the process a moment to be reaped and spools to land.
+      return new Promise((r) => setTimeout(r, 100)).then(() => this.finish());
+    }
+    return this.finishing;
+  }
+
+  private mergeSpools(): void {
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(this.spoolDir).filter((f) => f.endsWith('.ndjson'));
+    } catch {
+      return;
+    }
+    for (const f of files) {
+      const lines = fs.readFileSync(path.join(this.spoolDir, f), 'utf8').split('\n');
+      for (const line of lines) {
+        if (!line) continue;
+        try {
+          const m = JSON.parse(line);
+          if (m.type === 'hello' && !this.procs.get(m.pid)?.traced) this.onHello(m);
+          else if (m.type === 'events' && typeof m.seq === 'number' && Array.isArray(m.events)) this.onPreloadEvents(m.pid, m.seq, m.events);
+        } catch {
+          this.trace.meta.counters.malformedFrames++;
+        }
+      }
+    }
+  }
+
+  finish(): Promise<Trace> {
+    if (this.finishing) return this.finishing;
+    this.finishing = (async () => {
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      if (this.treePoll) clearInterval(this.treePoll);
+      await this.collector.close();
+      this.mergeSpools();
+      try {
+        fs.rmSync(this.spoolDir, { recursive: true, force: true });
+      } catch {}
+      for (const p of this.procs.values()) if (p.end === undefined && !isAlive(p.pid)) p.end = this.now();
+      const { meta } = this.trace;
+      meta.durationMs = this.now();
+      meta.complete = this.incompleteReason === undefined;
+      if (this.incompleteReason) meta.incompleteReason = this.incompleteReason;
+      // Events from different sources arrive slightly out of order; the trace is sorted by time.
+      this.trace.events.sort((a, b) => a.t - b.t);
+      this.trace.analysis = analyze(this.trace);
+      if (this.opts.tracePath) writeTrace(this.opts.tracePath, this.trace);
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flush();
+      this.listeners.clear();
+      this.resolveDone(this.trace);
+      return this.trace;
+    })();
+    return this.finishing;
+  }
+
+  get deadlineReached(): boolean {
+    return this.deadlineHit;
+  }
+}
+
+export function writeTrace(file: string, trace: Trace): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(trace));
+  fs.renameSync(tmp, file);
+}
+
+export async function startRun(opts: RunOptions): Promise<RunHandle> {
+  const cwd = path.resolve(opts.cwd || process.cwd());
+  if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new LaunchError(`Working directory does not exist: ${cwd}`);
+  if (!opts.command.length) throw new LaunchError('No command given. Usage: shutdown-trace run [options] -- <command> [args...]');
+  const run = new Run(opts, cwd);
+  await run.start();
+  return run;
+}

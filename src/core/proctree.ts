@@ -1,0 +1,76 @@
+/**
+ * The process tree of a run, read from /proc. The launcher starts the service in a new session
+ * (setsid), so every descendant shares the session id = main pid even after it has been
+ * re-parented to init: that is how orphans are found after the main process is gone.
+ * On platforms without /proc, `ps` is used for the same fields.
+ */
+import * as fs from 'fs';
+import { execFileSync } from 'child_process';
+
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  state: string;
+  command: string;
+}
+
+const hasProc = fs.existsSync('/proc/self/stat');
+
+function readStat(pid: number): ProcEntry | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // comm may contain spaces and parens: fields after the last ')'.
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const rest = stat.slice(close + 2).split(' ');
+    const entry: ProcEntry = { pid, state: rest[0], ppid: +rest[1], pgid: +rest[2], sid: +rest[3], command: comm };
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      if (cmdline) entry.command = cmdline.replace(/\0+$/, '').split('\0').join(' ');
+    } catch {}
+    return entry;
+  } catch {
+    return undefined;
+  }
+}
+
+/** All live (non-zombie) processes of a session. */
+export function sessionMembers(sid: number): ProcEntry[] {
+  if (hasProc) {
+    const out: ProcEntry[] = [];
+    for (const name of fs.readdirSync('/proc')) {
+      const pid = Number(name);
+      if (!Number.isInteger(pid) || pid <= 0) continue;
+      const e = readStat(pid);
+      if (e && e.sid === sid && e.state !== 'Z' && e.state !== 'X') out.push(e);
+    }
+    return out;
+  }
+  try {
+    const text = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,sess=,stat=,command='], { encoding: 'utf8' });
+    return text
+      .split('\n')
+      .map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/))
+      .filter((m): m is RegExpMatchArray => !!m)
+      .map((m) => ({ pid: +m[1], ppid: +m[2], pgid: +m[3], sid: +m[4], state: m[5][0], command: m[6] }))
+      .filter((e) => e.sid === sid && e.state !== 'Z');
+  } catch {
+    return [];
+  }
+}
+
+export function processInfo(pid: number): ProcEntry | undefined {
+  return hasProc ? readStat(pid) : sessionMembers(-1).find((e) => e.pid === pid);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const e = hasProc ? readStat(pid) : undefined;
+  return !e || (e.state !== 'Z' && e.state !== 'X');
+}

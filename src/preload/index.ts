@@ -1,0 +1,699 @@
+/**
+ * Shutdown Trace preload. Injected with `--require` through NODE_OPTIONS into every node
+ * process of a traced run. Rules (see README "Do no harm"):
+ *  - never throws into user code: the whole body and every hook is guarded;
+ *  - never prints unless SHUTDOWN_TRACE_VERBOSE is set;
+ *  - never keeps the process alive: its socket and timers are unref'd;
+ *  - never adds a listener that changes default behaviour (no SIGTERM/uncaughtException/
+ *    unhandledRejection listeners of its own; signal arrival is seen through process.emit);
+ *  - loads nothing from the user's node_modules (ws is bundled);
+ *  - is safe to load twice.
+ * Hot paths (setTimeout, connect) only capture a structured stack; formatting waits for a snapshot.
+ */
+import { now } from './clock';
+import { captureSite, resolveSite, type SiteHolder } from './site';
+import { Transport } from './transport';
+import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../core/protocol';
+
+const LOADED = Symbol.for('shutdown-trace.preload.loaded');
+const kInfo = Symbol('shutdown-trace.info');
+
+interface TrackInfo {
+  id: string;
+  type: HandleType;
+  site?: SiteHolder;
+  createdAt: number;
+  label?: string;
+  details?: Record<string, string | number | boolean>;
+  ref?: boolean;
+}
+type Tracked = { [kInfo]?: TrackInfo };
+
+let verbose = false;
+function log(msg: string): void {
+  if (!verbose) return;
+  try {
+    require('fs').writeSync(2, `[shutdown-trace ${process.pid}] ${msg}\n`);
+  } catch {}
+}
+
+/** Runs a hook body; a failure inside the tool is logged (when verbose) and never reaches the user. */
+function guard(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    log(`${what} failed: ${(e as Error)?.stack || e}`);
+  }
+}
+
+function start(): void {
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[LOADED]) return;
+  g[LOADED] = true;
+
+  const env = process.env;
+  verbose = !!env[ENV.verbose];
+  const port = Number(env[ENV.port]);
+  const token = env[ENV.token];
+  if (!port || !token) {
+    log('no collector configured; staying inert');
+    return;
+  }
+  // Worker threads share the process; the main thread reports for all of them.
+  const wt = require('worker_threads') as typeof import('worker_threads');
+  if (!wt.isMainThread) return;
+
+  const selfFile = __filename;
+  const stallMs = Number(env[ENV.stallMs]) || 1000;
+  let nextId = 1;
+  const newId = (p: string) => `${p}${nextId++}`;
+
+  const transport = new Transport({
+    port,
+    token,
+    spoolDir: env[ENV.spool],
+    hello: { type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, ppid: process.ppid, argv: process.argv.slice(), node: process.version, cwd: process.cwd(), t: now(), isWorker: false },
+    onMessage: (m) => guard('collector message', () => onCollectorMessage(m)),
+    log,
+  });
+  const emit = (ev: PreloadEvent) => guard('send', () => transport.send(ev));
+
+  // ------------------------------------------------------------------ timers
+  // Kept in a Set pruned amortised: the set never holds more than ~2x the live timers.
+  const liveTimers = new Set<NodeJS.Timeout & Tracked>();
+  let pruneAt = 1024;
+  const pruneTimers = () => {
+    for (const t of liveTimers) if ((t as unknown as { _destroyed: boolean })._destroyed) liveTimers.delete(t);
+    pruneAt = Math.max(1024, liveTimers.size * 2);
+  };
+  const timers = require('timers') as typeof import('timers');
+  const wrapTimer = (orig: Function, type: 'timeout' | 'interval') => {
+    const wrapped = function (this: unknown, _cb: unknown, ms?: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      const t = orig.apply(this, arguments);
+      try {
+        if (t && typeof t === 'object') {
+          (t as Tracked)[kInfo] = { id: '', type, site: captureSite(wrapped), createdAt: now(), details: { delayMs: typeof ms === 'number' ? ms : 1 } };
+          liveTimers.add(t);
+          if (liveTimers.size >= pruneAt) pruneTimers();
+        }
+      } catch {}
+      return t;
+    };
+    Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(orig));
+    return wrapped;
+  };
+  const ourSetTimeout = wrapTimer(globalThis.setTimeout, 'timeout');
+  const ourSetInterval = wrapTimer(globalThis.setInterval, 'interval');
+  const origSetTimeout = globalThis.setTimeout;
+  const origSetInterval = globalThis.setInterval;
+  globalThis.setTimeout = ourSetTimeout as typeof setTimeout;
+  globalThis.setInterval = ourSetInterval as typeof setInterval;
+  if (timers.setTimeout === origSetTimeout) (timers as { setTimeout: unknown }).setTimeout = ourSetTimeout;
+  if (timers.setInterval === origSetInterval) (timers as { setInterval: unknown }).setInterval = ourSetInterval;
+  // The tool's own timers must never be counted: they use the originals and are unref'd.
+  const internalTimeout = (fn: () => void, ms: number) => {
+    const t = origSetTimeout(fn, ms);
+    t.unref();
+    return t;
+  };
+
+  // ------------------------------------------------------------------ net / http servers
+  const net = require('net') as typeof import('net');
+  const serverIds = new WeakMap<object, string>();
+  const serverId = (s: object) => {
+    let id = serverIds.get(s);
+    if (!id) serverIds.set(s, (id = newId('srv')));
+    return id;
+  };
+  const addressOf = (a: unknown): string => {
+    if (!a) return '?';
+    if (typeof a === 'string') return a;
+    const o = a as { address: string; port: number; family?: string };
+    return o.family === 'IPv6' ? `[${o.address}]:${o.port}` : `${o.address}:${o.port}`;
+  };
+  const serverProto = (s: Record<string, unknown>): 'http' | 'https' | 'net' | 'tls' => {
+    const secure = typeof s.addContext === 'function';
+    const http = 'maxHeadersCount' in s;
+    return http ? (secure ? 'https' : 'http') : secure ? 'tls' : 'net';
+  };
+  const ServerProto = net.Server.prototype as unknown as Record<string, Function>;
+  const origListen = ServerProto.listen;
+  ServerProto.listen = function listen(this: net.Server & Tracked) {
+    try {
+      const site = captureSite(listen);
+      const server = this;
+      const info: TrackInfo = { id: serverId(server), type: 'server', site, createdAt: now() };
+      server[kInfo] = info;
+      server.once('listening', () =>
+        guard('listen', () => {
+          const address = addressOf(server.address());
+          info.label = `${serverProto(server as never).toUpperCase()} server ${address}`;
+          emit({ kind: 'listen', t: now(), server: info.id, proto: serverProto(server as never), address, site: resolveSite(site, selfFile) });
+          emit({ kind: 'handle-open', t: info.createdAt, handle: describe(server, info) });
+          server.once('close', () => emit({ kind: 'handle-close', t: now(), id: info.id }));
+        }),
+      );
+    } catch {}
+    // eslint-disable-next-line prefer-rest-params
+    return origListen.apply(this, arguments);
+  };
+
+  /** Accepted connections of a server, found without tracking each connection on the hot path. */
+  const connectionsOf = (server: object): net.Socket[] => {
+    const out: net.Socket[] = [];
+    for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
+      if (h instanceof net.Socket && (h as unknown as { server?: object }).server === server) out.push(h);
+    }
+    return out;
+  };
+  const inRequest = (s: net.Socket): boolean => {
+    const res = (s as unknown as { _httpMessage?: { writableFinished?: boolean; finished?: boolean } })._httpMessage;
+    return !!res && !res.writableFinished;
+  };
+  const connIds = new WeakMap<object, string>();
+  const reqIds = new WeakMap<object, string>();
+  const watchedConns = new WeakSet<object>();
+  const watchConnection = (server: object, sid: string, s: net.Socket) => {
+    if (watchedConns.has(s)) return;
+    watchedConns.add(s);
+    const conn = newId('conn');
+    connIds.set(s, conn);
+    const remote = `${s.remoteAddress}:${s.remotePort}`;
+    let how: 'client-closed' | 'server-ended' | 'destroyed' | 'error' = 'destroyed';
+    let hadRequest = inRequest(s);
+    s.once('end', () => (how = 'client-closed'));
+    s.once('error', () => (how = 'error'));
+    const origEnd = s.end;
+    s.end = function (this: net.Socket) {
+      if (how === 'destroyed') how = 'server-ended';
+      // eslint-disable-next-line prefer-rest-params
+      return origEnd.apply(this, arguments as never);
+    } as typeof s.end;
+    s.once('close', () => emit({ kind: 'conn-end', t: now(), server: sid, conn, remote, how, hadRequest: hadRequest || inRequest(s) }));
+    void server;
+  };
+  const watchResponse = (sid: string, req: { method?: string; url?: string }, res: { once(e: string, f: () => void): void; statusCode: number; writableFinished?: boolean }) => {
+    if (reqIds.has(res)) return;
+    const id = newId('req');
+    reqIds.set(res, id);
+    const url = String(req.url || '/');
+    emit({ kind: 'request-start', t: now(), server: sid, req: id, method: String(req.method || '?'), path: url.split('?')[0] });
+    let ended = false;
+    const end = (aborted: boolean) => {
+      if (ended) return;
+      ended = true;
+      emit({ kind: 'request-end', t: now(), server: sid, req: id, status: res.statusCode, aborted });
+    };
+    res.once('finish', () => end(false));
+    res.once('close', () => end(!res.writableFinished));
+  };
+
+  // Request-level tracking starts only when shutdown starts: zero cost per request before it.
+  let requestTracking = false;
+  const startRequestTracking = () => {
+    if (requestTracking) return;
+    requestTracking = true;
+    guard('dc subscribe', () => {
+      const dc = require('diagnostics_channel') as typeof import('diagnostics_channel');
+      dc.subscribe('http.server.request.start', (m: unknown) =>
+        guard('request', () => {
+          const msg = m as { request: { method?: string; url?: string }; response: never; server: object; socket: net.Socket };
+          const sid = serverIds.get(msg.server);
+          if (!sid) return;
+          watchConnection(msg.server, sid, msg.socket);
+          watchResponse(sid, msg.request, msg.response);
+        }),
+      );
+    });
+  };
+
+  const origClose = ServerProto.close;
+  ServerProto.close = function close(this: net.Server & Tracked) {
+    guard('server close', () => {
+      const server = this;
+      const sid = serverId(server);
+      const conns = connectionsOf(server);
+      let active = 0;
+      for (const s of conns) if (inRequest(s)) active++;
+      emit({ kind: 'server-close', t: now(), server: sid, site: resolveSite(captureSite(close), selfFile), connections: conns.length, active, inFlight: active });
+      startRequestTracking();
+      for (const s of conns) {
+        watchConnection(server, sid, s);
+        const res = (s as unknown as { _httpMessage?: never; parser?: { incoming?: { method?: string; url?: string } } })._httpMessage;
+        if (res && inRequest(s)) watchResponse(sid, (res as { req?: { method?: string; url?: string } }).req || {}, res);
+      }
+      if (!closeWatched.has(server)) {
+        closeWatched.add(server);
+        server.once('close', () => emit({ kind: 'server-closed', t: now(), server: sid }));
+      }
+    });
+    // eslint-disable-next-line prefer-rest-params
+    return origClose.apply(this, arguments);
+  };
+  const closeWatched = new WeakSet<object>();
+
+  // Client sockets: creation site at connect (the tool's own socket is created with this off).
+  let ownConnect = false;
+  const SocketProto = net.Socket.prototype as unknown as Record<string, Function>;
+  const origConnect = SocketProto.connect;
+  SocketProto.connect = function connect(this: net.Socket & Tracked) {
+    if (!ownConnect && !this[kInfo]) {
+      try {
+        this[kInfo] = { id: newId('sock'), type: 'socket', site: captureSite(connect), createdAt: now() };
+      } catch {}
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return origConnect.apply(this, arguments);
+  };
+
+  // ------------------------------------------------------------------ child processes
+  const cp = require('child_process') as typeof import('child_process');
+  const CPProto = cp.ChildProcess.prototype as unknown as Record<string, Function>;
+  const origSpawn = CPProto.spawn;
+  CPProto.spawn = function spawn(this: import('child_process').ChildProcess & Tracked, options: { file?: string; args?: string[] }) {
+    const site = captureSite(spawn);
+    // eslint-disable-next-line prefer-rest-params
+    const r = origSpawn.apply(this, arguments);
+    guard('spawn', () => {
+      const child = this;
+      const command = (options && Array.isArray(options.args) ? options.args : [String(options?.file)]).join(' ');
+      const info: TrackInfo = { id: newId('cp'), type: 'child-process', site, createdAt: now(), label: `child process ${child.pid}: ${command.slice(0, 200)}`, details: { pid: child.pid ?? -1, command: command.slice(0, 1000) } };
+      child[kInfo] = info;
+      if (child.pid) {
+        emit({ kind: 'spawn', t: now(), childPid: child.pid, command: command.slice(0, 1000), site: resolveSite(site, selfFile) });
+        emit({ kind: 'handle-open', t: info.createdAt, handle: describe(child, info) });
+        child.once('exit', () => emit({ kind: 'handle-close', t: now(), id: info.id }));
+      }
+    });
+    return r;
+  };
+
+  // ------------------------------------------------------------------ fs watchers
+  const fs = require('fs') as typeof import('fs');
+  const wrapWatch = (name: 'watch' | 'watchFile', type: HandleType) => {
+    const orig = (fs as unknown as Record<string, Function>)[name];
+    const wrapped = function (this: unknown, file: unknown) {
+      const site = captureSite(wrapped);
+      // eslint-disable-next-line prefer-rest-params
+      const w = orig.apply(this, arguments);
+      guard(name, () => {
+        if (w && typeof w === 'object') {
+          const p = String(file);
+          const info: TrackInfo = { id: newId('fsw'), type, site, createdAt: now(), label: `fs.${name} ${p}`, details: { path: p } };
+          (w as Tracked)[kInfo] = info;
+          emit({ kind: 'handle-open', t: info.createdAt, handle: describe(w, info) });
+          if (typeof (w as { once?: Function }).once === 'function') (w as import('fs').FSWatcher).once('close', () => emit({ kind: 'handle-close', t: now(), id: info.id }));
+        }
+      });
+      return w;
+    };
+    Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(orig));
+    (fs as unknown as Record<string, unknown>)[name] = wrapped;
+  };
+  wrapWatch('watch', 'fs-watcher');
+  wrapWatch('watchFile', 'stat-watcher');
+
+  // ------------------------------------------------------------------ worker threads
+  // Workers are not in _getActiveHandles(): track them, and their ref state, ourselves.
+  const liveWorkers = new Set<import('worker_threads').Worker & Tracked>();
+  const OrigWorker = wt.Worker;
+  const WorkerProto = OrigWorker.prototype as unknown as Record<string, Function>;
+  const origRef = WorkerProto.ref;
+  const origUnref = WorkerProto.unref;
+  WorkerProto.ref = function (this: Tracked) {
+    if (this[kInfo]) this[kInfo]!.ref = true;
+    // eslint-disable-next-line prefer-rest-params
+    return origRef.apply(this, arguments);
+  };
+  WorkerProto.unref = function (this: Tracked) {
+    if (this[kInfo]) this[kInfo]!.ref = false;
+    // eslint-disable-next-line prefer-rest-params
+    return origUnref.apply(this, arguments);
+  };
+  class TracedWorker extends OrigWorker {
+    constructor(filename: string | URL, options?: import('worker_threads').WorkerOptions) {
+      super(filename, options);
+      guard('worker', () => {
+        const self = this as TracedWorker & Tracked;
+        const file = typeof filename === 'string' && options?.eval ? '<eval>' : String(filename);
+        const info: TrackInfo = { id: newId('wk'), type: 'worker', site: captureSite(TracedWorker), createdAt: now(), label: `worker thread ${self.threadId}: ${file.slice(0, 200)}`, details: { threadId: self.threadId, file }, ref: self[kInfo]?.ref ?? true };
+        self[kInfo] = info;
+        liveWorkers.add(self);
+        emit({ kind: 'handle-open', t: info.createdAt, handle: describe(self, info) });
+        self.once('exit', () => {
+          liveWorkers.delete(self);
+          emit({ kind: 'handle-close', t: now(), id: info.id });
+        });
+      });
+    }
+  }
+  Object.defineProperty(TracedWorker, 'name', { value: 'Worker' });
+  (wt as { Worker: unknown }).Worker = TracedWorker;
+
+  // ------------------------------------------------------------------ dgram
+  const dgram = require('dgram') as typeof import('dgram');
+  const DgramProto = dgram.Socket.prototype as unknown as Record<string, Function>;
+  const origBind = DgramProto.bind;
+  DgramProto.bind = function bind(this: Tracked) {
+    if (!this[kInfo]) {
+      try {
+        this[kInfo] = { id: newId('udp'), type: 'udp', site: captureSite(bind), createdAt: now() };
+      } catch {}
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return origBind.apply(this, arguments);
+  };
+
+  // ESM `import { setTimeout } from 'timers'` etc. read the patched CJS exports.
+  guard('sync esm', () => require('module').syncBuiltinESMExports());
+
+  // ------------------------------------------------------------------ snapshots
+  function describe(h: object, info: TrackInfo): HandleInfo {
+    return { id: info.id || (info.id = newId('h')), type: info.type, label: info.label || info.type, ref: info.ref ?? true, createdAt: info.createdAt, site: resolveSite(info.site, selfFile), details: info.details };
+  }
+
+  const RESOURCE_NAME: Partial<Record<HandleType, string>> = {
+    timeout: 'Timeout',
+    interval: 'Timeout',
+    server: 'TCPServerWrap',
+    socket: 'TCPSocketWrap',
+    pipe: 'PipeWrap',
+    udp: 'UDPWrap',
+    'child-process': 'ProcessWrap',
+    'fs-watcher': 'FSEventWrap',
+    'stat-watcher': 'StatWatcher',
+  };
+
+  function describeActiveHandle(h: unknown): HandleInfo | undefined {
+    if (!h || typeof h !== 'object') return undefined;
+    if (transport.isOwnSocket(h)) return undefined;
+    const o = h as Record<string, unknown> & Tracked;
+    const handleName = (o._handle as object | undefined)?.constructor?.name;
+    if (h === process.stdout || h === process.stderr) return undefined;
+    if (h === process.stdin) return { id: 'stdin', type: handleName === 'Pipe' ? 'pipe' : 'socket', label: 'process.stdin is being read', ref: true };
+    const info = o[kInfo];
+    if (h instanceof net.Server) {
+      const i = info || { id: serverId(h), type: 'server' as const, createdAt: undefined as unknown as number };
+      return { ...describe(h, i), label: `${serverProto(o).toUpperCase()} server ${addressOf(h.address())}`, details: { address: addressOf(h.address()), connections: connectionsOf(h).length } };
+    }
+    if (h instanceof cp.ChildProcess) {
+      const i = info || { id: newId('cp'), type: 'child-process' as const, createdAt: undefined as unknown as number, label: `child process ${h.pid}` };
+      return describe(h, i);
+    }
+    if (h instanceof net.Socket) {
+      const s = h as net.Socket & { server?: object & Tracked; _type?: string };
+      // A child's stdio pipe belongs to the child, which is reported itself.
+      if (handleName === 'Pipe' && !info && !s.server) {
+        return { id: newId('pipe'), type: 'pipe', label: 'pipe', ref: true };
+      }
+      if (s.server) {
+        const srv = s.server[kInfo];
+        const busy = inRequest(s);
+        return {
+          id: connIds.get(s) || newId('conn'),
+          type: 'socket',
+          label: `connection ${s.localAddress}:${s.localPort} ← ${s.remoteAddress}:${s.remotePort}${busy ? ' (request in progress)' : ' (idle keep-alive)'}`,
+          ref: true,
+          site: srv ? resolveSite(srv.site, selfFile) : undefined,
+          details: { local: `${s.localAddress}:${s.localPort}`, remote: `${s.remoteAddress}:${s.remotePort}`, accepted: true, inRequest: busy, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten },
+        };
+      }
+      const i = info || { id: newId('sock'), type: 'socket' as const, createdAt: undefined as unknown as number };
+      const remote = s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : String(s.remotePort ?? '?');
+      return { ...describe(h, i), type: handleName === 'Pipe' ? 'pipe' : 'socket', label: `socket ${s.localAddress ?? '?'}:${s.localPort ?? '?'} → ${remote}${s.connecting ? ' (connecting)' : ''}`, details: { local: `${s.localAddress}:${s.localPort}`, remote, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten } };
+    }
+    if (h instanceof dgram.Socket) {
+      const i = info || { id: newId('udp'), type: 'udp' as const, createdAt: undefined as unknown as number };
+      let addr = '?';
+      try {
+        addr = addressOf(h.address());
+      } catch {}
+      return { ...describe(h, i), type: 'udp', label: `UDP socket ${addr}`, details: { address: addr } };
+    }
+    if (info) return describe(h, info);
+    const name = (h as object).constructor?.name || 'handle';
+    if (name === 'FSWatcher') return { id: newId('fsw'), type: 'fs-watcher', label: 'fs.watch (created before tracing)', ref: true };
+    if (name === 'StatWatcher') return { id: newId('fsw'), type: 'stat-watcher', label: 'fs.watchFile (created before tracing)', ref: true };
+    return { id: newId('h'), type: 'other', label: name, ref: true };
+  }
+
+  function snapshot(reason: SnapshotReason): void {
+    const t = now();
+    const handles: HandleInfo[] = [];
+    pruneTimers();
+    for (const tm of liveTimers) {
+      const info = tm[kInfo]!;
+      const ms = info.details?.delayMs;
+      const label = `${info.type === 'interval' ? 'setInterval' : 'setTimeout'} ${ms} ms`;
+      handles.push({ ...describe(tm, { ...info, label }), id: info.id || (info.id = newId('tm')), ref: tm.hasRef() });
+      info.id = handles[handles.length - 1].id;
+    }
+    for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
+      const d = describeActiveHandle(h);
+      if (d) handles.push(d);
+    }
+    for (const w of liveWorkers) handles.push(describe(w, w[kInfo]!));
+    // Whatever Node knows is alive that we could not name: counted by type, never hidden.
+    const counts = new Map<string, number>();
+    for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) || 0) + 1);
+    for (const h of handles) {
+      if (!h.ref) continue;
+      const name = h.type === 'socket' && h.details?.accepted ? 'TCPSocketWrap' : RESOURCE_NAME[h.type];
+      if (name && counts.has(name)) counts.set(name, counts.get(name)! - 1);
+    }
+    const ownSocket = transport.socket;
+    if (ownSocket && (ownSocket as unknown as { _handle?: { hasRef?(): boolean } })._handle?.hasRef?.()) counts.set('TCPSocketWrap', (counts.get('TCPSocketWrap') || 0) - 1);
+    const unidentified: { type: string; count: number }[] = [];
+    for (const [type, count] of counts) if (count > 0) unidentified.push({ type, count });
+    emit({ kind: 'snapshot', t, reason, handles, unidentified });
+  }
+
+  // ------------------------------------------------------------------ signals and listeners
+  const os = require('os') as typeof import('os');
+  const SIGNALS = new Set(Object.keys(os.constants.signals));
+  const signalCount = new Map<string, number>();
+  let shuttingDown = false;
+  let pendingListeners = 0;
+  let stallTimer: NodeJS.Timeout | undefined;
+  let stallSnapshots = 0;
+  let countSampler: NodeJS.Timeout | undefined;
+  const armStall = () => {
+    if (stallTimer) clearTimeout(stallTimer);
+    if (stallSnapshots >= 3) return;
+    stallTimer = internalTimeout(() => {
+      stallSnapshots++;
+      guard('stall snapshot', () => snapshot('stalled'));
+    }, stallMs);
+  };
+  const sampleCount = () => guard('count', () => emit({ kind: 'active-count', t: now(), count: process.getActiveResourcesInfo().length }));
+  const onShutdownStart = () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    startRequestTracking();
+    sampleCount();
+    countSampler = origSetInterval(sampleCount, 50);
+    countSampler.unref();
+  };
+
+  const P = process as unknown as Record<string, Function>;
+  const origOn = P.on;
+  const origPrepend = P.prependListener;
+  const origRemove = P.removeListener;
+  const wrapSignalListener = (signal: string, fn: Function, once: boolean, skip: Function): Function => {
+    const site = captureSite(skip);
+    const id = newId('l');
+    const w = function (this: unknown) {
+      if (once) origRemove.call(process, signal, w);
+      let started = false;
+      guard('listener-start', () => {
+        emit({ kind: 'listener-start', t: now(), id, signal, site: resolveSite(site, selfFile), name: fn.name || undefined });
+        started = true;
+      });
+      let result: unknown;
+      try {
+        // eslint-disable-next-line prefer-rest-params
+        result = fn.apply(this, arguments);
+      } catch (err) {
+        if (started) emit({ kind: 'listener-end', t: now(), id, signal, threw: errText(err), returnedPromise: false });
+        throw err;
+      }
+      guard('listener-end', () => {
+        const isPromise = !!result && typeof (result as Promise<unknown>).then === 'function';
+        emit({ kind: 'listener-end', t: now(), id, signal, returnedPromise: isPromise });
+        if (isPromise) {
+          pendingListeners++;
+          // A rejection is re-thrown from the derived promise, so it stays unhandled exactly as it was.
+          (result as Promise<unknown>).then(
+            () => {
+              pendingListeners--;
+              emit({ kind: 'listener-settled', t: now(), id, signal, ok: true });
+              armStall();
+            },
+            (err: unknown) => {
+              pendingListeners--;
+              emit({ kind: 'listener-settled', t: now(), id, signal, ok: false, error: errText(err) });
+              armStall();
+              throw err;
+            },
+          );
+        }
+        armStall();
+      });
+      return result;
+    };
+    (w as unknown as { listener: Function }).listener = fn;
+    return w;
+  };
+  const patchAdd = (name: string, orig: Function, once: boolean) => {
+    const patched = function (this: unknown, ev: unknown, fn: unknown) {
+      if (this === process && typeof ev === 'string' && SIGNALS.has(ev) && typeof fn === 'function') {
+        let w: Function = fn;
+        try {
+          w = wrapSignalListener(ev, fn, once, patched);
+        } catch {}
+        return orig.call(this, ev, w);
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return (once ? (name === 'once' ? origOnce : origPrependOnce) : orig).apply(this, arguments);
+    };
+    P[name] = patched;
+  };
+  const origOnce = P.once;
+  const origPrependOnce = P.prependOnceListener;
+  patchAdd('on', origOn, false);
+  patchAdd('addListener', origOn, false);
+  patchAdd('prependListener', origPrepend, false);
+  patchAdd('once', origOn, true);
+  patchAdd('prependOnceListener', origPrepend, true);
+
+  function errText(e: unknown): string {
+    try {
+      if (e instanceof Error) return `${e.name}: ${e.message}`;
+      return String(e);
+    } catch {
+      return 'unprintable error';
+    }
+  }
+
+  // ------------------------------------------------------------------ process lifecycle
+  let exitCalled = false;
+  let finished = false;
+  const finish = (reason: SnapshotReason | undefined) => {
+    if (finished) return;
+    finished = true;
+    if (reason) guard('final snapshot', () => snapshot(reason));
+    if (countSampler) clearInterval(countSampler);
+    guard('finish', () => transport.finish());
+  };
+  const origEmit = P.emit;
+  P.emit = function (this: unknown, ev: unknown) {
+    if (this === process && typeof ev === 'string') {
+      if (SIGNALS.has(ev)) {
+        guard('signal', () => {
+          const nth = (signalCount.get(ev) || 0) + 1;
+          signalCount.set(ev, nth);
+          let total = 0;
+          for (const n of signalCount.values()) total += n;
+          emit({ kind: 'signal', t: now(), signal: ev, nth: total, listeners: process.listenerCount(ev) });
+          onShutdownStart();
+          armStall();
+        });
+      } else if (ev === 'beforeExit') {
+        guard('beforeExit', () => emit({ kind: 'before-exit', t: now(), code: Number(process.exitCode ?? 0) }));
+      } else if (ev === 'exit') {
+        guard('exit', () => emit({ kind: 'exit', t: now(), code: Number(arguments[1] ?? process.exitCode ?? 0) }));
+        try {
+          // eslint-disable-next-line prefer-rest-params
+          return origEmit.apply(this, arguments);
+        } finally {
+          finish(exitCalled ? undefined : 'exit');
+        }
+      } else if (ev === 'unhandledRejection' && process.listenerCount(ev) > 0) {
+        guard('rejection', () => {
+          const err = arguments[1] as Error;
+          emit({ kind: 'error', t: now(), origin: 'unhandledRejection', message: errText(err), stack: typeof err?.stack === 'string' ? err.stack : undefined });
+        });
+      }
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return origEmit.apply(this, arguments);
+  };
+
+  const origExit = P.exit;
+  P.exit = function exit(this: unknown, code?: unknown) {
+    if (!exitCalled) {
+      exitCalled = true;
+      guard('exit-call', () => {
+        emit({ kind: 'exit-call', t: now(), code: code === undefined ? undefined : (code as number), site: resolveSite(captureSite(exit), selfFile) });
+        snapshot('process-exit');
+      });
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return origExit.apply(this, arguments);
+  };
+
+  // A monitor observes uncaught errors without changing what Node does with them.
+  origOn.call(process, 'uncaughtExceptionMonitor', (err: unknown, origin: string) =>
+    guard('uncaught', () => {
+      emit({ kind: 'error', t: now(), origin: origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException', message: errText(err), stack: err instanceof Error && typeof err.stack === 'string' ? err.stack : undefined });
+      // The process is about to die without an 'exit' event's snapshot reaching us otherwise.
+      if (process.listenerCount('uncaughtException') === 0 && origin !== 'unhandledRejection') finish(undefined);
+    }),
+  );
+
+  // ------------------------------------------------------------------ phases from the app
+  guard('phase channel', () => {
+    const dc = require('diagnostics_channel') as typeof import('diagnostics_channel') & { tracingChannel?: Function };
+    if (typeof dc.tracingChannel !== 'function') return;
+    const kPhase = Symbol('phase');
+    const ch = dc.tracingChannel(PHASE_CHANNEL) as { subscribe(h: Record<string, (ctx: Record<string | symbol, unknown>) => void>): void };
+    const end = (ctx: Record<string | symbol, unknown>) => guard('phase end', () => {
+      const id = ctx[kPhase] as string | undefined;
+      if (!id) return;
+      const err = ctx.error;
+      emit({ kind: 'phase-end', t: now(), id, error: err === undefined ? undefined : errText(err) });
+    });
+    ch.subscribe({
+      start: (ctx) => guard('phase start', () => {
+        const id = newId('ph');
+        ctx[kPhase] = id;
+        emit({ kind: 'phase-start', t: now(), id, name: String(ctx.name ?? ctx.phase ?? 'phase').slice(0, 200) });
+      }),
+      // Sync phases end at `end`; async ones emit a later phase-end at `asyncEnd`, which wins.
+      end,
+      asyncStart: () => {},
+      asyncEnd: end,
+      error: () => {},
+    });
+  });
+
+  function onCollectorMessage(m: CollectorMessage): void {
+    switch (m.type) {
+      case 'snapshot-request':
+        snapshot(m.reason);
+        return;
+      case 'bye':
+        return;
+      default: {
+        const never: never = m;
+        log(`unknown collector message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  ownConnect = true;
+  try {
+    transport.connect();
+  } finally {
+    ownConnect = false;
+  }
+  log('preload active');
+  void pendingListeners;
+}
+
+try {
+  start();
+} catch (e) {
+  log(`preload failed to start: ${(e as Error)?.stack || e}`);
+}

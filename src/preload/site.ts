@@ -1,0 +1,83 @@
+/**
+ * Cheap creation-site capture. Error.captureStackTrace records structured frames; V8 formats
+ * them only when `.stack` is first read, which we do only for handles that end up in a
+ * snapshot. Formatting happens then through the runtime's own prepareStackTrace, so stacks
+ * are source-mapped whenever the service runs with source maps (tsx, --enable-source-maps).
+ */
+import type { Frame, Site } from '../core/protocol';
+
+export interface SiteHolder {
+  stack?: unknown;
+}
+
+const FRAME_LIMIT = 24;
+
+export function captureSite(skip: Function): SiteHolder {
+  const holder: SiteHolder = {};
+  const prev = Error.stackTraceLimit;
+  Error.stackTraceLimit = FRAME_LIMIT;
+  try {
+    Error.captureStackTrace(holder, skip);
+  } finally {
+    Error.stackTraceLimit = prev;
+  }
+  return holder;
+}
+
+// "    at fn (file:line:col)" | "    at file:line:col" | "    at async fn (file:///x.mjs:1:2)"
+const FRAME_RE = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/;
+
+function toPath(file: string): string {
+  if (file.startsWith('file://')) {
+    try {
+      return decodeURIComponent(new URL(file).pathname);
+    } catch {
+      return file;
+    }
+  }
+  return file;
+}
+
+export function parseStack(stack: string, selfFile: string): Site {
+  const frames: Frame[] = [];
+  const lines = stack.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = FRAME_RE.exec(lines[i]);
+    if (!m) continue;
+    const file = toPath(m[2]);
+    if (file === selfFile) continue;
+    const frame: Frame = { file, line: +m[3], col: +m[4] };
+    if (m[1]) frame.fn = m[1];
+    frames.push(frame);
+  }
+  let user = -1;
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i].file;
+    if (f.startsWith('node:') || f.indexOf('/node_modules/') !== -1 || f.indexOf('\\node_modules\\') !== -1 || !/[\\/]/.test(f)) continue;
+    user = i;
+    break;
+  }
+  if (user === -1) {
+    // Only library frames: still point at the first non-internal one.
+    for (let i = 0; i < frames.length; i++) {
+      if (!frames[i].file.startsWith('node:') && /[\\/]/.test(frames[i].file)) {
+        user = i;
+        break;
+      }
+    }
+  }
+  return { frames, user };
+}
+
+export function resolveSite(holder: SiteHolder | undefined, selfFile: string): Site | undefined {
+  if (!holder) return undefined;
+  let stack: unknown;
+  try {
+    stack = holder.stack;
+  } catch {
+    return undefined;
+  }
+  // A user's prepareStackTrace may return anything; only strings are parsed.
+  if (typeof stack !== 'string') return undefined;
+  return parseStack(stack, selfFile);
+}
