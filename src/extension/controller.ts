@@ -1,0 +1,566 @@
+/**
+ * Runs, panels and the commands that act on them. One live run at a time; one timeline panel
+ * that follows the current run; any number of custom-editor views on trace files.
+ */
+import * as vscode from 'vscode';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assertNever } from '../core/protocol';
+import type { RunHandle } from '../core/run-api';
+import { startRun } from '../core/launcher';
+import type { Delivery, Trace } from '../core/trace';
+import { redactTrace } from '../core/redact';
+import { toChromeTrace } from '../core/export-chrome';
+import { toMarkdown } from '../core/export-md';
+import { formatArgv } from './commandLine';
+import { reportError, UserError } from './errors';
+import { ChannelSink, TerminalSink, type OutputSink } from './output';
+import { RunSession, type RunRequest } from './session';
+import { applyOverrides, describePlan, readSettings, sanitizeOverrides, SIGNALS, toPlan, fmtMs, type RunOverrides, type RunSettings } from './settings';
+import { RunStatusBar } from './statusBar';
+import { readTraceFile, TraceStore, writeJson } from './storage';
+import { isRunRequest } from './targets';
+import { resolveVariables } from './launchConfig';
+import { TraceView, webviewOptions, withAnalysis, type ViewCommand, type ViewHost } from './traceView';
+
+export const TIMELINE_VIEW_TYPE = 'shutdownTrace.timeline';
+const LAST_RUN_KEY = 'shutdownTrace.lastRun';
+
+export type ExportFormat = 'native' | 'chrome';
+
+export class Controller implements ViewHost, vscode.Disposable {
+  readonly channel: vscode.OutputChannel;
+  readonly store: TraceStore;
+  private readonly statusBar = new RunStatusBar();
+  private current?: RunSession;
+  private sinks = new Map<RunSession, OutputSink>();
+  private lastTerminal?: { sink: TerminalSink; session: RunSession };
+  private timeline?: TraceView;
+  private readonly views = new Set<TraceView>();
+  private lastActiveView?: TraceView;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.channel = vscode.window.createOutputChannel('Shutdown Trace');
+    this.store = new TraceStore(context);
+  }
+
+  private get extensionUri(): vscode.Uri {
+    return this.context.extensionUri;
+  }
+
+  settingsFor(folder: string | undefined): RunSettings {
+    const cfg = vscode.workspace.getConfiguration('shutdownTrace', folder ? vscode.Uri.file(folder) : undefined);
+    return readSettings((k) => cfg.get(k));
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  /** Starts a run; resolves with the final trace when it ends (undefined when it did not start). */
+  async start(request: RunRequest, rawOverrides?: unknown): Promise<Trace | undefined> {
+    const { overrides, ignored } = sanitizeOverrides(rawOverrides);
+    if (ignored.length) void vscode.window.showWarningMessage(`Shutdown Trace ignored invalid option${ignored.length > 1 ? 's' : ''}: ${ignored.join(', ')}.`);
+    request = { ...request, overrides: { ...(request.overrides ?? {}), ...overrides } };
+
+    if (this.current?.live) {
+      const prev = this.current;
+      const choice = await vscode.window.showWarningMessage(
+        `Shutdown Trace is still tracing ${prev.request.label}.`,
+        { modal: true, detail: 'Stop that run (its trace is kept, marked incomplete) and start the new one?' },
+        'Stop and run',
+      );
+      if (choice !== 'Stop and run') return undefined;
+      if (prev.live) await prev.handle?.stop('stopped to start another run').catch(() => undefined);
+    }
+
+    const settings = applyOverrides(this.settingsFor(request.folder), request.overrides ?? {});
+    const cwd = this.resolveCwd(request, settings);
+    const env = this.resolveEnv({ ...settings.env, ...(request.env ?? {}) }, request.folder);
+    const plan = toPlan(settings);
+    const session = new RunSession({ ...request, cwd }, settings, plan);
+    this.current = session;
+    await this.context.workspaceState.update(LAST_RUN_KEY, request);
+
+    const sink = this.makeSink(settings, request.label, session);
+    this.sinks.set(session, sink);
+    sink.note(`$ ${formatArgv(request.argv)}`);
+    sink.note(`  in ${cwd}`);
+    sink.note(`  ${describePlan(plan)}`);
+    for (const n of request.notes ?? []) sink.note(`  note: ${n}`);
+    sink.show(true);
+    this.statusBar.track(session);
+
+    let handle: RunHandle;
+    try {
+      const tracePath = await this.store.newTracePath(settings.saveTraces, request.folder, request.label);
+      session.tracePath = tracePath;
+      handle = await startRun({
+        command: request.argv,
+        cwd,
+        env,
+        plan,
+        stallMs: settings.stallMs,
+        tracePath,
+        echo: { stdout: sink.stdout, stderr: sink.stderr },
+      });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      session.fail(msg);
+      sink.note(`✗ ${msg}`);
+      sink.finished();
+      throw e;
+    }
+    session.attach(handle);
+    session.onDidEnd(() => void this.sessionEnded(session));
+    const view = this.ensureTimeline();
+    view.panel.title = `Shutdown Trace: ${request.label}`;
+    view.setSource({ kind: 'session', session });
+    view.reveal(true);
+    return session.done;
+  }
+
+  private resolveCwd(request: RunRequest, s: RunSettings): string {
+    const explicit = request.overrides?.cwd;
+    // npm scripts and launch configurations bring their own cwd; the setting applies to files and command lines.
+    const fromSetting = request.kind === 'file' || request.kind === 'command' ? s.cwd : '';
+    const raw = (explicit ?? fromSetting ?? '').trim();
+    let cwd = request.cwd;
+    if (raw) {
+      let p: string;
+      try {
+        p = resolveVariables(raw, { workspaceFolder: request.folder, env: process.env });
+      } catch {
+        p = raw;
+      }
+      cwd = path.resolve(request.folder ?? request.cwd, p);
+    }
+    let ok = false;
+    try {
+      ok = fs.statSync(cwd).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new UserError(`The working directory ${cwd} does not exist${raw && explicit === undefined ? ' (setting "shutdownTrace.cwd")' : ''}.`);
+    }
+    return cwd;
+  }
+
+  private resolveEnv(env: Record<string, string>, folder: string | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) {
+      try {
+        out[k] = resolveVariables(v, { workspaceFolder: folder, env: process.env });
+      } catch {
+        out[k] = v;
+      }
+    }
+    return out;
+  }
+
+  private makeSink(settings: RunSettings, label: string, session: RunSession): OutputSink {
+    if (settings.output === 'outputChannel') {
+      this.channel.appendLine('');
+      return new ChannelSink(this.channel);
+    }
+    // Reuse the terminal slot like tasks do: the previous run's terminal goes once its run ended.
+    if (this.lastTerminal && !this.lastTerminal.session.live) this.lastTerminal.sink.dispose();
+    const sink = new TerminalSink(`Shutdown Trace: ${label}`, () => {
+      if (session.live) session.handle?.sendSignal('SIGINT', 'group');
+    });
+    this.lastTerminal = { sink, session };
+    return sink;
+  }
+
+  private async sessionEnded(session: RunSession): Promise<void> {
+    const sink = this.sinks.get(session);
+    this.sinks.delete(session);
+    const t = session.final;
+    if (t && session.tracePath) {
+      try {
+        if (!fs.existsSync(session.tracePath)) await writeJson(session.tracePath, t);
+        await this.store.rememberLast(session.tracePath);
+      } catch (e) {
+        this.channel.appendLine(`[warn] could not save the trace to ${session.tracePath}: ${(e as Error).message}`);
+      }
+    }
+    if (sink) {
+      if (t) {
+        const a = withAnalysis(t).analysis;
+        const main = t.processes.find((p) => p.isMain);
+        const exit = main?.exit ? (main.exit.signal ? `killed by ${main.exit.signal}` : `exit code ${main.exit.code}`) : 'still running';
+        sink.note(`── ${a?.verdict ?? 'Run ended.'} (${exit}${t.meta.complete ? '' : `; incomplete: ${t.meta.incompleteReason ?? 'stopped'}`})`);
+        if (session.tracePath) sink.note(`   trace: ${session.tracePath}`);
+      } else if (session.failure) {
+        sink.note(`✗ ${session.failure}`);
+      }
+      sink.finished();
+    }
+    if (session.state === 'failed' && session.failure) {
+      void vscode.window.showErrorMessage(`Shutdown Trace: the run of ${session.request.label} failed: ${session.failure}`);
+    } else if (t && !(this.timeline && this.timeline.panel.visible)) {
+      const verdict = withAnalysis(t).analysis?.verdict ?? 'The run ended.';
+      void vscode.window.showInformationMessage(`${session.request.label}: ${verdict}`, 'Show timeline').then((c) => {
+        if (c) this.showTimeline();
+      });
+    }
+  }
+
+  async rerun(rawOverrides?: unknown): Promise<Trace | undefined> {
+    const last = this.context.workspaceState.get<unknown>(LAST_RUN_KEY);
+    if (!isRunRequest(last)) throw new UserError('Nothing to re-run yet: run a file, an npm script, a launch configuration or a command line with shutdown trace first.');
+    if (last.kind === 'file') {
+      const file = last.argv[last.argv.length - 1];
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+      if (doc?.isDirty) await doc.save();
+    }
+    return this.start(last, rawOverrides);
+  }
+
+  /** The live run, or a UserError saying there is none. */
+  private liveSession(session?: RunSession): RunSession & { handle: RunHandle } {
+    const s = session ?? this.current;
+    if (!s || !s.live || !s.handle) throw new UserError('No traced service is running. Start one with "Shutdown Trace: Run with shutdown trace".');
+    return s as RunSession & { handle: RunHandle };
+  }
+
+  async sendSignal(arg?: unknown, session?: RunSession): Promise<void> {
+    const s = this.liveSession(session);
+    let signal = typeof arg === 'string' ? arg : isObj(arg) && typeof arg.signal === 'string' ? arg.signal : undefined;
+    let delivery: Delivery | undefined = isObj(arg) && (arg.delivery === 'main' || arg.delivery === 'group') ? arg.delivery : undefined;
+    if (signal !== undefined && !/^SIG[A-Z0-9]+$/.test(signal)) throw new UserError(`${signal} is not a signal name.`);
+    if (!signal) {
+      const descriptions: Record<string, string> = {
+        SIGTERM: 'what Kubernetes, docker stop and systemd send',
+        SIGINT: 'what Ctrl+C sends',
+        SIGHUP: 'terminal hang-up',
+        SIGUSR2: "nodemon's restart signal",
+      };
+      const picked = await vscode.window.showQuickPick(
+        ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'].map((sig) => ({ label: sig, description: descriptions[sig] })),
+        { title: `Send signal to ${s.request.label}`, placeHolder: 'Which signal?' },
+      );
+      if (!picked) return;
+      signal = picked.label;
+    }
+    if (!delivery) {
+      const pid = s.handle.mainPid;
+      const items: (vscode.QuickPickItem & { value: Delivery })[] = [
+        { label: 'Main process', description: `pid ${pid}`, detail: 'Like Kubernetes and docker stop: only the main process gets it.', value: 'main' },
+        { label: 'Whole process group', description: 'every process of the service', detail: 'Like Ctrl+C in a terminal: the main process and its children get it.', value: 'group' },
+      ];
+      if (s.settings.delivery === 'group') items.reverse();
+      const picked = await vscode.window.showQuickPick(items, { title: `Send ${signal} to…` });
+      if (!picked) return;
+      delivery = picked.value;
+    }
+    if (!s.live) throw new UserError(`${s.request.label} has already ended.`);
+    s.handle.sendSignal(signal, delivery);
+  }
+
+  kill(session?: RunSession): void {
+    this.liveSession(session).handle.kill();
+  }
+
+  async stop(session?: RunSession): Promise<Trace> {
+    return this.liveSession(session).handle.stop('stopped by user');
+  }
+
+  /** Ends a live run when the window closes, so no service is left behind. */
+  async shutdown(): Promise<void> {
+    const s = this.current;
+    if (s?.live && s.handle) await s.handle.stop('VS Code window closed').catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- panels
+
+  private ensureTimeline(): TraceView {
+    if (this.timeline) return this.timeline;
+    const panel = vscode.window.createWebviewPanel(
+      TIMELINE_VIEW_TYPE,
+      'Shutdown Trace',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { ...webviewOptions(this.extensionUri), retainContextWhenHidden: false, enableFindWidget: true },
+    );
+    return this.adoptTimeline(panel);
+  }
+
+  private adoptTimeline(panel: vscode.WebviewPanel): TraceView {
+    const view = new TraceView(panel, this.extensionUri, this, 'timeline');
+    this.timeline = view;
+    this.views.add(view);
+    return view;
+  }
+
+  /** After a window reload: the panel comes back; show the run still going, else the last saved trace. */
+  async restoreTimeline(panel: vscode.WebviewPanel): Promise<void> {
+    const view = this.adoptTimeline(panel);
+    if (this.current) {
+      view.setSource({ kind: 'session', session: this.current });
+      return;
+    }
+    await this.showLastTrace(view);
+  }
+
+  private async showLastTrace(view: TraceView): Promise<boolean> {
+    const file = this.store.lastTracePath();
+    if (!file) {
+      view.setSource({ kind: 'empty' });
+      return false;
+    }
+    try {
+      const trace = await readTraceFile(vscode.Uri.file(file));
+      view.panel.title = `Shutdown Trace: ${path.basename(file)}`;
+      view.setSource({ kind: 'trace', trace, file: vscode.Uri.file(file) });
+      return true;
+    } catch (e) {
+      view.setSource({ kind: 'error', message: e instanceof Error ? e.message : String(e) });
+      return false;
+    }
+  }
+
+  async showTimeline(): Promise<void> {
+    if (this.timeline) {
+      this.timeline.reveal(false);
+      return;
+    }
+    if (!this.current && !this.store.lastTracePath()) {
+      throw new UserError('No trace yet: run a file with "Shutdown Trace: Run with shutdown trace", or open a .shutdown-trace.json file.');
+    }
+    const view = this.ensureTimeline();
+    if (this.current) {
+      view.panel.title = `Shutdown Trace: ${this.current.request.label}`;
+      view.setSource({ kind: 'session', session: this.current });
+    } else {
+      await this.showLastTrace(view);
+    }
+    view.reveal(false);
+  }
+
+  /** A custom editor on a trace file gets a view of its own. */
+  adoptEditor(panel: vscode.WebviewPanel): TraceView {
+    const view = new TraceView(panel, this.extensionUri, this, 'editor');
+    this.views.add(view);
+    return view;
+  }
+
+  viewActivated(view: TraceView): void {
+    this.lastActiveView = view;
+  }
+
+  viewDisposed(view: TraceView): void {
+    this.views.delete(view);
+    if (this.timeline === view) this.timeline = undefined;
+    if (this.lastActiveView === view) this.lastActiveView = undefined;
+  }
+
+  async viewCommand(view: TraceView, msg: ViewCommand): Promise<void> {
+    try {
+      switch (msg.command) {
+        case 'send-signal':
+          await this.sendSignal(msg.signal ? { signal: msg.signal } : undefined, view.session ?? this.current);
+          return;
+        case 'kill':
+          this.kill(view.session ?? this.current);
+          return;
+        case 'stop':
+          await this.stop(view.session ?? this.current);
+          return;
+        case 'export':
+          await this.exportTrace(undefined, view.trace);
+          return;
+        case 'copy-summary':
+          await this.copySummary(view.trace);
+          return;
+        case 'rerun':
+          await this.rerun();
+          return;
+        default:
+          assertNever(msg.command);
+      }
+    } catch (e) {
+      reportError(e, this.channel, msg.command);
+    }
+  }
+
+  // ---------------------------------------------------------------- export
+
+  /** The trace commands like Export act on: the focused trace view, else the current run, else the last saved trace. */
+  async activeTrace(): Promise<Trace | undefined> {
+    for (const v of this.views) if (v.panel.active && v.trace) return v.trace;
+    if (this.current?.trace) return this.current.trace;
+    if (this.lastActiveView?.trace) return this.lastActiveView.trace;
+    const file = this.store.lastTracePath();
+    return file ? readTraceFile(vscode.Uri.file(file)) : undefined;
+  }
+
+  private secrets(): string[] {
+    const values = new Set<string>();
+    const add = (env: Record<string, string> | undefined) => {
+      for (const v of Object.values(env ?? {})) if (typeof v === 'string' && v.length >= 6) values.add(v);
+    };
+    add(this.settingsFor(undefined).env);
+    add(this.current?.request.env);
+    add(this.current?.settings.env);
+    return [...values];
+  }
+
+  private prepared(trace: Trace): Trace {
+    const copy = structuredClone(trace);
+    return redactTrace(withAnalysis(copy), this.secrets());
+  }
+
+  /**
+   * Export the trace: the native format (.shutdown-trace.json) or Chrome Trace Event JSON for Perfetto.
+   * `arg` may carry { path, format } (for scripts and tests); otherwise a save dialog asks.
+   * Returns the written path.
+   */
+  async exportTrace(arg?: unknown, trace?: Trace): Promise<string | undefined> {
+    const t = trace ?? (await this.activeTrace());
+    if (!t) throw new UserError('There is no trace to export yet: run something with shutdown trace, or open a trace file.');
+    let target: vscode.Uri | undefined;
+    let format: ExportFormat | undefined = isObj(arg) && (arg.format === 'native' || arg.format === 'chrome') ? arg.format : undefined;
+    if (isObj(arg) && typeof arg.path === 'string') {
+      target = vscode.Uri.file(path.resolve(arg.path));
+    } else {
+      const base = path.basename(t.meta.command[t.meta.command.length - 1] ?? 'trace').replace(/\.[cm]?[jt]sx?$/, '') || 'trace';
+      const dir = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath ?? t.meta.cwd;
+      target = await vscode.window.showSaveDialog({
+        title: 'Export trace (a name ending .shutdown-trace.json keeps the native format; any other .json is Chrome Trace Event / Perfetto)',
+        saveLabel: 'Export',
+        defaultUri: vscode.Uri.file(path.join(dir, `${base}.shutdown-trace.json`)),
+        filters: {
+          'Shutdown Trace (*.shutdown-trace.json)': ['shutdown-trace.json'],
+          'Chrome Trace Event / Perfetto (*.json)': ['json'],
+        },
+      });
+      if (!target) return undefined;
+    }
+    format ??= target.path.toLowerCase().endsWith('.shutdown-trace.json') ? 'native' : 'chrome';
+    const redacted = this.prepared(t);
+    const data = format === 'native' ? redacted : toChromeTrace(redacted);
+    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(JSON.stringify(data, null, format === 'native' ? 1 : 0)));
+    const shown = target.fsPath;
+    if (format === 'native') {
+      void vscode.window.showInformationMessage(`Trace exported to ${shown} (secrets redacted).`, 'Open').then((c) => {
+        if (c) void vscode.commands.executeCommand('vscode.openWith', target, 'shutdownTrace.traceViewer');
+      });
+    } else {
+      void vscode.window.showInformationMessage(`Chrome Trace Event file written to ${shown} (secrets redacted). Open it in Perfetto (ui.perfetto.dev) or chrome://tracing.`);
+    }
+    return shown;
+  }
+
+  async copySummary(trace?: Trace): Promise<string> {
+    const t = trace ?? (await this.activeTrace());
+    if (!t) throw new UserError('There is no trace to summarize yet: run something with shutdown trace, or open a trace file.');
+    const md = toMarkdown(this.prepared(t));
+    await vscode.env.clipboard.writeText(md);
+    void vscode.window.showInformationMessage('Bug-report summary copied to the clipboard (secrets redacted).');
+    return md;
+  }
+
+  async openTrace(arg?: unknown): Promise<void> {
+    let uri = arg instanceof vscode.Uri ? arg : typeof arg === 'string' ? vscode.Uri.file(path.resolve(arg)) : undefined;
+    if (!uri) {
+      const dir = this.store.defaultDir;
+      const picked = await vscode.window.showOpenDialog({
+        title: 'Open a Shutdown Trace file',
+        openLabel: 'Open trace',
+        canSelectMany: false,
+        defaultUri: fs.existsSync(dir) ? vscode.Uri.file(dir) : undefined,
+        filters: { 'Shutdown Trace (*.shutdown-trace.json)': ['json'], 'All files': ['*'] },
+      });
+      uri = picked?.[0];
+    }
+    if (!uri) return;
+    await vscode.commands.executeCommand('vscode.openWith', uri, 'shutdownTrace.traceViewer');
+  }
+
+  // ---------------------------------------------------------------- run options
+
+  /** The "Run with options…" pickers: signal, delivery, when, grace period, second signal. Undefined when cancelled. */
+  async pickOptions(folder: string | undefined): Promise<RunOverrides | undefined> {
+    const s = this.settingsFor(folder);
+    const total = 5;
+    const signal = await pickStep<string>('Signal', 1, total, SIGNALS.map((sig) => ({ label: sig, value: sig })), s.signal);
+    if (signal === undefined) return undefined;
+    const delivery = await pickStep<Delivery>('Delivery', 2, total, [
+      { label: 'Main process', detail: 'Like Kubernetes and docker stop', value: 'main' },
+      { label: 'Whole process group', detail: 'Like Ctrl+C in a terminal', value: 'group' },
+    ], s.delivery);
+    if (delivery === undefined) return undefined;
+    const signalWhen = await pickStep<RunSettings['signalWhen']>('When', 3, total, [
+      { label: 'When it listens', detail: `${fmtMs(s.signalAfterMs)} after the service starts listening on a port`, value: 'listening' },
+      { label: 'After a delay', detail: `${fmtMs(s.signalAfterMs)} after start`, value: 'after' },
+      { label: 'Never by itself', detail: 'Send it with "Shutdown Trace: Send signal…", or let the service exit on its own', value: 'never' },
+    ], s.signalWhen);
+    if (signalWhen === undefined) return undefined;
+    const graces = [5000, 10000, 15000, 30000, 60000, 120000];
+    if (!graces.includes(s.gracePeriodMs)) graces.push(s.gracePeriodMs);
+    graces.sort((a, b) => a - b);
+    let grace = await pickStep<number>('Grace period before SIGKILL', 4, total, [
+      ...graces.map((ms) => ({ label: fmtMs(ms), description: ms === 30000 ? 'Kubernetes default' : undefined, value: ms })),
+      { label: 'Custom…', value: -1 },
+    ], s.gracePeriodMs);
+    if (grace === undefined) return undefined;
+    if (grace === -1) {
+      const v = await vscode.window.showInputBox({
+        title: 'Grace period',
+        prompt: 'Milliseconds, or seconds with an "s" (e.g. 45s)',
+        value: String(s.gracePeriodMs),
+        validateInput: (x) => (parseDuration(x) === undefined ? 'A number of ms, or seconds like 45s' : undefined),
+      });
+      if (v === undefined) return undefined;
+      grace = parseDuration(v)!;
+    }
+    const second = await pickStep<string>('Second signal while it shuts down', 5, total, [
+      { label: 'None', value: 'none' },
+      { label: `${signal} again`, detail: `${fmtMs(s.secondSignalAfterMs)} after the first, like a supervisor re-sending`, value: signal },
+      ...(signal !== 'SIGINT' ? [{ label: 'SIGINT', detail: `${fmtMs(s.secondSignalAfterMs)} after the first, like an impatient Ctrl+C`, value: 'SIGINT' }] : []),
+    ], s.secondSignal === signal || s.secondSignal === 'SIGINT' ? s.secondSignal : 'none');
+    if (second === undefined) return undefined;
+    return { signal, delivery, signalWhen, gracePeriodMs: grace, secondSignal: second };
+  }
+
+  dispose(): void {
+    for (const v of [...this.views]) v.dispose();
+    this.statusBar.dispose();
+    this.lastTerminal?.sink.dispose();
+    this.channel.dispose();
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+export function parseDuration(v: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return Math.round(m[2]?.toLowerCase() === 's' ? n * 1000 : n);
+}
+
+async function pickStep<T>(title: string, step: number, totalSteps: number, items: (vscode.QuickPickItem & { value: T })[], current: T): Promise<T | undefined> {
+  const qp = vscode.window.createQuickPick<vscode.QuickPickItem & { value: T }>();
+  qp.title = `Run with options: ${title}`;
+  qp.step = step;
+  qp.totalSteps = totalSteps;
+  qp.ignoreFocusOut = true;
+  qp.items = items.map((i) => (i.value === current ? { ...i, description: [i.description, '(setting)'].filter(Boolean).join(' ') } : i));
+  const active = qp.items.find((i) => i.value === current);
+  if (active) qp.activeItems = [active];
+  return new Promise<T | undefined>((resolve) => {
+    let done = false;
+    qp.onDidAccept(() => {
+      done = true;
+      resolve(qp.selectedItems[0]?.value ?? qp.activeItems[0]?.value);
+      qp.hide();
+    });
+    qp.onDidHide(() => {
+      if (!done) resolve(undefined);
+      qp.dispose();
+    });
+    qp.show();
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * Shutdown Trace for VS Code: the only code that imports `vscode`.
+ *
+ * Run commands accept an optional options argument: { signal, delivery, signalWhen, signalAfterMs,
+ * secondSignal, secondSignalAfterMs, gracePeriodMs, stallMs, cwd, env, output, saveTraces } plus
+ * what to run ({ file } / { script, cwd } / { name } / { commandLine }). They resolve with the final
+ * trace when the run ends (undefined when cancelled or not started).
+ */
+import * as vscode from 'vscode';
+import { Controller, TIMELINE_VIEW_TYPE } from './controller';
+import { reportError } from './errors';
+import type { RunRequest } from './session';
+import { commandRequest, fileRequest, launchRequest, scriptRequest } from './targets';
+import { TraceEditorProvider } from './traceEditor';
+
+let controller: Controller | undefined;
+
+export function activate(context: vscode.ExtensionContext): { controller: Controller } {
+  const c = new Controller(context);
+  controller = c;
+  context.subscriptions.push(c);
+
+  const register = (id: string, fn: (...args: unknown[]) => unknown) => {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await fn(...args);
+        } catch (e) {
+          reportError(e, c.channel);
+          return undefined;
+        }
+      }),
+    );
+  };
+  const run = async (request: RunRequest | undefined, options: unknown) => (request ? c.start(request, options) : undefined);
+  /** The options object: the second argument, or the first when it is a plain object (not a Uri or a tree node). */
+  const optionsOf = (a: unknown, b: unknown) => (b !== undefined ? b : isPlainOptions(a) ? a : undefined);
+
+  register('shutdownTrace.runFile', async (a, b) => run(await fileRequest(a), optionsOf(a, b)));
+  register('shutdownTrace.runScript', async (a, b) => run(await scriptRequest(a), optionsOf(a, b)));
+  register('shutdownTrace.runLaunchConfig', async (a, b) => run(await launchRequest(a), optionsOf(a, b)));
+  register('shutdownTrace.runCommand', async (a, b) => run(await commandRequest(context, a), optionsOf(a, b)));
+  register('shutdownTrace.rerun', async (a) => c.rerun(a));
+  register('shutdownTrace.runWithOptions', () => runWithOptions(c, context));
+  register('shutdownTrace.sendSignal', (a) => c.sendSignal(a));
+  register('shutdownTrace.kill', () => c.kill());
+  register('shutdownTrace.stop', () => c.stop());
+  register('shutdownTrace.export', (a) => c.exportTrace(a));
+  register('shutdownTrace.copySummary', () => c.copySummary());
+  register('shutdownTrace.open', (a) => c.openTrace(a));
+  register('shutdownTrace.showTimeline', () => c.showTimeline());
+
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(TIMELINE_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
+        try {
+          await c.restoreTimeline(panel);
+        } catch (e) {
+          reportError(e, c.channel, 'restoring the timeline');
+        }
+      },
+    }),
+    TraceEditorProvider.register(c),
+  );
+  return { controller: c };
+}
+
+export async function deactivate(): Promise<void> {
+  await controller?.shutdown();
+  controller = undefined;
+}
+
+function isPlainOptions(v: unknown): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof vscode.Uri) && !('task' in v) && !('package' in v);
+}
+
+async function runWithOptions(c: Controller, context: vscode.ExtensionContext): Promise<unknown> {
+  type Target = 'file' | 'script' | 'launch' | 'command' | 'last';
+  const items: (vscode.QuickPickItem & { value: Target })[] = [];
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && active.uri.scheme === 'file' && /^(javascript|typescript|javascriptreact|typescriptreact)$/.test(active.languageId)) {
+    items.push({ label: '$(file-code) Active file', description: vscode.workspace.asRelativePath(active.uri), value: 'file' });
+  }
+  items.push(
+    { label: '$(package) npm script…', value: 'script' },
+    { label: '$(debug-alt) Launch configuration…', value: 'launch' },
+    { label: '$(terminal) Command line…', value: 'command' },
+  );
+  const last = context.workspaceState.get<{ label?: string }>('shutdownTrace.lastRun');
+  if (last?.label) items.push({ label: '$(debug-restart) Last run', description: last.label, value: 'last' });
+  const picked = await vscode.window.showQuickPick(items, { title: 'Run with options: what to run' });
+  if (!picked) return undefined;
+
+  let request: RunRequest | undefined;
+  switch (picked.value) {
+    case 'file':
+      request = await fileRequest(active?.uri);
+      break;
+    case 'script':
+      request = await scriptRequest();
+      break;
+    case 'launch':
+      request = await launchRequest();
+      break;
+    case 'command':
+      request = await commandRequest(context);
+      break;
+    case 'last': {
+      const overrides = await c.pickOptions(undefined);
+      return overrides ? c.rerun(overrides) : undefined;
+    }
+  }
+  if (!request) return undefined;
+  const overrides = await c.pickOptions(request.folder);
+  return overrides ? c.start(request, overrides) : undefined;
+}

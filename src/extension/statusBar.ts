@@ -1,0 +1,103 @@
+/**
+ * The status-bar item of a run: starting / running / signalled N s ago / the verdict.
+ * Clicking it focuses the timeline panel.
+ */
+import * as vscode from 'vscode';
+import type { Analysis } from '../core/trace';
+import type { RunSession } from './session';
+import { fmtMs } from './settings';
+
+const HIDE_AFTER_FINISH_MS = 5 * 60_000;
+
+export class RunStatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private session?: RunSession;
+  private timer?: NodeJS.Timeout;
+  private hideTimer?: NodeJS.Timeout;
+  private subs: vscode.Disposable[] = [];
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem('shutdownTrace.run', vscode.StatusBarAlignment.Left, 50);
+    this.item.name = 'Shutdown Trace';
+    this.item.command = 'shutdownTrace.showTimeline';
+  }
+
+  track(session: RunSession): void {
+    this.untrack();
+    this.session = session;
+    this.subs.push(session.onDidEnd(() => this.render()));
+    this.timer = setInterval(() => this.render(), 1000);
+    this.render();
+    this.item.show();
+  }
+
+  private untrack(): void {
+    for (const s of this.subs) s.dispose();
+    this.subs = [];
+    if (this.timer) clearInterval(this.timer);
+    if (this.hideTimer) clearTimeout(this.hideTimer);
+    this.timer = undefined;
+    this.hideTimer = undefined;
+  }
+
+  private render(): void {
+    const s = this.session;
+    if (!s) return;
+    const label = s.request.label;
+    this.item.backgroundColor = undefined;
+    switch (s.state) {
+      case 'starting':
+        this.item.text = `$(loading~spin) Shutdown Trace: starting ${label}`;
+        this.item.tooltip = `Starting ${label} with shutdown tracing. Click to show the timeline.`;
+        return;
+      case 'running': {
+        const sig = s.signalInfo();
+        const now = s.now;
+        if (sig) {
+          const ago = Math.max(0, now - sig.t);
+          const left = s.plan.graceMs - ago;
+          this.item.text = `$(zap) ${sig.signal} ${fmtSeconds(ago)} ago · ${label}`;
+          this.item.tooltip = `${label} got ${sig.signal} ${fmtMs(ago)} ago. ${left > 0 ? `SIGKILL in ${fmtMs(left)} (grace period ${fmtMs(s.plan.graceMs)}).` : 'The grace period is over.'} Click to show the timeline.`;
+          if (left <= 0) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        } else {
+          this.item.text = `$(pulse) Shutdown Trace: ${label} ${fmtSeconds(now)}`;
+          this.item.tooltip = `${label} is running; ${s.plan.when.mode === 'never' ? 'no signal is planned: use "Shutdown Trace: Send signal…"' : `${s.plan.signal} is planned`}. Click to show the timeline.`;
+        }
+        return;
+      }
+      case 'finished':
+      case 'failed': {
+        if (this.timer) clearInterval(this.timer);
+        this.timer = undefined;
+        const a = s.final?.analysis;
+        const { icon, color } = verdictLook(a, s.state === 'failed');
+        const verdict = s.state === 'failed' ? `failed: ${s.failure ?? 'unknown error'}` : (a?.verdict ?? 'finished');
+        this.item.text = `${icon} ${label}: ${shorten(verdict, 60)}`;
+        this.item.tooltip = `${verdict}\nClick to show the timeline.`;
+        this.item.backgroundColor = color ? new vscode.ThemeColor(color) : undefined;
+        if (!this.hideTimer) this.hideTimer = setTimeout(() => this.item.hide(), HIDE_AFTER_FINISH_MS);
+        return;
+      }
+    }
+  }
+
+  dispose(): void {
+    this.untrack();
+    this.item.dispose();
+  }
+}
+
+function verdictLook(a: Analysis | undefined, failed: boolean): { icon: string; color?: string } {
+  if (failed || !a) return { icon: '$(error)', color: 'statusBarItem.errorBackground' };
+  if (a.findings.some((f) => f.severity === 'error')) return { icon: '$(error)', color: 'statusBarItem.errorBackground' };
+  if (a.findings.some((f) => f.severity === 'warning')) return { icon: '$(warning)', color: 'statusBarItem.warningBackground' };
+  return { icon: '$(pass)' };
+}
+
+function fmtSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+function shorten(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
