@@ -44,6 +44,11 @@ export class Controller implements ViewHost, vscode.Disposable {
     this.store = new TraceStore(context);
   }
 
+  /** The current (or last) run, for tests and the status bar. */
+  get currentSession(): RunSession | undefined {
+    return this.current;
+  }
+
   private get extensionUri(): vscode.Uri {
     return this.context.extensionUri;
   }

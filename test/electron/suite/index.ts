@@ -1,0 +1,259 @@
+/**
+ * The extension-host test suite: runs inside a real VS Code (via @vscode/test-electron, see
+ * ../run.mjs). Same path as the code-server e2e test: run a fixture, check the trace, export it.
+ * No mocha: a minimal sequential runner with node:assert; the last line is "N passed, N failed".
+ *
+ * Set SHUTDOWN_TRACE_TEST_RESULTS to a file path to also get the results as JSON there.
+ */
+import * as vscode from 'vscode';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseTrace, type Trace } from '../../../src/core/trace';
+import type { Controller } from '../../../src/extension/controller';
+
+const EXT_ID = 'shutdown-trace.shutdown-trace';
+const CONTRACT_COMMANDS: Record<string, string> = {
+  'shutdownTrace.runFile': 'Run with shutdown trace',
+  'shutdownTrace.runScript': 'Run npm script with shutdown trace…',
+  'shutdownTrace.runLaunchConfig': 'Run launch configuration with shutdown trace…',
+  'shutdownTrace.runCommand': 'Run command line with shutdown trace…',
+  'shutdownTrace.rerun': 'Re-run last shutdown trace',
+  'shutdownTrace.sendSignal': 'Send signal…',
+  'shutdownTrace.kill': 'Kill traced service',
+  'shutdownTrace.stop': 'Stop tracing',
+  'shutdownTrace.export': 'Export trace…',
+  'shutdownTrace.copySummary': 'Copy bug-report summary',
+  'shutdownTrace.open': 'Open trace…',
+};
+/** Fast runs: signal right after listening, short grace, output to the channel (no terminal noise). */
+const FAST = { signalAfterMs: 100, gracePeriodMs: 3000, stallMs: 300, output: 'outputChannel' };
+const SECRET = 'sekret-value-4f9a21c7';
+
+type TestFn = () => Promise<void>;
+const tests: { name: string; fn: TestFn }[] = [];
+function test(name: string, fn: TestFn): void {
+  tests.push({ name, fn });
+}
+
+function ws(...p: string[]): string {
+  const f = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(f, 'the test workspace folder is open');
+  return path.join(f.uri.fsPath, ...p);
+}
+
+let controller: Controller;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shutdown-trace-electron-'));
+
+async function cmd<T>(id: string, ...args: unknown[]): Promise<T> {
+  return (await vscode.commands.executeCommand(id, ...args)) as T;
+}
+
+function kinds(t: Trace): Set<string> {
+  return new Set(t.events.map((e) => e.kind));
+}
+
+function mainExit(t: Trace) {
+  return t.processes.find((p) => p.isMain)?.exit;
+}
+
+async function waitFor(what: string, ok: () => boolean, ms = 15000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitLive(): Promise<void> {
+  await waitFor('a live run', () => !!controller.currentSession?.live && !!controller.currentSession.handle);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+test('activates and registers every command of the UI contract, with its title', async () => {
+  const ext = vscode.extensions.getExtension<{ controller: Controller }>(EXT_ID);
+  assert.ok(ext, `extension ${EXT_ID} is installed`);
+  const api = await ext.activate();
+  controller = api.controller;
+  const all = new Set(await vscode.commands.getCommands(true));
+  const contributed = (ext.packageJSON.contributes.commands as { command: string; title: string }[]) ?? [];
+  for (const [id, title] of Object.entries(CONTRACT_COMMANDS)) {
+    assert.ok(all.has(id), `${id} is registered`);
+    assert.equal(contributed.find((c) => c.command === id)?.title, title, `${id} has the contract title`);
+  }
+});
+
+test('runFile traces a graceful shutdown', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runFile', vscode.Uri.file(ws('graceful.js')), FAST);
+  assert.ok(trace, 'the command resolves with the trace');
+  assert.equal(trace.format, 'shutdown-trace');
+  assert.ok(trace.meta.complete, 'the trace is complete');
+  assert.ok(kinds(trace).has('signal-sent'), 'a signal was sent');
+  assert.ok(kinds(trace).has('listen'), 'the preload saw the server listen');
+  assert.deepEqual(mainExit(trace), { code: 0, signal: null });
+  assert.equal(trace.analysis?.exitReason, 'graceful');
+  assert.ok(trace.output.some((l) => l.text.includes('shutting down on SIGTERM')), 'output was captured');
+});
+
+test('the run was saved and becomes the last trace', async () => {
+  const s = controller.currentSession;
+  assert.ok(s?.tracePath && fs.existsSync(s.tracePath), 'the trace file exists');
+  assert.ok(s.tracePath.endsWith('.shutdown-trace.json'));
+  parseTrace(fs.readFileSync(s.tracePath, 'utf8'));
+  assert.equal(controller.store.lastTracePath(), s.tracePath);
+});
+
+test('runFile finds the leaked interval and where it was created', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runFile', { file: ws('leaky.js'), ...FAST });
+  assert.ok(trace);
+  const a = trace.analysis;
+  assert.ok(a, 'analysis present');
+  assert.ok(a.leakedHandleCount >= 1, `a leaked handle is reported (verdict: ${a.verdict})`);
+  const handles = a.findings.flatMap((f) => f.handles ?? []);
+  const interval = handles.find((h) => h.type === 'interval');
+  assert.ok(interval, 'the interval is among the leaked handles');
+  const frames = interval.site?.frames ?? [];
+  const user = interval.site && interval.site.user >= 0 ? frames[interval.site.user] : undefined;
+  assert.ok(user && user.file.endsWith('leaky.js') && user.line === 5, `creation site is leaky.js:5 (got ${user ? `${user.file}:${user.line}` : 'none'})`);
+});
+
+test('export writes the native format and Chrome Trace Event JSON, both redacted', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST, env: { FIXTURE_SECRET: SECRET } });
+  assert.ok(trace?.output.some((l) => l.text.includes(SECRET)), 'the live trace holds the secret (it is redacted on export)');
+  const nativePath = path.join(tmp, 'graceful.shutdown-trace.json');
+  const written = await cmd<string>('shutdownTrace.export', { path: nativePath });
+  assert.equal(written, nativePath);
+  const text = fs.readFileSync(nativePath, 'utf8');
+  assert.ok(!text.includes(SECRET), 'the secret is not in the export');
+  const parsed = parseTrace(text);
+  assert.equal(parsed.analysis?.exitReason, 'graceful');
+
+  const chromePath = path.join(tmp, 'graceful.json');
+  await cmd<string>('shutdownTrace.export', { path: chromePath });
+  const chrome = JSON.parse(fs.readFileSync(chromePath, 'utf8')) as { traceEvents?: unknown[] };
+  assert.ok(Array.isArray(chrome.traceEvents) && chrome.traceEvents.length > 0, 'Chrome export has traceEvents');
+  assert.ok(!JSON.stringify(chrome).includes(SECRET));
+});
+
+test('copySummary puts a Markdown bug report on the clipboard', async () => {
+  const md = await cmd<string>('shutdownTrace.copySummary');
+  assert.ok(typeof md === 'string' && md.length > 50, 'returns the summary');
+  assert.equal(await vscode.env.clipboard.readText(), md);
+  assert.ok(!md.includes(SECRET), 'redacted');
+});
+
+test('runScript runs a package.json script through the package manager', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runScript', { script: 'start', cwd: ws(), ...FAST, delivery: 'group' });
+  assert.ok(trace, 'resolves with a trace');
+  assert.match(trace.meta.command.join(' '), /\bnpm\b.*\brun\b.*\bstart\b/);
+  assert.ok(trace.processes.some((p) => p.traced && /graceful\.js/.test(p.command)), 'the node service under npm was traced');
+});
+
+test('runLaunchConfig builds the command, args and env from launch.json', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runLaunchConfig', { name: 'Launch graceful', ...FAST });
+  assert.ok(trace, 'resolves with a trace');
+  assert.ok(trace.meta.command.some((a) => a.endsWith('graceful.js')), 'program is on the command line');
+  assert.ok(trace.output.some((l) => l.text.includes('FROM_LAUNCH=yes args=--port,0')), 'env and args reached the program');
+});
+
+test('runCommand runs a command line; a missing command resolves undefined', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runCommand', { commandLine: 'node graceful.js', ...FAST });
+  assert.ok(trace && mainExit(trace)?.code === 0, 'the command line ran');
+  const none = await cmd<Trace | undefined>('shutdownTrace.runCommand', { commandLine: 'shutdown-trace-no-such-command-xyz', ...FAST });
+  assert.equal(none, undefined, 'a launch error resolves undefined (and shows one error message)');
+});
+
+test('rerun repeats the last run request', async () => {
+  await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST });
+  const again = await cmd<Trace>('shutdownTrace.rerun', FAST);
+  assert.ok(again && again.meta.command.some((a) => a.endsWith('graceful.js')), 're-ran graceful.js');
+});
+
+test('sendSignal with signalWhen "never": the user decides when', async () => {
+  const run = cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST, signalWhen: 'never' });
+  await waitLive();
+  await waitFor('the listen event', () => !!controller.currentSession?.trace?.events.some((e) => e.kind === 'listen'));
+  await cmd('shutdownTrace.sendSignal', { signal: 'SIGINT', delivery: 'main' });
+  const trace = await run;
+  const sent = trace.events.find((e) => e.kind === 'signal-sent');
+  assert.ok(sent && sent.kind === 'signal-sent' && sent.signal === 'SIGINT' && sent.delivery === 'main', 'SIGINT was sent to main');
+  assert.equal(mainExit(trace)?.code, 0);
+});
+
+test('stop keeps the trace, marked incomplete', async () => {
+  const run = cmd<Trace>('shutdownTrace.runFile', { file: ws('leaky.js'), ...FAST, signalWhen: 'never' });
+  await waitLive();
+  const stopped = await cmd<Trace>('shutdownTrace.stop');
+  assert.ok(stopped, 'stop resolves with the trace');
+  assert.equal(stopped.meta.complete, false);
+  assert.match(stopped.meta.incompleteReason ?? '', /stopped by user/);
+  const final = await run;
+  assert.equal(final.meta.complete, false);
+});
+
+test('kill ends the service at once', async () => {
+  const run = cmd<Trace>('shutdownTrace.runFile', { file: ws('leaky.js'), ...FAST, signalWhen: 'never' });
+  await waitLive();
+  await waitFor('the listen event', () => !!controller.currentSession?.trace?.events.some((e) => e.kind === 'listen'));
+  await cmd('shutdownTrace.kill');
+  const trace = await run;
+  assert.equal(mainExit(trace)?.signal, 'SIGKILL');
+});
+
+test('a saved trace opens in the read-only trace viewer by default', async () => {
+  const file = path.join(tmp, 'graceful.shutdown-trace.json');
+  await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(file));
+  await waitFor('the custom editor tab', () => {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    return input instanceof vscode.TabInputCustom && input.viewType === 'shutdownTrace.traceViewer';
+  });
+});
+
+test('a corrupt trace opens in the viewer (error shown in the panel), not a blank or a crash', async () => {
+  await cmd('shutdownTrace.open', vscode.Uri.file(ws('broken.shutdown-trace.json')));
+  await waitFor('the custom editor tab', () => {
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    return tab?.input instanceof vscode.TabInputCustom && tab.input.uri.fsPath.endsWith('broken.shutdown-trace.json');
+  });
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
+test('the timeline panel is open after runs', async () => {
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+  await cmd('shutdownTrace.showTimeline');
+  await waitFor('the timeline tab', () =>
+    vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('shutdownTrace.timeline')),
+  );
+  assert.ok(tabs.length >= 0);
+});
+
+// ---------------------------------------------------------------------------------------------
+
+export async function run(): Promise<void> {
+  const results: { name: string; ok: boolean; ms: number; error?: string }[] = [];
+  const log = (s: string) => console.log(s);
+  for (const t of tests) {
+    const t0 = Date.now();
+    try {
+      await Promise.race([
+        t.fn(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('test timed out after 60 s')), 60_000)),
+      ]);
+      results.push({ name: t.name, ok: true, ms: Date.now() - t0 });
+      log(`ok - ${t.name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      results.push({ name: t.name, ok: false, ms: Date.now() - t0, error });
+      log(`not ok - ${t.name}\n  ${error.replace(/\n/g, '\n  ')}`);
+    }
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  log(`${passed} passed, ${failed} failed`);
+  const out = process.env.SHUTDOWN_TRACE_TEST_RESULTS;
+  if (out) fs.writeFileSync(out, JSON.stringify({ passed, failed, results }, null, 2));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  if (failed) throw new Error(`${failed} extension test(s) failed`);
+}
