@@ -41,9 +41,7 @@ export function analyze(trace: Trace): Analysis {
   const main = trace.processes.find((p) => p.pid === mainPid);
   const sent = of('signal-sent');
   const firstSent = sent[0];
-  const mainExit = of('process-exit').find((e) => e.pid === 0 && (e as Ev<'process-exit'>).pid === mainPid) ?? of('process-exit')[0];
-  const exitEv = events.find((e) => e.kind === 'process-exit' && e.pid === 0 && e.pid === 0 && (e as Ev<'process-exit'>).pid !== undefined && (e as unknown as { pid: number }).pid === 0) as Ev<'process-exit'> | undefined;
-  void exitEv;
+  const mainExit = of('process-exit', mainPid)[0];
   const mainExitInfo = main?.exit ?? (mainExit ? { code: mainExit.code, signal: mainExit.signal } : undefined);
   const killSent = of('kill-sent')[0];
   const deadline = of('deadline')[0];
@@ -105,7 +103,12 @@ export function analyze(trace: Trace): Analysis {
     const cur = leakSnapshots.get(s.pid);
     if (!cur || rank[s.reason] > rank[cur.reason] || (rank[s.reason] === rank[cur.reason] && s.t > cur.t)) leakSnapshots.set(s.pid, s);
   }
-  const refd = (s: Ev<'snapshot'> | undefined) => (s ? s.handles.filter((h) => h.ref) : []);
+  // Handles created by the user's own code come first; wrappers' and libraries' own after.
+  const inUserCode = (h: HandleInfo) => {
+    const f = userFrame(h.site);
+    return !!f && !/[\\/]node_modules[\\/]/.test(f.file);
+  };
+  const refd = (s: Ev<'snapshot'> | undefined) => (s ? s.handles.filter((h) => h.ref).sort((a, b) => Number(inUserCode(b)) - Number(inUserCode(a))) : []);
 
   // ---- exit reason and verdict
   let exitReason: ExitReason = 'unknown';
@@ -116,7 +119,11 @@ export function analyze(trace: Trace): Analysis {
   const mainTraced = !!main?.traced;
 
   const orphanTraced = orphans.filter((o) => trace.processes.find((p) => p.pid === o.pid)?.traced);
-  const neverSignalled = orphanTraced.filter((o) => !arrivals.some((a) => a.pid === o.pid));
+  // The wrapper case: the main process never served (no TCP listen) but a descendant did, and
+  // no signal reached that descendant before the main process was gone.
+  const tcpListen = (pid: number) => events.some((e) => e.kind === 'listen' && e.pid === pid && /:\d+$/.test(e.address));
+  const mainGoneAt = mainExit?.t ?? Infinity;
+  const neverSignalled = tcpListen(mainPid) ? [] : orphanTraced.filter((o) => tcpListen(o.pid) && !arrivals.some((a) => a.pid === o.pid && a.t <= mainGoneAt));
 
   if (!mainExit && !meta.complete) {
     exitReason = 'still-running';
@@ -135,7 +142,7 @@ export function analyze(trace: Trace): Analysis {
     });
   } else if (killSent && deadline && mainExitInfo?.signal === 'SIGKILL') {
     exitReason = 'killed-at-deadline';
-    const leaks = [...leakSnapshots.values()].flatMap(refd);
+    const leaks = [...leakSnapshots.values()].flatMap(refd).sort((a, b) => Number(inUserCode(b)) - Number(inUserCode(a)));
     const top = leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ');
     verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(leaks.length, 'handle')} kept it alive (${top}${leaks.length > 3 ? '; …' : ''})` : ''}.`;
     findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${fmtMs(graceMs)} grace deadline`, detail: `The process was still running ${fmtMs(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
@@ -177,7 +184,7 @@ export function analyze(trace: Trace): Analysis {
       detail: `${sig} went to pid ${mainPid} (${main?.command ?? 'main'}) only${firstSent?.delivery === 'main' ? ', as Kubernetes and docker stop do' : ''}; it exited without forwarding it, leaving ${o.command} (pid ${o.pid}) running. Use exec (or node directly) instead of a wrapper such as npm run or sh -c, or forward signals.`,
       evidence: ix(firstSent, mainExit, o),
     });
-    verdict = `The signal never reached the service: ${sig} went to ${main?.command.split(' ')[0] ?? 'the wrapper'} (pid ${mainPid}), which exited and left ${o.command} (pid ${o.pid}) running.`;
+    verdict = `The signal never reached the service: ${sig} went to ${main?.command ?? 'the wrapper'} (pid ${mainPid}), which exited and left ${o.command} (pid ${o.pid}) running.`;
   }
   if (orphans.length) {
     const holding = orphans.map((o) => {
@@ -219,7 +226,8 @@ export function analyze(trace: Trace): Analysis {
   // ---- servers that never finished closing
   for (const c of of('server-close')) {
     const closed = events.some((e) => e.pid === c.pid && e.kind === 'server-closed' && e.server === c.server);
-    if (closed) continue;
+    // A process that ended right after close() (process.exit, a crash) did not wait on it.
+    if (closed || procEnd(c.pid) - c.t < 100) continue;
     const listen = of('listen', c.pid).find((l) => l.server === c.server);
     const snap = leakSnapshots.get(c.pid);
     const conns = snap ? snap.handles.filter((h) => h.ref && h.details?.accepted) : [];

@@ -10,7 +10,7 @@ import { Collector } from './collector';
 import { sessionMembers, isAlive, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
-import { ENV, type PreloadEvent, type HelloMessage } from './protocol';
+import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from './protocol';
 import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
 import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
 
@@ -121,6 +121,15 @@ class Run implements RunHandle {
       output: [],
     };
     this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  /** Preload monotonic ms → trace ms. */
+  private rel(t: number): number {
+    return Math.round((t - this.t0) * 1000) / 1000;
+  }
+
+  private relHandle(h: HandleInfo): HandleInfo {
+    return typeof h?.createdAt === 'number' ? { ...h, createdAt: this.rel(h.createdAt) } : h;
   }
 
   now(): number {
@@ -258,7 +267,9 @@ class Run implements RunHandle {
 
   private onHello(h: HelloMessage): void {
     const argv = h.argv.length ? h.argv : ['node'];
-    this.upsertProc({ pid: h.pid, ppid: h.ppid, command: redactArgv(argv).join(' '), traced: true, node: h.node, start: this.procs.get(h.pid)?.start ?? Math.max(0, h.t - this.t0) });
+    // Keep the command as ps shows it (npm sets its title) when we already know it.
+    const known = this.procs.get(h.pid);
+    this.upsertProc({ pid: h.pid, ppid: h.ppid, command: known?.command || redactArgv(argv).join(' '), traced: true, node: h.node, start: known?.start ?? Math.max(0, this.rel(h.t)) });
   }
 
   private onPreloadEvents(pid: number, seq: number, events: PreloadEvent[]): void {
@@ -267,9 +278,12 @@ class Run implements RunHandle {
     if (seen.has(seq)) return;
     seen.add(seq);
     for (const e of events) {
-      const ev = { ...e, t: Math.round((e.t - this.t0) * 1000) / 1000, pid } as TraceEvent;
+      const ev = { ...e, t: this.rel(e.t), pid } as TraceEvent;
+      if (ev.kind === 'handle-open') ev.handle = this.relHandle(ev.handle);
+      if (ev.kind === 'snapshot') ev.handles = ev.handles.map((h) => this.relHandle(h));
       if (ev.kind === 'dropped') this.trace.meta.counters.droppedEvents += ev.count;
-      if (ev.kind === 'listen' && !this.listenSeen) {
+      // "Listening" means a TCP port: tools' own IPC pipe servers (tsx, pm2) do not count.
+      if (ev.kind === 'listen' && !this.listenSeen && isTcpAddress(ev.address)) {
         this.listenSeen = true;
         const when = this.opts.plan.when;
         if (when.mode === 'listening') this.later(when.delayMs, () => this.autoSignal());
@@ -281,7 +295,9 @@ class Run implements RunHandle {
   }
 
   private addLauncher(e: LauncherEvent): void {
-    this.push({ ...e, pid: 0 } as TraceEvent);
+    // Launcher events carry the pid of the process they concern, or 0.
+    const pid = 'pid' in e ? e.pid : 'target' in e ? e.target : 0;
+    this.push({ ...e, pid } as TraceEvent);
   }
 
   private push(ev: TraceEvent): void {
@@ -494,6 +510,10 @@ class Run implements RunHandle {
   get deadlineReached(): boolean {
     return this.deadlineHit;
   }
+}
+
+export function isTcpAddress(address: string): boolean {
+  return /:\d+$/.test(address);
 }
 
 export function writeTrace(file: string, trace: Trace): void {

@@ -33,7 +33,11 @@ export type LauncherEvent =
   | { kind: 'collector-rejected'; t: number; reason: string }
   | { kind: 'note'; t: number; text: string };
 
-/** Every event in a trace carries the pid it belongs to (the launcher's own use pid 0). */
+/**
+ * Every event in a trace carries a pid: for preload events the process that reported it; for
+ * launcher events the process they concern (spawned, signal-sent, kill-sent, process-exit, orphan),
+ * or 0 when they concern no one process (deadline, note, collector-rejected).
+ */
 export type TraceEvent = (PreloadEvent | LauncherEvent) & { pid: number };
 export type TraceEventKind = TraceEvent['kind'];
 
@@ -168,12 +172,14 @@ function isObj(v: unknown): v is Record<string, unknown> {
  */
 export function parseTrace(text: string, source = 'trace'): Trace {
   let data: unknown;
+  // A UTF-8 byte-order mark (editors on Windows add one) is not part of the JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new TraceFormatError(`${source} is empty: not a Shutdown Trace file.`);
   try {
     data = JSON.parse(text);
   } catch (e) {
     const trimmed = text.trimEnd();
-    const truncated = trimmed.startsWith('{') && !trimmed.endsWith('}');
+    const truncated = trimmed.startsWith('{') && endsUnclosed(trimmed);
     throw new TraceFormatError(
       truncated
         ? `${source} is truncated: the JSON ends early (${text.length} bytes read). The file was cut off while being written or copied.`
@@ -181,6 +187,22 @@ export function parseTrace(text: string, source = 'trace'): Trace {
     );
   }
   return validateTrace(data, source);
+}
+
+/** True when JSON text ends inside a string or with an object/array still open (it was cut off). */
+function endsUnclosed(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return inString || depth > 0;
 }
 
 export function validateTrace(data: unknown, source = 'trace'): Trace {

@@ -394,6 +394,8 @@ function start(): void {
     if (h === process.stdin) return { id: 'stdin', type: handleName === 'Pipe' ? 'pipe' : 'socket', label: 'process.stdin is being read', ref: true };
     const info = o[kInfo];
     if (h instanceof net.Server) {
+      // close() was called: the listening handle is going away; its connections are reported themselves.
+      if (!(h as unknown as { _handle: unknown })._handle) return undefined;
       const i = info || { id: serverId(h), type: 'server' as const, createdAt: undefined as unknown as number };
       return { ...describe(h, i), label: `${serverProto(o).toUpperCase()} server ${addressOf(h.address())}`, details: { address: addressOf(h.address()), connections: connectionsOf(h).length } };
     }
@@ -410,10 +412,12 @@ function start(): void {
       if (s.server) {
         const srv = s.server[kInfo];
         const busy = inRequest(s);
+        const isHttp = 'maxHeadersCount' in s.server;
+        const where = s.remoteAddress ? `${s.localAddress}:${s.localPort} ← ${s.remoteAddress}:${s.remotePort}` : `on ${addressOf((s.server as unknown as net.Server).address?.())}`;
         return {
           id: connIds.get(s) || newId('conn'),
           type: 'socket',
-          label: `connection ${s.localAddress}:${s.localPort} ← ${s.remoteAddress}:${s.remotePort}${busy ? ' (request in progress)' : ' (idle keep-alive)'}`,
+          label: `connection ${where}${isHttp ? (busy ? ' (request in progress)' : ' (idle keep-alive)') : ''}`,
           ref: true,
           site: srv ? resolveSite(srv.site, selfFile) : undefined,
           details: { local: `${s.localAddress}:${s.localPort}`, remote: `${s.remoteAddress}:${s.remotePort}`, accepted: true, inRequest: busy, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten },
@@ -436,6 +440,23 @@ function start(): void {
     if (name === 'FSWatcher') return { id: newId('fsw'), type: 'fs-watcher', label: 'fs.watch (created before tracing)', ref: true };
     if (name === 'StatWatcher') return { id: newId('fsw'), type: 'stat-watcher', label: 'fs.watchFile (created before tracing)', ref: true };
     return { id: newId('h'), type: 'other', label: name, ref: true };
+  }
+
+  const HANDLE_RESOURCE: Record<string, string> = { Pipe: 'PipeWrap', TTY: 'TTYWrap', TCP: 'TCPSocketWrap' };
+  /** Resources Node lists that are ours or the process's own stdio: never the user's leak. */
+  function toolAndStdioResources(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const s of [process.stdout, process.stderr, transport.socket]) {
+      const h = (s as unknown as { _handle?: { hasRef?(): boolean; constructor: { name: string } } } | undefined)?._handle;
+      const name = h && HANDLE_RESOURCE[h.constructor.name];
+      if (name && h!.hasRef?.()) m.set(name, (m.get(name) || 0) + 1);
+    }
+    return m;
+  }
+  function userResourceCount(): number {
+    let n = process.getActiveResourcesInfo().length;
+    for (const v of toolAndStdioResources().values()) n -= v;
+    return n;
   }
 
   function snapshot(reason: SnapshotReason): void {
@@ -462,8 +483,7 @@ function start(): void {
       const name = h.type === 'socket' && h.details?.accepted ? 'TCPSocketWrap' : RESOURCE_NAME[h.type];
       if (name && counts.has(name)) counts.set(name, counts.get(name)! - 1);
     }
-    const ownSocket = transport.socket;
-    if (ownSocket && (ownSocket as unknown as { _handle?: { hasRef?(): boolean } })._handle?.hasRef?.()) counts.set('TCPSocketWrap', (counts.get('TCPSocketWrap') || 0) - 1);
+    for (const [name, n] of toolAndStdioResources()) counts.set(name, (counts.get(name) || 0) - n);
     const unidentified: { type: string; count: number }[] = [];
     for (const [type, count] of counts) if (count > 0) unidentified.push({ type, count });
     emit({ kind: 'snapshot', t, reason, handles, unidentified });
@@ -486,7 +506,18 @@ function start(): void {
       guard('stall snapshot', () => snapshot('stalled'));
     }, stallMs);
   };
-  const sampleCount = () => guard('count', () => emit({ kind: 'active-count', t: now(), count: process.getActiveResourcesInfo().length }));
+  // Sampled every 50 ms while shutting down; sent when it changes, or once a second.
+  let lastCount = -1;
+  let lastCountAt = 0;
+  const sampleCount = () =>
+    guard('count', () => {
+      const t = now();
+      const count = userResourceCount();
+      if (count === lastCount && t - lastCountAt < 1000) return;
+      lastCount = count;
+      lastCountAt = t;
+      emit({ kind: 'active-count', t, count });
+    });
   const onShutdownStart = () => {
     if (shuttingDown) return;
     shuttingDown = true;
