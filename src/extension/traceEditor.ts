@@ -55,7 +55,8 @@ export class TraceEditorProvider implements vscode.CustomReadonlyEditorProvider<
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       view.setSource({ kind: 'error', message });
-      if (notify) void vscode.window.showErrorMessage(`Shutdown Trace cannot show ${path.basename(uri.fsPath || uri.path)}: ${message}`);
+      // parseTrace's and readTraceFile's messages already name the file.
+      if (notify) void vscode.window.showErrorMessage(`Shutdown Trace: ${message}`);
     }
   }
 }

@@ -60,6 +60,7 @@ if (!vscodeExecutablePath) {
       process.exit(0);
     }
     say('set SHUTDOWN_TRACE_ALLOW_NO_VSCODE=1 to accept this, or VSCODE_EXECUTABLE to use an installed VS Code.');
+    say('the same suite also runs in code-server\'s extension host: node test/electron/run-in-code-server.mjs');
     process.exit(1);
   }
 }
