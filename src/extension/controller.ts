@@ -9,10 +9,10 @@ import { assertNever } from '../core/protocol';
 import type { RunHandle } from '../core/run-api';
 import { startRun } from '../core/launcher';
 import type { Delivery, Trace } from '../core/trace';
-import { redactTrace } from '../core/redact';
+import { redactTrace, REDACTED } from '../core/redact';
 import { toChromeTrace } from '../core/export-chrome';
 import { toMarkdown } from '../core/export-md';
-import { formatArgv } from './commandLine';
+import { formatArgv, shortLabel } from './commandLine';
 import { reportError, UserError } from './errors';
 import { ChannelSink, TerminalSink, type OutputSink } from './output';
 import { RunSession, type RunRequest } from './session';
@@ -221,6 +221,35 @@ export class Controller implements ViewHost, vscode.Disposable {
     return this.start(last, rawOverrides);
   }
 
+  /** Re-runs the command of a saved trace (a trace file in the viewer), with the same signal plan. */
+  async rerunTrace(trace: Trace): Promise<Trace | undefined> {
+    const argv = trace.meta.command;
+    if (!Array.isArray(argv) || argv.length === 0) throw new UserError('This trace does not record its command line, so it cannot be re-run.');
+    if (argv.some((a) => a.includes(REDACTED))) {
+      throw new UserError('Secrets were redacted from the command line of this trace, so it cannot be re-run as it is. Run it again from its file, npm script or launch configuration.');
+    }
+    const cwd = trace.meta.cwd;
+    if (!cwd || !fs.existsSync(cwd)) throw new UserError(`The working directory of this trace (${cwd || 'none'}) does not exist on this machine.`);
+    const choice = await vscode.window.showInformationMessage(
+      `Re-run ${formatArgv(argv)}?`,
+      { modal: true, detail: `In ${cwd}, with the same signal plan: ${describePlan(trace.meta.plan)}.` },
+      'Re-run',
+    );
+    if (choice !== 'Re-run') return undefined;
+    const p = trace.meta.plan;
+    const overrides: RunOverrides = {
+      signal: p.signal,
+      delivery: p.delivery,
+      gracePeriodMs: p.graceMs,
+      signalWhen: p.when.mode,
+      ...(p.when.mode === 'after' ? { signalAfterMs: p.when.ms } : p.when.mode === 'listening' ? { signalAfterMs: p.when.delayMs, listenTimeoutMs: p.when.timeoutMs } : {}),
+      secondSignal: p.second?.signal ?? 'none',
+      ...(p.second ? { secondSignalAfterMs: p.second.afterMs } : {}),
+    };
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd))?.uri.fsPath;
+    return this.start({ kind: 'command', label: shortLabel(argv), argv: [...argv], cwd, folder, overrides });
+  }
+
   /** The live run, or a UserError saying there is none. */
   private liveSession(session?: RunSession): RunSession & { handle: RunHandle } {
     const s = session ?? this.current;
@@ -361,9 +390,13 @@ export class Controller implements ViewHost, vscode.Disposable {
   async viewCommand(view: TraceView, msg: ViewCommand): Promise<void> {
     try {
       switch (msg.command) {
-        case 'send-signal':
-          await this.sendSignal(msg.signal ? { signal: msg.signal } : undefined, view.session ?? this.current);
+        case 'send-signal': {
+          // A toolbar button names its signal: send it at once, to whom the run's settings say.
+          const session = view.session ?? this.current;
+          const arg = msg.signal ? { signal: msg.signal, delivery: session?.settings.delivery ?? 'main' } : undefined;
+          await this.sendSignal(arg, session);
           return;
+        }
         case 'kill':
           this.kill(view.session ?? this.current);
           return;
@@ -377,7 +410,8 @@ export class Controller implements ViewHost, vscode.Disposable {
           await this.copySummary(view.trace);
           return;
         case 'rerun':
-          await this.rerun();
+          if (view.role === 'editor' && view.trace) await this.rerunTrace(view.trace);
+          else await this.rerun();
           return;
         default:
           assertNever(msg.command);
