@@ -125,14 +125,26 @@ export function runPlain(command: string[], plan: Plan = {}): Promise<Outcome> {
     child.on('exit', (code, signal) => {
       const exitedAt = performance.now();
       for (const t of timers) clearTimeout(t);
-      // Leave nothing behind (the orphan fixture's child).
-      for (const m of sessionMembers(pid)) {
-        try {
-          process.kill(m.pid, 'SIGKILL');
-        } catch {}
-      }
-      child.stdout.once('end', () => resolve({ code, signal, stdout, stderr, signalToExitMs: signalledAt !== undefined ? exitedAt - signalledAt : undefined }));
-      if (child.stdout.readableEnded) resolve({ code, signal, stdout, stderr, signalToExitMs: signalledAt !== undefined ? exitedAt - signalledAt : undefined });
+      // Stop survivors as the tool documents it does (SIGTERM, then SIGKILL after 1 s), so both
+      // runs see the same; and leave nothing behind.
+      setTimeout(() => {
+        const survivors = sessionMembers(pid);
+        for (const m of survivors) {
+          try {
+            process.kill(m.pid, 'SIGTERM');
+          } catch {}
+        }
+        setTimeout(() => {
+          for (const m of sessionMembers(pid)) {
+            try {
+              process.kill(m.pid, 'SIGKILL');
+            } catch {}
+          }
+        }, survivors.length ? 1000 : 0);
+      }, 300);
+      const done = () => resolve({ code, signal, stdout, stderr, signalToExitMs: signalledAt !== undefined ? exitedAt - signalledAt : undefined });
+      if (child.stdout.readableEnded) done();
+      else child.stdout.once('end', done);
     });
   });
 }
