@@ -1,0 +1,37 @@
+// The one test command (npm test): build, make sure the browser and code-server are installed,
+// then run every suite with node's test runner: core unit tests, the engine against real
+// processes and signals, the webview in real Chromium, and the extension in a real VS Code
+// (code-server).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const run = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    console.error(`\n${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status || 1);
+  }
+};
+
+// A fresh clone: install the npm packages first.
+if (!fs.existsSync(path.join(root, 'node_modules', '.bin', 'esbuild'))) run('npm', ['ci', '--no-audit', '--no-fund']);
+run(process.execPath, ['scripts/build.mjs']);
+// Idempotent and quick when already installed: Debian chromium + code-server 4.100.3 in .cache/.
+run('bash', ['scripts/setup-code-server.sh']);
+
+const suites = ['unit', 'engine', 'webview', 'e2e'];
+const only = process.argv.slice(2);
+const files = [];
+for (const s of only.length ? only : suites) {
+  const dir = path.join(root, 'test', s);
+  if (!fs.existsSync(dir)) continue;
+  for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.test.ts')) files.push(path.join('test', s, f));
+}
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { env: { ...process.env, SHUTDOWN_TRACE_TEST: '1' } });
