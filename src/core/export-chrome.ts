@@ -1,0 +1,348 @@
+/**
+ * Export a trace as Chrome Trace Event JSON, for Perfetto (ui.perfetto.dev) and chrome://tracing.
+ * The trace is redacted first. Times: trace `t` is ms since spawn, Chrome `ts` is µs.
+ *
+ * Layout: one process track per pid (the launcher's own events on pid 0, named so). Spans
+ * (phases, listeners, requests, connections, server lifetimes) are async `b`/`e` pairs with a
+ * unique numeric id each, so overlapping spans never collide. Point events are instants `i`;
+ * the active-handle count is a counter `C`; log lines are instants on a "log" thread; leaked
+ * handles (last snapshot of each process) are instants on a "leaked handles" thread.
+ * No `vscode` or Node imports.
+ */
+import type { HandleInfo, Site } from './protocol';
+import type { Trace, TraceEvent } from './trace';
+import { redactTrace } from './redact';
+import { formatFrameLine, formatSite, leakedHandles, truncate, userFrames } from './format';
+
+export type ChromePhase = 'M' | 'b' | 'e' | 'i' | 'C';
+
+export interface ChromeEvent {
+  name: string;
+  ph: ChromePhase;
+  ts: number;
+  pid: number;
+  tid: number;
+  cat?: string;
+  id?: number;
+  /** Instant scope: thread, process or global. */
+  s?: 't' | 'p' | 'g';
+  args?: Record<string, unknown>;
+}
+
+export interface ChromeTrace {
+  traceEvents: ChromeEvent[];
+  displayTimeUnit: 'ms';
+  metadata: Record<string, unknown>;
+}
+
+/** The launcher's own events carry pid 0. */
+export const LAUNCHER_PID = 0;
+/** Thread ids inside each process track. */
+export const TID = { main: 1, log: 2, handles: 3 } as const;
+
+const toUs = (t: number): number => Math.max(0, Math.round((Number.isFinite(t) ? t : 0) * 1000));
+
+function siteArgs(site: Site | undefined, cwd: string): Record<string, unknown> {
+  if (!site) return {};
+  const frames = userFrames(site, 8);
+  return { site: formatSite(site, cwd), stack: frames.map((f) => formatFrameLine(f, cwd)) };
+}
+
+function handleArgs(h: HandleInfo, cwd: string): Record<string, unknown> {
+  return {
+    id: h.id,
+    type: h.type,
+    label: h.label,
+    ref: h.ref,
+    ...(h.createdAt !== undefined ? { createdAtMs: h.createdAt } : {}),
+    ...siteArgs(h.site, cwd),
+    ...(h.details ? { details: h.details } : {}),
+  };
+}
+
+/**
+ * The trace as Chrome Trace Event JSON, redacted (pass `extraSecrets` for exact values the
+ * caller knows, as for redactTrace).
+ */
+export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrace {
+  const trace = redactTrace(input, extraSecrets);
+  const meta = trace.meta;
+  const cwd = meta?.cwd ?? '';
+  const events = trace.events ?? [];
+  let end = Number.isFinite(meta?.durationMs) ? meta.durationMs : 0;
+  for (const e of events) if (Number.isFinite(e.t) && e.t > end) end = e.t;
+  for (const o of trace.output ?? []) if (Number.isFinite(o.t) && o.t > end) end = o.t;
+
+  const out: ChromeEvent[] = [];
+  const pids = new Set<number>();
+  const threads = new Map<number, Set<number>>();
+  const use = (pid: number, tid: number) => {
+    pids.add(pid);
+    let s = threads.get(pid);
+    if (!s) threads.set(pid, (s = new Set()));
+    s.add(tid);
+  };
+  let nextId = 1;
+  const span = (pid: number, cat: string, name: string, start: number, stop: number | undefined, args: Record<string, unknown> = {}) => {
+    const id = nextId++;
+    const s = Number.isFinite(start) ? start : 0;
+    const unfinished = stop === undefined || !Number.isFinite(stop);
+    const e = unfinished ? Math.max(s, end) : Math.max(s, stop as number);
+    use(pid, TID.main);
+    out.push({ name, ph: 'b', cat, id, ts: toUs(s), pid, tid: TID.main, args: unfinished ? { ...args, unfinished: true } : args });
+    out.push({ name, ph: 'e', cat, id, ts: toUs(e), pid, tid: TID.main, args: {} });
+  };
+  const instant = (pid: number, name: string, t: number, scope: 't' | 'p' | 'g', cat: string, args: Record<string, unknown> = {}, tid: number = TID.main) => {
+    use(pid, tid);
+    out.push({ name, ph: 'i', s: scope, cat, ts: toUs(t), pid, tid, args });
+  };
+
+  // ---- phases: the analysis's list first, then any phase events it does not cover.
+  const covered = new Set<string>();
+  for (const p of trace.analysis?.phases ?? []) {
+    covered.add(`${p.pid}/${p.id}`);
+    span(p.pid, 'phase', p.name, p.start, p.end, {
+      depth: p.depth,
+      auto: p.auto,
+      ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}),
+      ...(p.error !== undefined ? { error: p.error } : {}),
+    });
+  }
+  const openPhases = new Map<string, Extract<TraceEvent, { kind: 'phase-start' }>>();
+  const openListeners = new Map<string, { start: Extract<TraceEvent, { kind: 'listener-start' }>; end?: Extract<TraceEvent, { kind: 'listener-end' }> }>();
+  const openRequests = new Map<string, Extract<TraceEvent, { kind: 'request-start' }>>();
+  const openServers = new Map<string, Extract<TraceEvent, { kind: 'listen' }>>();
+  const openSockets = new Map<string, { t: number; handle: HandleInfo }>();
+  const endListener = (key: string, t: number, extra: Record<string, unknown>) => {
+    const l = openListeners.get(key);
+    if (!l) return;
+    openListeners.delete(key);
+    const s = l.start;
+    span(Number(key.split('/')[0]), 'listener', `listener ${s.signal}${s.name ? ` ${s.name}` : ''}`, s.t, t, {
+      signal: s.signal,
+      ...(s.name ? { function: s.name } : {}),
+      ...siteArgs(s.site, cwd),
+      ...(l.end ? { syncMs: l.end.t - s.t, returnedPromise: l.end.returnedPromise } : {}),
+      ...(l.end?.threw !== undefined ? { threw: l.end.threw } : {}),
+      ...extra,
+    });
+  };
+
+  const ordered = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.t - b.e.t || a.i - b.i);
+  for (const { e } of ordered) {
+    const pid = e.pid;
+    const key = (id: string) => `${pid}/${id}`;
+    switch (e.kind) {
+      case 'phase-start':
+        if (!covered.has(key(e.id))) openPhases.set(key(e.id), e);
+        break;
+      case 'phase-end': {
+        const s = openPhases.get(key(e.id));
+        if (s) {
+          openPhases.delete(key(e.id));
+          span(pid, 'phase', s.name, s.t, e.t, { auto: !!s.auto, durationMs: e.t - s.t, ...(e.error !== undefined ? { error: e.error } : {}) });
+        }
+        break;
+      }
+      case 'listener-start':
+        openListeners.set(key(e.id), { start: e });
+        break;
+      case 'listener-end': {
+        const l = openListeners.get(key(e.id));
+        if (!l) break;
+        l.end = e;
+        if (!e.returnedPromise) endListener(key(e.id), e.t, {});
+        break;
+      }
+      case 'listener-settled':
+        endListener(key(e.id), e.t, { settled: e.ok ? 'resolved' : 'rejected', ...(e.error !== undefined ? { error: e.error } : {}) });
+        break;
+      case 'request-start':
+        openRequests.set(key(`${e.server}/${e.req}`), e);
+        break;
+      case 'request-end': {
+        const s = openRequests.get(key(`${e.server}/${e.req}`));
+        if (s) {
+          openRequests.delete(key(`${e.server}/${e.req}`));
+          span(pid, 'request', `${s.method} ${s.path}`, s.t, e.t, { method: s.method, path: s.path, status: e.status, aborted: e.aborted });
+        }
+        break;
+      }
+      case 'listen':
+        openServers.set(key(e.server), e);
+        break;
+      case 'server-close':
+        instant(pid, 'server.close()', e.t, 'p', 'server', { server: e.server, connections: e.connections, active: e.active, inFlight: e.inFlight, ...siteArgs(e.site, cwd) });
+        break;
+      case 'server-closed': {
+        const s = openServers.get(key(e.server));
+        if (s) {
+          openServers.delete(key(e.server));
+          span(pid, 'server', `${s.proto} server ${s.address}`, s.t, e.t, { address: s.address, proto: s.proto, ...siteArgs(s.site, cwd) });
+        } else instant(pid, 'server closed', e.t, 'p', 'server', { server: e.server });
+        break;
+      }
+      case 'handle-open':
+        if (e.handle?.type === 'socket') openSockets.set(key(e.handle.id), { t: e.handle.createdAt ?? e.t, handle: e.handle });
+        break;
+      case 'handle-close':
+      case 'conn-end': {
+        const id = e.kind === 'handle-close' ? e.id : e.conn;
+        const s = openSockets.get(key(id));
+        if (s) {
+          openSockets.delete(key(id));
+          span(pid, 'connection', `connection ${s.handle.label}`, s.t, e.t, {
+            ...handleArgs(s.handle, cwd),
+            ...(e.kind === 'conn-end' ? { how: e.how, hadRequest: e.hadRequest, remote: e.remote } : {}),
+          });
+        } else if (e.kind === 'conn-end') {
+          instant(pid, `connection ended (${e.how})`, e.t, 't', 'connection', { conn: e.conn, remote: e.remote, how: e.how, hadRequest: e.hadRequest });
+        }
+        break;
+      }
+      case 'signal':
+        instant(pid, `${e.signal} received`, e.t, 'p', 'signal', { signal: e.signal, nth: e.nth, listeners: e.listeners });
+        break;
+      case 'signal-sent':
+        instant(e.target || pid, `${e.signal} sent${e.nth > 1 ? ` (#${e.nth})` : ''}`, e.t, e.delivery === 'group' ? 'g' : 'p', 'signal', {
+          signal: e.signal,
+          target: e.target,
+          delivery: e.delivery,
+          nth: e.nth,
+        });
+        break;
+      case 'deadline':
+        instant(meta?.mainPid ?? pid, 'grace deadline', e.t, 'g', 'deadline', { graceMs: e.graceMs });
+        break;
+      case 'kill-sent':
+        instant(e.target || pid, 'SIGKILL sent', e.t, 'p', 'signal', { target: e.target });
+        break;
+      case 'exit-call':
+        instant(pid, `process.exit(${e.code ?? ''})`, e.t, 'p', 'exit', { code: e.code ?? null, ...siteArgs(e.site, cwd) });
+        break;
+      case 'before-exit':
+        instant(pid, 'beforeExit', e.t, 'p', 'exit', { code: e.code });
+        break;
+      case 'exit':
+        instant(pid, `exit (${e.code})`, e.t, 'p', 'exit', { code: e.code });
+        break;
+      case 'process-exit':
+        instant(e.pid || pid, e.signal ? `process killed by ${e.signal}` : `process exited (${e.code})`, e.t, 'p', 'exit', { code: e.code, signal: e.signal });
+        break;
+      case 'error':
+        instant(pid, `${e.origin}: ${truncate(e.message, 80)}`, e.t, 'p', 'error', {
+          origin: e.origin,
+          message: e.message,
+          ...(e.stack !== undefined ? { stack: e.stack } : {}),
+          ...siteArgs(e.site, cwd),
+        });
+        break;
+      case 'spawn':
+        instant(pid, `spawn ${e.childPid}`, e.t, 'p', 'process', { childPid: e.childPid, command: e.command, ...siteArgs(e.site, cwd) });
+        break;
+      case 'spawned':
+        instant(e.pid || LAUNCHER_PID, 'spawned', e.t, 'p', 'process', { command: e.command });
+        break;
+      case 'orphan':
+        instant(e.pid || pid, 'orphaned', e.t, 'p', 'process', { ppid: e.ppid, command: e.command, stopped: e.stopped });
+        break;
+      case 'snapshot': {
+        const refd = (e.handles ?? []).filter((h) => h.ref).length;
+        instant(pid, `snapshot (${e.reason})`, e.t, 'p', 'snapshot', { reason: e.reason, handles: (e.handles ?? []).length, refHandles: refd, unidentified: e.unidentified });
+        break;
+      }
+      case 'active-count':
+        use(pid, TID.main);
+        out.push({ name: 'active handles', ph: 'C', ts: toUs(e.t), pid, tid: TID.main, args: { count: e.count } });
+        break;
+      case 'dropped':
+        instant(pid, `${e.count} events dropped`, e.t, 'p', 'tool', { count: e.count });
+        break;
+      case 'collector-rejected':
+        instant(LAUNCHER_PID, 'collector rejected a connection', e.t, 'g', 'tool', { reason: e.reason });
+        break;
+      case 'note':
+        instant(LAUNCHER_PID, truncate(e.text, 80), e.t, 'g', 'tool', { text: e.text });
+        break;
+      default:
+        break;
+    }
+  }
+  // Close what never ended at the end of the trace.
+  for (const [k, s] of openPhases) span(Number(k.split('/')[0]), 'phase', s.name, s.t, undefined, { auto: !!s.auto });
+  for (const k of [...openListeners.keys()]) endListener(k, NaN, {});
+  for (const [k, s] of openRequests) span(Number(k.split('/')[0]), 'request', `${s.method} ${s.path}`, s.t, undefined, { method: s.method, path: s.path });
+  for (const [k, s] of openServers) span(Number(k.split('/')[0]), 'server', `${s.proto} server ${s.address}`, s.t, undefined, { address: s.address, proto: s.proto, ...siteArgs(s.site, cwd) });
+  for (const [k, s] of openSockets) span(Number(k.split('/')[0]), 'connection', `connection ${s.handle.label}`, s.t, undefined, handleArgs(s.handle, cwd));
+
+  // ---- log lines
+  for (const o of trace.output ?? []) {
+    instant(o.pid, truncate(o.text, 80) || '(empty line)', o.t, 't', 'log', { stream: o.stream, text: o.text }, TID.log);
+  }
+  // ---- leaked handles
+  for (const l of leakedHandles(trace)) {
+    const t = Number.isFinite(l.t) ? l.t : end;
+    instant(l.pid, `leaked ${l.handle.type}: ${truncate(l.handle.label, 60)}`, t, 't', 'leak', { ...handleArgs(l.handle, cwd), snapshot: l.reason }, TID.handles);
+  }
+
+  // ---- metadata: a name for every process and thread in use
+  for (const p of trace.processes ?? []) pids.add(p.pid);
+  const meta_: ChromeEvent[] = [];
+  const procs = new Map((trace.processes ?? []).map((p) => [p.pid, p]));
+  const sorted = [...pids].sort((a, b) => a - b);
+  sorted.forEach((pid) => {
+    const p = procs.get(pid);
+    const name = pid === LAUNCHER_PID && !p ? 'shutdown-trace launcher' : p ? `${truncate(p.command, 100)} (pid ${pid})` : `pid ${pid}`;
+    meta_.push({ name: 'process_name', ph: 'M', ts: 0, pid, tid: 0, args: { name } });
+    const sortIndex = p?.isMain ? 0 : pid === LAUNCHER_PID ? -1 : 1 + sorted.indexOf(pid);
+    meta_.push({ name: 'process_sort_index', ph: 'M', ts: 0, pid, tid: 0, args: { sort_index: sortIndex } });
+    if (p) {
+      meta_.push({
+        name: 'process_labels',
+        ph: 'M',
+        ts: 0,
+        pid,
+        tid: 0,
+        args: { labels: [p.isMain ? 'main' : `child of ${p.ppid}`, p.traced ? 'traced' : 'not traced', ...(p.node ? [`node ${p.node}`] : [])].join(', ') },
+      });
+    }
+    const tids = threads.get(pid) ?? new Set<number>([TID.main]);
+    tids.add(TID.main);
+    for (const tid of [...tids].sort((a, b) => a - b)) {
+      const tname = tid === TID.main ? (pid === LAUNCHER_PID && !p ? 'launcher' : p ? truncate(p.command, 100) : 'main') : tid === TID.log ? 'log' : 'leaked handles';
+      meta_.push({ name: 'thread_name', ph: 'M', ts: 0, pid, tid, args: { name: tname } });
+      meta_.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid, tid, args: { sort_index: tid } });
+    }
+  });
+
+  const rank: Record<ChromePhase, number> = { M: 0, b: 1, C: 2, i: 2, e: 3 };
+  const body = out.map((e, i) => ({ e, i })).sort((a, b) => a.e.ts - b.e.ts || rank[a.e.ph] - rank[b.e.ph] || a.i - b.i).map((x) => x.e);
+
+  return {
+    traceEvents: [...meta_, ...body],
+    displayTimeUnit: 'ms',
+    metadata: {
+      tool: meta?.tool,
+      toolVersion: meta?.toolVersion,
+      createdAt: meta?.createdAt,
+      command: (meta?.command ?? []).join(' '),
+      cwd,
+      platform: meta?.platform,
+      node: meta?.node,
+      mainPid: meta?.mainPid,
+      complete: meta?.complete,
+      ...(meta?.incompleteReason ? { incompleteReason: meta.incompleteReason } : {}),
+      durationMs: meta?.durationMs,
+      signalPlan: meta?.plan,
+      ...(trace.analysis
+        ? {
+            verdict: trace.analysis.verdict,
+            exitReason: trace.analysis.exitReason,
+            signalToExitMs: trace.analysis.signalToExitMs,
+            leakedHandleCount: trace.analysis.leakedHandleCount,
+          }
+        : {}),
+      source: 'Shutdown Trace (redacted export)',
+    },
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * Small formatting helpers shared by the exporters, the CLI and the webview.
+ * No `vscode` or Node imports, so every runtime can bundle it.
+ */
+import type { Frame, HandleInfo, Site, SnapshotReason } from './protocol';
+import type { ProcessInfo, SignalPlan, SignalWhen, Trace } from './trace';
+
+/**
+ * A duration for people: "0.4 ms", "512 ms", "2.31 s", "12.3 s", "2 min 05 s".
+ * Undefined, NaN and infinite values give "–".
+ */
+export function formatDuration(ms: number | undefined | null): string {
+  if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
+  const sign = ms < 0 ? '-' : '';
+  const a = Math.abs(ms);
+  if (a < 1) return `${sign}${a === 0 ? '0' : a.toFixed(1)} ms`;
+  if (a < 10 && !Number.isInteger(a)) {
+    const r = Math.round(a * 10) / 10;
+    return `${sign}${Number.isInteger(r) ? r.toFixed(0) : r.toFixed(1)} ms`;
+  }
+  if (Math.round(a) < 1000) return `${sign}${Math.round(a)} ms`;
+  const s = a / 1000;
+  if (s < 9.995) return `${sign}${s.toFixed(2)} s`;
+  if (s < 59.95) return `${sign}${s.toFixed(1)} s`;
+  const total = Math.round(s);
+  const min = Math.floor(total / 60);
+  const sec = total % 60;
+  if (min < 60) return `${sign}${min} min ${String(sec).padStart(2, '0')} s`;
+  const h = Math.floor(min / 60);
+  return `${sign}${h} h ${String(min % 60).padStart(2, '0')} min`;
+}
+
+/** A time on the trace clock as an offset from spawn: "+2.31 s". */
+export function formatOffset(t: number | undefined | null): string {
+  if (t === undefined || t === null || !Number.isFinite(t)) return '–';
+  return t < 0 ? formatDuration(t) : `+${formatDuration(t)}`;
+}
+
+/** Byte sizes with binary units: "512 B", "1.5 KiB", "20 MiB". */
+export function formatBytes(n: number | undefined | null): string {
+  if (n === undefined || n === null || !Number.isFinite(n)) return '–';
+  const sign = n < 0 ? '-' : '';
+  let v = Math.abs(n);
+  if (v < 1024) return `${sign}${Math.round(v)} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let u = -1;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const digits = v < 10 ? 1 : 0;
+  let text = v.toFixed(digits);
+  // 1023.7 KiB rounds to "1024 KiB": move up a unit instead.
+  if (Number(text) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+    text = v.toFixed(1);
+  }
+  return `${sign}${text.replace(/\.0$/, '')} ${units[u]}`;
+}
+
+function fileUrlToPath(file: string): string {
+  if (!file.startsWith('file://')) return file;
+  let p = file.slice('file://'.length);
+  // file:///C:/x → C:/x
+  if (/^\/[A-Za-z]:\//.test(p)) p = p.slice(1);
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * A file path relative to cwd when it lies inside cwd ("src/server.ts"), else unchanged.
+ * Accepts `file://` URLs (ESM stack frames) and Windows separators. `node:` and other
+ * non-file specifiers come back as they are.
+ */
+export function relativePath(file: string, cwd?: string): string {
+  const p = fileUrlToPath(file);
+  if (!cwd) return p;
+  const norm = (s: string) => s.replace(/\\/g, '/').replace(/\/+$/, '');
+  const base = norm(cwd);
+  const np = p.replace(/\\/g, '/');
+  if (base === '') return p;
+  const ci = /^[A-Za-z]:\//.test(base); // Windows paths compare case-insensitively
+  const eq = (a: string, b: string) => (ci ? a.toLowerCase() === b.toLowerCase() : a === b);
+  if (eq(np, base)) return '.';
+  if (np.length > base.length && eq(np.slice(0, base.length), base) && np[base.length] === '/') {
+    return np.slice(base.length + 1);
+  }
+  return p;
+}
+
+/** "src/server.ts:12:3" for a frame, relative to cwd. */
+export function formatFrameLocation(f: Frame | undefined, cwd?: string): string {
+  if (!f) return 'unknown site';
+  return `${relativePath(f.file, cwd)}:${f.line}:${f.col}`;
+}
+
+/** "at fn (src/server.ts:12:3)" or "at src/server.ts:12:3". */
+export function formatFrameLine(f: Frame, cwd?: string): string {
+  const loc = formatFrameLocation(f, cwd);
+  return f.fn ? `at ${f.fn} (${loc})` : `at ${loc}`;
+}
+
+/** True for frames in node internals, node_modules or the tool itself. */
+export function isInternalFrame(f: Frame): boolean {
+  const file = f.file.replace(/\\/g, '/');
+  return file.startsWith('node:') || file.startsWith('internal/') || file.includes('/node_modules/') || !file.includes('/') && !file.includes('.');
+}
+
+/** The frame a site is best shown by: the first user frame, else the first frame. */
+export function siteFrame(site: Site | undefined): Frame | undefined {
+  if (!site || !Array.isArray(site.frames) || site.frames.length === 0) return undefined;
+  const i = site.user >= 0 && site.user < site.frames.length ? site.user : 0;
+  return site.frames[i];
+}
+
+/** "src/server.ts:12:3" for a site (its first user frame), relative to cwd; "unknown site" without one. */
+export function formatSite(site: Site | undefined, cwd?: string): string {
+  return formatFrameLocation(siteFrame(site), cwd);
+}
+
+/**
+ * Up to `max` user frames of a site, starting at its first user frame and skipping internal
+ * frames after it. Without a user frame, the first `max` frames.
+ */
+export function userFrames(site: Site | undefined, max = 5): Frame[] {
+  if (!site || !Array.isArray(site.frames)) return [];
+  if (site.user < 0 || site.user >= site.frames.length) return site.frames.slice(0, max);
+  return site.frames.slice(site.user).filter((f, i) => i === 0 || !isInternalFrame(f)).slice(0, max);
+}
+
+/** "exit code 0", "killed by SIGKILL", "still running". */
+export function formatExit(exit: ProcessInfo['exit'] | undefined): string {
+  if (!exit) return 'still running';
+  if (exit.signal) return `killed by ${exit.signal}`;
+  if (exit.code === null || exit.code === undefined) return 'exited (no code)';
+  return `exit code ${exit.code}`;
+}
+
+/** When the first signal is sent, in words. */
+export function describeWhen(when: SignalWhen | undefined): string {
+  if (!when) return 'unknown';
+  switch (when.mode) {
+    case 'listening':
+      return `${formatDuration(when.delayMs)} after the service starts listening (or after ${formatDuration(when.timeoutMs)} if it never does)`;
+    case 'after':
+      return `${formatDuration(when.ms)} after spawn`;
+    case 'never':
+      return 'never (the tool sends no signal)';
+    default:
+      return 'unknown';
+  }
+}
+
+/** The signal plan as short lines for people. */
+export function describePlan(plan: SignalPlan | undefined): string[] {
+  if (!plan) return ['No signal plan recorded.'];
+  const lines: string[] = [];
+  if (plan.when?.mode === 'never') lines.push('Signal: none sent by the tool');
+  else lines.push(`Signal: ${plan.signal}, ${describeWhen(plan.when)}`);
+  if (plan.second) lines.push(`Second signal: ${plan.second.signal}, ${formatDuration(plan.second.afterMs)} after the first`);
+  if (plan.when?.mode !== 'never') lines.push(`Grace period: SIGKILL ${formatDuration(plan.graceMs)} after the first signal`);
+  lines.push(`Delivery: ${plan.delivery === 'group' ? 'the whole process group (like Ctrl+C in a terminal)' : 'the main process only (like Kubernetes or docker stop)'}`);
+  return lines;
+}
+
+/** Cuts text to n characters with an ellipsis. */
+export function truncate(s: string, n: number): string {
+  if (s.length <= n) return s;
+  return n <= 1 ? s.slice(0, n) : s.slice(0, n - 1) + '…';
+}
+
+export interface LeakedHandle {
+  pid: number;
+  /** Time of the snapshot that saw it. */
+  t: number;
+  reason: SnapshotReason | 'finding';
+  handle: HandleInfo;
+}
+
+/**
+ * The ref'd handles still alive in the last snapshot of each process (unref'd ones are never
+ * leaks). When no process has a snapshot, the handles the analysis attached to its findings.
+ */
+export function leakedHandles(trace: Trace): LeakedHandle[] {
+  const last = new Map<number, { t: number; reason: SnapshotReason; handles: HandleInfo[] }>();
+  for (const e of trace.events ?? []) {
+    if (e.kind !== 'snapshot') continue;
+    const prev = last.get(e.pid);
+    if (!prev || e.t >= prev.t) last.set(e.pid, { t: e.t, reason: e.reason, handles: Array.isArray(e.handles) ? e.handles : [] });
+  }
+  const out: LeakedHandle[] = [];
+  for (const [pid, s] of [...last.entries()].sort((a, b) => a[0] - b[0])) {
+    for (const h of s.handles) if (h && h.ref) out.push({ pid, t: s.t, reason: s.reason, handle: h });
+  }
+  if (out.length > 0 || last.size > 0) return out;
+  const seen = new Set<string>();
+  const mainPid = trace.meta?.mainPid ?? trace.processes?.find((p) => p.isMain)?.pid ?? 0;
+  for (const f of trace.analysis?.findings ?? []) {
+    for (const h of f.handles ?? []) {
+      if (!h.ref || seen.has(h.id)) continue;
+      seen.add(h.id);
+      out.push({ pid: mainPid, t: NaN, reason: 'finding', handle: h });
+    }
+  }
+  return out;
+}

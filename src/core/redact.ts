@@ -1,0 +1,404 @@
+/**
+ * Redaction of secrets from command lines, log text and whole traces, so a trace (or an
+ * export of it) can be pasted into a bug report. Errs on the side of hiding: a readable
+ * command with one value too many replaced is better than a leaked token.
+ * No `vscode` or Node imports.
+ */
+import type { HandleInfo } from './protocol';
+import type { Trace } from './trace';
+
+export const REDACTED = '«redacted»';
+
+/** Values shorter than this are never replaced as exact `extraSecrets` (they would wreck unrelated text). */
+export const MIN_EXTRA_SECRET_LENGTH = 4;
+
+// ------------------------------------------------------------------ names
+
+/** Keywords that make a name secret wherever they appear in it (case-insensitive). */
+const SECRET_SUBSTRING = /password|passwd|passphrase|secret|token|credential|api[-_.]?key|private[-_.]?key|access[-_.]?key|authorization|cookie|session[-_.]?id|signature/i;
+/** Keywords that make a name secret only as a whole segment (split at - _ .). */
+const SECRET_SEGMENTS = new Set(['pwd', 'pass', 'auth', 'session', 'sid', 'jwt', 'apikey', 'creds', 'bearer', 'sig']);
+/** A last segment that says the value is about the secret, not the secret itself (TOKEN_FILE, --session-timeout). */
+const SAFE_SUFFIXES = new Set([
+  'file', 'path', 'dir', 'timeout', 'ttl', 'expiry', 'expires', 'length', 'len', 'size', 'count', 'name', 'type',
+  'env', 'var', 'mode', 'method', 'enabled', 'disabled', 'required', 'max', 'min', 'limit', 'url', 'uri', 'endpoint', 'host',
+  'port', 'provider', 'strategy', 'store', 'format', 'algorithm', 'alg', 'version',
+]);
+/** Query parameter names that carry secrets even though they are too generic to be secret names elsewhere. */
+const SECRET_QUERY_NAMES = new Set(['key', 'sig', 'signature', 'x-amz-signature', 'x-amz-credential', 'x-amz-security-token']);
+
+/** Cheap pre-check: a secret name contains one of these somewhere. */
+const ANY_KEYWORD = /pass|pwd|secret|token|credential|key|auth|session|sid|jwt|cookie|bearer|sig|creds/i;
+
+/**
+ * Whether a flag, variable, header or field name names a secret: `--password`, `db-pass`,
+ * `API_KEY`, `Authorization`, `client_secret`, `GITHUB_TOKEN`, `STRIPE_KEY`. Leading dashes
+ * are ignored; `--no-auth`-style negations and names ending in a harmless suffix
+ * (`TOKEN_FILE`, `--session-timeout`) are not secrets.
+ */
+
+export function isSecretName(name: string): boolean {
+  if (!ANY_KEYWORD.test(name)) return false;
+  const bare = name.replace(/^-+/, '');
+  if (bare === '') return false;
+  if (bare === 'PWD' || bare === 'OLDPWD') return false; // the shell's working directory, not a password
+  const lower = bare.toLowerCase();
+  if (lower.startsWith('no-')) return false;
+  const segments = lower.split(/[-_.]+/).filter(Boolean);
+  if (segments.length > 1 && SAFE_SUFFIXES.has(segments[segments.length - 1])) return false;
+  if (SECRET_SUBSTRING.test(bare)) return true;
+  if (segments.some((s) => SECRET_SEGMENTS.has(s))) return true;
+  // Environment-style UPPER_CASE names ending in KEY: STRIPE_KEY, ENCRYPTION_KEY.
+  if (/^[A-Z0-9_]+$/.test(bare) && /(^|_)KEY$/.test(bare)) return true;
+  return false;
+}
+
+function isSecretQueryName(name: string): boolean {
+  let n = name;
+  try {
+    n = decodeURIComponent(name);
+  } catch {
+    /* keep as is */
+  }
+  return isSecretName(n) || SECRET_QUERY_NAMES.has(n.toLowerCase());
+}
+
+// ------------------------------------------------------------------ high-entropy tokens
+
+/** Splits a token into word-like runs: "ShutdownTrace2024" → Shutdown, Trace, 2024. */
+const RUNS = /[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+/g;
+
+/**
+ * Whether a run of token characters looks like a random secret rather than a word, path or
+ * identifier: at least 32 characters, and either hex with both digits and letters, or
+ * upper case, lower case and digits mixed so densely that the average word-like run is short.
+ */
+export function looksHighEntropy(token: string): boolean {
+  const t = token.replace(/=+$/, '');
+  if (t.length < 32) return false;
+  if (/^[0-9a-fA-F]+$/.test(t)) return /\d/.test(t) && /[a-fA-F]/.test(t);
+  if (!/[A-Z]/.test(t) || !/[a-z]/.test(t) || !/\d/.test(t)) return false;
+  if (/^(\/|\.\.?\/|~)/.test(t)) return false; // a path
+  const runs = t.match(RUNS) ?? [];
+  const chars = runs.reduce((n, r) => n + r.length, 0);
+  if (runs.length === 0) return false;
+  return chars / runs.length < 3;
+}
+
+// ------------------------------------------------------------------ text rules
+
+const PRIVATE_KEY_BLOCK = /(-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----)[\s\S]*?(?:(-----END \2PRIVATE KEY( BLOCK)?-----)|$)/g;
+const URL_CREDENTIALS = /\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}:\/\/)([^\s:@\/?#"'<>]*):([^\s@\/?#"'<>]+)@/g;
+const QUERY_PARAM = /([?&;])([\w.%\[\]-]+)=([^&#\s"'<>]*)/g;
+const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+const KNOWN_TOKENS: RegExp[] = [
+  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b/g, // AWS access key ids
+  /\bgh[pousr]_[A-Za-z0-9]{20,}\b/g, // GitHub tokens
+  /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, // GitHub fine-grained tokens
+  /\bxox[abposr]-[A-Za-z0-9-]{8,}/g, // Slack
+  /\bxapp-[A-Za-z0-9-]{8,}/g, // Slack app tokens
+  /\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b/g, // Stripe
+  /\bAIza[0-9A-Za-z_-]{35}\b/g, // Google API keys
+  /\bnpm_[A-Za-z0-9]{36}\b/g, // npm tokens
+  /\bglpat-[A-Za-z0-9_-]{20,}\b/g, // GitLab
+];
+/** Auth scheme words kept in front of a redacted credential. */
+const SCHEME = '(?:Bearer|Basic|Digest|Token|Negotiate|Bot|ApiKey)';
+/** A bare `Bearer <credential>` anywhere (the header name may be elsewhere or missing). */
+const BEARER = /\b(Bearer)(\s+)(?!«)([A-Za-z0-9\-._~+\/]{4,}=*)/gi;
+/**
+ * name[:=]value. Names may be quoted (JSON, also JSON escaped inside a log string); the value
+ * may be quoted, or an auth scheme and a credential. Whether the name is a secret is decided
+ * in code (isSecretName), so the pattern itself stays linear.
+ */
+const KEY_NAME = /(?<![\w.-])(\\?["']?)(-{0,2}[\w.-]+)\1(\s*[:=]\s*)/g;
+/** The value after a secret name, matched where the name's separator ends (sticky). */
+const KEY_VALUE = new RegExp(
+  String.raw`\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|'[^']*'|(?:${SCHEME}\s+)?${REDACTED}|(?:${SCHEME}\s+)?(?!«)[^\s&,;"'<>(){}\[\]«][^\s&,;"'<>(){}\[\]]*`,
+  'iy',
+);
+/** A secret-named flag followed by its value after whitespace: `--token abc`. */
+const FLAG_SPACE = /(?<![\w-])(-{1,2}[A-Za-z][\w.-]*)(\s+)(?!-)("[^"]*"|'[^']*'|(?!«)[^\s"']+)/g;
+const TOKEN_RUN = /(?<![A-Za-z0-9+\/_-])[A-Za-z0-9+\/_-]{32,}={0,3}(?![A-Za-z0-9+\/=_-])/g;
+
+function redactQuoted(value: string): string {
+  if (value.startsWith('\\"')) return `\\"${REDACTED}\\"`;
+  if (value.startsWith('"') || value.startsWith("'")) return `${value[0]}${REDACTED}${value[0]}`;
+  const scheme = new RegExp(`^(${SCHEME}\\s+)`, 'i').exec(value);
+  return scheme ? scheme[1] + REDACTED : REDACTED;
+}
+
+function applyKeyValue(s: string): string {
+  let out = '';
+  let last = 0;
+  let m: RegExpExecArray | null;
+  KEY_NAME.lastIndex = 0;
+  while ((m = KEY_NAME.exec(s)) !== null) {
+    const [whole, q, name] = m;
+    // Not a secret name: scan on from its value, which may itself start a pair (`foo:password=x`).
+    if (!isSecretName(name)) continue;
+    const valueAt = m.index + whole.length;
+    KEY_VALUE.lastIndex = valueAt;
+    const v = KEY_VALUE.exec(s);
+    if (!v) continue;
+    out += s.slice(last, m.index) + q + name + q + m[3] + redactQuoted(v[0]);
+    last = valueAt + v[0].length;
+    KEY_NAME.lastIndex = last;
+  }
+  return out + s.slice(last);
+}
+
+/**
+ * Redacts secrets in free text (a log line, an error message, a shell command string):
+ * private key blocks, credentials in URLs, secret query parameters, `Authorization:`/`Bearer`
+ * credentials, `name=value`/`name: value`/`"name":"value"` pairs and `--flag value` pairs with
+ * a secret name, JWTs, AWS/GitHub/Slack/Stripe/Google/npm/GitLab tokens, and long random-looking
+ * tokens. Idempotent: redacting twice gives the same text.
+ */
+export function redactText(s: string): string {
+  if (typeof s !== 'string' || s === '') return s;
+  let out = s;
+  out = out.replace(PRIVATE_KEY_BLOCK, (_m, begin: string, _t: string, _b: string, end: string | undefined) => `${begin}${REDACTED}${end ?? ''}`);
+  out = out.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
+  out = out.replace(QUERY_PARAM, (m, sep: string, name: string, value: string) =>
+    value !== '' && value !== REDACTED && isSecretQueryName(name) ? `${sep}${name}=${REDACTED}` : m,
+  );
+  out = out.replace(JWT, REDACTED);
+  for (const re of KNOWN_TOKENS) out = out.replace(re, REDACTED);
+  out = applyKeyValue(out);
+  out = out.replace(BEARER, (_m, scheme: string, ws: string) => `${scheme}${ws}${REDACTED}`);
+  out = out.replace(FLAG_SPACE, (m, flag: string, ws: string, value: string) => {
+    if (!isSecretName(flag) || value === REDACTED) return m;
+    return `${flag}${ws}${redactQuoted(value)}`;
+  });
+  out = out.replace(TOKEN_RUN, (m) => (looksHighEntropy(m) ? REDACTED : m));
+  return out;
+}
+
+/** Whether a lone argv element is a flag (so not the value of the flag before it). */
+function isFlag(a: string): boolean {
+  return /^--?[A-Za-z]/.test(a);
+}
+
+/**
+ * Redacts a command line element by element, keeping it readable: `--password=x`,
+ * `--token x` (the next element), `FOO_SECRET=x` assignments, and everything `redactText`
+ * finds inside an element (URLs with credentials, tokens, `sh -c "..."` strings).
+ */
+export function redactArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  let valueOfSecretFlag = false;
+  let prev = '';
+  for (const raw of argv ?? []) {
+    const a = String(raw);
+    const afterDashC = prev === '-c';
+    prev = a;
+    if (valueOfSecretFlag && !isFlag(a)) {
+      out.push(REDACTED);
+      valueOfSecretFlag = false;
+      continue;
+    }
+    valueOfSecretFlag = false;
+    let m = /^(-{1,2})([A-Za-z][\w.-]*)=([\s\S]*)$/.exec(a);
+    if (m) {
+      out.push(isSecretName(m[2]) ? `${m[1]}${m[2]}=${REDACTED}` : `${m[1]}${m[2]}=${redactText(m[3])}`);
+      continue;
+    }
+    m = /^(-{1,2})([A-Za-z][\w.-]*)$/.exec(a);
+    if (m) {
+      valueOfSecretFlag = isSecretName(m[2]);
+      out.push(a);
+      continue;
+    }
+    // NAME=value as its own element (`env FOO_SECRET=x node ...`): the whole value, spaces included.
+    // After `sh -c` the element is a command string, left to redactText.
+    m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(a);
+    if (m && isSecretName(m[1]) && !afterDashC) {
+      out.push(`${m[1]}=${REDACTED}`);
+      continue;
+    }
+    out.push(redactText(a));
+  }
+  return out;
+}
+
+/** A request path with every query value hidden (they are client data), names kept. */
+export function redactRequestPath(path: string): string {
+  if (typeof path !== 'string') return path;
+  const q = path.indexOf('?');
+  const base = redactText(q < 0 ? path : path.slice(0, q));
+  if (q < 0) return base;
+  const hash = path.indexOf('#', q);
+  const query = path.slice(q + 1, hash < 0 ? undefined : hash);
+  const parts = query.split('&').map((p) => {
+    if (p === '') return p;
+    const eq = p.indexOf('=');
+    return eq < 0 ? redactText(p) : `${p.slice(0, eq)}=${p.slice(eq + 1) === '' ? '' : REDACTED}`;
+  });
+  return `${base}?${parts.join('&')}${hash < 0 ? '' : '#' + REDACTED}`;
+}
+
+// ------------------------------------------------------------------ whole traces
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Builds a replacer for exact secret values, their JSON-escaped and URL-encoded forms included. */
+function exactReplacer(extraSecrets: string[] | undefined): (s: string) => string {
+  const variants = new Set<string>();
+  for (const v of extraSecrets ?? []) {
+    if (typeof v !== 'string' || v.length < MIN_EXTRA_SECRET_LENGTH) continue;
+    variants.add(v);
+    variants.add(JSON.stringify(v).slice(1, -1));
+    try {
+      variants.add(encodeURIComponent(v));
+    } catch {
+      /* lone surrogate */
+    }
+  }
+  if (variants.size === 0) return (s) => s;
+  const re = new RegExp([...variants].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  return (s) => (typeof s === 'string' ? s.replace(re, REDACTED) : s);
+}
+
+/** Fields whose values are enums or ids the tool itself wrote; never rewritten by exact-value replacement. */
+const STRUCTURAL_KEYS = new Set(['format', 'kind', 'type', 'reason', 'origin', 'stream', 'proto', 'how', 'severity', 'code', 'exitReason', 'delivery', 'mode']);
+
+function replaceEverywhere(v: unknown, replace: (s: string) => string, key?: string): unknown {
+  if (typeof v === 'string') return key !== undefined && STRUCTURAL_KEYS.has(key) ? v : replace(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = replaceEverywhere(v[i], replace);
+    return v;
+  }
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = replaceEverywhere(o[k], replace, k);
+    return o;
+  }
+  return v;
+}
+
+const rt = (s: unknown): unknown => (typeof s === 'string' ? redactText(s) : s);
+
+/** Detail keys whose values are dropped outright: environments are never recorded. */
+const DROPPED_DETAIL = /^(env|environment|environ)$/i;
+
+function redactHandle(h: HandleInfo | undefined): void {
+  if (!h || typeof h !== 'object') return;
+  if (typeof h.label === 'string') h.label = redactText(h.label);
+  if (h.details && typeof h.details === 'object') {
+    for (const k of Object.keys(h.details)) {
+      const val = h.details[k];
+      if (DROPPED_DETAIL.test(k)) h.details[k] = REDACTED;
+      else if (typeof val === 'string') h.details[k] = isSecretName(k) ? REDACTED : k === 'path' && val.includes('?') ? redactRequestPath(val) : redactText(val);
+    }
+  }
+}
+
+/**
+ * A deep copy of a trace with secrets removed: the command lines (meta and processes,
+ * spawned children, orphans), output lines (a private key block spread over several lines
+ * included), error messages and stacks, listener and phase errors, handle labels and
+ * details, request paths (every query value), notes, and the analysis texts. Every exact
+ * `extraSecrets` value (env values the launcher knows, the run token) is replaced wherever
+ * it appears, in any string of the trace.
+ */
+export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
+  const c = structuredClone(trace) as Trace;
+  if (c.meta) {
+    if (Array.isArray(c.meta.command)) c.meta.command = redactArgv(c.meta.command);
+    c.meta.incompleteReason = rt(c.meta.incompleteReason) as string | undefined;
+    if (c.meta.incompleteReason === undefined) delete c.meta.incompleteReason;
+  }
+  for (const p of c.processes ?? []) if (p && typeof p.command === 'string') p.command = redactText(p.command);
+  for (const e of c.events ?? []) {
+    if (!e || typeof e !== 'object') continue;
+    switch (e.kind) {
+      case 'spawned':
+      case 'spawn':
+      case 'orphan':
+        e.command = redactText(e.command);
+        break;
+      case 'listener-start':
+        if (e.name !== undefined) e.name = redactText(e.name);
+        break;
+      case 'listener-end':
+        if (e.threw !== undefined) e.threw = redactText(e.threw);
+        break;
+      case 'listener-settled':
+        if (e.error !== undefined) e.error = redactText(e.error);
+        break;
+      case 'phase-start':
+        e.name = redactText(e.name);
+        break;
+      case 'phase-end':
+        if (e.error !== undefined) e.error = redactText(e.error);
+        break;
+      case 'error':
+        e.message = redactText(e.message);
+        if (e.stack !== undefined) e.stack = redactText(e.stack);
+        break;
+      case 'request-start':
+        e.path = redactRequestPath(e.path);
+        break;
+      case 'listen':
+        e.address = redactText(e.address);
+        break;
+      case 'conn-end':
+        e.remote = redactText(e.remote);
+        break;
+      case 'handle-open':
+        redactHandle(e.handle);
+        break;
+      case 'snapshot':
+        for (const h of e.handles ?? []) redactHandle(h);
+        break;
+      case 'collector-rejected':
+        e.reason = redactText(e.reason);
+        break;
+      case 'note':
+        e.text = redactText(e.text);
+        break;
+      case 'exit-call':
+        if (typeof e.code === 'string') e.code = redactText(e.code);
+        break;
+      default:
+        break;
+    }
+  }
+  // Output: line by line, and a private key block that spans lines is hidden to its END line.
+  const inKey = new Map<string, boolean>();
+  for (const line of c.output ?? []) {
+    if (!line || typeof line.text !== 'string') continue;
+    const stream = `${line.pid}/${line.stream}`;
+    if (inKey.get(stream)) {
+      const end = /-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/.exec(line.text);
+      if (end) {
+        line.text = REDACTED + redactText(line.text.slice(end.index));
+        inKey.set(stream, false);
+      } else {
+        line.text = REDACTED;
+      }
+      continue;
+    }
+    const begins = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/.exec(line.text);
+    if (begins && !/-----END [A-Z0-9 ]*PRIVATE KEY/.test(line.text.slice(begins.index))) inKey.set(stream, true);
+    line.text = redactText(line.text);
+  }
+  const a = c.analysis;
+  if (a) {
+    a.verdict = rt(a.verdict) as string;
+    for (const p of a.phases ?? []) {
+      p.name = rt(p.name) as string;
+      if (p.error !== undefined) p.error = rt(p.error) as string;
+    }
+    for (const f of a.findings ?? []) {
+      f.title = rt(f.title) as string;
+      f.detail = rt(f.detail) as string;
+      for (const h of f.handles ?? []) redactHandle(h);
+    }
+  }
+  replaceEverywhere(c, exactReplacer(extraSecrets));
+  return c;
+}

@@ -1,0 +1,318 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { toMarkdown, mdText, mdLine, mdCode, mdFence, describeEvent, LOG_TAIL_LINES } from '../../src/core/export-md';
+import type { OutputLine } from '../../src/core/trace';
+import { loadFixture } from './traces/load';
+
+/** Text between a heading line and the next heading. */
+function section(md: string, heading: string): string {
+  const lines = md.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('### ') && l.includes(heading));
+  assert.ok(start >= 0, `section "${heading}" exists`);
+  const end = lines.findIndex((l, i) => i > start && /^#{2,3} /.test(l));
+  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
+}
+
+/** Cells of a table row, split on unescaped pipes. */
+function cells(row: string): string[] {
+  return row
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
+}
+
+/** Opening and closing lines of fenced blocks; asserts every fence is closed. */
+function fences(md: string): { open: number; close: number; fence: string }[] {
+  const out: { open: number; close: number; fence: string }[] = [];
+  const lines = md.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\s*(`{3,})/.exec(lines[i]);
+    if (!m) continue;
+    const fence = m[1];
+    const close = lines.findIndex((l, j) => j > i && new RegExp(`^\\s*${fence}\`*\\s*$`).test(l));
+    assert.ok(close > i, `fence at line ${i + 1} is closed`);
+    out.push({ open: i, close, fence });
+    i = close;
+  }
+  return out;
+}
+
+describe('escaping helpers', () => {
+  test('mdText escapes Markdown, HTML and line breaks', () => {
+    assert.equal(mdText('a|b'), 'a\\|b');
+    assert.equal(mdText('<img src=x onerror=alert(1)>'), '&lt;img src=x onerror=alert(1)&gt;');
+    assert.equal(mdText('**bold** _it_ `code` [x](y) ~~s~~ #1 !'), '\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[x\\](y) \\~\\~s\\~\\~ \\#1 \\!');
+    assert.equal(mdText('one\ntwo\r\nthree'), 'one<br>two<br>three');
+    assert.equal(mdText('a & b \\ c'), 'a &amp; b \\\\ c');
+    assert.equal(mdText('1.2.3 - ok'), '1.2.3 - ok', 'no escapes mid-line');
+    assert.equal(mdText(undefined), '');
+  });
+  test('mdLine also escapes what would start a list, heading underline or ordered list', () => {
+    assert.equal(mdLine('- item'), '\\- item');
+    assert.equal(mdLine('==='), '\\===');
+    assert.equal(mdLine('1. first'), '1\\. first');
+    assert.equal(mdLine('plain'), 'plain');
+  });
+  test('mdCode picks a fence longer than any backtick run', () => {
+    assert.equal(mdCode('node server.js'), '`node server.js`');
+    assert.equal(mdCode('a `b` c'), '``a `b` c``');
+    assert.equal(mdCode('``x``'), '``` ``x`` ```');
+    assert.equal(mdCode('a|b', true), '`a\\|b`');
+    assert.equal(mdCode('a\nb'), '`a b`');
+    assert.equal(mdCode('<b>'), '`<b>`', 'code spans show HTML as text, so nothing to escape');
+  });
+  test('mdFence cannot be closed by its content', () => {
+    assert.equal(mdFence('x'), '```\nx\n```');
+    assert.equal(mdFence('```\nrm -rf /\n```', 'text'), '````text\n```\nrm -rf /\n```\n````');
+    assert.equal(mdFence('a ````` b'), '``````\na ````` b\n``````');
+  });
+});
+
+describe('toMarkdown: leaked interval killed at the deadline', () => {
+  const md = toMarkdown(loadFixture('leaked-interval'));
+  const lines = md.split('\n');
+
+  test('title line with the verdict', () => {
+    assert.equal(lines[0], '## 🔴 Shutdown Trace: Killed at the deadline: an interval kept the process alive');
+  });
+
+  test('summary table with the observability fields', () => {
+    const rows = lines.filter((l) => l.startsWith('| ')).map(cells);
+    const get = (k: string) => rows.find((r) => r[0] === k)?.[1];
+    assert.equal(get('Command'), '`node test/fixtures/leaked-interval.js`');
+    assert.equal(get('Exit reason'), '`killed-at-deadline`');
+    assert.equal(get('Signal → exit'), '5.02 s');
+    assert.equal(get('Grace period'), '5.00 s');
+    assert.equal(get('Leaked handles'), '1');
+    assert.equal(get('Phase: close http server'), '2 ms');
+  });
+
+  test('signal plan', () => {
+    assert.equal(
+      section(md, 'Signal plan').trim(),
+      ['- Signal: SIGTERM, 400 ms after spawn', '- Grace period: SIGKILL 5.00 s after the first signal', '- Delivery: the main process only (like Kubernetes or docker stop)'].join('\n'),
+    );
+  });
+
+  test('processes table', () => {
+    const rows = section(md, 'Processes').trim().split('\n');
+    assert.deepEqual(cells(rows[0]), ['pid', 'role', 'command', 'exit', 'traced']);
+    assert.deepEqual(cells(rows[2]), ['31337', 'main', '`node test/fixtures/leaked-interval.js`', 'killed by SIGKILL', 'yes']);
+    assert.equal(rows.length, 3);
+  });
+
+  test('findings with their evidence, in trace time', () => {
+    const f = section(md, 'Findings');
+    assert.ok(f.includes('- 🔴 **Killed at the grace deadline** (`killed-at-deadline`)'));
+    assert.ok(f.includes('  The process was still alive 5000 ms after SIGTERM and was killed with SIGKILL. Nothing after that point ran.'));
+    assert.ok(f.includes('  - `+400 ms` tool sent SIGTERM to pid 31337'));
+    assert.ok(f.includes('  - `+5.40 s` grace deadline (5.00 s) reached'));
+    assert.ok(f.includes('  - `+5.42 s` pid 31337 killed by SIGKILL'));
+    assert.ok(f.includes('  - `+47 ms` interval opened: setInterval 1000ms (src/metrics.js:12:3)'));
+  });
+
+  test('leaked handle with its relative creation site and user frames only', () => {
+    const s = section(md, 'Leaked handles (1)');
+    assert.ok(s.includes('- **interval** `setInterval 1000ms` in pid 31337, created at `src/metrics.js:12:3` at +47 ms; still open at the deadline snapshot (+5.40 s)'));
+    const [block] = fences(s);
+    const body = s.split('\n').slice(block.open + 1, block.close).map((l) => l.trim());
+    assert.deepEqual(body, ['at startMetrics (src/metrics.js:12:3)', 'at main (test/fixtures/leaked-interval.js:14:3)']);
+    assert.ok(!s.includes('node:timers') && !s.includes('node:internal') && !s.includes('/home/dev/shop-api'));
+  });
+
+  test('the output before the exit, in a fenced block', () => {
+    const s = section(md, 'output lines before exit');
+    assert.ok(lines.includes('### Last 8 output lines before exit'));
+    const [block] = fences(s);
+    const body = s.split('\n').slice(block.open + 1, block.close);
+    assert.equal(body.length, 8);
+    assert.equal(body[0], '[   +48 ms] listening on http://127.0.0.1:3000');
+    assert.equal(body[7], '[  +5.05 s] metrics tick 5');
+  });
+
+  test('versions, no counters, no incomplete note', () => {
+    assert.ok(section(md, 'Environment').includes('- shutdown-trace 0.1.0, Node v20.19.2 on linux'));
+    assert.ok(!md.includes('Tool counters'));
+    assert.ok(!md.includes('Incomplete trace'));
+  });
+});
+
+describe('toMarkdown: graceful shutdown across two processes', () => {
+  const md = toMarkdown(loadFixture('graceful-two-processes'));
+
+  test('title, nested per-phase durations with pids', () => {
+    assert.ok(md.startsWith('## ✅ Shutdown Trace: Graceful: exited with code 0, 688 ms after SIGTERM\n'));
+    const phases = md.split('\n').filter((l) => l.startsWith('| Phase: ')).map(cells);
+    assert.deepEqual(phases, [
+      ['Phase: shutdown (pid 4100)', '669 ms'],
+      ['Phase: ↳ close http server (pid 4100)', '219 ms'],
+      ['Phase: ↳ close db pool (pid 4100)', '126 ms'],
+      ['Phase: ↳ wait for worker (pid 4100)', '321 ms'],
+      ['Phase: drain queue (pid 4101)', '646 ms'],
+    ]);
+  });
+
+  test('signal plan for "when listening" and group delivery', () => {
+    const s = section(md, 'Signal plan');
+    assert.ok(s.includes('- Signal: SIGTERM, 200 ms after the service starts listening (or after 5.00 s if it never does)'));
+    assert.ok(s.includes('- Grace period: SIGKILL 10.0 s after the first signal'));
+    assert.ok(s.includes('- Delivery: the whole process group (like Ctrl+C in a terminal)'));
+  });
+
+  test('both processes, and log lines marked with pid and stderr', () => {
+    const rows = section(md, 'Processes').trim().split('\n').slice(2).map(cells);
+    assert.deepEqual(rows, [
+      ['4100', 'main', '`node server.js`', 'exit code 0', 'yes'],
+      ['4101', 'child of 4100', '`node worker.js --queue jobs`', 'exit code 0', 'yes'],
+    ]);
+    assert.ok(md.includes('[  +266 ms] 4101 ERR worker: draining 3 jobs\n'));
+  });
+
+  test('evidence names what an end event ends', () => {
+    assert.ok(section(md, 'Findings').includes('  - `+910 ms` phase "drain queue" ended'));
+  });
+
+  test('no leaked-handles section after a clean exit', () => {
+    assert.ok(!md.includes('### Leaked handles'));
+    assert.ok(md.includes('| Leaked handles | 0 |'));
+  });
+});
+
+describe('toMarkdown: incomplete runs, counters, long logs', () => {
+  test('an incomplete trace says so, with the reason, before anything else', () => {
+    const t = loadFixture('leaked-interval');
+    t.meta.complete = false;
+    t.meta.incompleteReason = 'stopped by the user';
+    const md = toMarkdown(t);
+    assert.equal(md.split('\n')[2], '> ⚠️ **Incomplete trace:** stopped by the user. Timings and findings below cover only what was captured.');
+  });
+
+  test('no analysis: still a summary', () => {
+    const t = loadFixture('leaked-interval');
+    delete t.analysis;
+    const md = toMarkdown(t);
+    assert.ok(md.startsWith('## ❔ Shutdown Trace: no analysis (the run did not finish)'));
+    assert.ok(md.includes('| Exit reason | `unknown` |'));
+    assert.ok(md.includes('| Leaked handles | 1 |'), 'counted from the last snapshot');
+    assert.ok(!md.includes('### Findings'));
+  });
+
+  test('non-zero counters only', () => {
+    const t = loadFixture('leaked-interval');
+    t.meta.counters = { droppedEvents: 12, rejectedConnections: 0, malformedFrames: 3, outputLinesTruncated: 0 };
+    const md = toMarkdown(t);
+    assert.equal(section(md, 'Tool counters').trim(), ['| Counter | Count |', '|---|---|', '| Dropped events | 12 |', '| Malformed frames | 3 |'].join('\n'));
+  });
+
+  test(`only the last ${LOG_TAIL_LINES} lines before the main process exited`, () => {
+    const t = loadFixture('leaked-interval');
+    const P = 31337;
+    const extra: OutputLine[] = Array.from({ length: 30 }, (_, i) => ({ t: 5000 + i, pid: P, stream: 'stdout' as const, text: `line ${i}` }));
+    t.output = [...t.output, ...extra].sort((a, b) => a.t - b.t);
+    t.output.push({ t: 6000, pid: P, stream: 'stdout', text: 'after exit' });
+    const md = toMarkdown(t);
+    assert.ok(md.includes(`### Last ${LOG_TAIL_LINES} output lines before exit (of 38)`));
+    const s = section(md, 'output lines before exit');
+    const [block] = fences(s);
+    const body = s.split('\n').slice(block.open + 1, block.close);
+    assert.equal(body.length, LOG_TAIL_LINES);
+    assert.equal(body[0], '[  +5.01 s] line 11', '38 lines before exit: line 11 … line 29, then metrics tick 5');
+    assert.equal(body[LOG_TAIL_LINES - 1], '[  +5.05 s] metrics tick 5');
+    assert.ok(!md.includes('after exit'));
+  });
+});
+
+describe('toMarkdown: hostile trace text', () => {
+  const t = loadFixture('leaked-interval');
+  t.analysis!.verdict = 'Killed </sub><img src=x onerror=alert(1)> | x\n# injected heading';
+  t.processes[0].command = 'node `evil` | rm -rf / <script>alert(1)</script>\nnext-line';
+  t.analysis!.phases[0].name = 'close | server\n| fake | row |';
+  t.analysis!.phases[0].error = '<b>boom</b>';
+  t.analysis!.findings[0].title = '**bold** [click](javascript:alert(1)) <iframe>';
+  t.analysis!.findings[0].detail = '- not a list\n---\n<script>x</script>';
+  t.output.push({ t: 5100, pid: 31337, stream: 'stdout', text: '```' }, { t: 5101, pid: 31337, stream: 'stdout', text: '````` <img src=y> done' });
+  const md = toMarkdown(t);
+  const lines = md.split('\n');
+
+  test('no raw HTML outside code', () => {
+    // Strip fenced blocks and code spans; what is left must hold no trace-made tags.
+    const prose = md.replace(/^\s*(`{3,})[^\n]*\n[\s\S]*?\n\s*\1\s*$/gm, '').replace(/(`+)[\s\S]*?[^`]\1(?!`)/g, '');
+    for (const tag of ['<img', '<script', '<iframe', '<b>', '</sub><']) assert.ok(!prose.includes(tag), `${tag} leaked into prose:\n${prose}`);
+    assert.ok(md.includes('&lt;img src=x onerror=alert(1)&gt;'));
+    assert.ok(md.includes('\\*\\*bold\\*\\* \\[click\\](javascript:alert(1)) &lt;iframe&gt;'));
+  });
+
+  test('the title stays one line', () => {
+    assert.equal(lines[0], '## 🔴 Shutdown Trace: Killed &lt;/sub&gt;&lt;img src=x onerror=alert(1)&gt; \\| x<br>\\# injected heading');
+    assert.ok(!lines.some((l) => l.startsWith('# injected')));
+  });
+
+  test('every table row keeps its column count', () => {
+    let header = 0;
+    for (const l of lines) {
+      if (!l.startsWith('|')) {
+        header = 0;
+        continue;
+      }
+      const n = cells(l).length;
+      if (header === 0) header = n;
+      assert.equal(n, header, `row breaks its table: ${l}`);
+    }
+    assert.ok(lines.includes('| Phase: close \\| server<br>\\| fake \\| row \\| | 2 ms ❌ &lt;b&gt;boom&lt;/b&gt; |'));
+    assert.ok(!lines.some((l) => l.startsWith('| fake')));
+  });
+
+  test('the command is one inline code span that backticks cannot close', () => {
+    const row = lines.find((l) => l.startsWith('| 31337 |'))!;
+    assert.equal(cells(row)[2], '``node `evil` \\| rm -rf / <script>alert(1)</script> next-line``');
+  });
+
+  test('a finding detail cannot start a list or a heading underline', () => {
+    assert.ok(lines.includes('  \\- not a list<br>---<br>&lt;script&gt;x&lt;/script&gt;'));
+  });
+
+  test('the log block fence is longer than any backtick run in the log', () => {
+    const s = section(md, 'output lines before exit');
+    const blocks = fences(s);
+    assert.equal(blocks.length, 1);
+    assert.equal(blocks[0].fence, '``````');
+    const body = s.split('\n').slice(blocks[0].open + 1, blocks[0].close);
+    assert.equal(body[body.length - 1], '[  +5.10 s] ````` <img src=y> done');
+  });
+});
+
+describe('toMarkdown: redaction', () => {
+  test('secrets in the command, output, errors and findings are gone', () => {
+    const t = loadFixture('leaked-interval');
+    t.meta.command = ['node', 'server.js', '--password', 'md-SECRET-1'];
+    t.processes[0].command = 'node server.js --password md-SECRET-1';
+    t.output.push({ t: 5000, pid: 31337, stream: 'stderr', text: 'connect postgres://app:md-SECRET-2@db/app failed' });
+    t.analysis!.findings[0].detail = 'Authorization: Bearer md-SECRET-3';
+    t.analysis!.findings[1].handles![0].label = 'setInterval token=md-SECRET-4';
+    t.events[17] = { ...t.events[17], handles: [{ ...t.analysis!.findings[1].handles![0] }] } as typeof t.events[number];
+    const md = toMarkdown(t);
+    for (const s of ['md-SECRET-1', 'md-SECRET-2', 'md-SECRET-3', 'md-SECRET-4']) assert.ok(!md.includes(s), s);
+    assert.ok(md.includes('| Command | `node server.js --password «redacted»` |'));
+    assert.ok(md.includes('connect postgres://app:«redacted»@db/app failed'));
+    assert.ok(md.includes('`setInterval token=«redacted»`'));
+    t.output.push({ t: 5001, pid: 31337, stream: 'stdout', text: 'env value hunter2hunter2' });
+    assert.ok(!toMarkdown(t, ['hunter2hunter2']).includes('hunter2hunter2'), 'extra secrets are passed on');
+  });
+});
+
+describe('describeEvent', () => {
+  test('one readable line per kind', () => {
+    const t = loadFixture('graceful-two-processes');
+    const d = (i: number) => describeEvent(t.events[i], t.meta.cwd, t);
+    assert.equal(d(1), 'http server listening on 0.0.0.0:8080');
+    assert.equal(d(2), 'spawned child pid 4101: node worker.js --queue jobs');
+    assert.equal(d(6), 'tool sent SIGTERM to process group of pid 4100');
+    assert.equal(d(9), 'SIGTERM listener gracefulShutdown started (server.js:40:9)');
+    assert.equal(d(13), 'server.close() with 1 connection, 1 request in flight (server.js:44:12)');
+    assert.equal(d(17), 'request GET /reports/42?format=csv ended with 200');
+    assert.equal(d(19), 'socket closed: TCP 127.0.0.1:8080 ← 127.0.0.1:52344');
+    assert.equal(d(26), "SIGTERM listener's promise resolved");
+    assert.equal(d(36), 'pid 4100 exit code 0');
+  });
+});
