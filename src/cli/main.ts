@@ -63,8 +63,8 @@ export interface RunArgs {
 
 export function parseRunArgs(args: string[], known: Set<string> = new Set()): RunArgs {
   const dash = args.indexOf('--');
-  const opts = dash === -1 ? args : args.slice(0, dash);
-  const command = dash === -1 ? [] : args.slice(dash + 1);
+  let opts = dash === -1 ? args : args.slice(0, dash);
+  let command = dash === -1 ? [] : args.slice(dash + 1);
   const plan: SignalPlan = { signal: 'SIGTERM', when: { mode: 'listening', delayMs: 100, timeoutMs: 10_000 }, graceMs: 30_000, delivery: 'main' };
   const r: RunArgs = { plan, command, out: 'shutdown-trace.shutdown-trace.json', quiet: false, json: false, verbose: false, rest: {} };
   let whenMode = 'listening';
@@ -75,6 +75,12 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
   let timeout = 10_000;
   for (let i = 0; i < opts.length; i++) {
     const a = opts[i];
+    // Without "--", the first word that is not an option starts the command.
+    if (dash === -1 && !a.startsWith('-')) {
+      command = opts.slice(i);
+      opts = opts.slice(0, i);
+      break;
+    }
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const val = () => {
       if (inline !== undefined) return inline;
@@ -109,7 +115,7 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
   } else if (whenMode === 'never') plan.when = { mode: 'never' };
   else plan.when = { mode: 'listening', delayMs: delay, timeoutMs: timeout };
   if (second) plan.second = { signal: second, afterMs: secondAfter };
-  if (command.length === 0) throw new UsageError('no command given: put it after --, e.g. shutdown-trace run -- node server.js');
+  if (command.length === 0) throw new UsageError('no command given, e.g. shutdown-trace run -- node server.js');
   return r;
 }
 

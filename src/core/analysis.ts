@@ -131,7 +131,8 @@ export function analyze(trace: Trace): Analysis {
   } else if (!firstSent && mainExit) {
     exitReason = mainExitInfo?.code === 0 ? 'exited-before-signal' : 'crashed';
     const how = mainExitInfo?.signal ? `died by ${mainExitInfo.signal}` : `exited with code ${mainExitInfo?.code}`;
-    const lastErr = [...trace.output].reverse().find((o) => o.stream === 'stderr' && o.text.trim());
+    const errLines = trace.output.filter((o) => o.stream === 'stderr' && o.text.trim() && !/^Node\.js v\d/.test(o.text));
+    const lastErr = errLines.find((o) => /^\s*(\w*Error|Uncaught)\b/.test(o.text)) ?? errLines[errLines.length - 1];
     verdict = exitReason === 'crashed' ? `Crashed at start-up: ${how} ${fmtMs(mainExit.t)} after launch, before any signal was sent.` : `Exited on its own (${how}) ${fmtMs(mainExit.t)} after launch, before any signal was sent.`;
     findings.push({
       code: exitReason === 'crashed' ? 'crashed' : 'exited-before-signal',

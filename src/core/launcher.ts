@@ -240,7 +240,7 @@ class Run implements RunHandle {
   private upsertProc(p: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
     let cur = this.procs.get(p.pid);
     if (!cur) {
-      cur = { pid: p.pid, ppid: p.ppid ?? 0, command: p.command ?? '', traced: false, isMain: false, ...p };
+      cur = { ppid: 0, command: '', traced: false, isMain: false, ...p };
       this.procs.set(p.pid, cur);
       this.trace.processes.push(cur);
     } else {
@@ -297,7 +297,7 @@ class Run implements RunHandle {
   private addLauncher(e: LauncherEvent): void {
     // Launcher events carry the pid of the process they concern, or 0.
     const pid = 'pid' in e ? e.pid : 'target' in e ? e.target : 0;
-    this.push({ ...e, pid } as TraceEvent);
+    this.push({ ...(e as object), pid } as TraceEvent);
   }
 
   private push(ev: TraceEvent): void {

@@ -10,6 +10,7 @@
  *  - is safe to load twice.
  * Hot paths (setTimeout, connect) only capture a structured stack; formatting waits for a snapshot.
  */
+import type { Socket as NetSocket, Server as NetServer } from 'net';
 import { now } from './clock';
 import { captureSite, resolveSite, type SiteHolder } from './site';
 import { Transport } from './transport';
@@ -139,7 +140,7 @@ function start(): void {
   };
   const ServerProto = net.Server.prototype as unknown as Record<string, Function>;
   const origListen = ServerProto.listen;
-  ServerProto.listen = function listen(this: net.Server & Tracked) {
+  ServerProto.listen = function listen(this: NetServer & Tracked) {
     try {
       const site = captureSite(listen);
       const server = this;
@@ -160,21 +161,21 @@ function start(): void {
   };
 
   /** Accepted connections of a server, found without tracking each connection on the hot path. */
-  const connectionsOf = (server: object): net.Socket[] => {
-    const out: net.Socket[] = [];
+  const connectionsOf = (server: object): NetSocket[] => {
+    const out: NetSocket[] = [];
     for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
       if (h instanceof net.Socket && (h as unknown as { server?: object }).server === server) out.push(h);
     }
     return out;
   };
-  const inRequest = (s: net.Socket): boolean => {
+  const inRequest = (s: NetSocket): boolean => {
     const res = (s as unknown as { _httpMessage?: { writableFinished?: boolean; finished?: boolean } })._httpMessage;
     return !!res && !res.writableFinished;
   };
   const connIds = new WeakMap<object, string>();
   const reqIds = new WeakMap<object, string>();
   const watchedConns = new WeakSet<object>();
-  const watchConnection = (server: object, sid: string, s: net.Socket) => {
+  const watchConnection = (server: object, sid: string, s: NetSocket) => {
     if (watchedConns.has(s)) return;
     watchedConns.add(s);
     const conn = newId('conn');
@@ -185,7 +186,7 @@ function start(): void {
     s.once('end', () => (how = 'client-closed'));
     s.once('error', () => (how = 'error'));
     const origEnd = s.end;
-    s.end = function (this: net.Socket) {
+    s.end = function (this: NetSocket) {
       if (how === 'destroyed') how = 'server-ended';
       // eslint-disable-next-line prefer-rest-params
       return origEnd.apply(this, arguments as never);
@@ -218,7 +219,7 @@ function start(): void {
       const dc = require('diagnostics_channel') as typeof import('diagnostics_channel');
       dc.subscribe('http.server.request.start', (m: unknown) =>
         guard('request', () => {
-          const msg = m as { request: { method?: string; url?: string }; response: never; server: object; socket: net.Socket };
+          const msg = m as { request: { method?: string; url?: string }; response: never; server: object; socket: NetSocket };
           const sid = serverIds.get(msg.server);
           if (!sid) return;
           watchConnection(msg.server, sid, msg.socket);
@@ -229,7 +230,7 @@ function start(): void {
   };
 
   const origClose = ServerProto.close;
-  ServerProto.close = function close(this: net.Server & Tracked) {
+  ServerProto.close = function close(this: NetServer & Tracked) {
     guard('server close', () => {
       const server = this;
       const sid = serverId(server);
@@ -257,7 +258,7 @@ function start(): void {
   let ownConnect = false;
   const SocketProto = net.Socket.prototype as unknown as Record<string, Function>;
   const origConnect = SocketProto.connect;
-  SocketProto.connect = function connect(this: net.Socket & Tracked) {
+  SocketProto.connect = function connect(this: NetSocket & Tracked) {
     if (!ownConnect && !this[kInfo]) {
       try {
         this[kInfo] = { id: newId('sock'), type: 'socket', site: captureSite(connect), createdAt: now() };
@@ -404,7 +405,7 @@ function start(): void {
       return describe(h, i);
     }
     if (h instanceof net.Socket) {
-      const s = h as net.Socket & { server?: object & Tracked; _type?: string };
+      const s = h as NetSocket & { server?: object & Tracked; _type?: string };
       // A child's stdio pipe belongs to the child, which is reported itself.
       if (handleName === 'Pipe' && !info && !s.server) {
         return { id: newId('pipe'), type: 'pipe', label: 'pipe', ref: true };
@@ -413,7 +414,7 @@ function start(): void {
         const srv = s.server[kInfo];
         const busy = inRequest(s);
         const isHttp = 'maxHeadersCount' in s.server;
-        const where = s.remoteAddress ? `${s.localAddress}:${s.localPort} ← ${s.remoteAddress}:${s.remotePort}` : `on ${addressOf((s.server as unknown as net.Server).address?.())}`;
+        const where = s.remoteAddress ? `${s.localAddress}:${s.localPort} ← ${s.remoteAddress}:${s.remotePort}` : `on ${addressOf((s.server as unknown as NetServer).address?.())}`;
         return {
           id: connIds.get(s) || newId('conn'),
           type: 'socket',
@@ -678,7 +679,7 @@ function start(): void {
     const dc = require('diagnostics_channel') as typeof import('diagnostics_channel') & { tracingChannel?: Function };
     if (typeof dc.tracingChannel !== 'function') return;
     const kPhase = Symbol('phase');
-    const ch = dc.tracingChannel(PHASE_CHANNEL) as { subscribe(h: Record<string, (ctx: Record<string | symbol, unknown>) => void>): void };
+    const ch = dc.tracingChannel(PHASE_CHANNEL) as unknown as { subscribe(h: Record<string, (ctx: Record<string | symbol, unknown>) => void>): void };
     const end = (ctx: Record<string | symbol, unknown>) => guard('phase end', () => {
       const id = ctx[kPhase] as string | undefined;
       if (!id) return;
