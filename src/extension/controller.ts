@@ -49,6 +49,15 @@ export class Controller implements ViewHost, vscode.Disposable {
     return this.current;
   }
 
+  /** The timeline panel's view and every open trace view (for tests). */
+  get timelineView(): TraceView | undefined {
+    return this.timeline;
+  }
+
+  get openViews(): TraceView[] {
+    return [...this.views];
+  }
+
   private get extensionUri(): vscode.Uri {
     return this.context.extensionUri;
   }
@@ -180,14 +189,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     const sink = this.sinks.get(session);
     this.sinks.delete(session);
     const t = session.final;
-    if (t && session.tracePath) {
-      try {
-        if (!fs.existsSync(session.tracePath)) await writeJson(session.tracePath, t);
-        await this.store.rememberLast(session.tracePath);
-      } catch (e) {
-        this.channel.appendLine(`[warn] could not save the trace to ${session.tracePath}: ${(e as Error).message}`);
-      }
-    }
+    // The footer first (synchronously), so it never lands inside the next run's output.
     if (sink) {
       if (t) {
         const a = withAnalysis(t).analysis;
@@ -199,6 +201,14 @@ export class Controller implements ViewHost, vscode.Disposable {
         sink.note(`✗ ${session.failure}`);
       }
       sink.finished();
+    }
+    if (t && session.tracePath) {
+      try {
+        if (!fs.existsSync(session.tracePath)) await writeJson(session.tracePath, t);
+        await this.store.rememberLast(session.tracePath);
+      } catch (e) {
+        this.channel.appendLine(`[warn] could not save the trace to ${session.tracePath}: ${(e as Error).message}`);
+      }
     }
     if (session.state === 'failed' && session.failure) {
       void vscode.window.showErrorMessage(`Shutdown Trace: the run of ${session.request.label} failed: ${session.failure}`);

@@ -64,6 +64,8 @@ export class TraceView implements vscode.Disposable {
   /** Everything this view registered; disposed with the panel. */
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  /** How often the webview said `ready` and what was posted to it (for tests and diagnostics). */
+  readonly stats = { readies: 0, posted: {} as Partial<Record<HostToWebview['type'], number>> };
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -98,6 +100,10 @@ export class TraceView implements vscode.Disposable {
       nonce: makeNonce(),
       title: this.panel.title,
     });
+  }
+
+  get isReady(): boolean {
+    return this.ready && !this.disposed;
   }
 
   get current(): ViewSource {
@@ -141,6 +147,7 @@ export class TraceView implements vscode.Disposable {
 
   private post(msg: HostToWebview): void {
     if (this.disposed || !this.ready) return;
+    this.stats.posted[msg.type] = (this.stats.posted[msg.type] ?? 0) + 1;
     void this.panel.webview.postMessage(msg).then(undefined, () => undefined);
   }
 
@@ -253,6 +260,7 @@ export class TraceView implements vscode.Disposable {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
+        this.stats.readies++;
         this.postTheme();
         this.postAll();
         if (this.panel.active) this.host.viewActivated(this);

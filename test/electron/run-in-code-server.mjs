@@ -75,6 +75,7 @@ const env = {
   XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
   XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'),
   SHUTDOWN_TRACE_TEST_RESULTS: results,
+  SHUTDOWN_TRACE_HOLD_UNTIL: path.join(tmp, 'dom-checked'),
   PASSWORD: undefined,
   HASHED_PASSWORD: undefined,
 };
@@ -134,15 +135,21 @@ try {
     // The suite ends with the timeline panel showing the last run: its webview must have rendered it.
     const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     try {
-      await frame.locator('[data-testid=verdict]').first().waitFor({ state: 'visible', timeout: 15_000 });
-      const verdict = (await frame.locator('[data-testid=verdict]').first().innerText()).trim();
-      if (!verdict) throw new Error('empty verdict');
+      const el = frame.locator('[data-testid=verdict]').first();
+      await el.waitFor({ state: 'visible', timeout: 15_000 });
+      let verdict = '';
+      for (const until = Date.now() + 15_000; Date.now() < until; await sleep(250)) {
+        verdict = (await el.innerText().catch(() => '')).trim();
+        if (verdict && !/^(Waiting for a trace|Loading)/i.test(verdict)) break;
+      }
+      if (!verdict || /^(Waiting for a trace|Loading)/i.test(verdict)) throw new Error(`the verdict still reads "${verdict}"`);
       console.log(`ok - the timeline webview rendered the verdict: ${verdict.split('\n')[0]}`);
     } catch (e) {
       console.log(`not ok - the timeline webview shows no verdict (${e instanceof Error ? e.message.split('\n')[0] : e})`);
       code = 1;
     }
     if (process.env.SHUTDOWN_TRACE_SCREENSHOT) await page.screenshot({ path: process.env.SHUTDOWN_TRACE_SCREENSHOT });
+    fs.writeFileSync(path.join(tmp, 'dom-checked'), '');
   } else {
     say('media/webview.js is not built: the webview check is skipped');
   }
