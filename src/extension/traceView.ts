@@ -79,9 +79,10 @@ export class TraceView implements vscode.Disposable {
     this.renderHtml();
     this.disposables.push(
       webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      // A hidden webview (no retainContextWhenHidden) loses its document and says `ready` again when
+      // shown, which re-posts everything; messages posted while it is hidden are simply dropped.
+      // (Resetting `ready` on hide raced with the first `ready` of a freshly revealed panel.)
       panel.onDidChangeViewState((e) => {
-        // A hidden webview without retainContextWhenHidden loses its document; it says `ready` again when shown.
-        if (!e.webviewPanel.visible) this.ready = false;
         if (e.webviewPanel.active) this.host.viewActivated(this);
       }),
       vscode.window.onDidChangeActiveColorTheme(() => this.postTheme()),
