@@ -1,0 +1,271 @@
+/**
+ * Test harness for the timeline webview: builds the bundle, serves the real HTML shell (with
+ * its CSP as both header and meta) from 127.0.0.1:0, and drives it in real Chromium.
+ *
+ * Page modes:
+ *  - 'host'      : an injected `window.__shutdownTraceHost` records every posted message in
+ *                  `window.__posted`; the test sends host messages with `send()`.
+ *  - 'vscode'    : a fake `acquireVsCodeApi` (state kept in sessionStorage so it survives
+ *                  reloads, like VS Code's) — posted messages in `window.__posted`.
+ *  - 'standalone': no host at all; data comes from `initial` or GET /trace.json.
+ *
+ * Also exported for benchmarks: `readStats(page)` returns `window.__shutdownTraceStats`.
+ */
+import * as http from 'node:http';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import * as esbuild from 'esbuild';
+import { renderWebviewHtml, makeNonce, webviewCsp } from '../../src/core/webview-html';
+import type { HostToWebview, WebviewToHost } from '../../src/core/protocol';
+import type { Trace } from '../../src/core/trace';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const TRACES = path.join(__dirname, 'traces');
+export const RESULTS = path.join(ROOT, 'test-results');
+
+let built: Promise<{ js: string; css: string }> | null = null;
+/**
+ * The bundle, built from webview/src/main.ts with the same options as scripts/build.mjs, in
+ * memory (test files run in parallel; none of them rewrites media/webview.js under another).
+ * SHUTDOWN_TRACE_USE_BUILT=1 serves the media/webview.js already on disk instead.
+ */
+export function buildBundle(): Promise<{ js: string; css: string }> {
+  const css = (): string => fs.readFileSync(path.join(ROOT, 'media/webview.css'), 'utf8');
+  if (process.env.SHUTDOWN_TRACE_USE_BUILT) return Promise.resolve({ js: fs.readFileSync(path.join(ROOT, 'media/webview.js'), 'utf8'), css: css() });
+  built ??= esbuild
+    .build({
+      absWorkingDir: ROOT,
+      entryPoints: ['webview/src/main.ts'],
+      outfile: 'media/webview.js',
+      write: false,
+      bundle: true,
+      sourcemap: false,
+      minify: false,
+      platform: 'browser',
+      target: 'es2020',
+      format: 'iife',
+      logLevel: 'warning',
+    })
+    .then((r) => ({ js: r.outputFiles.find((f) => f.path.endsWith('.js'))!.text, css: css() }));
+  return built;
+}
+
+export function loadTrace(name: string): Trace {
+  return JSON.parse(fs.readFileSync(path.join(TRACES, name), 'utf8')) as Trace;
+}
+
+export interface ServerOptions {
+  /** Embedded in the page (initial). */
+  initial?: unknown;
+  /** Served at /trace.json (string = raw body). */
+  traceJson?: unknown;
+  traceStatus?: number;
+  standalone?: boolean;
+  title?: string;
+}
+
+export interface Served {
+  url: string;
+  nonce: string;
+  csp: string;
+  posted: unknown[];
+  set(o: ServerOptions): void;
+  close(): Promise<void>;
+}
+
+export async function serve(initialOpts: ServerOptions = {}): Promise<Served> {
+  const bundle = await buildBundle();
+  let opts = initialOpts;
+  const posted: unknown[] = [];
+  let lastNonce = '';
+  let lastCsp = '';
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/' || url.pathname === '/index.html') {
+      const nonce = makeNonce();
+      const standalone = opts.standalone ? { traceUrl: opts.traceJson !== undefined ? '/trace.json' : undefined, postUrl: '/message' } : undefined;
+      const html = renderWebviewHtml({ scriptUri: '/webview.js', styleUri: '/webview.css', cspSource: "'self'", nonce, title: opts.title, initial: opts.initial, standalone });
+      lastNonce = nonce;
+      lastCsp = webviewCsp("'self'", nonce, standalone ? "'self'" : undefined);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': lastCsp, 'cache-control': 'no-store' });
+      res.end(html);
+      return;
+    }
+    if (url.pathname === '/webview.js' || url.pathname === '/webview.css') {
+      const js = url.pathname.endsWith('.js');
+      res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/css', 'cache-control': 'no-store' });
+      res.end(js ? bundle.js : bundle.css);
+      return;
+    }
+    if (url.pathname === '/trace.json' && opts.traceJson !== undefined) {
+      const body = typeof opts.traceJson === 'string' ? opts.traceJson : JSON.stringify(opts.traceJson);
+      res.writeHead(opts.traceStatus ?? 200, { 'content-type': 'application/json' });
+      res.end(body);
+      return;
+    }
+    if (url.pathname === '/message' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        try {
+          posted.push(JSON.parse(body));
+        } catch {
+          posted.push(body);
+        }
+        res.writeHead(204);
+        res.end();
+      });
+      return;
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    res.writeHead(404);
+    res.end('not found');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    get nonce() {
+      return lastNonce;
+    },
+    get csp() {
+      return lastCsp;
+    },
+    posted,
+    set(o) {
+      opts = o;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export type Theme = 'light' | 'dark' | 'high-contrast' | 'high-contrast-light' | 'none';
+
+export interface OpenOptions {
+  mode?: 'host' | 'vscode' | 'standalone';
+  theme?: Theme;
+  viewport?: { width: number; height: number };
+}
+
+export interface Opened {
+  page: Page;
+  /** Console errors, page errors, CSP violations and dialogs seen so far. */
+  problems: string[];
+  dialogs: string[];
+  cspViolations: string[];
+  send(msg: HostToWebview): Promise<void>;
+  posted(): Promise<WebviewToHost[]>;
+}
+
+const BODY_CLASS: Record<Exclude<Theme, 'none'>, string> = {
+  light: 'vscode-light',
+  dark: 'vscode-dark',
+  'high-contrast': 'vscode-high-contrast',
+  'high-contrast-light': 'vscode-high-contrast vscode-high-contrast-light',
+};
+
+const INIT_SCRIPT = String.raw`function (mode, bodyClass) {
+  var w = window;
+  w.__posted = [];
+  document.addEventListener('securitypolicyviolation', function (e) {
+    w.__reportCsp(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || ''));
+  });
+  if (bodyClass) {
+    var apply = function () { bodyClass.split(' ').forEach(function (c) { document.body.classList.add(c); }); };
+    if (document.body) apply();
+    else new MutationObserver(function (_, obs) { if (document.body) { apply(); obs.disconnect(); } }).observe(document, { childList: true, subtree: true });
+  }
+  var record = function (m) { w.__posted.push(JSON.parse(JSON.stringify(m))); };
+  if (mode === 'host') {
+    w.__shutdownTraceHost = { postMessage: record };
+  } else if (mode === 'vscode') {
+    w.acquireVsCodeApi = function () {
+      return {
+        postMessage: record,
+        getState: function () { var s = sessionStorage.getItem('__vscodeState'); return s ? JSON.parse(s) : undefined; },
+        setState: function (s) { sessionStorage.setItem('__vscodeState', JSON.stringify(s)); },
+      };
+    };
+  }
+}`;
+
+export async function open(browser: Browser, served: Served, o: OpenOptions = {}): Promise<Opened> {
+  const ctx = await browser.newContext({ viewport: o.viewport ?? { width: 1280, height: 820 }, deviceScaleFactor: 1 });
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  const dialogs: string[] = [];
+  const cspViolations: string[] = [];
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push('console: ' + m.text());
+  });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.exposeFunction('__reportCsp', (s: string) => cspViolations.push(s));
+  const mode = o.mode ?? 'host';
+  const theme = o.theme ?? 'dark';
+  // A string, not a function: tsx would inject helpers (__name) the page does not have.
+  await page.addInitScript(`(${INIT_SCRIPT})(${JSON.stringify(mode)}, ${JSON.stringify(theme === 'none' ? '' : BODY_CLASS[theme])});`);
+  await page.goto(served.url);
+  await page.waitForFunction(() => (window as unknown as { __shutdownTraceStats?: { ready: boolean } }).__shutdownTraceStats?.ready === true);
+  return {
+    page,
+    problems,
+    dialogs,
+    cspViolations,
+    send: async (msg) => {
+      await page.evaluate((m) => window.postMessage(m, '*'), msg as unknown as Record<string, unknown>);
+    },
+    posted: () => page.evaluate(() => (window as unknown as { __posted: WebviewToHost[] }).__posted),
+  };
+}
+
+export interface WebviewStats {
+  ready: boolean;
+  loads: number;
+  events: number;
+  buildMs: number;
+  loadMs: number;
+  firstPaintMs: number;
+  frameMs: number;
+  maxFrameMs: number;
+  frames: number;
+  domItems: number;
+  syncMs: number;
+  appends: number;
+  appendMs: number;
+  paintedAt: number;
+}
+
+/** For benchmarks: the page's render statistics. */
+export function readStats(page: Page): Promise<WebviewStats> {
+  return page.evaluate(() => ({ ...(window as unknown as { __shutdownTraceStats: WebviewStats }).__shutdownTraceStats }));
+}
+
+/** Wait until a trace is loaded and painted, and the item layer synced. */
+export async function waitLoaded(page: Page, loads = 1): Promise<void> {
+  await page.waitForFunction((n) => {
+    const s = (window as unknown as { __shutdownTraceStats: WebviewStats }).__shutdownTraceStats;
+    return s.loads >= n && s.firstPaintMs > 0 && s.domItems > 0;
+  }, loads);
+}
+
+export function screenshotPath(name: string): string {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  return path.join(RESULTS, name);
+}

@@ -1,0 +1,440 @@
+/**
+ * The timeline as a user sees it, in real Chromium, from hand-written traces: verdict,
+ * findings, leaked handles, the items on the timeline and their text, selection and details,
+ * open-frame, zoom/pan/fit by buttons, wheel, drag and keys, tooltips, keyboard use, themes.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, type Served, type Opened } from './harness';
+
+const GUTTER = 196; // row labels (render.ts)
+
+interface Item {
+  kind: string;
+  text: string;
+  t: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+async function items(page: Page, kind?: string): Promise<Item[]> {
+  return page.$$eval(
+    kind ? `[data-testid=tl-item][data-kind="${kind}"]` : '[data-testid=tl-item]',
+    (els) =>
+      els.map((e) => {
+        const b = e.getBoundingClientRect();
+        const tl = document.querySelector('[data-testid=timeline]')!.getBoundingClientRect();
+        return { kind: (e as HTMLElement).dataset.kind!, text: e.textContent!, t: Number((e as HTMLElement).dataset.t), x: b.left - tl.left, y: b.top - tl.top, w: b.width, h: b.height };
+      }),
+  );
+}
+
+async function windowOf(page: Page): Promise<{ t0: number; t1: number; span: number; range: string }> {
+  return page.evaluate(async () => {
+    // after the frames already asked for have been drawn
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const tl = document.querySelector('[data-testid=timeline]') as HTMLElement;
+    const t0 = Number(tl.dataset.t0);
+    const t1 = Number(tl.dataset.t1);
+    return { t0, t1, span: t1 - t0, range: document.querySelector('[data-testid=range]')!.textContent! };
+  });
+}
+
+async function waitWindowChange(page: Page, before: { t0: number; t1: number }): Promise<void> {
+  await page.waitForFunction(
+    (b) => {
+      const tl = document.querySelector('[data-testid=timeline]') as HTMLElement;
+      return Math.abs(Number(tl.dataset.t0) - b.t0) > 1e-6 || Math.abs(Number(tl.dataset.t1) - b.t1) > 1e-6;
+    },
+    before,
+  );
+}
+
+/** Wait until the item layer reflects the current view (it syncs shortly after a frame). */
+async function settle(page: Page): Promise<void> {
+  await page.waitForTimeout(120);
+}
+
+describe('timeline: a leaked interval killed at the grace deadline', () => {
+  let served: Served;
+  let browser: Browser;
+  let o: Opened;
+  let page: Page;
+
+  before(async () => {
+    served = await serve();
+    browser = await launch();
+    o = await open(browser, served, { theme: 'dark' });
+    page = o.page;
+    await o.send({ type: 'trace', trace: loadTrace('leaked-interval.shutdown-trace.json'), live: false });
+    await waitLoaded(page);
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  it('says ready first, and shows the verdict and the findings, errors first', async () => {
+    const posted = await o.posted();
+    assert.deepEqual(posted[0], { type: 'ready' });
+    const verdict = await page.textContent('[data-testid=verdict]');
+    assert.match(verdict!, /^Killed at the grace deadline: setInterval 1000ms \(src\/jobs\/heartbeat\.ts:14:3\)/);
+    const codes = await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code')));
+    assert.deepEqual(codes, ['killed-at-deadline', 'leaked-handles', 'stalled', 'slowest-phase']);
+    const first = await page.textContent('[data-testid=finding][data-code=killed-at-deadline]');
+    assert.match(first!, /Killed at the grace deadline/);
+    assert.match(first!, /sent SIGKILL/);
+  });
+
+  it('lists the leaked handle with its label and creation site (relative to cwd)', async () => {
+    const leaks = await page.$$eval('[data-testid=leak]', (els) => els.map((e) => e.textContent));
+    assert.equal(leaks.length, 1);
+    assert.match(leaks[0]!, /setInterval 1000ms/);
+    assert.match(leaks[0]!, /src\/jobs\/heartbeat\.ts:14:3/);
+    assert.doesNotMatch(leaks[0]!, /\/home\/dev/);
+  });
+
+  it('draws the story as readable items: signal, listener, phases with durations, leak, deadline, SIGKILL, exit', async () => {
+    const all = await items(page);
+    assert.ok(all.length > 10 && all.length <= 300, `items: ${all.length}`);
+    const texts = (k: string): string[] => all.filter((i) => i.kind === k).map((i) => i.text);
+    assert.deepEqual(texts('signal'), ['SIGTERM']);
+    assert.deepEqual(texts('phase').sort(), ['close database pool 88 ms', 'close server 512 ms', 'shutdown 601 ms']);
+    assert.deepEqual(texts('listener'), ['gracefulShutdown (SIGTERM) 601 ms']);
+    assert.deepEqual(texts('deadline'), ['deadline 5 s']);
+    assert.deepEqual(texts('kill'), ['SIGKILL']);
+    assert.deepEqual(texts('exit'), ['killed by SIGKILL']);
+    assert.deepEqual(texts('leak'), ['leaked: setInterval 1000ms — src/jobs/heartbeat.ts:14:3']);
+    assert.ok(texts('conn').includes('server.close() 512 ms'), texts('conn').join('|'));
+    assert.ok(texts('process').some((t) => t.startsWith('node server.js (pid 4242) 6.21 s')), texts('process').join('|'));
+    assert.ok(texts('log').some((t) => t === 'stdout: shutdown complete'));
+    assert.ok(texts('request').some((t) => t === 'GET /orders?limit=20 200 26 ms'), texts('request').join('|'));
+  });
+
+  it('puts items where the time axis says, nested phases below and inside their parent', async () => {
+    const w = await windowOf(page);
+    const plotW = (await page.$eval('[data-testid=timeline]', (e) => e.clientWidth)) - GUTTER;
+    const xOf = (t: number): number => GUTTER + ((t - w.t0) / w.span) * plotW;
+    const phases = await items(page, 'phase');
+    const parent = phases.find((p) => p.text === 'shutdown 601 ms')!;
+    const child = phases.find((p) => p.text === 'close server 512 ms')!;
+    assert.ok(Math.abs(child.x - xOf(1201.2)) <= 2, `close server at x=${child.x}, expected ${xOf(1201.2)}`);
+    assert.ok(Math.abs(child.w - (xOf(1713.2) - xOf(1201.2))) <= 3, `width ${child.w}`);
+    assert.ok(child.y > parent.y, 'nested phase is drawn below its parent');
+    assert.ok(child.x >= parent.x - 1 && child.x + child.w <= parent.x + parent.w + 1, 'nested phase lies inside its parent');
+    const leak = (await items(page, 'leak'))[0];
+    assert.ok(Math.abs(leak.x - xOf(52.7)) <= 2, 'leak bar starts when the interval was created');
+    assert.ok(Math.abs(leak.x + leak.w - xOf(6215)) <= 3, 'leak bar runs to the SIGKILL exit');
+  });
+
+  it('opens the details of a clicked item, with stack frames; a frame click posts open-frame', async () => {
+    await page.click('[data-testid=tl-item][data-kind=leak]');
+    const details = page.locator('[data-testid=details]');
+    await details.getByText('Created at').waitFor();
+    const text = (await details.textContent())!;
+    assert.match(text, /setInterval 1000ms/);
+    assert.match(text, /never closed — LEAKED/);
+    assert.match(text, /52\.70 ms/);
+    const frames = await page.$$eval('[data-testid=details] [data-testid=frame]', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(frames, ['src/jobs/heartbeat.ts:14:3', 'src/server.ts:51:3']);
+    await page.click('[data-testid=frame] >> nth=0');
+    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'open-frame'));
+    const posted = await o.posted();
+    assert.deepEqual(posted.filter((m) => m.type === 'open-frame').pop(), { type: 'open-frame', file: '/home/dev/orders-api/src/jobs/heartbeat.ts', line: 14, col: 3 });
+    // the selection is marked on its item
+    assert.equal(await page.getAttribute('[data-testid=tl-item][data-kind=leak]', 'aria-pressed'), 'true');
+  });
+
+  it('opens the creation site from the leaked-handles list', async () => {
+    const before = (await o.posted()).length;
+    await page.click('[data-testid=leak] .st-leak-site');
+    await page.waitForFunction((n) => (window as unknown as { __posted: unknown[] }).__posted.length > n, before);
+    const last = (await o.posted()).pop();
+    assert.deepEqual(last, { type: 'open-frame', file: '/home/dev/orders-api/src/jobs/heartbeat.ts', line: 14, col: 3 });
+  });
+
+  it('a finding selects its evidence and zooms the timeline to it', async () => {
+    await page.click('[data-testid=fit]');
+    await settle(page);
+    const before = await windowOf(page);
+    await page.click('[data-testid=finding][data-code=slowest-phase]');
+    await waitWindowChange(page, before);
+    const after = await windowOf(page);
+    assert.ok(after.span < before.span / 4, `zoomed in: ${before.span} → ${after.span}`);
+    assert.ok(after.t0 <= 1201.2 && after.t1 >= 1713.2, `evidence in view: ${after.t0}..${after.t1}`);
+    assert.equal(await page.getAttribute('[data-testid=finding][data-code=slowest-phase]', 'aria-pressed'), 'true');
+    const title = await page.textContent('[data-testid=details] .st-details-title');
+    assert.equal(title, 'close server 512 ms');
+    assert.match((await page.textContent('[data-testid=details]'))!, /Slowest phase: close server/);
+    await settle(page);
+    // zoomed in: the log lines long after the shutdown are no longer listed
+    const logs = (await items(page, 'log')).map((i) => i.text);
+    assert.ok(!logs.some((t) => t.includes('db unavailable')), logs.join('|'));
+  });
+
+  it('zooms with the buttons, fits, and the range shows it', async () => {
+    await page.click('[data-testid=fit]');
+    await settle(page);
+    const fit = await windowOf(page);
+    assert.ok(fit.t0 <= 0 && fit.t1 >= 6215, `fit shows the whole run: ${fit.t0}..${fit.t1}`);
+    await page.click('[data-testid=zoom-in]');
+    await waitWindowChange(page, fit);
+    const zin = await windowOf(page);
+    assert.ok(Math.abs(zin.span - fit.span / 1.6) < 1, `zoom-in span ${zin.span}`);
+    assert.notEqual(zin.range, fit.range);
+    await page.click('[data-testid=zoom-out]');
+    await waitWindowChange(page, zin);
+    assert.ok(Math.abs((await windowOf(page)).span - fit.span) < 1);
+  });
+
+  it('zooms with the wheel around the pointer and pans by dragging', async () => {
+    await page.click('[data-testid=fit]');
+    await settle(page);
+    const w0 = await windowOf(page);
+    const box = (await page.locator('[data-testid=timeline]').boundingBox())!;
+    const plotW = box.width - GUTTER;
+    const px = GUTTER + plotW / 2;
+    const tAt = w0.t0 + ((px - GUTTER) / plotW) * w0.span;
+    await page.mouse.move(box.x + px, box.y + 200);
+    await page.mouse.wheel(0, -400);
+    await waitWindowChange(page, w0);
+    const w1 = await windowOf(page);
+    assert.ok(w1.span < w0.span * 0.8, `wheel zoomed in: ${w0.span} → ${w1.span}`);
+    const tAfter = w1.t0 + ((px - GUTTER) / plotW) * w1.span;
+    assert.ok(Math.abs(tAfter - tAt) < w1.span * 0.01, 'the time under the pointer stays put');
+    // drag 200 px to the left → later times come into view
+    await page.mouse.move(box.x + px, box.y + 250);
+    await page.mouse.down();
+    await page.mouse.move(box.x + px - 100, box.y + 250, { steps: 4 });
+    await page.mouse.move(box.x + px - 200, box.y + 250, { steps: 4 });
+    await page.mouse.up();
+    const w2 = await windowOf(page);
+    const expected = (200 / plotW) * w1.span;
+    assert.ok(Math.abs(w2.t0 - w1.t0 - expected) < w1.span * 0.02, `dragged by ${w2.t0 - w1.t0}, expected ${expected}`);
+    assert.ok(Math.abs(w2.span - w1.span) < 0.01, `dragging does not zoom: ${JSON.stringify([w1, w2])}`);
+  });
+
+  it('is usable from the keyboard: + - arrows and F on the timeline', async () => {
+    await page.click('[data-testid=fit]');
+    await page.focus('[data-testid=timeline]');
+    const w0 = await windowOf(page);
+    await page.keyboard.press('+');
+    await waitWindowChange(page, w0);
+    const w1 = await windowOf(page);
+    assert.ok(w1.span < w0.span);
+    await page.keyboard.press('ArrowRight');
+    await waitWindowChange(page, w1);
+    const w2 = await windowOf(page);
+    assert.ok(w2.t0 > w1.t0 && Math.abs(w2.span - w1.span) < 0.01, 'ArrowRight pans later');
+    await page.keyboard.press('-');
+    await waitWindowChange(page, w2);
+    await page.keyboard.press('f');
+    await page.waitForFunction((s) => Math.abs(Number((document.querySelector('[data-testid=timeline]') as HTMLElement).dataset.t1) - Number((document.querySelector('[data-testid=timeline]') as HTMLElement).dataset.t0) - s) < 1, w0.span);
+  });
+
+  it('Tab reaches the findings and Enter selects one; Tab walks the timeline items and Enter opens one', async () => {
+    await page.keyboard.press('Escape');
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    let onFinding = false;
+    for (let k = 0; k < 30 && !onFinding; k++) {
+      await page.keyboard.press('Tab');
+      onFinding = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'finding');
+    }
+    assert.ok(onFinding, 'a finding takes the focus');
+    const code = await page.evaluate(() => document.activeElement!.getAttribute('data-code'));
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((c) => document.querySelector(`[data-testid=finding][data-code="${c}"]`)?.getAttribute('aria-pressed') === 'true', code);
+    // timeline items
+    await page.click('[data-testid=fit]');
+    await settle(page);
+    await page.focus('[data-testid=timeline]');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => ({ id: document.activeElement?.getAttribute('data-testid'), text: document.activeElement?.textContent }));
+    assert.equal(focused.id, 'tl-item');
+    await page.keyboard.press('Tab');
+    const second = await page.evaluate(() => document.activeElement?.textContent);
+    assert.notEqual(second, focused.text);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((t) => document.querySelector('[data-testid=details] .st-details-title')?.textContent === t, second);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.querySelector('[data-testid=details] .st-details-title'));
+  });
+
+  it('shows a tooltip with the item text on hover', async () => {
+    await page.click('[data-testid=fit]');
+    await settle(page);
+    const sig = (await items(page, 'signal'))[0];
+    const box = (await page.locator('[data-testid=timeline]').boundingBox())!;
+    await page.mouse.move(box.x + sig.x + 4, box.y + sig.y + sig.h - 6);
+    const tip = page.locator('.st-tooltip');
+    await tip.waitFor({ state: 'visible' });
+    const text = (await tip.textContent())!;
+    assert.match(text, /^SIGTERM/);
+    assert.match(text, /1,?200\.0 ms/);
+    await page.mouse.move(5, 5);
+    await tip.waitFor({ state: 'hidden' });
+  });
+
+  it('shows an error banner for an error message', async () => {
+    await o.send({ type: 'error', message: 'The collector lost the connection to pid 4242.' });
+    const banner = page.locator('[data-testid=error]');
+    await banner.waitFor();
+    assert.match((await banner.textContent())!, /The collector lost the connection to pid 4242\./);
+    assert.equal(await banner.getAttribute('role'), 'alert');
+    await banner.locator('button').click();
+    await banner.waitFor({ state: 'detached' });
+  });
+
+  it('reports no page errors and no CSP violations', () => {
+    assert.deepEqual(o.problems, []);
+    assert.deepEqual(o.cspViolations, []);
+    assert.deepEqual(o.dialogs, []);
+  });
+});
+
+describe('timeline: other shutdowns', () => {
+  let served: Served;
+  let browser: Browser;
+  before(async () => {
+    served = await serve();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  async function show(name: string, theme: 'light' | 'dark' = 'dark'): Promise<Opened> {
+    const o = await open(browser, served, { theme });
+    await o.send({ type: 'trace', trace: loadTrace(name), live: false });
+    await waitLoaded(o.page);
+    return o;
+  }
+
+  it('graceful shutdown: nested phases by depth, two process lanes, the child got the group signal', async () => {
+    const o = await show('graceful-nested.shutdown-trace.json');
+    const page = o.page;
+    assert.match((await page.textContent('[data-testid=verdict]'))!, /^Graceful: exited with code 0, 466 ms after SIGTERM/);
+    assert.equal(await page.locator('[data-testid=leak]').count(), 0);
+    // zoom on the shutdown to read the nested phases
+    await page.click('[data-testid=finding][data-code=slowest-phase]');
+    await page.keyboard.press('-');
+    await page.keyboard.press('-');
+    await settle(page);
+    const ph = await items(page, 'phase');
+    const byText = (t: string): Item => {
+      const it = ph.find((p) => p.text === t);
+      assert.ok(it, `phase "${t}" in ${ph.map((p) => p.text).join(' | ')}`);
+      return it;
+    };
+    const d0 = byText('shutdown 462 ms');
+    const d1 = byText('drain http 222 ms');
+    const d2 = byText('wait for in-flight requests 220 ms');
+    const d2b = byText('pg pool end 78 ms');
+    assert.ok(d0.y < d1.y && d1.y < d2.y, 'depth 0 above depth 1 above depth 2');
+    assert.equal(Math.round(d2.y), Math.round(d2b.y), 'phases of the same depth share a row');
+    byText('finish current job 129 ms');
+    const procs = (await items(page, 'process')).map((i) => i.text);
+    assert.ok(procs.some((t) => t.startsWith('node index.js (pid 5150)')), procs.join('|'));
+    assert.ok(procs.some((t) => t.startsWith('node worker.js (pid 5151)')), procs.join('|'));
+    const sig = (await items(page, 'signal')).map((i) => i.text).sort();
+    assert.deepEqual(sig, ['SIGTERM', 'SIGTERM received']);
+    const exits = (await items(page, 'exit')).map((i) => i.text);
+    assert.deepEqual(exits.sort(), ['exit 0', 'exit 0']);
+    await page.mouse.move(5, 5);
+    await page.screenshot({ path: screenshotPath('webview-graceful-dark.png') });
+    assert.deepEqual(o.problems, []);
+    await page.context().close();
+  });
+
+  it('no handler: killed by SIGTERM at once, the in-flight request was cut', async () => {
+    const o = await show('no-handler.shutdown-trace.json', 'light');
+    const page = o.page;
+    assert.match((await page.textContent('[data-testid=verdict]'))!, /^No SIGTERM handler/);
+    assert.deepEqual(
+      await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))),
+      ['no-handler', 'open-connections'],
+    );
+    const texts = (await items(page)).map((i) => `${i.kind}:${i.text}`);
+    assert.ok(texts.includes('signal:SIGTERM'), texts.join('|'));
+    assert.ok(texts.includes('exit:killed by SIGTERM'), texts.join('|'));
+    assert.ok(texts.includes('request:POST /checkout cut never ended'), texts.join('|'));
+    await page.click('[data-testid=finding][data-code=no-handler]');
+    await page.locator('[data-testid=details] .st-details-title').waitFor();
+    assert.equal(await page.textContent('[data-testid=details] .st-details-title'), 'SIGTERM');
+    const d = (await page.textContent('[data-testid=details]'))!;
+    assert.match(d, /not reported by the process/);
+    await page.mouse.move(5, 5);
+    await page.screenshot({ path: screenshotPath('webview-no-handler-light.png') });
+    await page.context().close();
+  });
+
+  it('double SIGINT: both signals, the second shutdown, the failed phase and the exit code', async () => {
+    const o = await show('double-sigint.shutdown-trace.json');
+    const page = o.page;
+    await page.click('[data-testid=finding][data-code=repeated-signal]');
+    await settle(page);
+    const sig = (await items(page, 'signal')).map((i) => i.text);
+    assert.deepEqual(sig, ['SIGINT', 'SIGINT #2']);
+    await page.click('[data-testid=finding][data-code=shutdown-error]');
+    await settle(page);
+    const ph = (await items(page, 'phase')).map((i) => i.text);
+    assert.ok(ph.includes('close db 1.5 ms ✗ failed'), ph.join('|'));
+    assert.ok(ph.filter((t) => t === 'shutdown (never finished)').length === 2, ph.join('|'));
+    assert.match((await page.textContent('[data-testid=details]'))!, /Cannot use a pool after calling end on the pool/);
+    const errs = (await items(page, 'error')).map((i) => i.text);
+    assert.deepEqual(errs, ['unhandledRejection: Error: Cannot use a pool after calling end on the pool']);
+    await page.click('[data-testid=fit]');
+    await settle(page);
+    const exits = (await items(page, 'exit')).map((i) => i.text).sort();
+    assert.deepEqual(exits, ['exit 1', 'process.exit(1)']);
+    await page.context().close();
+  });
+
+  for (const theme of ['dark', 'light', 'high-contrast'] as const) {
+    it(`follows the ${theme} theme (screenshot test-results/webview-${theme}.png)`, async () => {
+      const o = await show('leaked-interval.shutdown-trace.json', theme === 'high-contrast' ? 'dark' : theme);
+      const page = o.page;
+      if (theme === 'high-contrast') await o.send({ type: 'theme', kind: 'high-contrast' });
+      await page.click('[data-testid=tl-item][data-kind=leak]');
+      await page.locator('[data-testid=details] [data-testid=frame]').first().waitFor();
+      await page.mouse.move(5, 5);
+      await settle(page);
+      // the canvas background follows the theme
+      const px = await page.evaluate(() => {
+        const c = document.querySelector('canvas')!;
+        const d = c.getContext('2d')!.getImageData(c.width - 4, c.height - 4, 1, 1).data;
+        return [d[0], d[1], d[2]];
+      });
+      const lum = (px[0] * 299 + px[1] * 587 + px[2] * 114) / 1000;
+      if (theme === 'light') assert.ok(lum > 200, `light canvas background: ${px}`);
+      else assert.ok(lum < 60, `dark canvas background: ${px}`);
+      const bodyBg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      if (theme === 'high-contrast') assert.equal(bodyBg, 'rgb(0, 0, 0)');
+      await page.screenshot({ path: screenshotPath(`webview-${theme}.png`) });
+      assert.deepEqual(o.problems, []);
+      await page.context().close();
+    });
+  }
+
+  it('uses the VS Code theme variables when the host defines them', async () => {
+    const o = await open(browser, served, { theme: 'dark' });
+    await o.page.evaluate(() => {
+      document.documentElement.style.setProperty('--vscode-editor-background', '#102030');
+      document.documentElement.style.setProperty('--vscode-charts-red', '#ff00aa');
+    });
+    await o.send({ type: 'trace', trace: loadTrace('leaked-interval.shutdown-trace.json'), live: false });
+    await waitLoaded(o.page);
+    const [bg, badge] = await o.page.evaluate(() => {
+      const c = document.querySelector('canvas')!;
+      const d = c.getContext('2d')!.getImageData(c.width - 4, c.height - 4, 1, 1).data;
+      return [[d[0], d[1], d[2]], getComputedStyle(document.querySelector('.st-reason')!).backgroundColor];
+    });
+    assert.deepEqual(bg, [0x10, 0x20, 0x30]);
+    assert.equal(badge, 'rgb(255, 0, 170)');
+    await o.page.context().close();
+  });
+});

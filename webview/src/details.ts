@@ -1,0 +1,365 @@
+/**
+ * The details pane of the selection: what it is, its timings (absolute and relative to the
+ * first signal), addresses and other facts, and its stack — each frame a button that asks the
+ * host to open that file at that line. All trace text goes through textContent.
+ */
+import type { Frame as StackFrame, Site, HandleInfo } from '../../src/core/protocol';
+import type { TraceEvent } from '../../src/core/trace';
+import { formatFrame } from '../../src/core/trace';
+import { Model, Track, exitText, KIND_NAME } from './model';
+import { el, clear, displayText, fmtAt, fmtDur, displayPath, isInternalFile, fmtInt } from './util';
+
+export interface DetailsCallbacks {
+  openFrame(f: StackFrame): void;
+  close(): void;
+  selectKey(key: string): void;
+}
+
+type KV = [string, string | Node | undefined];
+
+export function renderDetails(root: HTMLElement, model: Model | null, key: string | null, cb: DetailsCallbacks): void {
+  clear(root);
+  root.classList.toggle('empty', !key || !model);
+  if (!model || !key) {
+    root.append(
+      el('div', { class: 'st-details-empty' }, el('p', { class: 'st-muted', text: 'Select an item on the timeline, a finding or a leaked handle to see its stack, addresses and timings.' })),
+    );
+    return;
+  }
+  const locs = model.locate(key);
+  const loc = locs[0];
+  const kind = loc ? KIND_NAME[loc.tr.kind[loc.i]] : key[0] === 'h' ? 'handle' : key[0] === 'p' ? 'phase' : key[0] === 'o' ? 'log' : key[0] === 'x' ? 'process' : 'event';
+  const title = loc ? model.label(loc.tr, loc.i) : key;
+  const closeBtn = el('button', { class: 'st-icon-btn', type: 'button', title: 'Close details (Esc)', 'aria-label': 'Close details' }, '✕');
+  closeBtn.addEventListener('click', () => cb.close());
+  root.append(
+    el(
+      'div',
+      { class: 'st-details-head' },
+      el('span', { class: `st-kind st-kind-${kind}`, text: kind }),
+      el('h2', { class: 'st-details-title', text: title }),
+      closeBtn,
+    ),
+  );
+  const kv: KV[] = [];
+  const sections: Node[] = [];
+  const rel = (t: number | undefined): string => {
+    if (t === undefined || !isFinite(t)) return '—';
+    const s = model.firstSignalT;
+    if (s === s) {
+      const d = t - s;
+      return `${fmtAt(t)}  (${d >= 0 ? '+' : ''}${fmtDur(Math.abs(d))} ${d >= 0 ? 'after' : 'before'} ${model.firstSignalName})`;
+    }
+    return fmtAt(t);
+  };
+  const timing = (s: number, e: number | undefined, openText = model.live ? 'still running' : 'never ended'): void => {
+    kv.push(['Start', rel(s)]);
+    if (e === undefined || e === Infinity) kv.push(['End', openText]);
+    else if (e !== e) return;
+    else {
+      kv.push(['End', rel(e)]);
+      kv.push(['Duration', fmtDur(e - s)]);
+    }
+  };
+  const pidRow = (pid: number): void => {
+    const l = model.laneByPid.get(pid);
+    kv.push(['Process', l ? `${displayText(l.info.command, 160)} (pid ${pid})` : `pid ${pid}`]);
+  };
+  const stack = (titleText: string, site: Site | undefined): void => {
+    if (!site || !site.frames?.length) return;
+    sections.push(renderStack(titleText, site, model.cwd, cb));
+  };
+  const events = model.events;
+  const [type, numS] = [key[0], key.slice(2)];
+  const num = Number(numS);
+
+  if (type === 'h') {
+    const h = model.handles[num];
+    if (h) {
+      kv.push(['Handle', displayText(h.info.label || h.info.type, 300)]);
+      kv.push(['Type', h.info.type]);
+      kv.push(['Keeps loop alive', h.info.ref === false ? 'no (unref’d — never a leak)' : 'yes (ref’d)']);
+      pidRow(h.pid);
+      if (h.openEv < 0 && h.info.createdAt === undefined) kv.push(['Created', 'before the tool started watching']);
+      timing(h.start, h.end === Infinity ? undefined : h.end, h.leaked ? 'never closed — LEAKED' : model.live ? 'still open' : 'still open at the end');
+      if (h.leaked) {
+        const end = model.openEnd(model.laneByPid.get(h.pid) ?? null);
+        kv.push(['Alive for', `${fmtDur(end - h.start)} (until the process ended)`]);
+      }
+      kv.push(['Id', displayText(h.info.id, 120)]);
+      addDetails(kv, h.info);
+      stack('Created at', h.info.site);
+    }
+  } else if (type === 'p') {
+    const p = model.phases[num];
+    if (p) {
+      kv.push(['Phase', displayText(p.name, 300)]);
+      pidRow(p.pid);
+      kv.push(['Nesting depth', String(p.depth)]);
+      timing(p.start, p.end ?? (p.durationMs !== undefined ? p.start + p.durationMs : undefined));
+      if (model.graceMs > 0 && p.durationMs !== undefined) kv.push(['Share of grace period', `${((p.durationMs / model.graceMs) * 100).toFixed(1)} % of ${fmtDur(model.graceMs)}`]);
+      kv.push(['Source', p.auto ? 'detected automatically' : 'reported by the app (diagnostics_channel)']);
+      if (p.error) sections.push(textBlock('Error', p.error));
+    }
+  } else if (type === 'o') {
+    const o = model.trace.output[num];
+    if (o) {
+      kv.push(['Stream', o.stream]);
+      pidRow(o.pid);
+      kv.push(['At', rel(o.t)]);
+      kv.push(['Length', `${fmtInt(o.text.length)} characters`]);
+      sections.push(textBlock('Text', o.text));
+    }
+  } else if (type === 'x') {
+    const l = model.laneByPid.get(num);
+    if (l) {
+      const i = l.info;
+      kv.push(['Command', displayText(i.command, 500)]);
+      kv.push(['PID', String(i.pid)]);
+      kv.push(['Parent PID', String(i.ppid)]);
+      if (i.node) kv.push(['Node', displayText(i.node, 40)]);
+      kv.push(['Traced', i.traced ? 'yes (preload reported from inside)' : 'no (seen from outside only)']);
+      kv.push(['Role', i.isMain ? 'main process' : 'child process']);
+      timing(i.start ?? 0, i.end, model.live ? 'running' : 'still running at the end');
+      if (i.exit) kv.push(['Exit', exitText(i.exit.code, i.exit.signal)]);
+      const a = model.trace.analysis;
+      if (i.isMain && a?.signalToExitMs !== undefined) kv.push(['Signal → exit', fmtDur(a.signalToExitMs)]);
+    }
+  } else if (type === 'd') {
+    kv.push(['Grace period', fmtDur(model.graceMs)]);
+    kv.push(['Deadline', rel(model.deadlineT)]);
+    kv.push(['From', `the plan: SIGKILL ${fmtDur(model.graceMs)} after the first signal`]);
+  } else if (type === 'e' || type === 'c') {
+    const e = events[num];
+    if (e) describeEvent(e, num, kv, sections, { model, loc, rel, timing, pidRow, stack, select: cb.selectKey });
+  }
+
+  if (kv.length) {
+    const dl = el('dl', { class: 'st-kv' });
+    for (const [k, v] of kv) {
+      if (v === undefined) continue;
+      dl.append(el('dt', { text: k }), typeof v === 'string' ? el('dd', { text: v }) : el('dd', null, v));
+    }
+    root.append(dl);
+  }
+  for (const s of sections) root.append(s);
+  if (locs.length === 0) root.append(el('p', { class: 'st-muted', text: 'Not drawn on the timeline.' }));
+}
+
+interface Ctx {
+  model: Model;
+  loc: { tr: Track; i: number } | undefined;
+  rel(t: number | undefined): string;
+  timing(s: number, e: number | undefined, openText?: string): void;
+  pidRow(pid: number): void;
+  stack(title: string, site: Site | undefined): void;
+  select(key: string): void;
+}
+
+function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c: Ctx): void {
+  const { model, loc, rel } = c;
+  const events = model.events;
+  const endEv = loc && loc.tr.ref2[loc.i] >= 0 ? events[loc.tr.ref2[loc.i]] : undefined;
+  const end = loc ? loc.tr.end[loc.i] : NaN;
+  switch (e.kind) {
+    case 'signal-sent': {
+      kv.push(['Signal', e.signal + (e.nth > 1 ? ` (#${e.nth})` : '')]);
+      kv.push(['Sent at', rel(e.t)]);
+      kv.push(['To', `pid ${e.target}${e.delivery === 'group' ? ' and its process group' : ' (main process only)'}`]);
+      if (endEv && endEv.kind === 'signal') {
+        kv.push(['Received at', `${rel(endEv.t)} — ${fmtDur(endEv.t - e.t)} later`]);
+        kv.push(['Listeners', endEv.listeners === 0 ? 'none — default action (the process dies at once)' : String(endEv.listeners)]);
+      } else kv.push(['Received', 'not reported by the process (no preload, or it died at once)']);
+      break;
+    }
+    case 'signal':
+      kv.push(['Signal', e.signal + (e.nth > 1 ? ` (#${e.nth})` : '')]);
+      c.pidRow(e.pid);
+      kv.push(['Received at', rel(e.t)]);
+      kv.push(['Listeners', e.listeners === 0 ? 'none — default action' : String(e.listeners)]);
+      kv.push(['Sent by', 'someone other than Shutdown Trace (terminal, app, supervisor)']);
+      break;
+    case 'listener-start': {
+      kv.push(['Listener', displayText(e.name || '(anonymous)', 200)]);
+      kv.push(['Signal', e.signal]);
+      c.pidRow(e.pid);
+      c.timing(e.t, end === Infinity ? undefined : end);
+      if (endEv && endEv.kind === 'listener-end') {
+        kv.push(['Returned', endEv.returnedPromise ? `a promise, at ${fmtAt(endEv.t)}` : `at ${fmtAt(endEv.t)}`]);
+        if (endEv.threw) sections.push(textBlock('Threw', endEv.threw));
+      }
+      for (let j = idx + 1; j < events.length; j++) {
+        const x = events[j];
+        if (x.kind === 'listener-settled' && x.pid === e.pid && x.id === e.id) {
+          kv.push(['Settled', `${x.ok ? 'resolved' : 'rejected'} at ${fmtAt(x.t)}`]);
+          if (x.error) sections.push(textBlock('Rejection', x.error));
+          break;
+        }
+        if (x.kind === 'listener-start' && x.pid === e.pid && x.id === e.id) break;
+      }
+      c.stack('Registered at', e.site);
+      break;
+    }
+    case 'request-start': {
+      kv.push(['Request', `${displayText(e.method, 20)} ${displayText(e.path, 400)}`]);
+      c.pidRow(e.pid);
+      if (endEv && endEv.kind === 'request-end') kv.push(['Status', endEv.aborted ? `aborted (status ${endEv.status})` : String(endEv.status)]);
+      else kv.push(['Status', model.live ? 'in flight' : 'never finished — cut off']);
+      c.timing(e.t, end === Infinity ? undefined : end, model.live ? 'in flight' : 'never finished');
+      kv.push(['Server', displayText(e.server, 120)]);
+      kv.push(['Request id', displayText(e.req, 120)]);
+      break;
+    }
+    case 'conn-end':
+      kv.push(['Connection', displayText(e.conn, 120)]);
+      kv.push(['Remote', displayText(e.remote, 200)]);
+      kv.push(['Ended', { 'client-closed': 'closed by the client', 'server-ended': 'ended by the server', destroyed: 'destroyed', error: 'with an error' }[e.how] ?? e.how]);
+      kv.push(['Had a request', e.hadRequest ? 'yes' : 'no (idle keep-alive)']);
+      kv.push(['At', rel(e.t)]);
+      c.pidRow(e.pid);
+      kv.push(['Server', displayText(e.server, 120)]);
+      break;
+    case 'listen':
+      kv.push(['Listening', `${e.proto} ${displayText(e.address, 200)}`]);
+      kv.push(['At', rel(e.t)]);
+      c.pidRow(e.pid);
+      kv.push(['Server', displayText(e.server, 120)]);
+      c.stack('listen() called at', e.site);
+      break;
+    case 'server-close':
+      kv.push(['Server', displayText(e.server, 120)]);
+      c.pidRow(e.pid);
+      c.timing(e.t, end === Infinity ? undefined : end, model.live ? 'waiting for connections' : 'never finished — connections kept it open');
+      kv.push(['At close()', `${e.connections} connections, ${e.active} active, ${e.inFlight} requests in flight`]);
+      c.stack('close() called at', e.site);
+      break;
+    case 'exit-call':
+      kv.push(['Call', `process.exit(${e.code === undefined ? '' : displayText(String(e.code), 40)})`]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      kv.push(['Note', 'Handles still open here are masked leaks: the process ends, but the work they did is cut.']);
+      c.stack('Called at', e.site);
+      break;
+    case 'process-exit': {
+      kv.push(['Exit', exitText(e.code, e.signal)]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      if (e.signal) kv.push(['Shell shows', `exit status ${128 + (SIGNALS[e.signal] ?? 0)}`]);
+      const l = model.laneByPid.get(e.pid);
+      if (l?.info.start !== undefined) kv.push(['Lifetime', fmtDur(e.t - l.info.start)]);
+      break;
+    }
+    case 'error':
+      kv.push(['Origin', e.origin]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      sections.push(textBlock('Message', e.message));
+      if (e.stack) sections.push(textBlock('Stack (raw)', e.stack));
+      c.stack('Thrown at', e.site);
+      break;
+    case 'spawn':
+      kv.push(['Child PID', String(e.childPid)]);
+      kv.push(['Command', displayText(e.command, 500)]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      c.stack('Spawned at', e.site);
+      break;
+    case 'snapshot': {
+      kv.push(['Reason', { stalled: 'listeners settled but the process stayed alive', deadline: 'just before SIGKILL at the deadline', 'process-exit': 'process.exit() was called', exit: 'the process is exiting', manual: 'asked for by a user' }[e.reason] ?? e.reason]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      kv.push(['Handles', String(e.handles.length)]);
+      const list = el('ul', { class: 'st-snap-list' });
+      for (const h of e.handles.slice(0, 200)) {
+        const hi = model.handleByKey.get(`${e.pid}:${h.id}`);
+        const b = el('button', { type: 'button', class: 'st-link-btn' }, `${displayText(h.label || h.type, 120)}${h.ref === false ? ' (unref)' : ''}`);
+        if (hi !== undefined) b.addEventListener('click', () => c.select('h:' + hi));
+        list.append(el('li', null, b));
+      }
+      sections.push(el('section', { class: 'st-section' }, el('h3', { text: 'Alive at the snapshot' }), list));
+      if (e.unidentified?.length) kv.push(['Not identified', e.unidentified.map((u) => `${displayText(u.type, 40)} × ${u.count}`).join(', ')]);
+      break;
+    }
+    case 'active-count':
+      kv.push(['Live handles', String(e.count)]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      break;
+    case 'deadline':
+      kv.push(['Grace period', fmtDur(e.graceMs)]);
+      kv.push(['Deadline', rel(e.t)]);
+      break;
+    case 'kill-sent':
+      kv.push(['Signal', 'SIGKILL (cannot be caught: nothing after it runs)']);
+      kv.push(['To', `pid ${e.target}`]);
+      kv.push(['At', rel(e.t)]);
+      break;
+    case 'orphan':
+      kv.push(['Orphan', `pid ${e.pid} (parent ${e.ppid})`]);
+      kv.push(['Command', displayText(e.command, 500)]);
+      kv.push(['Outcome', e.stopped ? 'stopped by Shutdown Trace' : 'left running']);
+      kv.push(['At', rel(e.t)]);
+      break;
+    case 'note':
+      kv.push(['At', rel(e.t)]);
+      sections.push(textBlock('Note', e.text));
+      break;
+    case 'collector-rejected':
+      kv.push(['At', rel(e.t)]);
+      kv.push(['Reason', displayText(e.reason, 400)]);
+      break;
+    case 'dropped':
+      kv.push(['Dropped events', String(e.count)]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      break;
+    case 'before-exit':
+      kv.push(['beforeExit code', String(e.code)]);
+      c.pidRow(e.pid);
+      kv.push(['At', rel(e.t)]);
+      break;
+    default:
+      kv.push(['Event', e.kind]);
+      kv.push(['At', rel(e.t)]);
+  }
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGPIPE: 13, SIGTERM: 15 };
+
+function addDetails(kv: KV[], h: HandleInfo): void {
+  if (!h.details) return;
+  for (const k of Object.keys(h.details).slice(0, 40)) {
+    const v = h.details[k];
+    kv.push([displayText(k, 40), displayText(String(v), 400)]);
+  }
+}
+
+function textBlock(title: string, text: string): HTMLElement {
+  const MAX = 20_000;
+  const shown = displayText(text, MAX, false);
+  const block = el('section', { class: 'st-section' }, el('h3', { text: title }), el('pre', { class: 'st-pre', text: shown }));
+  if (text.length > MAX) block.append(el('p', { class: 'st-muted', text: `Showing the first ${fmtInt(MAX)} of ${fmtInt(text.length)} characters.` }));
+  return block;
+}
+
+export function renderStack(title: string, site: Site, cwd: string, cb: Pick<DetailsCallbacks, 'openFrame'>): HTMLElement {
+  const list = el('ol', { class: 'st-frames' });
+  site.frames.slice(0, 100).forEach((f, k) => {
+    const file = displayPath(String(f.file ?? ''));
+    const text = displayText(formatFrame({ ...f, file }, cwd), 400);
+    const internal = isInternalFile(file) || file.includes('/node_modules/');
+    const isUser = k === site.user;
+    const li = el('li', { class: `st-frame-row${isUser ? ' user' : ''}${internal ? ' internal' : ''}` });
+    li.append(el('span', { class: 'st-fn', text: displayText(f.fn || '(anonymous)', 120) }));
+    if (isInternalFile(file)) {
+      li.append(el('span', { class: 'st-frame-static', text }));
+    } else {
+      const b = el('button', { type: 'button', class: 'st-frame', 'data-testid': 'frame', title: 'Open in editor' }, text);
+      b.addEventListener('click', () => cb.openFrame(f));
+      li.append(b);
+    }
+    if (isUser) li.append(el('span', { class: 'st-user-tag', text: 'your code' }));
+    list.append(li);
+  });
+  return el('section', { class: 'st-section' }, el('h3', { text: title }), list);
+}
