@@ -353,7 +353,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
     try {
       const trace = await readTraceFile(vscode.Uri.file(file));
-      view.panel.title = `Shutdown Trace: ${path.basename(file)}`;
+      view.panel.title = `Shutdown Trace: ${trace.meta.command?.length ? shortLabel(trace.meta.command.slice(-1)) : path.basename(file)}`;
       view.setSource({ kind: 'trace', trace, file: vscode.Uri.file(file) });
       return true;
     } catch (e) {
