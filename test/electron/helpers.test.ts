@@ -1,0 +1,132 @@
+/**
+ * Unit tests for the extension's vscode-free helpers: command lines, launch configurations,
+ * settings → SignalPlan, open-frame path checks. Run: node --import tsx --test test/electron/helpers.test.ts
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CommandLineError, formatArgv, needsShell, parseCommandLine, shortLabel, splitWords } from '../../src/extension/commandLine';
+import { buildLaunchCommand, LaunchConfigError, parseEnvFile, resolveVariables } from '../../src/extension/launchConfig';
+import { applyOverrides, DEFAULTS, describePlan, readSettings, sanitizeOverrides, toPlan } from '../../src/extension/settings';
+import { resolveFrame } from '../../src/extension/frames';
+
+test('splitWords follows POSIX quoting', () => {
+  assert.deepEqual(splitWords(`node  server.js --name "a b" 'c d' e\\ f ""`), ['node', 'server.js', '--name', 'a b', 'c d', 'e f', '']);
+  assert.deepEqual(splitWords(`echo "say \\"hi\\" \\$HOME"`), ['echo', 'say "hi" $HOME']);
+  assert.throws(() => splitWords(`node "unclosed`), CommandLineError);
+  assert.throws(() => splitWords(`node 'unclosed`), CommandLineError);
+});
+
+test('parseCommandLine: leading env assignments, shell syntax goes through sh -c', () => {
+  assert.deepEqual(parseCommandLine('PORT=3000 DEBUG=x node server.js'), { argv: ['node', 'server.js'], env: { PORT: '3000', DEBUG: 'x' }, viaShell: false });
+  const piped = parseCommandLine('node a.js | tee log.txt', 'linux');
+  assert.deepEqual(piped.argv, ['sh', '-c', 'node a.js | tee log.txt']);
+  assert.equal(piped.viaShell, true);
+  assert.equal(needsShell('node a.js && node b.js'), true);
+  assert.equal(needsShell('node server.js --port $PORT'), true);
+  assert.equal(needsShell(`node -e 'a && b | c'`), false, 'quoted operators are plain text');
+  assert.equal(needsShell('node server.js'), false);
+  assert.throws(() => parseCommandLine('   '), CommandLineError);
+  assert.throws(() => parseCommandLine('A=1'), /no command/);
+});
+
+test('formatArgv quotes what a shell would need quoted; shortLabel keeps titles short', () => {
+  assert.equal(formatArgv(['node', '/tmp/a b.js', "it's"]), `node '/tmp/a b.js' 'it'\\''s'`);
+  assert.equal(shortLabel(['/usr/bin/node', '/work/app/server.js', '--port', '3000']), 'node server.js --port 3000');
+  assert.ok(shortLabel(['node', 'x'.repeat(100)]).length <= 48);
+});
+
+test('resolveVariables covers the launch.json variables and refuses interactive ones', () => {
+  const ctx = { workspaceFolder: '/w', workspaceFolders: { api: '/w2' }, file: '/w/src/app.ts', env: { HOME: '/h', X: 'y' }, userHome: '/h' };
+  assert.equal(resolveVariables('${workspaceFolder}/dist/${fileBasenameNoExtension}.js', ctx), '/w/dist/app.js');
+  assert.equal(resolveVariables('${relativeFile}|${fileDirname}|${fileExtname}|${env:X}|${env:NOPE}|${workspaceFolder:api}', ctx), 'src/app.ts|/w/src|.ts|y||/w2');
+  assert.throws(() => resolveVariables('${input:port}', ctx), LaunchConfigError);
+  assert.throws(() => resolveVariables('${command:pickProcess}', ctx), /interactive/);
+  assert.throws(() => resolveVariables('${file}', { env: {} }), /no file is open/);
+  assert.throws(() => resolveVariables('${bogus}', ctx), /not a variable/);
+});
+
+test('buildLaunchCommand: program, runtime, args, cwd, env over envFile', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-launch-'));
+  fs.writeFileSync(path.join(dir, '.env'), '# comment\nexport A=1\nB="two words"\nC=three # trailing\nD=\'x=y\'\n');
+  try {
+    const cmd = buildLaunchCommand(
+      {
+        type: 'pwa-node',
+        request: 'launch',
+        name: 'Server',
+        runtimeExecutable: 'node',
+        runtimeArgs: ['--enable-source-maps'],
+        program: '${workspaceFolder}/server.js',
+        args: ['--port', '${env:PORT}'],
+        envFile: '${workspaceFolder}/.env',
+        env: { A: 'override', NUL: null },
+        preLaunchTask: 'build',
+      },
+      { workspaceFolder: dir, env: { PORT: '8080' } },
+    );
+    assert.deepEqual(cmd.argv, ['node', '--enable-source-maps', path.join(dir, 'server.js'), '--port', '8080']);
+    assert.equal(cmd.cwd, dir);
+    assert.deepEqual(cmd.env, { A: 'override', B: 'two words', C: 'three', D: 'x=y' });
+    assert.ok(cmd.notes.some((n) => n.includes('preLaunchTask "build"')));
+    assert.ok(cmd.notes.some((n) => n.includes('NUL')));
+
+    const npm = buildLaunchCommand({ type: 'node', request: 'launch', runtimeExecutable: 'npm', runtimeArgs: ['run', 'start'], cwd: 'pkg' }, { workspaceFolder: dir, env: {} });
+    assert.deepEqual(npm.argv, ['npm', 'run', 'start']);
+    assert.equal(npm.cwd, path.join(dir, 'pkg'));
+
+    const rel = buildLaunchCommand({ type: 'node', request: 'launch', program: 'src/index.js', args: '--a 1' }, { workspaceFolder: dir, env: {} });
+    assert.deepEqual(rel.argv, ['node', path.join(dir, 'src/index.js'), '--a', '1']);
+
+    assert.throws(() => buildLaunchCommand({ type: 'node', request: 'attach', name: 'Attach' }, { workspaceFolder: dir, env: {} }), /not a Node launch configuration/);
+    assert.throws(() => buildLaunchCommand({ type: 'node', request: 'launch', name: 'Empty' }, { workspaceFolder: dir, env: {} }), /nothing to run/);
+    assert.throws(() => buildLaunchCommand({ type: 'node', request: 'launch', program: 'a.js', envFile: 'missing.env' }, { workspaceFolder: dir, env: {} }), /envFile .* cannot be read \(ENOENT\)/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('parseEnvFile handles quotes, comments and export', () => {
+  assert.deepEqual(parseEnvFile('A=1\n\n# x\nexport B = 2\nC="a\\nb"\nbad line\n'), { A: '1', B: '2', C: 'a\nb' });
+});
+
+test('settings: bad values fall back to defaults; overrides are checked; plan is built', () => {
+  const s = readSettings((k) => ({ signal: 'SIGINT', gracePeriodMs: -5, delivery: 'everyone', env: { A: 'x', B: 3 } } as Record<string, unknown>)[k]);
+  assert.equal(s.signal, 'SIGINT');
+  assert.equal(s.gracePeriodMs, DEFAULTS.gracePeriodMs);
+  assert.equal(s.delivery, 'main');
+  assert.deepEqual(s.env, {});
+  const { overrides, ignored } = sanitizeOverrides({ signal: 'SIGHUP', gracePeriodMs: 5000, signalWhen: 'sometimes', file: '/x.js', secondSignal: 'SIGINT' });
+  assert.deepEqual(overrides, { signal: 'SIGHUP', gracePeriodMs: 5000, secondSignal: 'SIGINT' });
+  assert.deepEqual(ignored, ['signalWhen']);
+  const plan = toPlan(applyOverrides(DEFAULTS, overrides));
+  assert.deepEqual(plan, { signal: 'SIGHUP', when: { mode: 'listening', delayMs: 500, timeoutMs: 10000 }, graceMs: 5000, delivery: 'main', second: { signal: 'SIGINT', afterMs: 1000 } });
+  assert.deepEqual(toPlan({ ...DEFAULTS, signalWhen: 'after', signalAfterMs: 250 }).when, { mode: 'after', ms: 250 });
+  assert.deepEqual(toPlan({ ...DEFAULTS, signalWhen: 'never' }).when, { mode: 'never' });
+  assert.match(describePlan(plan), /SIGHUP to the main process 500 ms after it listens, then SIGINT 1000 ms later; SIGKILL 5 s after the first signal/);
+  assert.deepEqual(sanitizeOverrides([1, 2]).overrides, {});
+});
+
+test('resolveFrame: existing local files only, relative to the trace cwd, never URLs', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-frame-'));
+  const file = path.join(dir, 'app.js');
+  fs.writeFileSync(file, 'x\n');
+  try {
+    assert.deepEqual(resolveFrame(file, 3, 7, undefined), { ok: true, file, line: 3, col: 7 });
+    assert.deepEqual(resolveFrame('app.js', 0, Number.NaN, dir), { ok: true, file, line: 1, col: 1 });
+    assert.deepEqual(resolveFrame(pathToFileURL(file).href, 2, 2, undefined), { ok: true, file, line: 2, col: 2 });
+    for (const bad of ['https://evil.example/x.js', 'node:internal/timers', 'data:text/plain,hi', 'vscode://x', 'javascript:alert(1)']) {
+      assert.equal(resolveFrame(bad, 1, 1, dir).ok, false, bad);
+    }
+    assert.equal(resolveFrame('missing.js', 1, 1, dir).ok, false);
+    assert.equal(resolveFrame('app.js', 1, 1, undefined).ok, false, 'relative without a cwd');
+    assert.equal(resolveFrame(dir, 1, 1, undefined).ok, false, 'a directory is not a file');
+    assert.equal(resolveFrame(42, 1, 1, dir).ok, false);
+    assert.equal(resolveFrame('a\0b', 1, 1, dir).ok, false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
