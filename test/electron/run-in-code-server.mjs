@@ -54,6 +54,8 @@ await esbuild.build({
 });
 const workspace = path.join(tmp, 'workspace');
 fs.cpSync(path.join(here, 'workspace'), workspace, { recursive: true });
+// The fixture's TypeScript runs through a workspace-local tsx, as in a real project.
+fs.symlinkSync(path.join(root, 'node_modules'), path.join(workspace, 'node_modules'), 'dir');
 const userData = path.join(tmp, 'user-data');
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
 fs.writeFileSync(

@@ -119,6 +119,16 @@ test('runFile finds the leaked interval and where it was created', async () => {
   assert.ok(user && user.file.endsWith('leaky.js') && user.line === 5, `creation site is leaky.js:5 (got ${user ? `${user.file}:${user.line}` : 'none'})`);
 });
 
+test('runFile runs TypeScript through the workspace tsx; the leak site is the .ts line', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runFile', vscode.Uri.file(ws('leaky.ts')), FAST);
+  assert.ok(trace, 'resolves with a trace');
+  assert.match(trace.meta.command[0], /node_modules[\\/]\.bin[\\/]tsx$/, 'the local tsx is used, not npx');
+  const interval = (trace.analysis?.findings ?? []).flatMap((f) => f.handles ?? []).find((h) => h.type === 'interval');
+  const site = interval?.site;
+  const user = site && site.user >= 0 ? site.frames[site.user] : undefined;
+  assert.ok(user && user.file.endsWith('leaky.ts') && user.line === 7, `creation site is leaky.ts:7 (got ${user ? `${user.file}:${user.line}` : 'none'}; verdict: ${trace.analysis?.verdict})`);
+});
+
 test('export writes the native format and Chrome Trace Event JSON, both redacted', async () => {
   const trace = await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST, env: { FIXTURE_SECRET: SECRET } });
   assert.ok(trace?.output.some((l) => l.text.includes(SECRET)), 'the live trace holds the secret (it is redacted on export)');
