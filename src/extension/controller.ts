@@ -71,6 +71,9 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   /** Starts a run; resolves with the final trace when it ends (undefined when it did not start). */
   async start(request: RunRequest, rawOverrides?: unknown): Promise<Trace | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      throw new UserError('This workspace is in Restricted Mode. Running it with shutdown trace runs its code, so trust the workspace first ("Workspaces: Manage Workspace Trust").');
+    }
     const { overrides, ignored } = sanitizeOverrides(rawOverrides);
     if (ignored.length) void vscode.window.showWarningMessage(`Shutdown Trace ignored invalid option${ignored.length > 1 ? 's' : ''}: ${ignored.join(', ')}.`);
     request = { ...request, overrides: { ...(request.overrides ?? {}), ...overrides } };
