@@ -22,7 +22,7 @@ run(process.execPath, ['scripts/build.mjs']);
 // Idempotent and quick when already installed: Debian chromium + code-server 4.100.3 in .cache/.
 run('bash', ['scripts/setup-code-server.sh']);
 
-const suites = ['unit', 'engine', 'webview', 'e2e'];
+const suites = ['unit', 'engine', 'webview', 'e2e', 'electron'];
 const only = process.argv.slice(2);
 const files = [];
 for (const s of only.length ? only : suites) {

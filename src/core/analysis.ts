@@ -125,9 +125,16 @@ export function analyze(trace: Trace): Analysis {
   const mainGoneAt = mainExit?.t ?? Infinity;
   const neverSignalled = tcpListen(mainPid) ? [] : orphanTraced.filter((o) => tcpListen(o.pid) && !arrivals.some((a) => a.pid === o.pid && a.t <= mainGoneAt));
 
-  if (!mainExit && !meta.complete) {
-    exitReason = 'still-running';
-    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}); the trace holds what was captured until then.`;
+  const manualKill = killSent && !deadline ? killSent : undefined;
+  if (!meta.complete) {
+    exitReason = mainExit ? 'killed-by-signal' : 'still-running';
+    const leaks = [...leakSnapshots.values()].flatMap(refd);
+    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}) ${fmtMs((manualKill ?? mainExit)?.t ?? meta.durationMs)} after launch${firstSent ? `, ${fmtMs(((manualKill ?? mainExit)?.t ?? meta.durationMs) - firstSent.t)} after ${sig}` : ', before any signal was sent'}; the trace holds what was captured until then${leaks.length ? ` (${plural(leaks.length, 'handle')} alive: ${leaks.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')})` : ''}.`;
+  } else if (manualKill && mainExitInfo?.signal === 'SIGKILL') {
+    exitReason = 'killed-by-signal';
+    const leaks = [...leakSnapshots.values()].flatMap(refd);
+    verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${fmtMs(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(leaks.length, 'handle')} were alive: ${leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}` : ''}.`;
+    if (leaks.length) findings.push({ code: 'leaked-handles', severity: 'warning', title: `${plural(leaks.length, 'handle')} alive when it was killed`, detail: 'Snapshot taken just before the kill.', evidence: ix(manualKill), handles: leaks });
   } else if (!firstSent && mainExit) {
     exitReason = mainExitInfo?.code === 0 ? 'exited-before-signal' : 'crashed';
     const how = mainExitInfo?.signal ? `died by ${mainExitInfo.signal}` : `exited with code ${mainExitInfo?.code}`;

@@ -95,9 +95,12 @@ export class Collector {
 
   private onConnection(ws: WebSocket): void {
     let pid: number | undefined;
-    ws.on('error', (e) => this.handlers.onReject('frame', `connection error: ${e.message}`));
-    ws.on('close', (code) => {
-      if (code === 1009) this.handlers.onReject('frame', `frame larger than maxPayload (${COLLECTOR_MAX_PAYLOAD} bytes) from pid ${pid ?? '?'}`);
+    ws.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.handlers.onReject('frame', `frame larger than maxPayload (${COLLECTOR_MAX_PAYLOAD} bytes) from pid ${pid ?? '?'}; connection closed`);
+      else this.handlers.onReject('frame', `connection error from pid ${pid ?? '?'}: ${e.message}`);
+    });
+    ws.on('close', () => {
       if (pid !== undefined && this.byPid.get(pid) === ws) this.byPid.delete(pid);
     });
     ws.on('message', (data, isBinary) => {

@@ -384,8 +384,10 @@ class Run implements RunHandle {
     void this.snapshotAndWait('manual');
   }
 
+  /** Kill by hand: first a snapshot, so the user sees what was still alive. */
   kill(): void {
-    this.killTree();
+    if (this.mainExited || this.finishing) return;
+    void this.snapshotAndWait('manual').then(() => this.killTree());
   }
 
   private killTree(): void {

@@ -96,6 +96,17 @@ describe('runs that do not go as planned', () => {
     assert.match(stderr, /Incomplete trace|incomplete/);
   });
 
+  test('kill by hand: a snapshot first, then SIGKILL, and a verdict that says so', async () => {
+    const run = await startRun({ command: node('leaked-interval.js'), cwd: FIXTURES, plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 5000, delivery: 'main' } });
+    await new Promise((r) => setTimeout(r, 600));
+    run.kill();
+    const t = await run.done;
+    assert.equal(t.processes[0].exit?.signal, 'SIGKILL');
+    assert.match(t.analysis!.verdict, /^Killed by hand .*setInterval 1000 ms at leaked-interval\.js:5:19/);
+    assert.ok(t.events.some((e) => e.kind === 'snapshot' && e.reason === 'manual'));
+    assert.doesNotMatch(t.analysis!.verdict, /Crashed/);
+  });
+
   test('a command that does not exist: one clear line, exit 2, no stack', () => {
     const r = spawnSync(process.execPath, [CLI, 'run', '--', 'definitely-not-a-command-xyz'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
