@@ -165,6 +165,11 @@ export class Collector {
     });
   }
 
+  /** Drops every preload connection (tests: "the collector's connection drops mid-run"). */
+  dropConnections(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+
   connectedPids(): number[] {
     return [...this.byPid.keys()];
   }

@@ -380,6 +380,11 @@ class Run implements RunHandle {
     }
   }
 
+  /** Test hook: simulate the collector's connections dropping in the middle of a run. */
+  dropCollectorConnections(): void {
+    this.collector.dropConnections();
+  }
+
   requestSnapshot(): void {
     void this.snapshotAndWait('manual');
   }
