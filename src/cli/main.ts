@@ -10,12 +10,18 @@ import { renderReport } from './report';
 import { parseDuration, UsageError } from './args';
 import { runExport } from './export';
 import { runView } from './view';
+// ---- issue #5
+import { runCheck, CHECK_USAGE } from './check';
+import { LOAD_DEFAULTS, resolveLoadUrl, type LoadConfig } from '../core/load';
+import type { K8sPlan, PreStop } from '../core/k8s';
 
 const USAGE = `Usage:
   shutdown-trace run [options] -- <command> [args...]   trace a service's shutdown
   shutdown-trace show <trace>                           print the diagnosis of a saved trace
   shutdown-trace export <trace> --format chrome|md|json [--out FILE]
   shutdown-trace view <trace> [--port N]                open the timeline in a browser
+  shutdown-trace check [budgets] [run options] -- <command>
+                                                        CI gate: exit 1 when a budget is broken
 
 Run options:
   --signal SIG          signal to send (default SIGTERM; SIGINT, SIGHUP, SIGUSR2, SIGQUIT…)
@@ -34,7 +40,27 @@ Run options:
   --quiet               do not echo the service's output
   --json                print the analysis as JSON instead of text
   --verbose             preload diagnostics on stderr
-`;
+
+Traffic during shutdown:
+  --load [TARGET]       send HTTP requests from when it listens until just after it exits:
+                        auto (default: the port it listens on), PORT, HOST:PORT or http://URL
+  --rate N              requests per second (default 20; 0: streams only)
+  --keepalive           reuse connections (default: one connection per request)
+  --sse N               also hold N server-sent-event streams open
+  --load-path PATH      request path for auto/PORT targets (default /)
+  --sse-path PATH       path of the streams (default: the request path)
+  --load-timeout MS     per-request timeout (default 5s)
+  --load-tail MS        keep sending this long after the main process exits (default 300ms)
+
+Kubernetes termination (kubelet order; implied by any of these options):
+  --k8s                 preStop, then the stop signal to the main process, SIGKILL at the
+                        grace period counted from preStop's start (+2 s if preStop overran)
+  --termination-grace S terminationGracePeriodSeconds, whole seconds (default 30)
+  --stop-signal SIG     the image's STOPSIGNAL (default SIGTERM)
+  --prestop-sleep DUR   preStop: sleep (e.g. 5s)
+  --prestop-exec CMD    preStop: exec, run with sh -c in the service's directory
+  --prestop-http PATH   preStop: httpGet on the service's port (/drain), :PORT/path or a URL
+` + CHECK_USAGE;
 
 function takeValue(args: string[], i: number, name: string): string {
   const v = args[i + 1];
@@ -59,6 +85,9 @@ export interface RunArgs {
   verbose: boolean;
   stallMs?: number;
   rest: Record<string, string>;
+  // ---- issue #5
+  load?: LoadConfig;
+  k8s?: K8sPlan;
 }
 
 export function parseRunArgs(args: string[], known: Set<string> = new Set()): RunArgs {
@@ -73,6 +102,9 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
   let secondAfter = 1000;
   let delay = 100;
   let timeout = 10_000;
+  // ---- issue #5
+  const x = { signalGiven: false, graceGiven: false, deliveryGiven: false } as { signalGiven: boolean; graceGiven: boolean; deliveryGiven: boolean; load?: string; rate?: number; keepAlive?: boolean; sse?: number; loadPath?: string; ssePath?: string; loadTimeout?: number; loadTail?: number; k8s?: boolean; graceSeconds?: number; stopSignal?: string; preStop: { flag: string; p: PreStop }[] };
+  x.preStop = [];
   for (let i = 0; i < opts.length; i++) {
     const a = opts[i];
     // Without "--", the first word that is not an option starts the command.
@@ -89,23 +121,48 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
       return v;
     };
     switch (flag) {
-      case '--signal': plan.signal = signalName(val(), flag); break;
+      case '--signal': plan.signal = signalName(val(), flag); x.signalGiven = true; break;
       case '--when': whenMode = val(); if (!['listening', 'after', 'never'].includes(whenMode)) throw new UsageError(`--when must be listening, after or never (got ${whenMode})`); break;
       case '--signal-after': after = parseDuration(val(), flag); whenMode = 'after'; break;
       case '--listen-delay': delay = parseDuration(val(), flag); break;
       case '--listen-timeout': timeout = parseDuration(val(), flag); break;
       case '--second-signal': second = signalName(val(), flag); break;
       case '--second-after': secondAfter = parseDuration(val(), flag); break;
-      case '--grace': plan.graceMs = parseDuration(val(), flag); break;
-      case '--delivery': { const d = val(); if (d !== 'main' && d !== 'group') throw new UsageError(`--delivery must be main or group (got ${d})`); plan.delivery = d as Delivery; break; }
+      case '--grace': plan.graceMs = parseDuration(val(), flag); x.graceGiven = true; break;
+      case '--delivery': { const d = val(); if (d !== 'main' && d !== 'group') throw new UsageError(`--delivery must be main or group (got ${d})`); plan.delivery = d as Delivery; x.deliveryGiven = true; break; }
       case '--stall': r.stallMs = parseDuration(val(), flag); break;
       case '--out': r.out = val(); break;
       case '--cwd': r.cwd = val(); break;
       case '--quiet': r.quiet = true; break;
       case '--json': r.json = true; break;
       case '--verbose': r.verbose = true; break;
+      // ---- issue #5: traffic during shutdown
+      case '--load': {
+        // The target is optional: "--load" alone means the port the service listens on.
+        const next = inline ?? opts[i + 1];
+        if (next !== undefined && (inline !== undefined || LOAD_TARGET_RE.test(next))) {
+          x.load = next;
+          if (inline === undefined) i++;
+        } else x.load = 'auto';
+        break;
+      }
+      case '--rate': x.rate = count(val(), flag, 1000); break;
+      case '--keepalive': case '--keep-alive': x.keepAlive = true; break;
+      case '--sse': x.sse = count(val(), flag, 100); break;
+      case '--load-path': x.loadPath = val(); break;
+      case '--sse-path': x.ssePath = val(); break;
+      case '--load-timeout': x.loadTimeout = parseDuration(val(), flag); break;
+      case '--load-tail': x.loadTail = parseDuration(val(), flag); break;
+      // ---- issue #5: Kubernetes termination
+      case '--k8s': x.k8s = true; break;
+      case '--termination-grace': x.graceSeconds = wholeSeconds(val(), flag); x.k8s = true; break;
+      case '--stop-signal': x.stopSignal = signalName(val(), flag); x.k8s = true; break;
+      case '--prestop-sleep': x.preStop.push({ flag, p: { action: 'sleep', ms: parseDuration(val(), flag) } }); x.k8s = true; break;
+      case '--prestop-exec': x.preStop.push({ flag, p: { action: 'exec', command: val() } }); x.k8s = true; break;
+      case '--prestop-http': x.preStop.push({ flag, p: { action: 'httpGet', url: val() } }); x.k8s = true; break;
       default:
-        if (known.has(flag)) { r.rest[flag] = known.has(`${flag}:bool`) ? 'true' : val(); break; }
+        // Repeatable options (check's --allow-leak) keep every value, one per line.
+        if (known.has(flag)) { const v = known.has(`${flag}:bool`) ? 'true' : val(); r.rest[flag] = r.rest[flag] !== undefined && known.has(`${flag}:many`) ? `${r.rest[flag]}\n${v}` : v; break; }
         throw new UsageError(`unknown option ${a}`);
     }
   }
@@ -115,6 +172,39 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
   } else if (whenMode === 'never') plan.when = { mode: 'never' };
   else plan.when = { mode: 'listening', delayMs: delay, timeoutMs: timeout };
   if (second) plan.second = { signal: second, afterMs: secondAfter };
+  // ---- issue #5
+  const loadGiven = x.load !== undefined;
+  if (x.load === undefined && x.sse) x.load = 'auto';
+  if (x.load === undefined) {
+    const stray = ([['--rate', x.rate], ['--keepalive', x.keepAlive], ['--load-path', x.loadPath], ['--sse-path', x.ssePath], ['--load-timeout', x.loadTimeout], ['--load-tail', x.loadTail]] as const).find(([, v]) => v !== undefined);
+    if (stray) throw new UsageError(`${stray[0]} needs --load (e.g. --load auto --rate 50)`);
+  } else {
+    // --sse alone holds streams only; --load sends requests at the default rate.
+    r.load = { target: x.load, rate: x.rate ?? (loadGiven ? LOAD_DEFAULTS.rate : 0), keepAlive: !!x.keepAlive, timeoutMs: x.loadTimeout ?? LOAD_DEFAULTS.timeoutMs, tailMs: x.loadTail ?? LOAD_DEFAULTS.tailMs };
+    if (x.loadPath) r.load.path = x.loadPath;
+    if (x.sse) r.load.sse = x.sse;
+    if (x.ssePath) r.load.ssePath = x.ssePath;
+    if (x.load !== 'auto') {
+      try {
+        resolveLoadUrl(r.load);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    if (r.load.rate === 0 && !r.load.sse) throw new UsageError('--rate 0 sends nothing: give a rate, or --sse N for streams only');
+  }
+  if (x.k8s) {
+    if (x.graceGiven) throw new UsageError('with --k8s the grace period is --termination-grace SECONDS (terminationGracePeriodSeconds), not --grace');
+    if (x.deliveryGiven && plan.delivery !== 'main') throw new UsageError('with --k8s the signal goes to the main process only, as the kubelet sends it: drop --delivery group');
+    if (second) throw new UsageError('with --k8s there is no second signal: the kubelet sends the stop signal once, then SIGKILL');
+    if (x.preStop.length > 1) throw new UsageError(`a Pod's preStop has one handler: give only one of ${x.preStop.map((p) => p.flag).join(', ')}`);
+    if (x.signalGiven && x.stopSignal && x.stopSignal !== plan.signal) throw new UsageError(`--signal ${plan.signal} and --stop-signal ${x.stopSignal} disagree: with --k8s use --stop-signal`);
+    const graceSeconds = x.graceSeconds ?? 30;
+    r.k8s = { graceSeconds, stopSignal: x.stopSignal ?? plan.signal, ...(x.preStop[0] ? { preStop: x.preStop[0].p } : {}) };
+    plan.signal = r.k8s.stopSignal;
+    plan.graceMs = graceSeconds * 1000;
+    plan.delivery = 'main';
+  }
   if (command.length === 0) throw new UsageError('no command given, e.g. shutdown-trace run -- node server.js');
   return r;
 }
@@ -129,6 +219,8 @@ async function cmdRun(args: string[]): Promise<number> {
     stallMs: a.stallMs,
     verbose: a.verbose,
     echo: a.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
+    load: a.load,
+    k8s: a.k8s,
   });
   // Ctrl+C ends the run but keeps the trace, marked incomplete.
   let interrupted = false;
@@ -147,6 +239,24 @@ async function cmdRun(args: string[]): Promise<number> {
   else process.stderr.write('\n' + renderReport(trace, { tracePath: out, color: !!process.stderr.isTTY }) + '\n');
   return interrupted ? 130 : 0;
 }
+
+// ---- issue #5: option helpers
+const LOAD_TARGET_RE = /^(auto|\d+|[^-/:\s][^/\s]*:\d+|\[[^\]]+\]:\d+|https?:\/\/\S+)$/i;
+
+function count(v: string, opt: string, max: number): number {
+  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${opt}: not a whole number: ${v}`);
+  const n = parseInt(v, 10);
+  if (n > max) throw new UsageError(`${opt}: at most ${max} (got ${n})`);
+  return n;
+}
+
+/** terminationGracePeriodSeconds: "30", "30s", "1m" → 30, 30, 60; whole seconds ≥ 1. */
+function wholeSeconds(v: string, opt: string): number {
+  const ms = /^\d+$/.test(v.trim()) ? parseInt(v, 10) * 1000 : parseDuration(v, opt);
+  if (ms % 1000 !== 0 || ms < 1000) throw new UsageError(`${opt}: whole seconds of at least 1, as in the Pod spec (got ${v})`);
+  return ms / 1000;
+}
+// ---- end issue #5
 
 export function readTraceFile(file: string): Trace {
   let text: string;
@@ -174,6 +284,8 @@ async function main(argv: string[]): Promise<number> {
       return runExport(rest, readTraceFile);
     case 'view':
       return runView(rest, readTraceFile);
+    case 'check':
+      return runCheck(rest);
     case undefined:
     case '-h':
     case '--help':

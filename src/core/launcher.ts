@@ -13,6 +13,9 @@ import { analyze } from './analysis';
 import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from './protocol';
 import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
 import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
+// ---- issue #5: traffic during shutdown, Kubernetes termination
+import { LoadGenerator, LOAD_DEFAULTS } from './load';
+import { kubeletSchedule, startPreStop, describePreStop, type KubeletSchedule, type RunningHook } from './k8s';
 
 export { LaunchError };
 export type { RunOptions, RunHandle, RunUpdate };
@@ -97,6 +100,13 @@ class Run implements RunHandle {
   private listenSeen = false;
   private incompleteReason: string | undefined;
   private partial: Record<string, string> = {};
+  // ---- issue #5
+  private load: LoadGenerator | undefined;
+  private firstTcpAddress: string | undefined;
+  private mainExitAt: number | undefined;
+  private k8sStarted = false;
+  private hook: RunningHook | undefined;
+  private userEnv: NodeJS.ProcessEnv = {};
 
   constructor(private readonly opts: RunOptions, private readonly cwd: string) {
     this.t0 = monoMs();
@@ -121,6 +131,15 @@ class Run implements RunHandle {
       output: [],
     };
     this.done = new Promise((r) => (this.resolveDone = r));
+    // ---- issue #5
+    if (opts.load) {
+      this.trace.meta.load = { ...opts.load };
+      this.load = new LoadGenerator(opts.load, {
+        now: () => this.now(),
+        onSpan: (span) => this.addLauncher({ kind: 'load-request', ...span }),
+      });
+    }
+    if (opts.k8s) this.trace.meta.k8s = { ...opts.k8s };
   }
 
   /** Preload monotonic ms → trace ms. */
@@ -147,6 +166,7 @@ class Run implements RunHandle {
   async start(): Promise<void> {
     const { opts } = this;
     const env: Record<string, string | undefined> = { ...process.env, ...(opts.env || {}) };
+    this.userEnv = { ...env } as NodeJS.ProcessEnv;
     const exe = resolveCommand(opts.command[0], this.cwd, env.PATH);
     const preload = opts.preloadPath || defaultPreloadPath();
     this.collector = new Collector({
@@ -285,6 +305,8 @@ class Run implements RunHandle {
       // "Listening" means a TCP port: tools' own IPC pipe servers (tsx, pm2) do not count.
       if (ev.kind === 'listen' && !this.listenSeen && isTcpAddress(ev.address)) {
         this.listenSeen = true;
+        this.firstTcpAddress = ev.address;
+        this.startLoad();
         const when = this.opts.plan.when;
         if (when.mode === 'listening') this.later(when.delayMs, () => this.autoSignal());
       }
@@ -329,7 +351,9 @@ class Run implements RunHandle {
   }
 
   private autoSignal(): void {
-    if (this.signalsSent > 0 || this.mainExited || this.finishing) return;
+    if (this.signalsSent > 0 || this.mainExited || this.finishing || this.k8sStarted) return;
+    if (this.opts.k8s) return this.startTermination();
+    this.startLoad();
     const plan = this.opts.plan;
     this.sendSignal(plan.signal, plan.delivery);
     if (plan.second) {
@@ -353,7 +377,8 @@ class Run implements RunHandle {
     this.addLauncher({ kind: 'signal-sent', t: this.now(), signal, target: this.mainPid, delivery, nth: this.signalsSent });
     if (this.firstSignalAt === undefined) {
       this.firstSignalAt = this.now();
-      this.later(this.opts.plan.graceMs, () => void this.onDeadline());
+      // With --k8s the kubelet's arithmetic schedules the kill (startTermination).
+      if (!this.k8sStarted) this.later(this.opts.plan.graceMs, () => void this.onDeadline());
     }
   }
 
@@ -396,6 +421,8 @@ class Run implements RunHandle {
   }
 
   private killTree(): void {
+    // A preStop exec runs inside the container: it dies with it.
+    this.hook?.cancel();
     const target = this.mainPid;
     this.addLauncher({ kind: 'kill-sent', t: this.now(), target });
     try {
@@ -411,6 +438,8 @@ class Run implements RunHandle {
   private onMainExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.mainExited = true;
     const t = this.now();
+    this.mainExitAt = t;
+    if (this.hook) this.hook.cancel('cut short: the main process exited');
     this.upsertProc({ pid: this.mainPid, end: t, exit: { code, signal } });
     this.addLauncher({ kind: 'process-exit', t, pid: this.mainPid, code, signal });
     this.later(ORPHAN_SETTLE_MS, () => void this.handleOrphansAndFinish());
@@ -490,6 +519,8 @@ class Run implements RunHandle {
     this.finishing = (async () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
+      this.hook?.cancel();
+      await this.finishLoad();
       if (this.treePoll) clearInterval(this.treePoll);
       await this.collector.close();
       this.mergeSpools();
@@ -517,6 +548,93 @@ class Run implements RunHandle {
   get deadlineReached(): boolean {
     return this.deadlineHit;
   }
+
+  // ---------------------------------------------------------------- issue #5: load, k8s
+
+  /** Starts the traffic once there is somewhere to send it (the first TCP listen, or an explicit target). */
+  private startLoad(): void {
+    const load = this.load;
+    if (!load || load.started || this.loadFailed) return;
+    const auto = load.cfg.target === 'auto' || load.cfg.target === '';
+    if (auto && !this.firstTcpAddress) return;
+    try {
+      const t = this.now();
+      const url = load.start(this.firstTcpAddress);
+      this.trace.meta.load = { ...this.trace.meta.load!, url: url.href };
+      this.addLauncher({ kind: 'load-start', t, url: url.href, rate: load.cfg.rate, keepAlive: load.cfg.keepAlive, sse: load.cfg.sse ?? 0 });
+    } catch (e) {
+      this.loadFailed = true;
+      this.addLauncher({ kind: 'note', t: this.now(), text: `No traffic was sent: ${(e as Error).message}.` });
+    }
+  }
+  private loadFailed = false;
+
+  /** Stops the traffic (after its tail past the main process's exit) and records the totals. */
+  private async finishLoad(): Promise<void> {
+    const load = this.load;
+    if (!load) return;
+    if (!load.started) {
+      if (!this.loadFailed) this.addLauncher({ kind: 'note', t: this.now(), text: 'No traffic was sent: the service never listened on a TCP port.' });
+      return;
+    }
+    const tail = load.cfg.tailMs ?? LOAD_DEFAULTS.tailMs;
+    if (this.mainExitAt !== undefined) {
+      const wait = this.mainExitAt + tail - this.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    const summary = await load.finish(1000);
+    this.addLauncher({ kind: 'load-summary', t: this.now(), ...summary });
+  }
+
+  /** Kubernetes: termination begins; preStop, then the stop signal, then SIGKILL by the kubelet's arithmetic. */
+  private startTermination(): void {
+    const k = this.opts.k8s!;
+    if (this.k8sStarted || this.mainExited || this.finishing || this.signalsSent > 0) return;
+    this.k8sStarted = true;
+    this.startLoad();
+    const t0 = this.now();
+    this.trace.meta.k8s = { ...this.trace.meta.k8s!, startedAt: t0 };
+    const preStop = k.preStop && k.graceSeconds > 0 ? k.preStop : undefined;
+    this.addLauncher({ kind: 'termination-start', t: t0, graceSeconds: k.graceSeconds, stopSignal: k.stopSignal, preStop: preStop ? describePreStop(preStop) : undefined });
+    if (!preStop) return this.k8sStop(t0, kubeletSchedule(k.graceSeconds));
+    const hook = startPreStop(preStop, { cwd: this.cwd, env: this.userEnv, serviceAddress: this.firstTcpAddress });
+    this.hook = hook;
+    this.addLauncher({ kind: 'prestop-start', t: this.now(), action: preStop.action, detail: describePreStop(preStop), pid: hook.pid });
+    let decided = false;
+    void hook.done.then((r) => {
+      const t = this.now();
+      if (this.hook === hook) this.hook = undefined;
+      if (decided) {
+        this.addLauncher({ kind: 'note', t, text: `The preStop hook ended ${Math.round(t - t0)} ms after termination began, after the kubelet had stopped waiting for it${r.ok ? '' : ` (${r.error})`}.` });
+        return;
+      }
+      decided = true;
+      this.addLauncher({ kind: 'prestop-end', t, ok: r.ok, overran: false, durationMs: t - t0, error: r.error, status: r.status, exitCode: r.exitCode, output: r.output });
+      this.k8sStop(t0, kubeletSchedule(k.graceSeconds, t - t0));
+    });
+    this.later(k.graceSeconds * 1000, () => {
+      if (decided) return;
+      decided = true;
+      const t = this.now();
+      this.addLauncher({ kind: 'prestop-end', t, ok: false, overran: true, durationMs: t - t0, error: `still running at the ${k.graceSeconds} s grace deadline: the kubelet stopped waiting for it` });
+      this.k8sStop(t0, kubeletSchedule(k.graceSeconds, Infinity));
+    });
+  }
+
+  private k8sStop(t0: number, sched: KubeletSchedule): void {
+    const k = this.opts.k8s!;
+    if (this.mainExited || this.finishing) return;
+    this.trace.meta.k8s = { ...this.trace.meta.k8s!, schedule: sched };
+    const t = this.now();
+    if (sched.extended) {
+      const reason = sched.overran
+        ? `preStop was still running at the ${k.graceSeconds} s grace deadline: the kubelet sends ${k.stopSignal} now and SIGKILL ${sched.remainingSeconds} s later (its one-off extension)`
+        : `only ${Math.max(0, k.graceSeconds - sched.preStopSeconds)} s of the ${k.graceSeconds} s grace period were left: the kubelet gives the container its minimum of ${sched.remainingSeconds} s after the signal`;
+      this.addLauncher({ kind: 'grace-extension', t, seconds: sched.remainingSeconds, reason });
+    }
+    this.sendSignal(k.stopSignal, 'main');
+    this.later(Math.max(0, t0 + sched.killAtMs - this.now()), () => void this.onDeadline());
+  }
 }
 
 export function isTcpAddress(address: string): boolean {
@@ -534,6 +652,12 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
   const cwd = path.resolve(opts.cwd || process.cwd());
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new LaunchError(`Working directory does not exist: ${cwd}`);
   if (!opts.command.length) throw new LaunchError('No command given. Usage: shutdown-trace run [options] -- <command> [args...]');
+  if (opts.k8s) {
+    // The kubelet sends the stop signal to the main process only, once, and kills by its own arithmetic.
+    const { second: _second, ...plan } = opts.plan;
+    void _second;
+    opts = { ...opts, plan: { ...plan, signal: opts.k8s.stopSignal, graceMs: opts.k8s.graceSeconds * 1000, delivery: 'main' } };
+  }
   const run = new Run(opts, cwd);
   await run.start();
   return run;

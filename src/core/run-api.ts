@@ -2,7 +2,7 @@
  * The public API of the launcher, used by the CLI and the extension host alike.
  * Implemented in launcher.ts.
  */
-import type { Delivery, SignalPlan, Trace, TraceEvent, OutputLine, ProcessInfo, Analysis } from './trace';
+import type { Delivery, SignalPlan, Trace, TraceEvent, OutputLine, ProcessInfo, Analysis, LoadConfig, K8sPlan } from './trace';
 
 export interface RunOptions {
   /** argv; command[0] is resolved on PATH like a shell would. */
@@ -21,6 +21,15 @@ export interface RunOptions {
   preloadPath?: string;
   /** Preload diagnostics to stderr (never on by default). */
   verbose?: boolean;
+  // ---- issue #5
+  /** HTTP traffic at the service from when it listens until just after its main process exits. */
+  load?: LoadConfig;
+  /**
+   * Terminate as the kubelet does: when the plan's `when` fires, preStop (if any), then
+   * `stopSignal` to the main process only, SIGKILL per the kubelet's grace arithmetic (k8s.ts).
+   * Replaces plan.signal/graceMs/delivery/second for the automatic signal.
+   */
+  k8s?: K8sPlan;
 }
 
 export interface RunUpdate {

@@ -4,6 +4,11 @@
  * monotonic clock at spawn), so t=0 is when the service was started.
  */
 import type { PreloadEvent, HandleInfo, Site, Frame } from './protocol';
+// ---- traffic during shutdown / Kubernetes termination (issue #5)
+import type { LoadConfig, LoadOutcome, LoadSummary } from './load';
+import type { K8sPlan, KubeletSchedule, PreStop } from './k8s';
+export type { LoadConfig, LoadOutcome, LoadSummary, K8sPlan, KubeletSchedule, PreStop };
+// ---- end issue #5
 
 export const TRACE_FORMAT = 'shutdown-trace';
 export const TRACE_VERSION = 1;
@@ -31,7 +36,24 @@ export type LauncherEvent =
   | { kind: 'process-exit'; t: number; pid: number; code: number | null; signal: string | null }
   | { kind: 'orphan'; t: number; pid: number; ppid: number; command: string; stopped: boolean }
   | { kind: 'collector-rejected'; t: number; reason: string }
-  | { kind: 'note'; t: number; text: string };
+  | { kind: 'note'; t: number; text: string }
+  // ---- traffic during shutdown (issue #5). pid 0: the load generator runs in the launcher.
+  /** The load generator started sending (at the service's first TCP listen). */
+  | { kind: 'load-start'; t: number; url: string; rate: number; keepAlive: boolean; sse: number }
+  /** One request (or one SSE stream when `sse`), a span from t to end with its outcome. */
+  | { kind: 'load-request'; t: number; end: number; id: number; outcome: LoadOutcome; status?: number; error?: string; keepAlive: boolean; sse?: boolean; events?: number }
+  /** Totals over the whole run, written when the load stopped. */
+  | ({ kind: 'load-summary'; t: number } & LoadSummary)
+  // ---- Kubernetes termination (issue #5)
+  /** The pod's termination began: the grace period counts from here (before preStop). */
+  | { kind: 'termination-start'; t: number; graceSeconds: number; stopSignal: string; preStop?: string }
+  | { kind: 'prestop-start'; t: number; action: PreStop['action']; detail: string; pid?: number }
+  /** The hook ended (ok or failed), or the kubelet stopped waiting for it at the grace deadline (overran; it may still run). */
+  | { kind: 'prestop-end'; t: number; ok: boolean; overran: boolean; durationMs: number; error?: string; status?: number; exitCode?: number | null; output?: string }
+  /** The kubelet's 2 s minimum applied: the one-off extension when preStop overran (or left less than 2 s). */
+  | { kind: 'grace-extension'; t: number; seconds: number; reason: string }
+  // ---- end issue #5
+  ;
 
 /**
  * Every event in a trace carries a pid: for preload events the process that reported it; for
@@ -81,7 +103,16 @@ export type FindingCode =
   | 'never-listened'
   | 'stalled'
   | 'open-connections'
-  | 'incomplete';
+  | 'incomplete'
+  // ---- issue #5
+  /** Requests lost (or not) during shutdown while load was on, with counts by outcome. */
+  | 'lost-requests'
+  /** Server-sent-event streams the app never ended. */
+  | 'open-streams'
+  /** The preStop hook failed, or was still running at the grace deadline. */
+  | 'prestop'
+  /** What a real pod would have gone through (--k8s). */
+  | 'k8s-termination';
 
 export interface Finding {
   code: FindingCode;
@@ -125,6 +156,51 @@ export interface Analysis {
   phases: PhaseTiming[];
   findings: Finding[];
   graceMs: number;
+  // ---- issue #5
+  /** Request accounting when load was on. */
+  requests?: RequestAccounting;
+  /** The Kubernetes termination as simulated (--k8s). */
+  k8s?: K8sOutcome;
+}
+
+/** Outcome counts; `lost` = reset + timeout + http-5xx + other-error (refusals are counted apart). */
+export interface OutcomeCounts {
+  total: number;
+  byOutcome: Record<LoadOutcome, number>;
+}
+
+export interface RequestAccounting {
+  url: string;
+  /** Every plain request recorded. */
+  all: OutcomeCounts;
+  /** Requests in flight at the start of termination (the signal, or preStop with --k8s) or started after it, before the main process exited. */
+  shutdown: OutcomeCounts;
+  /** In the shutdown window, accepted by the service but not answered properly: reset, timeout, 5xx, other errors. */
+  lost: number;
+  /** In the shutdown window, refused because the listener was already closed while the process still ran. */
+  refusedWhileAlive: number;
+  /** Failed before termination began (e.g. the service was not ready). */
+  failedBeforeShutdown: number;
+  /** Sent after the main process exited (the tail that observes refusals); never counted as lost. */
+  afterExit: number;
+  /** Server-sent-event streams: ended by the server, cut (reset/killed), other. */
+  streams: { total: number; endedByServer: number; cut: number; other: number };
+  /** Requests sent but not recorded as spans (over the cap). */
+  unrecorded: number;
+}
+
+export interface K8sOutcome {
+  graceSeconds: number;
+  stopSignal: string;
+  preStop?: string;
+  /** Trace ms when termination began (the grace period counts from here). */
+  startedAt?: number;
+  schedule?: KubeletSchedule;
+  /** Seconds from termination start to the main process's end. */
+  endedAfterSeconds?: number;
+  fate: 'graceful' | 'killed' | 'died-by-signal' | 'crashed' | 'not-terminated' | 'unknown';
+  /** "killed at 30 s; 3 requests lost; 2 handles alive" (the verdict says "A real pod would have been …") */
+  summary: string;
 }
 
 export interface TraceMeta {
@@ -143,6 +219,11 @@ export interface TraceMeta {
   durationMs: number;
   /** Counters for things the tool refused or lost, never silent. */
   counters: { droppedEvents: number; rejectedConnections: number; malformedFrames: number; outputLinesTruncated: number };
+  // ---- issue #5
+  /** Traffic during shutdown, as configured (`url` once resolved). */
+  load?: LoadConfig & { url?: string };
+  /** Kubernetes termination, as configured; `schedule` once the stop signal was sent. */
+  k8s?: K8sPlan & { startedAt?: number; schedule?: KubeletSchedule };
 }
 
 export interface Trace {

@@ -1,0 +1,250 @@
+/**
+ * shutdown-trace check: a CI gate. Runs one traced shutdown (every `run` option applies), then
+ * holds the result against budgets:
+ *
+ *   graceful-exit    the service exits by itself with code 0 after the signal (not killed, not crashed)
+ *   shutdown-time    ...within the grace period, or --max-shutdown
+ *   leaked-handles   no handle left alive (except --allow-leak patterns)
+ *   orphans          no child process outlives the service (unless --allow-orphans)
+ *   lost-requests    with --load: no request lost during shutdown (or at most --max-lost)
+ *   refused-requests with --max-refused: at most N new connections refused while it still ran
+ *
+ * Prints the diagnosis and each broken budget, writes the trace and a JUnit XML report.
+ * Exit codes: 0 every budget holds, 1 a budget is broken, 2 a usage or launch error, 130 interrupted.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { startRun, writeTrace } from '../core/launcher';
+import { userFrame, formatFrame, type Trace } from '../core/trace';
+import type { HandleInfo } from '../core/protocol';
+import { junitXml, type JUnitCase } from '../core/junit';
+import { renderReport } from './report';
+import { parseDuration, UsageError } from './args';
+import { parseRunArgs } from './main';
+
+export const CHECK_USAGE = `
+Check options (shutdown-trace check [options] -- <command>; every run option applies too):
+  --max-shutdown DUR    longest allowed time from the signal (with --k8s: from termination's
+                        start) to exit (default: the grace period)
+  --allow-leak PATTERN  allow leaked handles matching PATTERN: a label, type or file:line,
+                        * as wildcard (repeatable)
+  --allow-leaks         allow any leaked handle
+  --allow-orphans       allow child processes that outlive the service
+  --max-lost N          requests allowed to be lost during shutdown with --load (default 0)
+  --max-refused N       also limit connections refused while it still ran (default: not checked)
+  --junit FILE          JUnit XML report (default shutdown-trace.junit.xml)
+  Exit codes: 0 every budget holds, 1 a budget is broken, 2 usage or launch error.
+`;
+
+const CHECK_OPTIONS = ['--max-shutdown', '--allow-leak', '--allow-leak:many', '--allow-leaks', '--allow-leaks:bool', '--allow-orphans', '--allow-orphans:bool', '--max-lost', '--max-refused', '--junit'];
+
+export interface Budgets {
+  maxShutdownMs?: number;
+  allowLeak: string[];
+  allowLeaks: boolean;
+  allowOrphans: boolean;
+  maxLost: number;
+  maxRefused?: number;
+}
+
+export interface BudgetResult {
+  id: 'graceful-exit' | 'shutdown-time' | 'leaked-handles' | 'orphans' | 'lost-requests' | 'refused-requests';
+  /** "graceful exit within the 30 s grace period" */
+  name: string;
+  status: 'pass' | 'fail' | 'skip';
+  /** One line: why it passed, failed or was skipped. */
+  message: string;
+  /** The evidence, several lines. */
+  detail?: string;
+}
+
+function nonNegInt(v: string, opt: string): number {
+  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${opt}: not a whole number: ${v}`);
+  return parseInt(v, 10);
+}
+
+function fmt(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(2)} s`;
+}
+
+/** A pattern matches a handle's label, type or creation site (file:line:col, relative or absolute); `*` is a wildcard, otherwise a substring. */
+export function matchesLeakPattern(h: HandleInfo, pattern: string, cwd?: string): boolean {
+  const f = userFrame(h.site);
+  const candidates = [h.label, h.type, ...(f ? [formatFrame(f, cwd), formatFrame(f)] : [])];
+  if (!pattern.includes('*')) return candidates.some((c) => c.includes(pattern));
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return candidates.some((c) => re.test(c));
+}
+
+/** The handles the analysis reports as leaked (each once). */
+export function leakedHandles(trace: Trace): HandleInfo[] {
+  const seen = new Map<string, HandleInfo>();
+  for (const f of trace.analysis?.findings ?? []) for (const h of f.handles ?? []) if (!seen.has(`${h.id}|${h.label}`)) seen.set(`${h.id}|${h.label}`, h);
+  return [...seen.values()];
+}
+
+/** Holds a finished trace against the budgets. Pure. */
+export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
+  const a = trace.analysis;
+  const out: BudgetResult[] = [];
+  const cwd = trace.meta.cwd;
+  const k8s = a?.k8s;
+  const graceMs = trace.meta.plan.graceMs;
+  const graceText = k8s ? `the ${k8s.graceSeconds} s terminationGracePeriodSeconds` : `the ${fmt(graceMs)} grace period`;
+  const main = trace.processes.find((p) => p.isMain);
+  const exit = main?.exit;
+  if (!a) throw new Error('the trace has no analysis');
+
+  // graceful exit
+  const exitText = exit ? (exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`) : 'still running';
+  const graceful = trace.meta.complete && (a.exitReason === 'graceful' || a.exitReason === 'forced-exit');
+  out.push({
+    id: 'graceful-exit',
+    name: `graceful exit within ${graceText}`,
+    status: graceful ? 'pass' : 'fail',
+    message: graceful ? `exited by itself with code 0 (${a.exitReason})` : `${a.exitReason} (${exitText})${trace.meta.complete ? '' : `: the run was cut short: ${trace.meta.incompleteReason}`}`,
+    detail: graceful ? undefined : a.verdict,
+  });
+
+  // shutdown time
+  const limit = b.maxShutdownMs ?? (k8s?.schedule ? k8s.schedule.killAtMs : graceMs);
+  const took = k8s && k8s.endedAfterSeconds !== undefined ? k8s.endedAfterSeconds * 1000 : a.signalToExitMs;
+  const from = k8s ? 'termination start' : 'signal';
+  const limitText = b.maxShutdownMs !== undefined ? fmt(b.maxShutdownMs) : graceText;
+  if (took === undefined) out.push({ id: 'shutdown-time', name: `shut down within ${limitText}`, status: 'fail', message: `no ${from} → exit time: ${a.exitReason === 'exited-before-signal' || a.exitReason === 'crashed' ? 'it ended before the signal' : 'it never exited'}` });
+  else out.push({ id: 'shutdown-time', name: `shut down within ${limitText}`, status: took <= limit ? 'pass' : 'fail', message: `${from} → exit ${fmt(took)} (limit ${fmt(limit)})` });
+
+  // leaked handles
+  const leaks = leakedHandles(trace);
+  const allowed = (h: HandleInfo) => b.allowLeaks || b.allowLeak.some((p) => matchesLeakPattern(h, p, cwd));
+  const broken = leaks.filter((h) => !allowed(h));
+  const describe = (h: HandleInfo) => {
+    const f = userFrame(h.site);
+    return `${h.label} at ${f ? formatFrame(f, cwd) : 'unknown site'}`;
+  };
+  out.push({
+    id: 'leaked-handles',
+    name: 'no leaked handles',
+    status: broken.length ? 'fail' : 'pass',
+    message: broken.length ? `${broken.length} leaked handle${broken.length === 1 ? '' : 's'}: ${broken.slice(0, 3).map(describe).join('; ')}${broken.length > 3 ? '; …' : ''}` : leaks.length ? `${leaks.length} leaked, all allowed by --allow-leak` : 'none',
+    detail: broken.length ? broken.map((h) => `- ${describe(h)}`).join('\n') : undefined,
+  });
+
+  // orphans
+  const orphans = trace.events.filter((e): e is Extract<typeof e, { kind: 'orphan' }> => e.kind === 'orphan');
+  out.push({
+    id: 'orphans',
+    name: 'no orphaned child processes',
+    status: orphans.length && !b.allowOrphans ? 'fail' : 'pass',
+    message: orphans.length ? `${orphans.length} outlived the service: ${orphans.map((o) => `pid ${o.pid} (${o.command})`).join(', ')}${b.allowOrphans ? ' (allowed by --allow-orphans)' : ''}` : 'none',
+  });
+
+  // requests
+  const r = a.requests;
+  if (!r) out.push({ id: 'lost-requests', name: 'no requests lost during shutdown', status: 'skip', message: 'no load (use --load to send traffic during shutdown)' });
+  else {
+    const bo = r.shutdown.byOutcome;
+    const lostText = `${r.lost} lost of ${r.shutdown.total} during shutdown (${bo.reset} reset, ${bo.timeout} timed out, ${bo['http-5xx']} 5xx, ${bo['other-error']} other)`;
+    const started = trace.events.some((e) => e.kind === 'load-start');
+    out.push({
+      id: 'lost-requests',
+      name: b.maxLost ? `at most ${b.maxLost} requests lost during shutdown` : 'no requests lost during shutdown',
+      status: !started ? 'fail' : r.lost <= b.maxLost ? 'pass' : 'fail',
+      message: !started ? 'no traffic was sent (the service never listened, or the target was wrong)' : lostText,
+    });
+    if (b.maxRefused !== undefined) out.push({ id: 'refused-requests', name: `at most ${b.maxRefused} connections refused while it still ran`, status: r.refusedWhileAlive <= b.maxRefused ? 'pass' : 'fail', message: `${r.refusedWhileAlive} refused after the listener closed, before the process exited` });
+  }
+  return out;
+}
+
+export function checkJUnit(trace: Trace, results: BudgetResult[], o: { tracePath: string; timestamp: string; elapsedMs: number }): string {
+  const a = trace.analysis!;
+  const command = trace.meta.command.join(' ');
+  const cases: JUnitCase[] = results.map((r) => ({
+    name: r.name,
+    classname: `shutdown-trace.${r.id}`,
+    timeMs: 0,
+    ...(r.status === 'fail' ? { failure: { message: r.message, type: r.id, body: [r.message, r.detail, `verdict: ${a.verdict}`, `trace: ${o.tracePath}`].filter(Boolean).join('\n') } } : {}),
+    ...(r.status === 'skip' ? { skipped: r.message } : {}),
+    ...(r.status === 'pass' ? { systemOut: r.message } : {}),
+  }));
+  return junitXml([
+    {
+      name: `shutdown-trace check: ${command}`,
+      timestamp: o.timestamp,
+      timeMs: o.elapsedMs,
+      hostname: os.hostname(),
+      properties: { command, verdict: a.verdict, exitReason: a.exitReason, trace: o.tracePath, ...(a.requests ? { lostRequests: a.requests.lost } : {}), ...(a.k8s ? { k8s: a.k8s.summary } : {}) },
+      cases,
+      systemOut: [a.verdict, '', ...a.findings.map((f) => `[${f.severity}] ${f.title}\n  ${f.detail}`)].join('\n'),
+    },
+  ]);
+}
+
+export async function runCheck(args: string[]): Promise<number> {
+  const known = new Set(CHECK_OPTIONS);
+  const a = parseRunArgs(args, known);
+  const rest = a.rest;
+  const budgets: Budgets = {
+    maxShutdownMs: rest['--max-shutdown'] !== undefined ? parseDuration(rest['--max-shutdown'], '--max-shutdown') : undefined,
+    allowLeak: rest['--allow-leak'] !== undefined ? rest['--allow-leak'].split('\n').filter(Boolean) : [],
+    allowLeaks: rest['--allow-leaks'] === 'true',
+    allowOrphans: rest['--allow-orphans'] === 'true',
+    maxLost: rest['--max-lost'] !== undefined ? nonNegInt(rest['--max-lost'], '--max-lost') : 0,
+    maxRefused: rest['--max-refused'] !== undefined ? nonNegInt(rest['--max-refused'], '--max-refused') : undefined,
+  };
+  if ((rest['--max-lost'] !== undefined || budgets.maxRefused !== undefined) && !a.load) throw new UsageError(`${rest['--max-lost'] !== undefined ? '--max-lost' : '--max-refused'} needs --load (traffic during shutdown)`);
+  const base = path.resolve(a.cwd ?? process.cwd());
+  const out = path.resolve(base, a.out);
+  const junitPath = path.resolve(base, rest['--junit'] ?? 'shutdown-trace.junit.xml');
+  const timestamp = new Date().toISOString();
+  const started = Date.now();
+  const run = await startRun({
+    command: a.command,
+    cwd: a.cwd,
+    plan: a.plan,
+    stallMs: a.stallMs,
+    verbose: a.verbose,
+    echo: a.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
+    load: a.load,
+    k8s: a.k8s,
+  });
+  let interrupted = false;
+  const onInt = () => {
+    if (interrupted) return;
+    interrupted = true;
+    void run.stop('interrupted by the user (Ctrl+C on the CLI)');
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onInt);
+  const trace = await run.done;
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onInt);
+  writeTrace(out, trace);
+  const results = evaluateBudgets(trace, budgets);
+  const failed = results.filter((r) => r.status === 'fail');
+  fs.mkdirSync(path.dirname(junitPath), { recursive: true });
+  fs.writeFileSync(junitPath, checkJUnit(trace, results, { tracePath: out, timestamp, elapsedMs: Date.now() - started }));
+
+  if (a.json) {
+    process.stdout.write(JSON.stringify({ passed: failed.length === 0, budgets: results, trace: out, junit: junitPath, analysis: trace.analysis }, null, 2) + '\n');
+  } else {
+    const color = !!process.stderr.isTTY;
+    const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+    const lines = ['', renderReport(trace, { tracePath: out, color }), '', c('1', '  Budgets')];
+    for (const r of results) {
+      const mark = r.status === 'pass' ? c('32', '✔') : r.status === 'fail' ? c('31', '✖') : c('2', '-');
+      lines.push(`  ${mark} ${r.name}: ${r.message}`);
+      if (r.status === 'fail' && r.detail && r.id === 'leaked-handles') for (const l of r.detail.split('\n').slice(0, 10)) lines.push(`      ${l}`);
+    }
+    lines.push('');
+    lines.push(failed.length ? c('31', `  check failed: ${failed.length} budget${failed.length === 1 ? '' : 's'} broken (${failed.map((f) => f.id).join(', ')})`) : c('32', '  check passed'));
+    lines.push(`  junit: ${junitPath}`);
+    process.stderr.write(lines.join('\n') + '\n');
+  }
+  if (interrupted) return 130;
+  return failed.length ? 1 : 0;
+}
