@@ -260,7 +260,8 @@ function analyzeCore(trace: Trace): Analysis {
     if (e.kind === 'error' || (e.kind === 'listener-end' && e.threw) || (e.kind === 'listener-settled' && !e.ok) || (e.kind === 'phase-end' && e.error)) shutdownErrors.push(e);
   }
   if (shutdownErrors.length) {
-    const first = shutdownErrors[0];
+    // The error event carries the message; a listener's "threw" marker only says where.
+    const first = shutdownErrors.find((e) => e.kind === 'error') ?? shutdownErrors[0];
     const msg = first.kind === 'error' ? first.message : first.kind === 'listener-end' ? first.threw : first.kind === 'listener-settled' ? first.error : first.kind === 'phase-end' ? first.error : '';
     const code = mainExitInfo?.code;
     findings.push({ code: 'shutdown-error', severity: 'error', title: `An error during shutdown: ${msg}`, detail: `${plural(shutdownErrors.length, 'error')} after the signal; the first at ${fmtMs(first.t)} in pid ${first.pid}.${code ? ` The process exited with code ${code}, and the cleanup after the error never ran.` : ''}`, evidence: ix(...shutdownErrors) });
@@ -282,11 +283,12 @@ function analyzeCore(trace: Trace): Analysis {
 
   const sevRank = { error: 0, warning: 1, info: 2 };
   findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity]);
-  const leaked = new Set<string>();
-  for (const f of findings) for (const h of f.handles ?? []) leaked.add(`${h.id}`);
+  // A collapsed entry ("1000 × setTimeout …") counts as its members.
+  const leaked = new Map<string, number>();
+  for (const f of findings) for (const h of f.handles ?? []) leaked.set(`${h.id}|${h.label}`, Number(h.details?.count ?? 1));
   if (!verdict) verdict = 'No shutdown was observed.';
   void endOfMain;
-  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: leaked.size, phases, findings, graceMs };
+  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), phases, findings, graceMs };
 }
 
 // ---------------------------------------------------------------- issue #5: traffic during shutdown, Kubernetes termination

@@ -12,7 +12,7 @@
  */
 import type { Socket as NetSocket, Server as NetServer } from 'net';
 import { now } from './clock';
-import { captureSite, resolveSite, type SiteHolder } from './site';
+import { captureSite, resolveSite, SHALLOW_FRAMES, type SiteHolder } from './site';
 import { Transport } from './transport';
 import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../core/protocol';
 
@@ -94,7 +94,7 @@ function start(): void {
       const t = orig.apply(this, arguments);
       try {
         if (t && typeof t === 'object') {
-          (t as Tracked)[kInfo] = { id: '', type, site: captureSite(wrapped), createdAt: now(), details: { delayMs: typeof ms === 'number' ? ms : 1 } };
+          (t as Tracked)[kInfo] = { id: '', type, site: captureSite(wrapped, SHALLOW_FRAMES), createdAt: now(), details: { delayMs: typeof ms === 'number' ? ms : 1 } };
           liveTimers.add(t);
           if (liveTimers.size >= pruneAt) pruneTimers();
         }
@@ -118,6 +118,8 @@ function start(): void {
     t.unref();
     return t;
   };
+  // Fired and cleared timers leave the set within ~2 s, so what it holds tracks live timers.
+  origSetInterval(() => guard('prune', pruneTimers), 2000).unref();
 
   // ------------------------------------------------------------------ net / http servers
   const net = require('net') as typeof import('net');
@@ -460,16 +462,46 @@ function start(): void {
     return n;
   }
 
+  // Bounds that keep a snapshot of a flooded process fast and small: stacks are formatted for
+  // at most SITE_BUDGET timers; identical handles collapse into one entry with a count.
+  const SITE_BUDGET = 2000;
+  const MAX_ENTRIES = 1000;
+  function collapse(handles: HandleInfo[]): HandleInfo[] {
+    if (handles.length <= 50) return handles;
+    const groups = new Map<string, HandleInfo[]>();
+    for (const h of handles) {
+      const f = h.site && h.site.frames[h.site.user >= 0 ? h.site.user : 0];
+      const key = `${h.type}|${h.ref}|${f ? `${f.file}:${f.line}:${f.col}` : '?'}|${h.type === 'timeout' || h.type === 'interval' ? h.label : ''}`;
+      const g = groups.get(key);
+      if (g) g.push(h);
+      else groups.set(key, [h]);
+    }
+    const out: HandleInfo[] = [];
+    for (const g of groups.values()) {
+      if (g.length <= 3) out.push(...g);
+      else out.push({ ...g[0], label: `${g.length} × ${g[0].label}`, details: { ...(g[0].details || {}), count: g.length } });
+    }
+    out.sort((a, b) => Number(b.ref) - Number(a.ref) || Number(b.details?.count ?? 1) - Number(a.details?.count ?? 1));
+    return out.slice(0, MAX_ENTRIES);
+  }
+
   function snapshot(reason: SnapshotReason): void {
     const t = now();
-    const handles: HandleInfo[] = [];
+    let handles: HandleInfo[] = [];
     pruneTimers();
+    let formatted = 0;
+    let unresolvedTimers = 0;
     for (const tm of liveTimers) {
       const info = tm[kInfo]!;
       const ms = info.details?.delayMs;
       const label = `${info.type === 'interval' ? 'setInterval' : 'setTimeout'} ${ms} ms`;
-      handles.push({ ...describe(tm, { ...info, label }), id: info.id || (info.id = newId('tm')), ref: tm.hasRef() });
-      info.id = handles[handles.length - 1].id;
+      if (!info.id) info.id = newId('tm');
+      if (formatted >= SITE_BUDGET) {
+        if (tm.hasRef()) unresolvedTimers++;
+        continue;
+      }
+      formatted++;
+      handles.push({ ...describe(tm, { ...info, label }), id: info.id, ref: tm.hasRef() });
     }
     for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
       const d = describeActiveHandle(h);
@@ -485,8 +517,11 @@ function start(): void {
       if (name && counts.has(name)) counts.set(name, counts.get(name)! - 1);
     }
     for (const [name, n] of toolAndStdioResources()) counts.set(name, (counts.get(name) || 0) - n);
+    if (unresolvedTimers) counts.set('Timeout', (counts.get('Timeout') || 0) - unresolvedTimers);
     const unidentified: { type: string; count: number }[] = [];
     for (const [type, count] of counts) if (count > 0) unidentified.push({ type, count });
+    if (unresolvedTimers) unidentified.push({ type: `Timeout (${unresolvedTimers} more timers; creation sites not resolved beyond the first ${SITE_BUDGET})`, count: unresolvedTimers });
+    handles = collapse(handles);
     emit({ kind: 'snapshot', t, reason, handles, unidentified });
   }
 
@@ -528,6 +563,17 @@ function start(): void {
     countSampler.unref();
   };
 
+  const recordSignal = (sig: string) =>
+    guard('signal', () => {
+      const nth = (signalCount.get(sig) || 0) + 1;
+      signalCount.set(sig, nth);
+      let total = 0;
+      for (const n of signalCount.values()) total += n;
+      emit({ kind: 'signal', t: now(), signal: sig, nth: total, listeners: process.listenerCount(sig) });
+      onShutdownStart();
+      armStall();
+    });
+
   const P = process as unknown as Record<string, Function>;
   const origOn = P.on;
   const origPrepend = P.prependListener;
@@ -535,7 +581,11 @@ function start(): void {
   const wrapSignalListener = (signal: string, fn: Function, once: boolean, skip: Function): Function => {
     const site = captureSite(skip);
     const id = newId('l');
-    const w = function (this: unknown) {
+    // Named so that, in a stack trace, the one frame the tool adds says what it is.
+    const w = function shutdownTraceListener(this: unknown) {
+      // The first listener of an emission records the arrival (process.emit is not patched for
+      // signals, which would add a second frame to the user's stacks).
+      if (process.rawListeners(signal)[0] === w) recordSignal(signal);
       if (once) origRemove.call(process, signal, w);
       let started = false;
       guard('listener-start', () => {
@@ -543,12 +593,15 @@ function start(): void {
         started = true;
       });
       let result: unknown;
+      let returned = false;
+      // Never catch and rethrow: Node reports an uncaught error at the last throw site, which
+      // must stay the user's line. The error itself is recorded by uncaughtExceptionMonitor.
       try {
         // eslint-disable-next-line prefer-rest-params
         result = fn.apply(this, arguments);
-      } catch (err) {
-        if (started) emit({ kind: 'listener-end', t: now(), id, signal, threw: errText(err), returnedPromise: false });
-        throw err;
+        returned = true;
+      } finally {
+        if (!returned && started) guard('listener-threw', () => emit({ kind: 'listener-end', t: now(), id, signal, threw: 'threw an exception', returnedPromise: false }));
       }
       guard('listener-end', () => {
         const isPromise = !!result && typeof (result as Promise<unknown>).then === 'function';
@@ -577,8 +630,26 @@ function start(): void {
     (w as unknown as { listener: Function }).listener = fn;
     return w;
   };
+  // Adding our own unhandledRejection listener would change what Node does with a rejection;
+  // wrapping the app's own listeners only observes what the app already handles.
+  const wrapRejectionListener = (fn: Function): Function => {
+    const w = function shutdownTraceRejectionListener(this: unknown, reason: unknown) {
+      guard('rejection', () => emit({ kind: 'error', t: now(), origin: 'unhandledRejection', message: errText(reason), stack: reason instanceof Error && typeof reason.stack === 'string' ? reason.stack : undefined }));
+      // eslint-disable-next-line prefer-rest-params
+      return fn.apply(this, arguments);
+    };
+    (w as unknown as { listener: Function }).listener = fn;
+    return w;
+  };
   const patchAdd = (name: string, orig: Function, once: boolean) => {
     const patched = function (this: unknown, ev: unknown, fn: unknown) {
+      if (this === process && ev === 'unhandledRejection' && typeof fn === 'function' && !once) {
+        let w: Function = fn;
+        try {
+          w = wrapRejectionListener(fn);
+        } catch {}
+        return orig.call(this, ev, w);
+      }
       if (this === process && typeof ev === 'string' && SIGNALS.has(ev) && typeof fn === 'function') {
         let w: Function = fn;
         try {
@@ -618,39 +689,14 @@ function start(): void {
     if (countSampler) clearInterval(countSampler);
     guard('finish', () => transport.finish());
   };
-  const origEmit = P.emit;
-  P.emit = function (this: unknown, ev: unknown) {
-    if (this === process && typeof ev === 'string') {
-      if (SIGNALS.has(ev)) {
-        guard('signal', () => {
-          const nth = (signalCount.get(ev) || 0) + 1;
-          signalCount.set(ev, nth);
-          let total = 0;
-          for (const n of signalCount.values()) total += n;
-          emit({ kind: 'signal', t: now(), signal: ev, nth: total, listeners: process.listenerCount(ev) });
-          onShutdownStart();
-          armStall();
-        });
-      } else if (ev === 'beforeExit') {
-        guard('beforeExit', () => emit({ kind: 'before-exit', t: now(), code: Number(process.exitCode ?? 0) }));
-      } else if (ev === 'exit') {
-        guard('exit', () => emit({ kind: 'exit', t: now(), code: Number(arguments[1] ?? process.exitCode ?? 0) }));
-        try {
-          // eslint-disable-next-line prefer-rest-params
-          return origEmit.apply(this, arguments);
-        } finally {
-          finish(exitCalled ? undefined : 'exit');
-        }
-      } else if (ev === 'unhandledRejection' && process.listenerCount(ev) > 0) {
-        guard('rejection', () => {
-          const err = arguments[1] as Error;
-          emit({ kind: 'error', t: now(), origin: 'unhandledRejection', message: errText(err), stack: typeof err?.stack === 'string' ? err.stack : undefined });
-        });
-      }
-    }
-    // eslint-disable-next-line prefer-rest-params
-    return origEmit.apply(this, arguments);
-  };
+  // Lifecycle through ordinary listeners, never by patching process.emit: Node binds signal
+  // handlers to process.emit, so a patch would add a frame to every signal listener's stack.
+  // 'exit' and 'beforeExit' listeners that schedule nothing change nothing.
+  origOn.call(process, 'beforeExit', (code: number) => guard('beforeExit', () => emit({ kind: 'before-exit', t: now(), code: Number(code ?? 0) })));
+  origOn.call(process, 'exit', (code: number) => {
+    guard('exit', () => emit({ kind: 'exit', t: now(), code: Number(code ?? process.exitCode ?? 0) }));
+    finish(exitCalled ? undefined : 'exit');
+  });
 
   const origExit = P.exit;
   P.exit = function exit(this: unknown, code?: unknown) {

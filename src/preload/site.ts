@@ -10,12 +10,16 @@ export interface SiteHolder {
   stack?: unknown;
 }
 
-const FRAME_LIMIT = 24;
+// A captured stack costs ~90 bytes and a little time per frame. Timers are nearly always
+// created straight from user code; sockets, servers and children come through library layers
+// (http.Agent, frameworks) and need a deeper stack to reach the user's frame.
+export const SHALLOW_FRAMES = 10;
+export const DEEP_FRAMES = 24;
 
-export function captureSite(skip: Function): SiteHolder {
+export function captureSite(skip: Function, limit = DEEP_FRAMES): SiteHolder {
   const holder: SiteHolder = {};
   const prev = Error.stackTraceLimit;
-  Error.stackTraceLimit = FRAME_LIMIT;
+  Error.stackTraceLimit = limit;
   try {
     Error.captureStackTrace(holder, skip);
   } finally {
@@ -69,8 +73,17 @@ export function parseStack(stack: string, selfFile: string): Site {
   return { frames, user };
 }
 
+const parsed = new WeakMap<SiteHolder, Site | undefined>();
+
 export function resolveSite(holder: SiteHolder | undefined, selfFile: string): Site | undefined {
   if (!holder) return undefined;
+  if (parsed.has(holder)) return parsed.get(holder);
+  const site = resolveUncached(holder, selfFile);
+  parsed.set(holder, site);
+  return site;
+}
+
+function resolveUncached(holder: SiteHolder, selfFile: string): Site | undefined {
   let stack: unknown;
   try {
     stack = holder.stack;

@@ -18,6 +18,8 @@ interface Case {
 }
 
 const stackPaths = (s: string) => s.replace(/\(node:internal[^)]*\)/g, '(node:internal)');
+// The one documented difference: a signal listener's stack shows the tool's wrapper frame.
+const wrapperFrame = (s: string) => s.replace(/^ {4}at process\.shutdownTraceListener \(.*\/preload\.js:\d+:\d+\)\n/m, '');
 
 const cases: Case[] = [
   { name: 'no-handler', command: node('no-handler.js'), timed: true },
@@ -35,6 +37,8 @@ const cases: Case[] = [
   { name: 'double-sigint', command: node('double-sigint.js'), plan: { signal: 'SIGINT', second: 'SIGINT', secondAfter: 100 }, timed: true },
   { name: 'throw-in-shutdown', command: node('throw-in-shutdown.js'), normalize: stackPaths, timed: true },
   { name: 'esm-app', command: node('esm-app.mjs') },
+  { name: 'cluster (fork)', command: node('cluster.js'), plan: { graceMs: 3000 } },
+  { name: 'throw from a signal handler', command: node('throw-sync-handler.js'), normalize: wrapperFrame, timed: true },
 ];
 
 // npm prints its own notices to stderr that vary with the environment; the service's lines are compared.
