@@ -232,14 +232,16 @@ function start(): void {
   };
 
   const origClose = ServerProto.close;
-  ServerProto.close = function close(this: NetServer & Tracked) {
+  // http(s).Server#close closes idle connections before it calls net.Server#close, so the
+  // bookkeeping runs in whichever close is entered first, once.
+  let inClose = false;
+  const recordClose = (server: NetServer & Tracked, skip: Function) => {
     guard('server close', () => {
-      const server = this;
       const sid = serverId(server);
       const conns = connectionsOf(server);
       let active = 0;
       for (const s of conns) if (inRequest(s)) active++;
-      emit({ kind: 'server-close', t: now(), server: sid, site: resolveSite(captureSite(close), selfFile), connections: conns.length, active, inFlight: active });
+      emit({ kind: 'server-close', t: now(), server: sid, site: resolveSite(captureSite(skip), selfFile), connections: conns.length, active, inFlight: active });
       startRequestTracking();
       for (const s of conns) {
         watchConnection(server, sid, s);
@@ -251,10 +253,30 @@ function start(): void {
         server.once('close', () => emit({ kind: 'server-closed', t: now(), server: sid }));
       }
     });
-    // eslint-disable-next-line prefer-rest-params
-    return origClose.apply(this, arguments);
   };
   const closeWatched = new WeakSet<object>();
+  const wrapClose = (proto: Record<string, Function>, orig: Function) => {
+    proto.close = function close(this: NetServer & Tracked) {
+      const outer = !inClose;
+      if (outer) {
+        inClose = true;
+        recordClose(this, close);
+      }
+      try {
+        // eslint-disable-next-line prefer-rest-params
+        return orig.apply(this, arguments);
+      } finally {
+        if (outer) inClose = false;
+      }
+    };
+  };
+  wrapClose(ServerProto, origClose);
+  for (const mod of ['http', 'https']) {
+    guard(`${mod} close`, () => {
+      const P2 = (require(mod) as { Server: { prototype: Record<string, Function> } }).Server.prototype;
+      if (Object.prototype.hasOwnProperty.call(P2, 'close')) wrapClose(P2, P2.close);
+    });
+  }
 
   // Client sockets: creation site at connect (the tool's own socket is created with this off).
   let ownConnect = false;

@@ -31,6 +31,27 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     assert.equal(r.stdout, 'listening\nshutting down\nclosed\n');
   });
 
+  test('draining: connections and requests open at close() and how each one ended', async () => {
+    const r = await runTraced(node('inflight-drain.js'));
+    assert.equal(r.code, 0);
+    const close = eventsOf(r.trace, 'server-close')[0];
+    assert.equal(close.connections, 2, 'one idle keep-alive, one in a request');
+    assert.equal(close.inFlight, 1);
+    const starts = eventsOf(r.trace, 'request-start');
+    assert.equal(starts.length, 1);
+    assert.equal(starts[0].path, '/slow', 'query string left out');
+    const end = eventsOf(r.trace, 'request-end').find((e) => e.req === starts[0].req)!;
+    assert.equal(end.status, 200);
+    assert.equal(end.aborted, false);
+    const took = end.t - close.t;
+    // It takes 400 ms from its start, which was ~100 ms before the signal.
+    assert.ok(took >= 200 && took < 450, `the in-flight request finished ${took.toFixed(0)} ms after close()`);
+    const ends = eventsOf(r.trace, 'conn-end');
+    assert.deepEqual(ends.map((e) => [e.how, e.hadRequest]).sort(), [['destroyed', false], ['server-ended', true]]);
+    assert.ok(ends.every((e) => /^127\.0\.0\.1:\d+$/.test(e.remote)), 'remote addresses recorded');
+    assert.ok(eventsOf(r.trace, 'server-closed')[0].t >= end.t, 'close completed after the drain');
+  });
+
   test('a cleanup phase of known duration is measured within ±50 ms, nested', async () => {
     const r = await runTraced(node('cleanup-phase.js'));
     assert.equal(r.code, 0);
