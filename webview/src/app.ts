@@ -191,6 +191,10 @@ export class App {
           break;
       }
     } catch (e) {
+      if ((e as Error).name === 'TraceFormatError') {
+        this.showError((e as Error).message);
+        return;
+      }
       this.showError(`The timeline could not show this: ${(e as Error).message}`);
       // eslint-disable-next-line no-console
       console.error(e);
@@ -513,7 +517,8 @@ export class App {
     if (opts.reveal && this.selLocs.length) this.reveal(this.selLocs);
     this.layer.markSelected(key);
     this.renderDetails();
-    if (key && key.startsWith('e:')) this.host.post({ type: 'select', eventIndex: Number(key.slice(2)) });
+    const ev = key && m ? m.eventOfKey(key) : -1;
+    if (ev >= 0) this.host.post({ type: 'select', eventIndex: ev });
     this.invalidate();
     this.syncLayerSoon();
     this.saveStateSoon();

@@ -846,10 +846,10 @@ export class Model {
       l.listeners.forEach((t, k) => t.n && add(t, l, 'signal listeners', 16, k === 0));
       l.phases.forEach((t, k) => t.n && add(t, l, 'shutdown phases', 20, k === 0));
       if (l.server.n) add(l.server, l, 'server', 18, true);
-      if (l.conns.n) add(l.conns, l, 'connections', 14, true);
-      l.requests.forEach((t, k) => t.n && add(t, l, 'requests', 12, k === 0));
+      if (l.conns.n) add(l.conns, l, 'connections', 16, true);
+      l.requests.forEach((t, k) => t.n && add(t, l, 'requests', 13, k === 0));
       l.leaks.forEach((t, k) => t.n && add(t, l, k === 0 ? `leaked handles (${this.leaks.filter((h) => h.pid === l.pid).length})` : '', 18, k === 0));
-      l.handles.forEach((t, k) => t.n && add(t, l, 'handles', 10, k === 0));
+      l.handles.forEach((t, k) => t.n && add(t, l, 'handles', 11, k === 0));
       if (l.counts.n) add(l.counts, l, 'live handles', 34, true);
       if (l.logs.n) add(l.logs, l, 'logs', 16, true);
       y += 6;
@@ -1010,6 +1010,27 @@ export class Model {
         return 'e:' + idx;
       default:
         return 'e:' + idx;
+    }
+  }
+
+  /** The trace.events index an item key stands for (its start event), or -1. */
+  eventOfKey(key: string): number {
+    const n = Number(key.slice(2));
+    switch (key[0]) {
+      case 'e':
+      case 'c':
+        return n >= 0 && n < this.trace.events.length ? n : -1;
+      case 'h': {
+        const h = this.handles[n];
+        return h ? (h.openEv >= 0 ? h.openEv : h.snapEv) : -1;
+      }
+      case 'p': {
+        const p = this.phases[n];
+        if (!p) return -1;
+        return this.trace.events.findIndex((e) => e.kind === 'phase-start' && e.pid === p.pid && e.id === p.id);
+      }
+      default:
+        return -1;
     }
   }
 

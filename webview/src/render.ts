@@ -797,8 +797,8 @@ export class Renderer {
         this.setFont(pal.font);
       } else if (r.first && r.label) {
         ctx.fillStyle = r.track.type === 'leaks' ? pal.red : pal.muted;
-        if (r.track.type === 'leaks') this.setFont(pal.fontBold);
-        this.text(r.label, indent + 13, y + Math.min(r.h, 18) / 2, GUTTER - indent - 20);
+        this.setFont(r.track.type === 'leaks' ? pal.fontBold : r.h < 16 ? pal.fontSmall : pal.font);
+        this.text(r.label, indent + 13, y + Math.min(r.h, 18) / 2 + 0.5, GUTTER - indent - 20);
         this.setFont(pal.font);
       }
       lane = r.lane;

@@ -1,0 +1,211 @@
+/**
+ * Live runs (trace → appends → finished), restoring after a reload (VS Code state), the
+ * standalone page (embedded data, GET /trace.json, POST /message) and damaged input.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { serve, launch, open, loadTrace, waitLoaded, readStats, type Served } from './harness';
+import type { Trace } from '../../src/core/trace';
+
+async function itemTexts(page: Page, kind: string): Promise<string[]> {
+  return page.$$eval(`[data-testid=tl-item][data-kind="${kind}"]`, (els) => els.map((e) => e.textContent!));
+}
+
+async function viewOf(page: Page): Promise<{ t0: number; t1: number }> {
+  return page.evaluate(async () => {
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const tl = document.querySelector('[data-testid=timeline]') as HTMLElement;
+    return { t0: Number(tl.dataset.t0), t1: Number(tl.dataset.t1) };
+  });
+}
+
+describe('live run: trace, appends, finished', () => {
+  let served: Served;
+  let browser: Browser;
+  before(async () => {
+    served = await serve();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  it('shows events as they arrive, follows "now", and swaps in the analysis when finished', async () => {
+    const full = loadTrace('leaked-interval.shutdown-trace.json');
+    const o = await open(browser, served, { mode: 'vscode' });
+    const page = o.page;
+    const live = (n: number, now: number): Trace => ({
+      ...full,
+      meta: { ...full.meta, complete: false, durationMs: now },
+      processes: [{ ...full.processes[0], end: undefined, exit: undefined }],
+      events: full.events.slice(0, n),
+      output: full.output.filter((l) => l.t <= now),
+      analysis: undefined,
+    });
+    // before the signal
+    await o.send({ type: 'trace', trace: live(11, 1100), live: true });
+    await waitLoaded(page);
+    assert.match((await page.textContent('[data-testid=verdict]'))!, /^Recording… Running; no signal sent yet\./);
+    assert.deepEqual(await itemTexts(page, 'signal'), []);
+    assert.equal(await page.locator('[data-testid=finding]').count(), 0);
+    const commands = await page.$$eval('.st-cmd-btn', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(commands, ['Send SIGTERM', 'Send SIGINT', 'Kill', 'Stop']);
+    await page.click('.st-cmd-btn >> text=Send SIGTERM');
+    assert.deepEqual((await o.posted()).pop(), { type: 'command', command: 'send-signal', signal: 'SIGTERM' });
+    const v0 = await viewOf(page);
+
+    // the signal and the first phases arrive
+    const at = (t: number): number => full.events.findIndex((e) => e.t > t);
+    await o.send({ type: 'append', events: full.events.slice(11, at(1714)), output: full.output.filter((l) => l.t > 1100 && l.t <= 1714), processes: [], now: 1714 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=tl-item][data-kind=signal]').length === 1);
+    assert.deepEqual(await itemTexts(page, 'signal'), ['SIGTERM']);
+    await page.waitForFunction(() => /SIGTERM sent at 1\.2 s; waiting for the service to stop/.test(document.querySelector('[data-testid=verdict]')!.textContent!));
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=tl-item][data-kind=phase]')].some((e) => e.textContent === 'close server 512 ms'));
+    const phases = await itemTexts(page, 'phase');
+    assert.ok(phases.includes('shutdown running'), phases.join('|'));
+    const v1 = await viewOf(page);
+    assert.ok(v1.t1 > v0.t1 && v1.t1 >= 1714, `follows now: ${v0.t1} → ${v1.t1}`);
+
+    // the rest, then the end of the run
+    await o.send({ type: 'append', events: full.events.slice(at(1714)), output: full.output.filter((l) => l.t > 1714), processes: [{ ...full.processes[0] }], now: 6240 });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=tl-item][data-kind=kill]')].length === 1);
+    const stats = await readStats(page);
+    assert.equal(stats.loads, 1, 'appends do not rebuild the timeline');
+    assert.equal(stats.appends, 2);
+    assert.equal(stats.events, full.events.length);
+    await o.send({ type: 'finished', analysis: full.analysis!, trace: full });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=finding]').length === 4);
+    assert.match((await page.textContent('[data-testid=verdict]'))!, /^Killed at the grace deadline/);
+    assert.equal(await page.locator('[data-testid=leak]').count(), 1);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=tl-item][data-kind=leak]')].length === 1);
+    assert.equal((await readStats(page)).loads, 1, 'finished swaps in the analysis without a rebuild');
+    const after = await page.$$eval('.st-cmd-btn', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(after, ['Re-run', 'Copy summary', 'Export…']);
+    assert.deepEqual(o.problems, []);
+    await page.context().close();
+  });
+
+  it('restores the view window and the selection after a reload', async () => {
+    const trace = loadTrace('graceful-nested.shutdown-trace.json');
+    const o = await open(browser, served, { mode: 'vscode' });
+    const page = o.page;
+    await o.send({ type: 'trace', trace, live: false });
+    await waitLoaded(page);
+    await page.click('[data-testid=finding][data-code=slowest-phase]');
+    await page.click('[data-testid=zoom-in]');
+    await page.waitForTimeout(100);
+    await page.click('[data-testid=tl-item][data-kind=phase] >> text=drain http 222 ms');
+    await page.waitForFunction(() => document.querySelector('[data-testid=details] .st-details-title')?.textContent === 'drain http 222 ms');
+    const before = await viewOf(page);
+    await page.waitForTimeout(300); // state is saved shortly after the last change
+    assert.ok((await o.posted()).some((m) => m.type === 'select'), 'selection is told to the host');
+    await page.reload();
+    await page.waitForFunction(() => (window as unknown as { __shutdownTraceStats?: { ready: boolean } }).__shutdownTraceStats?.ready === true);
+    assert.deepEqual((await o.posted())[0], { type: 'ready' });
+    await o.send({ type: 'trace', trace, live: false });
+    await waitLoaded(page);
+    const restored = await viewOf(page);
+    assert.ok(Math.abs(restored.t0 - before.t0) < 0.01 && Math.abs(restored.t1 - before.t1) < 0.01, `view ${JSON.stringify(before)} → ${JSON.stringify(restored)}`);
+    assert.equal(await page.textContent('[data-testid=details] .st-details-title'), 'drain http 222 ms');
+    await page.waitForFunction(() => document.querySelector('[data-testid=tl-item][aria-pressed=true]')?.textContent === 'drain http 222 ms');
+    // a different trace does not inherit that view
+    await o.send({ type: 'trace', trace: loadTrace('no-handler.shutdown-trace.json'), live: false });
+    await page.waitForFunction(() => (document.querySelector('[data-testid=verdict]')?.textContent ?? '').startsWith('No SIGTERM handler'));
+    const other = await viewOf(page);
+    assert.ok(other.t1 < 600 && other.t0 <= 0, `fit to the new trace: ${JSON.stringify(other)}`);
+    assert.equal(await page.locator('[data-testid=details] .st-details-title').count(), 0);
+    await page.context().close();
+  });
+});
+
+describe('standalone page', () => {
+  let browser: Browser;
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('renders a trace embedded in the page, with no host at all', async () => {
+    const served = await serve({ initial: loadTrace('leaked-interval.shutdown-trace.json'), title: 'orders-api shutdown' });
+    const o = await open(browser, served, { mode: 'standalone', theme: 'none' });
+    await waitLoaded(o.page);
+    assert.equal(await o.page.title(), 'orders-api shutdown');
+    assert.match((await o.page.textContent('[data-testid=verdict]'))!, /^Killed at the grace deadline/);
+    assert.equal(await o.page.evaluate(() => document.querySelectorAll('script:not([nonce])').length), 0);
+    // no editor attached: a frame click says where to look instead
+    await o.page.click('[data-testid=leak] .st-leak-site');
+    await o.page.waitForFunction(() => (document.querySelector('.st-status')?.textContent ?? '').includes('heartbeat.ts:14:3'));
+    assert.deepEqual(o.cspViolations, []);
+    assert.deepEqual(o.problems, []);
+    await o.page.context().close();
+    await served.close();
+  });
+
+  it('fetches /trace.json and posts clicks to /message', async () => {
+    const served = await serve({ standalone: true, traceJson: loadTrace('double-sigint.shutdown-trace.json') });
+    const o = await open(browser, served, { mode: 'standalone', theme: 'light' });
+    await waitLoaded(o.page);
+    assert.match((await o.page.textContent('[data-testid=verdict]'))!, /^Exited with code 1/);
+    await o.page.click('[data-testid=finding][data-code=shutdown-error]');
+    assert.equal(await o.page.textContent('[data-testid=details] .st-details-title'), 'close db 1.5 ms ✗ failed');
+    await o.page.click('[data-testid=tl-item][data-kind=error]');
+    await o.page.locator('[data-testid=details] [data-testid=frame]').first().waitFor();
+    await o.page.click('[data-testid=details] [data-testid=frame] >> text=worker.js:21:16');
+    const deadline = Date.now() + 5000;
+    while (!served.posted.some((m) => (m as { type: string }).type === 'open-frame') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      served.posted.find((m) => (m as { type: string }).type === 'open-frame'),
+      { type: 'open-frame', file: '/home/dev/jobs/worker.js', line: 21, col: 16 },
+    );
+    assert.deepEqual(served.posted[0], { type: 'ready' });
+    assert.deepEqual(o.cspViolations, []);
+    await o.page.context().close();
+    await served.close();
+  });
+
+  it('explains a truncated file, a Chrome trace export and a server error', async () => {
+    const cases: [unknown, number, RegExp][] = [
+      [JSON.stringify(loadTrace('no-handler.shutdown-trace.json')).slice(0, 700), 200, /truncated: the JSON ends early/],
+      [{ traceEvents: [] }, 200, /Chrome Trace Event file/],
+      ['{"format":"shutdown-trace","version":7,"meta":{}}', 200, /newer Shutdown Trace \(format version 7\)/],
+      ['no such run', 404, /Could not load \/trace\.json: 404 Not Found: no such run/],
+    ];
+    for (const [body, status, re] of cases) {
+      const served = await serve({ standalone: true, traceJson: body, traceStatus: status });
+      const o = await open(browser, served, { mode: 'standalone' });
+      const banner = o.page.locator('[data-testid=error]');
+      await banner.waitFor();
+      assert.match((await banner.textContent())!, re);
+      await o.page.context().close();
+      await served.close();
+    }
+  });
+});
+
+describe('damaged messages', () => {
+  it('shows a banner for a damaged trace and ignores malformed live events', async () => {
+    const served = await serve();
+    const browser = await launch();
+    try {
+      const o = await open(browser, served);
+      await o.send({ type: 'trace', trace: { format: 'shutdown-trace', version: 1, meta: {}, processes: [], events: 'nope', output: [] } as unknown as Trace, live: false });
+      await o.page.locator('[data-testid=error]').waitFor();
+      assert.match((await o.page.textContent('[data-testid=error]'))!, /damaged: "events" is missing or not a list/);
+      await o.send({ type: 'trace', trace: loadTrace('no-handler.shutdown-trace.json'), live: true });
+      await waitLoaded(o.page);
+      assert.equal(await o.page.locator('[data-testid=error]').count(), 0, 'a good trace clears the banner');
+      await o.send({ type: 'append', events: [{ kind: 'note' } as never, { kind: 'note', t: 600, pid: 0, text: 'ok' }], output: [], processes: [], now: 600 });
+      await o.page.locator('[data-testid=error]').waitFor();
+      assert.match((await o.page.textContent('[data-testid=error]'))!, /1 malformed live event\(s\) were ignored/);
+      assert.equal((await readStats(o.page)).events, 11);
+      assert.deepEqual(o.problems, []);
+    } finally {
+      await browser.close();
+      await served.close();
+    }
+  });
+});
