@@ -79,10 +79,13 @@ export function matchesLeakPattern(h: HandleInfo, pattern: string, cwd?: string)
   return candidates.some((c) => re.test(c));
 }
 
-/** The handles the analysis reports as leaked (each once). */
-export function leakedHandles(trace: Trace): HandleInfo[] {
+/** The handles the analysis reports as leaked (each once); without those orphans held when orphans are allowed. */
+export function leakedHandles(trace: Trace, o: { withoutOrphans?: boolean } = {}): HandleInfo[] {
   const seen = new Map<string, HandleInfo>();
-  for (const f of trace.analysis?.findings ?? []) for (const h of f.handles ?? []) if (!seen.has(`${h.id}|${h.label}`)) seen.set(`${h.id}|${h.label}`, h);
+  for (const f of trace.analysis?.findings ?? []) {
+    if (o.withoutOrphans && f.code === 'orphans') continue;
+    for (const h of f.handles ?? []) if (!seen.has(`${h.id}|${h.label}`)) seen.set(`${h.id}|${h.label}`, h);
+  }
   return [...seen.values()];
 }
 
@@ -118,7 +121,7 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
   else out.push({ id: 'shutdown-time', name: `shut down within ${limitText}`, status: took <= limit ? 'pass' : 'fail', message: `${from} → exit ${fmt(took)} (limit ${fmt(limit)})` });
 
   // leaked handles
-  const leaks = leakedHandles(trace);
+  const leaks = leakedHandles(trace, { withoutOrphans: b.allowOrphans });
   const allowed = (h: HandleInfo) => b.allowLeaks || b.allowLeak.some((p) => matchesLeakPattern(h, p, cwd));
   const broken = leaks.filter((h) => !allowed(h));
   const describe = (h: HandleInfo) => {
@@ -147,7 +150,7 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
   if (!r) out.push({ id: 'lost-requests', name: 'no requests lost during shutdown', status: 'skip', message: 'no load (use --load to send traffic during shutdown)' });
   else {
     const bo = r.shutdown.byOutcome;
-    const lostText = `${r.lost} lost of ${r.shutdown.total} during shutdown (${bo.reset} reset, ${bo.timeout} timed out, ${bo['http-5xx']} 5xx, ${bo['other-error']} other)`;
+    const lostText = `${r.lost} lost of ${r.shutdown.total} during shutdown (${bo.reset - r.resetAtClose} reset, ${bo.timeout} timed out, ${bo['http-5xx']} 5xx, ${bo['other-error']} other)`;
     const started = trace.events.some((e) => e.kind === 'load-start');
     out.push({
       id: 'lost-requests',
@@ -155,7 +158,8 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
       status: !started ? 'fail' : r.lost <= b.maxLost ? 'pass' : 'fail',
       message: !started ? 'no traffic was sent (the service never listened, or the target was wrong)' : lostText,
     });
-    if (b.maxRefused !== undefined) out.push({ id: 'refused-requests', name: `at most ${b.maxRefused} connections refused while it still ran`, status: r.refusedWhileAlive <= b.maxRefused ? 'pass' : 'fail', message: `${r.refusedWhileAlive} refused after the listener closed, before the process exited` });
+    const turnedAway = r.refusedWhileAlive + r.resetAtClose;
+    if (b.maxRefused !== undefined) out.push({ id: 'refused-requests', name: `at most ${b.maxRefused} connections refused while it still ran`, status: turnedAway <= b.maxRefused ? 'pass' : 'fail', message: `${turnedAway} turned away after the listener closed, before the process exited (${r.refusedWhileAlive} refused, ${r.resetAtClose} reset in the accept queue)` });
   }
   return out;
 }

@@ -140,7 +140,8 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
       case '--load': {
         // The target is optional: "--load" alone means the port the service listens on.
         const next = inline ?? opts[i + 1];
-        if (next !== undefined && (inline !== undefined || LOAD_TARGET_RE.test(next))) {
+        // Before "--" a word after --load is its target; without "--" only one that looks like a target.
+        if (next !== undefined && (inline !== undefined || (dash !== -1 ? !next.startsWith('-') : LOAD_TARGET_RE.test(next)))) {
           x.load = next;
           if (inline === undefined) i++;
         } else x.load = 'auto';
@@ -194,7 +195,12 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
     if (r.load.rate === 0 && !r.load.sse) throw new UsageError('--rate 0 sends nothing: give a rate, or --sse N for streams only');
   }
   if (x.k8s) {
-    if (x.graceGiven) throw new UsageError('with --k8s the grace period is --termination-grace SECONDS (terminationGracePeriodSeconds), not --grace');
+    // --grace works too, as long as it is whole seconds and agrees with --termination-grace.
+    if (x.graceGiven) {
+      if (plan.graceMs % 1000 !== 0 || plan.graceMs < 1000) throw new UsageError(`with --k8s the grace period is terminationGracePeriodSeconds: whole seconds of at least 1 (got --grace ${plan.graceMs} ms)`);
+      if (x.graceSeconds !== undefined && x.graceSeconds * 1000 !== plan.graceMs) throw new UsageError(`--grace ${plan.graceMs / 1000}s and --termination-grace ${x.graceSeconds} disagree`);
+      x.graceSeconds = plan.graceMs / 1000;
+    }
     if (x.deliveryGiven && plan.delivery !== 'main') throw new UsageError('with --k8s the signal goes to the main process only, as the kubelet sends it: drop --delivery group');
     if (second) throw new UsageError('with --k8s there is no second signal: the kubelet sends the stop signal once, then SIGKILL');
     if (x.preStop.length > 1) throw new UsageError(`a Pod's preStop has one handler: give only one of ${x.preStop.map((p) => p.flag).join(', ')}`);

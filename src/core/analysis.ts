@@ -310,18 +310,22 @@ export function analyze(trace: Trace): Analysis {
   if (requests) {
     const w = window(trace);
     const inWindow = spans.filter((r) => !r.sse && w.start !== undefined && r.end >= w.start && r.t < w.exitAt);
-    const lostSpans = inWindow.filter((r) => LOST.includes(r.outcome));
-    const refused = inWindow.filter((r) => r.outcome === 'refused');
+    const closeAt = closeCalledAt(trace);
+    const atClose = (r: LoadSpanEvent) => r.outcome === 'reset' && r.t >= closeAt;
+    const lostSpans = inWindow.filter((r) => LOST.includes(r.outcome) && !atClose(r));
+    const refused = inWindow.filter((r) => r.outcome === 'refused' || atClose(r));
     const b = requests.shutdown.byOutcome;
+    const resetMid = b.reset - requests.resetAtClose;
+    const turnedAway = requests.refusedWhileAlive + requests.resetAtClose;
     const parts = [
-      b.reset && `${b.reset} reset mid-request`,
+      resetMid && `${resetMid} reset mid-request`,
       b.timeout && `${b.timeout} timed out`,
       b['http-5xx'] && `${b['http-5xx']} answered 5xx`,
       b['other-error'] && `${b['other-error']} failed otherwise`,
     ].filter(Boolean);
     const during = `${plural(requests.shutdown.total, 'request')} were in flight at ${w.label} or sent after it until the main process exited`;
-    const refusedText = requests.refusedWhileAlive
-      ? ` ${plural(requests.refusedWhileAlive, 'new connection')} ${requests.refusedWhileAlive === 1 ? 'was' : 'were'} refused while the process still ran (its listener was closed): a load balancer that still routes here fails them, which a preStop sleep or a short delay before server.close() covers.`
+    const refusedText = turnedAway
+      ? ` ${plural(turnedAway, 'new connection')} ${turnedAway === 1 ? 'was' : 'were'} turned away while the process still ran (${requests.refusedWhileAlive} refused by the closed listener${requests.resetAtClose ? `, ${requests.resetAtClose} reset in its accept queue as close() ran` : ''}): a load balancer that still routes here fails them, which a preStop sleep or a short delay before server.close() covers.`
       : '';
     const after = requests.afterExit ? ` ${plural(requests.afterExit, 'request')} sent after it exited ${requests.afterExit === 1 ? 'was' : 'were'} not counted.` : '';
     if (w.start === undefined || (requests.all.total === 0 && requests.streams.total > 0)) {
@@ -330,7 +334,7 @@ export function analyze(trace: Trace): Analysis {
       findings.push({ code: 'lost-requests', severity: 'error', title: `${plural(requests.lost, 'request')} lost during shutdown: ${parts.join(', ')}`, detail: `${during}; ${requests.lost} of them got no proper answer.${refusedText}${after}`, evidence: ix(lostSpans.slice(0, 500)) });
       a.verdict = `${a.verdict} ${plural(requests.lost, 'request')} lost during shutdown (${parts.join(', ')}).`;
     } else {
-      findings.push({ code: 'lost-requests', severity: requests.refusedWhileAlive ? 'warning' : 'info', title: `No request lost during shutdown${requests.refusedWhileAlive ? `; ${requests.refusedWhileAlive} refused after the listener closed` : ''}`, detail: `${during}; every one that reached the service was answered (${b.ok} ok).${refusedText}${after}`, evidence: ix(refused.slice(0, 500)) });
+      findings.push({ code: 'lost-requests', severity: turnedAway ? 'warning' : 'info', title: `No request lost during shutdown${turnedAway ? `; ${turnedAway} turned away after the listener closed` : ''}`, detail: `${during}; every one that reached the service was answered (${b.ok} ok).${refusedText}${after}`, evidence: ix(refused.slice(0, 500)) });
     }
     if (requests.failedBeforeShutdown > 0) {
       const before = spans.filter((r) => !r.sse && r.outcome !== 'ok' && (w.start === undefined || r.end < w.start) && r.t < w.exitAt);
@@ -413,6 +417,12 @@ function emptyCounts() {
   return { total: 0, byOutcome: { ok: 0, refused: 0, reset: 0, timeout: 0, 'http-5xx': 0, 'other-error': 0 } };
 }
 
+/** When the service first called server.close() on a TCP listener (Infinity if never). */
+function closeCalledAt(trace: Trace): number {
+  const closes = trace.events.filter((e): e is Ev<'server-close'> => e.kind === 'server-close');
+  return closes.length ? Math.min(...closes.map((c) => c.t)) : Infinity;
+}
+
 /** Every request accounted for; `lost` and `refusedWhileAlive` over the shutdown window. */
 export function accountRequests(trace: Trace): RequestAccounting | undefined {
   const { events, meta } = trace;
@@ -423,6 +433,8 @@ export function accountRequests(trace: Trace): RequestAccounting | undefined {
   const spans = events.filter((e): e is LoadSpanEvent => e.kind === 'load-request');
   const all = emptyCounts();
   const shutdown = emptyCounts();
+  const closeAt = closeCalledAt(trace);
+  let resetAtClose = 0;
   let failedBeforeShutdown = 0;
   let afterExit = 0;
   const streams = { total: 0, endedByServer: 0, cut: 0, other: 0 };
@@ -440,6 +452,7 @@ export function accountRequests(trace: Trace): RequestAccounting | undefined {
     else if (w.start !== undefined && r.end >= w.start) {
       shutdown.total++;
       shutdown.byOutcome[r.outcome]++;
+      if (r.outcome === 'reset' && r.t >= closeAt) resetAtClose++;
     } else if (r.outcome !== 'ok') failedBeforeShutdown++;
   }
   const b = shutdown.byOutcome;
@@ -447,8 +460,9 @@ export function accountRequests(trace: Trace): RequestAccounting | undefined {
     url: started?.url ?? meta.load?.url ?? '',
     all,
     shutdown,
-    lost: b.reset + b.timeout + b['http-5xx'] + b['other-error'],
+    lost: b.reset - resetAtClose + b.timeout + b['http-5xx'] + b['other-error'],
     refusedWhileAlive: b.refused,
+    resetAtClose,
     failedBeforeShutdown,
     afterExit,
     streams,

@@ -175,10 +175,15 @@ export interface RequestAccounting {
   all: OutcomeCounts;
   /** Requests in flight at the start of termination (the signal, or preStop with --k8s) or started after it, before the main process exited. */
   shutdown: OutcomeCounts;
-  /** In the shutdown window, accepted by the service but not answered properly: reset, timeout, 5xx, other errors. */
+  /** In the shutdown window, not answered properly: reset (except resetAtClose), timeout, 5xx, other errors. */
   lost: number;
   /** In the shutdown window, refused because the listener was already closed while the process still ran. */
   refusedWhileAlive: number;
+  /**
+   * Resets of requests sent after server.close() was called: their connection was still in the
+   * closing listener's accept queue, never accepted by the app. Turned away like refusals, not lost.
+   */
+  resetAtClose: number;
   /** Failed before termination began (e.g. the service was not ready). */
   failedBeforeShutdown: number;
   /** Sent after the main process exited (the tail that observes refusals); never counted as lost. */
