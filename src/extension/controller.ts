@@ -17,6 +17,7 @@ import { reportError, UserError } from './errors';
 import { ChannelSink, TerminalSink, type OutputSink } from './output';
 import { RunSession, type RunRequest } from './session';
 import { applyOverrides, describePlan, readSettings, sanitizeOverrides, SIGNALS, toPlan, fmtMs, type RunOverrides, type RunSettings } from './settings';
+import { toLoad, describeLoad } from './settings'; // issue #5
 import { RunStatusBar } from './statusBar';
 import { readTraceFile, TraceStore, writeJson } from './storage';
 import { isRunRequest } from './targets';
@@ -102,6 +103,8 @@ export class Controller implements ViewHost, vscode.Disposable {
     sink.note(`$ ${formatArgv(request.argv)}`);
     sink.note(`  in ${cwd}`);
     sink.note(`  ${describePlan(plan)}`);
+    const load = toLoad(settings); // issue #5
+    if (load) sink.note(`  traffic: ${describeLoad(load)}`);
     for (const n of request.notes ?? []) sink.note(`  note: ${n}`);
     sink.show(true);
     this.statusBar.track(session);
@@ -118,6 +121,7 @@ export class Controller implements ViewHost, vscode.Disposable {
         stallMs: settings.stallMs,
         tracePath,
         echo: { stdout: sink.stdout, stderr: sink.stderr },
+        load,
       });
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -258,6 +262,8 @@ export class Controller implements ViewHost, vscode.Disposable {
       ...(p.when.mode === 'after' ? { signalAfterMs: p.when.ms } : p.when.mode === 'listening' ? { signalAfterMs: p.when.delayMs, listenTimeoutMs: p.when.timeoutMs } : {}),
       secondSignal: p.second?.signal ?? 'none',
       ...(p.second ? { secondSignalAfterMs: p.second.afterMs } : {}),
+      // issue #5: the same traffic (only the listening-port form is a setting)
+      ...(trace.meta.load && trace.meta.load.target === 'auto' ? { loadRate: trace.meta.load.rate, loadKeepAlive: trace.meta.load.keepAlive, loadPath: trace.meta.load.path ?? '/' } : { loadRate: 0 }),
     };
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd))?.uri.fsPath;
     return this.start({ kind: 'command', label: shortLabel(argv), argv: [...argv], cwd, folder, overrides });
@@ -533,7 +539,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** The "Run with options…" pickers: signal, delivery, when, grace period, second signal. Undefined when cancelled. */
   async pickOptions(folder: string | undefined): Promise<RunOverrides | undefined> {
     const s = this.settingsFor(folder);
-    const total = 5;
+    const total = 6;
     const signal = await pickStep<string>('Signal', 1, total, SIGNALS.map((sig) => ({ label: sig, value: sig })), s.signal);
     if (signal === undefined) return undefined;
     const delivery = await pickStep<Delivery>('Delivery', 2, total, [
@@ -571,7 +577,21 @@ export class Controller implements ViewHost, vscode.Disposable {
       ...(signal !== 'SIGINT' ? [{ label: 'SIGINT', detail: `${fmtMs(s.secondSignalAfterMs)} after the first, like an impatient Ctrl+C`, value: 'SIGINT' }] : []),
     ], s.secondSignal === signal || s.secondSignal === 'SIGINT' ? s.secondSignal : 'none');
     if (second === undefined) return undefined;
-    return { signal, delivery, signalWhen, gracePeriodMs: grace, secondSignal: second };
+    // ---- issue #5: traffic during shutdown
+    type Load = { loadRate: number; loadKeepAlive: boolean };
+    const loadItems: (vscode.QuickPickItem & { value: Load })[] = [
+      { label: 'No traffic', value: { loadRate: 0, loadKeepAlive: false } },
+      { label: '20 requests/s, a new connection each', detail: `At ${s.loadPath} of the port the service listens on, from when it listens until it exits; lost requests are counted`, value: { loadRate: 20, loadKeepAlive: false } },
+      { label: '50 requests/s, keep-alive', detail: 'Connections reused, as behind a load balancer or a proxy', value: { loadRate: 50, loadKeepAlive: true } },
+      { label: '50 requests/s, a new connection each', value: { loadRate: 50, loadKeepAlive: false } },
+    ];
+    if (s.loadRate && !loadItems.some((i) => i.value.loadRate === s.loadRate && i.value.loadKeepAlive === s.loadKeepAlive)) {
+      loadItems.push({ label: `${s.loadRate} requests/s${s.loadKeepAlive ? ', keep-alive' : ''}`, value: { loadRate: s.loadRate, loadKeepAlive: s.loadKeepAlive } });
+    }
+    const current = loadItems.find((i) => i.value.loadRate === s.loadRate && (s.loadRate === 0 || i.value.loadKeepAlive === s.loadKeepAlive))?.value ?? loadItems[0].value;
+    const load = await pickStep<Load>('Traffic during shutdown', 6, total, loadItems, current);
+    if (load === undefined) return undefined;
+    return { signal, delivery, signalWhen, gracePeriodMs: grace, secondSignal: second, ...load };
   }
 
   dispose(): void {

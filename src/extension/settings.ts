@@ -2,7 +2,7 @@
  * The `shutdownTrace.*` settings, per-run overrides, and the SignalPlan they make.
  * No `vscode` import: callers pass a getter (WorkspaceConfiguration.get).
  */
-import type { Delivery, SignalPlan } from '../core/trace';
+import type { Delivery, SignalPlan, LoadConfig } from '../core/trace';
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT'] as const;
 export type SignalWhenMode = 'listening' | 'after' | 'never';
@@ -22,6 +22,11 @@ export interface RunSettings {
   env: Record<string, string>;
   output: OutputTarget;
   saveTraces: string;
+  // ---- issue #5: traffic during shutdown
+  /** Requests per second at the port the service listens on; 0: no traffic. */
+  loadRate: number;
+  loadKeepAlive: boolean;
+  loadPath: string;
 }
 
 export const DEFAULTS: RunSettings = {
@@ -38,6 +43,9 @@ export const DEFAULTS: RunSettings = {
   env: {},
   output: 'terminal',
   saveTraces: '',
+  loadRate: 0,
+  loadKeepAlive: false,
+  loadPath: '/',
 };
 
 /** Overrides a run command accepts as its options argument (any subset; unknown keys are ignored). */
@@ -70,6 +78,10 @@ export function sanitizeOverrides(raw: unknown): { overrides: RunOverrides; igno
   take('env', (v) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v as object).every((x) => typeof x === 'string'));
   take('output', (v) => v === 'terminal' || v === 'outputChannel');
   take('saveTraces', (v) => typeof v === 'string');
+  // ---- issue #5
+  take('loadRate', (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1000);
+  take('loadKeepAlive', (v) => typeof v === 'boolean');
+  take('loadPath', (v) => typeof v === 'string' && v.startsWith('/'));
   return { overrides, ignored };
 }
 
@@ -111,4 +123,18 @@ export function fmtMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}
+
+// ---- issue #5: traffic during shutdown
+
+/** The load for a run (at the port the service listens on), or none when the rate is 0. */
+export function toLoad(s: RunSettings): LoadConfig | undefined {
+  if (!s.loadRate) return undefined;
+  return { target: 'auto', rate: s.loadRate, keepAlive: s.loadKeepAlive, path: s.loadPath || '/', timeoutMs: 5000, tailMs: 300 };
+}
+
+/** "50 requests/s at / (keep-alive)" */
+export function describeLoad(l: LoadConfig | undefined): string {
+  if (!l) return 'no traffic';
+  return `${l.rate} requests/s at ${l.path ?? '/'} of the port it listens on (${l.keepAlive ? 'keep-alive' : 'a new connection each'})`;
 }

@@ -261,3 +261,17 @@ describe('accountRequests: the shutdown window', () => {
     assert.equal(r.refusedWhileAlive, 1);
   });
 });
+
+describe('extension settings: traffic during shutdown', () => {
+  test('loadRate 0 means no traffic; a rate gives a load at the listening port', async () => {
+    const { DEFAULTS, toLoad, describeLoad, sanitizeOverrides, applyOverrides } = await import('../../src/extension/settings');
+    assert.equal(toLoad(DEFAULTS), undefined);
+    const { overrides, ignored } = sanitizeOverrides({ loadRate: 50, loadKeepAlive: true, loadPath: 'no-slash' });
+    assert.deepEqual(overrides, { loadRate: 50, loadKeepAlive: true });
+    assert.deepEqual(ignored, ['loadPath']);
+    assert.deepEqual(sanitizeOverrides({ loadRate: 5000 }).ignored, ['loadRate']);
+    const load = toLoad(applyOverrides(DEFAULTS, overrides));
+    assert.deepEqual(load, { target: 'auto', rate: 50, keepAlive: true, path: '/', timeoutMs: 5000, tailMs: 300 });
+    assert.equal(describeLoad(load), '50 requests/s at / of the port it listens on (keep-alive)');
+  });
+});
