@@ -7,12 +7,22 @@
  * unique numeric id each, so overlapping spans never collide. Point events are instants `i`;
  * the active-handle count is a counter `C`; log lines are instants on a "log" thread; leaked
  * handles (last snapshot of each process) are instants on a "leaked handles" thread.
+ *
+ * Traffic and Kubernetes (issue #5) sit on the launcher's track (pid 0), where the load
+ * generator and the simulated kubelet run: each load request is an async span on a thread per
+ * outcome class (answered, turned away, lost or failed; event streams apart), named by its
+ * outcome and coloured with the reserved `cname`s good / bad / terrible (grey for the requests
+ * sent after the exit); the load's start and summary are instants on a "load generator"
+ * thread, the summary and the accounting also in the metadata. The pod's termination is on a
+ * "kubernetes termination" thread: its start and the grace extension as instants, preStop
+ * and the grace period's countdown as spans, and the countdown's end (SIGKILL due).
  * No `vscode` or Node imports.
  */
 import type { HandleInfo, Site } from './protocol';
 import type { Trace, TraceEvent } from './trace';
 import { redactTrace } from './redact';
 import { formatFrameLine, formatSite, leakedHandles, truncate, userFrames } from './format';
+import { requestRoles, type RequestRole } from './export-md';
 
 export type ChromePhase = 'M' | 'b' | 'e' | 'i' | 'C';
 
@@ -26,6 +36,8 @@ export interface ChromeEvent {
   id?: number;
   /** Instant scope: thread, process or global. */
   s?: 't' | 'p' | 'g';
+  /** A colour reserved by the trace viewers (chrome://tracing): good, bad, terrible, grey, … */
+  cname?: ChromeColor;
   args?: Record<string, unknown>;
 }
 
@@ -37,8 +49,32 @@ export interface ChromeTrace {
 
 /** The launcher's own events carry pid 0. */
 export const LAUNCHER_PID = 0;
-/** Thread ids inside each process track. */
-export const TID = { main: 1, log: 2, handles: 3 } as const;
+/** Thread ids inside each process track; the load and Kubernetes ones on the launcher's (pid 0). */
+export const TID = { main: 1, log: 2, handles: 3, load: 10, answered: 11, turnedAway: 12, lost: 13, streams: 14, k8s: 15 } as const;
+
+const THREAD_NAMES: Record<number, string> = {
+  [TID.log]: 'log',
+  [TID.handles]: 'leaked handles',
+  [TID.load]: 'load generator',
+  [TID.answered]: 'requests: answered',
+  [TID.turnedAway]: 'requests: turned away (refused, or after the exit)',
+  [TID.lost]: 'requests: lost or failed',
+  [TID.streams]: 'event streams',
+  [TID.k8s]: 'kubernetes termination',
+};
+
+/** Colour names reserved by chrome://tracing (catapult's ColorScheme) that the export uses. */
+export type ChromeColor = 'good' | 'bad' | 'terrible' | 'grey';
+
+/** Where a load request goes, how it is coloured, and what the analysis counts it as. */
+const ROLE_STYLE: Record<RequestRole, { tid: number; cname: ChromeColor; counted: string }> = {
+  answered: { tid: TID.answered, cname: 'good', counted: 'answered' },
+  'turned-away': { tid: TID.turnedAway, cname: 'bad', counted: 'turned away' },
+  'after-exit': { tid: TID.turnedAway, cname: 'grey', counted: 'after exit' },
+  lost: { tid: TID.lost, cname: 'terrible', counted: 'lost' },
+  'before-shutdown': { tid: TID.lost, cname: 'bad', counted: 'failed before shutdown' },
+  stream: { tid: TID.streams, cname: 'good', counted: 'stream' },
+};
 
 const toUs = (t: number): number => Math.max(0, Math.round((Number.isFinite(t) ? t : 0) * 1000));
 
@@ -83,18 +119,52 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
     s.add(tid);
   };
   let nextId = 1;
-  const span = (pid: number, cat: string, name: string, start: number, stop: number | undefined, args: Record<string, unknown> = {}) => {
+  const span = (
+    pid: number,
+    cat: string,
+    name: string,
+    start: number,
+    stop: number | undefined,
+    args: Record<string, unknown> = {},
+    o: { tid?: number; cname?: ChromeColor } = {},
+  ) => {
     const id = nextId++;
     const s = Number.isFinite(start) ? start : 0;
     const unfinished = stop === undefined || !Number.isFinite(stop);
     const e = unfinished ? Math.max(s, end) : Math.max(s, stop as number);
-    use(pid, TID.main);
-    out.push({ name, ph: 'b', cat, id, ts: toUs(s), pid, tid: TID.main, args: unfinished ? { ...args, unfinished: true } : args });
-    out.push({ name, ph: 'e', cat, id, ts: toUs(e), pid, tid: TID.main, args: {} });
-  };
-  const instant = (pid: number, name: string, t: number, scope: 't' | 'p' | 'g', cat: string, args: Record<string, unknown> = {}, tid: number = TID.main) => {
+    const tid = o.tid ?? TID.main;
+    const color = o.cname ? { cname: o.cname } : {};
     use(pid, tid);
-    out.push({ name, ph: 'i', s: scope, cat, ts: toUs(t), pid, tid, args });
+    out.push({ name, ph: 'b', cat, id, ts: toUs(s), pid, tid, ...color, args: unfinished ? { ...args, unfinished: true } : args });
+    out.push({ name, ph: 'e', cat, id, ts: toUs(e), pid, tid, ...color, args: {} });
+  };
+  const instant = (pid: number, name: string, t: number, scope: 't' | 'p' | 'g', cat: string, args: Record<string, unknown> = {}, tid: number = TID.main, cname?: ChromeColor) => {
+    use(pid, tid);
+    out.push({ name, ph: 'i', s: scope, cat, ts: toUs(t), pid, tid, ...(cname ? { cname } : {}), args });
+  };
+  // ---- issue #5: how each load request counts, and the pod's termination
+  const roles = requestRoles(trace);
+  const mainPid = meta?.mainPid ?? trace.processes?.find((p) => p.isMain)?.pid;
+  const mainExitAt = events.find((e) => e.kind === 'process-exit' && e.pid === mainPid)?.t ?? trace.processes?.find((p) => p.pid === mainPid)?.end;
+  let preStopOpen: Extract<TraceEvent, { kind: 'prestop-start' }> | undefined;
+  const preStopSpan = (ps: Extract<TraceEvent, { kind: 'prestop-start' }>, pe: Extract<TraceEvent, { kind: 'prestop-end' }> | undefined) => {
+    const cname: ChromeColor | undefined = pe ? (pe.overran ? 'terrible' : pe.ok ? 'good' : 'bad') : undefined;
+    span(LAUNCHER_PID, 'k8s', `preStop ${truncate(ps.detail ?? ps.action, 80)}`, ps.t, pe?.t, {
+      action: ps.action,
+      detail: ps.detail,
+      ...(ps.action === 'exec' && ps.pid ? { hookPid: ps.pid } : {}),
+      ...(pe
+        ? {
+            ok: pe.ok,
+            overran: pe.overran,
+            durationMs: pe.durationMs,
+            ...(pe.error !== undefined ? { error: pe.error } : {}),
+            ...(pe.status !== undefined ? { status: pe.status } : {}),
+            ...(pe.exitCode !== undefined ? { exitCode: pe.exitCode } : {}),
+            ...(pe.output !== undefined ? { output: pe.output } : {}),
+          }
+        : {}),
+    }, { tid: TID.k8s, cname });
   };
 
   // ---- phases: the analysis's list first, then any phase events it does not cover.
@@ -264,10 +334,67 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
       case 'note':
         instant(LAUNCHER_PID, truncate(e.text, 80), e.t, 'g', 'tool', { text: e.text });
         break;
+      // ---- traffic during shutdown
+      case 'load-start':
+        instant(LAUNCHER_PID, `load started: ${e.rate} requests/s${e.sse ? `, ${e.sse} stream${e.sse === 1 ? '' : 's'}` : ''}`, e.t, 't', 'load', { url: e.url, rate: e.rate, keepAlive: e.keepAlive, sse: e.sse }, TID.load);
+        break;
+      case 'load-request': {
+        const role = roles.get(e) ?? (e.sse ? 'stream' : e.outcome === 'ok' ? 'answered' : 'lost');
+        const style = ROLE_STYLE[role];
+        const cname: ChromeColor = e.sse ? (e.outcome === 'ok' ? 'good' : e.outcome === 'reset' ? 'terrible' : 'bad') : style.cname;
+        span(LAUNCHER_PID, 'load', `${e.sse ? 'stream' : 'request'} ${e.outcome}`, e.t, e.end, {
+          id: e.id,
+          outcome: e.outcome,
+          counted: e.sse ? (e.outcome === 'ok' ? 'ended by the service' : e.outcome === 'reset' ? 'cut' : 'other') : style.counted,
+          ...(e.status !== undefined ? { status: e.status } : {}),
+          ...(e.error !== undefined ? { error: e.error } : {}),
+          keepAlive: e.keepAlive,
+          ...(e.sse ? { sse: true, events: e.events ?? 0 } : {}),
+          durationMs: Number.isFinite(e.end - e.t) ? Math.round((e.end - e.t) * 1000) / 1000 : null,
+        }, { tid: style.tid, cname });
+        break;
+      }
+      case 'load-summary':
+        instant(LAUNCHER_PID, `load summary: ${e.sent} sent`, e.t, 't', 'load', loadSummaryArgs(e), TID.load);
+        break;
+      // ---- Kubernetes termination
+      case 'termination-start': {
+        instant(LAUNCHER_PID, `termination started (grace ${e.graceSeconds} s)`, e.t, 'g', 'k8s', { graceSeconds: e.graceSeconds, stopSignal: e.stopSignal, ...(e.preStop !== undefined ? { preStop: e.preStop } : {}) }, TID.k8s);
+        const sched = meta?.k8s?.schedule;
+        if (sched) {
+          const due = e.t + sched.killAtMs;
+          const reached = mainExitAt === undefined || mainExitAt >= due;
+          const stop = reached ? due : mainExitAt;
+          span(LAUNCHER_PID, 'k8s', `grace period ${e.graceSeconds} s`, e.t, stop, {
+            graceSeconds: e.graceSeconds,
+            killAtMs: sched.killAtMs,
+            signalAtMs: sched.signalAtMs,
+            remainingSeconds: sched.remainingSeconds,
+            preStopSeconds: sched.preStopSeconds,
+            extended: sched.extended,
+            endedBy: reached ? 'SIGKILL due' : 'exit',
+          }, { tid: TID.k8s, cname: reached ? 'terrible' : 'good' });
+          instant(LAUNCHER_PID, reached ? 'grace period over: SIGKILL due' : 'grace period would end: SIGKILL due', due, 't', 'k8s', { killAtMs: sched.killAtMs, remainingSeconds: sched.remainingSeconds, extended: sched.extended, overran: sched.overran, reached }, TID.k8s, reached ? 'terrible' : 'grey');
+        }
+        break;
+      }
+      case 'prestop-start':
+        if (preStopOpen) preStopSpan(preStopOpen, undefined);
+        preStopOpen = e;
+        break;
+      case 'prestop-end':
+        if (preStopOpen) preStopSpan(preStopOpen, e);
+        else instant(LAUNCHER_PID, 'preStop ended', e.t, 't', 'k8s', { ok: e.ok, overran: e.overran, durationMs: e.durationMs }, TID.k8s);
+        preStopOpen = undefined;
+        break;
+      case 'grace-extension':
+        instant(LAUNCHER_PID, `grace extension: SIGKILL ${e.seconds} s after the signal`, e.t, 'g', 'k8s', { seconds: e.seconds, reason: e.reason }, TID.k8s, 'bad');
+        break;
       default:
         break;
     }
   }
+  if (preStopOpen) preStopSpan(preStopOpen, undefined);
   // Close what never ended at the end of the trace.
   for (const [k, s] of openPhases) span(Number(k.split('/')[0]), 'phase', s.name, s.t, undefined, { auto: !!s.auto });
   for (const k of [...openListeners.keys()]) endListener(k, NaN, {});
@@ -309,7 +436,7 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
     const tids = threads.get(pid) ?? new Set<number>([TID.main]);
     tids.add(TID.main);
     for (const tid of [...tids].sort((a, b) => a - b)) {
-      const tname = tid === TID.main ? (pid === LAUNCHER_PID && !p ? 'launcher' : p ? truncate(p.command, 100) : 'main') : tid === TID.log ? 'log' : 'leaked handles';
+      const tname = tid === TID.main ? (pid === LAUNCHER_PID && !p ? 'launcher' : p ? truncate(p.command, 100) : 'main') : (THREAD_NAMES[tid] ?? `thread ${tid}`);
       meta_.push({ name: 'thread_name', ph: 'M', ts: 0, pid, tid, args: { name: tname } });
       meta_.push({ name: 'thread_sort_index', ph: 'M', ts: 0, pid, tid, args: { sort_index: tid } });
     }
@@ -342,7 +469,30 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
             leakedHandleCount: trace.analysis.leakedHandleCount,
           }
         : {}),
+      ...loadMetadata(trace),
+      ...k8sMetadata(trace),
       source: 'Shutdown Trace (redacted export)',
     },
   };
+}
+
+function loadSummaryArgs(e: Extract<TraceEvent, { kind: 'load-summary' }>): Record<string, unknown> {
+  return { url: e.url, sent: e.sent, recorded: e.recorded, streams: e.streams, byOutcome: e.byOutcome, statuses: e.statuses, skipped: e.skipped };
+}
+
+/** The load's configuration, the generator's totals and the analysis's accounting (lost, turned away, …). */
+function loadMetadata(trace: Trace): Record<string, unknown> {
+  const summary = (trace.events ?? []).find((e): e is Extract<TraceEvent, { kind: 'load-summary' }> => e.kind === 'load-summary');
+  const config = trace.meta?.load;
+  const requests = trace.analysis?.requests;
+  if (!config && !summary && !requests) return {};
+  return { load: { ...(config ? { config } : {}), ...(summary ? { summary: loadSummaryArgs(summary) } : {}), ...(requests ? { accounting: requests } : {}) } };
+}
+
+/** The pod's termination as configured (with the kubelet's schedule) and its outcome. */
+function k8sMetadata(trace: Trace): Record<string, unknown> {
+  const plan = trace.meta?.k8s;
+  const outcome = trace.analysis?.k8s;
+  if (!plan && !outcome) return {};
+  return { k8s: { ...(plan ? { plan } : {}), ...(outcome ? { outcome } : {}) } };
 }

@@ -5,14 +5,16 @@
  * run inside them. No `vscode` or Node imports.
  */
 import type { Frame } from './protocol';
-import type { Finding, Trace, TraceEvent } from './trace';
+import type { Finding, LoadOutcome, RequestAccounting, Trace, TraceEvent } from './trace';
 import { redactTrace } from './redact';
-import { describePlan, formatDuration, formatExit, formatFrameLine, formatOffset, formatSite, leakedHandles, truncate, userFrames } from './format';
+import { describePlan, describeWhen, formatDuration, formatExit, formatFrameLine, formatOffset, formatSite, leakedHandles, truncate, userFrames } from './format';
 
 /** How many output lines before the exit to include. */
 export const LOG_TAIL_LINES = 20;
 /** How many evidence events to list per finding. */
 export const MAX_EVIDENCE = 8;
+/** How many lost requests to list in "Traffic during shutdown". */
+export const MAX_LOST_LISTED = 5;
 
 // ------------------------------------------------------------------ escaping
 
@@ -149,6 +151,26 @@ export function describeEvent(e: TraceEvent, cwd?: string, trace?: Trace): strin
       return `${e.count} active resources`;
     case 'dropped':
       return `${e.count} events dropped`;
+    // ---- issue #5
+    case 'load-start':
+      return `load started: ${e.rate} requests/s at ${e.url}${e.keepAlive ? ' (keep-alive)' : ''}${e.sse ? `, ${e.sse} event stream${e.sse === 1 ? '' : 's'}` : ''}`;
+    case 'load-request': {
+      const what = e.sse ? `event stream #${e.id}` : `request #${e.id}`;
+      const took = formatDuration(e.end - e.t);
+      const status = e.status !== undefined ? ` (HTTP ${e.status})` : '';
+      const tail = e.sse && e.events !== undefined ? `, ${e.events} event${e.events === 1 ? '' : 's'}` : '';
+      return `${what} ${OUTCOME_PHRASE[e.outcome] ?? e.outcome}${status} after ${took}${tail}${e.error ? `: ${e.error}` : ''}`;
+    }
+    case 'load-summary':
+      return `load ended: ${e.sent} request${e.sent === 1 ? '' : 's'} sent${e.streams ? `, ${e.streams} stream${e.streams === 1 ? '' : 's'}` : ''} (${outcomeList(e.byOutcome)})`;
+    case 'termination-start':
+      return `pod termination began: terminationGracePeriodSeconds ${e.graceSeconds}, stop signal ${e.stopSignal}${e.preStop ? `, preStop ${e.preStop}` : ''}`;
+    case 'prestop-start':
+      return `preStop ${e.detail} started${e.action === 'exec' && e.pid ? ` (pid ${e.pid})` : ''}`;
+    case 'prestop-end':
+      return `preStop ${e.overran ? 'still running at the grace deadline: the kubelet stopped waiting' : e.ok ? 'finished' : `failed${e.error ? `: ${e.error}` : ''}`} after ${formatDuration(e.durationMs)}${e.exitCode !== undefined && e.exitCode !== null && !e.overran ? ` (exit code ${e.exitCode})` : ''}${e.status !== undefined ? ` (HTTP ${e.status})` : ''}`;
+    case 'grace-extension':
+      return `grace extended by ${e.seconds} s: ${e.reason}`;
     default:
       return (e as { kind: string }).kind;
   }
@@ -164,6 +186,249 @@ function mainExitTime(trace: Trace): number | undefined {
 
 function frameBlock(frames: Frame[], cwd: string): string {
   return mdFence(frames.map((f) => formatFrameLine(f, cwd)).join('\n'), 'text');
+}
+
+// ------------------------------------------------------------------ traffic and Kubernetes (issue #5)
+
+const OUTCOME_PHRASE: Record<LoadOutcome, string> = { ok: 'answered', refused: 'refused', reset: 'reset', timeout: 'timed out', 'http-5xx': 'answered 5xx', 'other-error': 'failed' };
+const OUTCOME_COLUMNS: [LoadOutcome, string][] = [['ok', 'ok'], ['refused', 'refused'], ['reset', 'reset'], ['timeout', 'timed out'], ['http-5xx', '5xx'], ['other-error', 'other errors']];
+
+function outcomeList(b: Partial<Record<LoadOutcome, number>> | undefined): string {
+  return OUTCOME_COLUMNS.filter(([o]) => (b?.[o] ?? 0) > 0).map(([o, w]) => `${b![o]} ${w}`).join(', ') || 'none';
+}
+
+/**
+ * How a load request counts, as the analysis counts it (analysis.ts accountRequests):
+ * `lost` (in the shutdown window, no proper answer), `turned-away` (refused by the closed
+ * listener, or reset in its accept queue after close() was called, while the process still
+ * ran), `answered`, `after-exit` (sent after the main process exited), `before-shutdown`
+ * (failed before termination began), `stream` (a server-sent-event stream).
+ */
+export type RequestRole = 'lost' | 'turned-away' | 'answered' | 'after-exit' | 'before-shutdown' | 'stream';
+
+/** The shutdown window as the analysis draws it: termination start (or the first signal) to the main process's exit; and the first server.close(). */
+function shutdownWindow(trace: Trace): { start?: number; exitAt: number; closeAt: number } {
+  const events = trace.events ?? [];
+  const mainPid = trace.meta?.mainPid ?? trace.processes?.find((p) => p.isMain)?.pid;
+  const first = events.find((e) => e.kind === 'termination-start') ?? events.find((e) => e.kind === 'signal-sent') ?? events.find((e) => e.kind === 'signal');
+  const exitAt = events.find((e) => e.kind === 'process-exit' && e.pid === mainPid)?.t ?? trace.processes?.find((p) => p.pid === mainPid)?.end ?? Infinity;
+  const closes = events.filter((e) => e.kind === 'server-close').map((e) => e.t);
+  return { start: first?.t, exitAt, closeAt: closes.length ? Math.min(...closes) : Infinity };
+}
+
+export function requestRoles(trace: Trace): Map<TraceEvent, RequestRole> {
+  const { start, exitAt, closeAt } = shutdownWindow(trace);
+  const roles = new Map<TraceEvent, RequestRole>();
+  for (const e of trace.events ?? []) {
+    if (e.kind !== 'load-request') continue;
+    let role: RequestRole;
+    if (e.sse) role = 'stream';
+    else if (e.t >= exitAt) role = 'after-exit';
+    else if (start !== undefined && e.end >= start) {
+      if (e.outcome === 'ok') role = 'answered';
+      else if (e.outcome === 'refused' || (e.outcome === 'reset' && e.t >= closeAt)) role = 'turned-away';
+      else role = 'lost';
+    } else role = e.outcome === 'ok' ? 'answered' : 'before-shutdown';
+    roles.set(e, role);
+  }
+  return roles;
+}
+
+/** The moment the shutdown window opens, in words: "the start of termination", "SIGTERM". */
+function windowLabel(trace: Trace): string {
+  const events = trace.events ?? [];
+  if (events.some((e) => e.kind === 'termination-start')) return 'the start of termination';
+  const s = events.find((e) => e.kind === 'signal-sent' || e.kind === 'signal') as { signal?: string } | undefined;
+  return s?.signal ?? 'the signal';
+}
+
+function countsFrom(spans: Extract<TraceEvent, { kind: 'load-request' }>[]): Record<LoadOutcome, number> {
+  const b: Record<LoadOutcome, number> = { ok: 0, refused: 0, reset: 0, timeout: 0, 'http-5xx': 0, 'other-error': 0 };
+  for (const s of spans) if (s.outcome in b) b[s.outcome]++;
+  return b;
+}
+
+function trafficSection(trace: Trace): string[] {
+  const events = trace.events ?? [];
+  const meta = trace.meta;
+  const spans = events.filter((e): e is Extract<TraceEvent, { kind: 'load-request' }> => e.kind === 'load-request');
+  const started = events.find((e): e is Extract<TraceEvent, { kind: 'load-start' }> => e.kind === 'load-start');
+  const summary = events.find((e): e is Extract<TraceEvent, { kind: 'load-summary' }> => e.kind === 'load-summary');
+  if (!meta?.load && !started && spans.length === 0) return [];
+  const roles = requestRoles(trace);
+  const plain = spans.filter((s) => !s.sse);
+  const streams = spans.filter((s) => s.sse);
+  const of = (r: RequestRole) => plain.filter((s) => roles.get(s) === r);
+  const lostSpans = of('lost');
+  const turnedAway = of('turned-away');
+  const acc: RequestAccounting | undefined = trace.analysis?.requests;
+  const L: string[] = ['### Traffic during shutdown', ''];
+
+  const url = started?.url ?? acc?.url ?? meta?.load?.url ?? meta?.load?.target ?? '';
+  const rate = started?.rate ?? meta?.load?.rate;
+  const keepAlive = started?.keepAlive ?? meta?.load?.keepAlive;
+  const sse = started?.sse ?? meta?.load?.sse ?? 0;
+  const how = [
+    rate ? `${rate} request${rate === 1 ? '' : 's'}/s` : undefined,
+    url ? `at ${mdCode(url)}` : undefined,
+    rate ? (keepAlive ? '(keep-alive)' : '(a new connection each)') : undefined,
+  ].filter(Boolean).join(' ');
+  const tail = meta?.load?.tailMs;
+  L.push(`${how || 'Load'}${sse ? `${how ? ', plus' : ''} ${sse} server-sent-event stream${sse === 1 ? '' : 's'}` : ''}, from when the service listened until ${tail !== undefined ? `${formatDuration(tail)} after` : 'just after'} its main process exited.${started ? '' : ' The load never started (the service did not listen, or the target could not be resolved).'}`);
+  L.push('');
+
+  const w = shutdownWindow(trace);
+  const shutdownB = acc?.shutdown.byOutcome ?? countsFrom(plain.filter((s) => w.start !== undefined && s.t < w.exitAt && s.end >= w.start));
+  const allB = acc?.all.byOutcome ?? countsFrom(plain);
+  const sum = (b: Record<LoadOutcome, number>) => OUTCOME_COLUMNS.reduce((n, [o]) => n + (b[o] ?? 0), 0);
+  L.push(
+    ...table(
+      ['Requests', ...OUTCOME_COLUMNS.map(([, w]) => w), 'total'],
+      [
+        [`During shutdown (from ${mdText(windowLabel(trace))} to the exit)`, ...OUTCOME_COLUMNS.map(([o]) => String(shutdownB[o] ?? 0)), String(acc?.shutdown.total ?? sum(shutdownB))],
+        ['Whole run', ...OUTCOME_COLUMNS.map(([o]) => String(allB[o] ?? 0)), String(acc?.all.total ?? sum(allB))],
+      ],
+    ),
+  );
+  L.push('');
+
+  const lost = acc?.lost ?? lostSpans.length;
+  const refusedWhileAlive = acc?.refusedWhileAlive ?? turnedAway.filter((s) => s.outcome === 'refused').length;
+  const resetAtClose = acc?.resetAtClose ?? turnedAway.filter((s) => s.outcome === 'reset').length;
+  const afterExit = acc?.afterExit ?? of('after-exit').length;
+  const before = acc?.failedBeforeShutdown ?? of('before-shutdown').length;
+  const label = mdText(windowLabel(trace));
+  const lostHow = lostSpans.length ? ` (${outcomeList(countsFrom(lostSpans))})` : '';
+  L.push(`- ${lost > 0 ? '🔴' : '✅'} **Lost: ${lost}**: requests in flight at ${label} or sent after it before the main process exited that got no proper answer${lostHow}.`);
+  const awayN = refusedWhileAlive + resetAtClose;
+  L.push(
+    awayN > 0
+      ? `- 🟠 **Turned away: ${awayN}** (not counted as lost): ${refusedWhileAlive} refused by the closed listener${resetAtClose ? `, ${resetAtClose} reset in its accept queue as close() ran` : ''}, while the process still ran. A load balancer still routing here would fail them.`
+      : '- ✅ **Turned away: 0**: no connection was refused while the process still ran.',
+  );
+  if (afterExit) L.push(`- Sent after the main process exited: ${afterExit} (the port was closed; never counted as lost).`);
+  if (before) L.push(`- 🟠 Failed before shutdown began: ${before} (check the load target and path, or the service's readiness).`);
+  if (streams.length || acc?.streams.total) {
+    const st = acc?.streams ?? { total: streams.length, endedByServer: streams.filter((s) => s.outcome === 'ok').length, cut: streams.filter((s) => s.outcome === 'reset').length, other: streams.filter((s) => s.outcome !== 'ok' && s.outcome !== 'reset').length };
+    L.push(`- ${st.cut + st.other > 0 ? '🔴' : '✅'} Event streams: ${st.total}, ${st.endedByServer} ended by the service, ${st.cut} cut${st.other ? `, ${st.other} other` : ''}.`);
+  }
+  const unrecorded = acc?.unrecorded ?? 0;
+  if (unrecorded) L.push(`- Not recorded as spans (over the cap): ${unrecorded}.`);
+  if (summary?.skipped) L.push(`- Skipped: ${summary.skipped} (the launcher fell behind; not sent).`);
+  L.push('');
+
+  if (lostSpans.length > 0) {
+    const shown = lostSpans.slice(0, MAX_LOST_LISTED);
+    L.push(`${lostSpans.length > shown.length ? `First ${shown.length} of ${lostSpans.length} lost requests` : `Lost request${lostSpans.length === 1 ? '' : 's'}`}:`);
+    L.push('');
+    L.push(
+      ...table(
+        ['#', 'sent', 'ended', 'outcome', 'error'],
+        shown.map((s) => [
+          String(s.id),
+          formatOffset(s.t),
+          `${formatOffset(s.end)} (${formatDuration(s.end - s.t)})`,
+          `${mdText(s.outcome)}${s.status !== undefined ? ` (HTTP ${s.status})` : ''}`,
+          s.error ? mdCode(truncate(s.error, 200), true) : '–',
+        ]),
+      ),
+    );
+    L.push('');
+  }
+  return L;
+}
+
+/** The signal plan of a --k8s run: the plan's moment starts the termination, the rest is the kubelet's. */
+function describeK8sPlan(trace: Trace): string[] {
+  const k = trace.meta.k8s!;
+  const plan = trace.meta.plan;
+  const lines: string[] = [];
+  lines.push(plan?.when?.mode === 'never' ? 'Termination (Kubernetes, --k8s): not started by the tool' : `Termination (Kubernetes, --k8s): ${describeWhen(plan?.when)}`);
+  if (k.preStop) lines.push(`preStop: ${describePreStopPlan(k.preStop)}, then the stop signal`);
+  lines.push(`Stop signal: ${k.stopSignal} to the main process only (as the kubelet sends it)`);
+  lines.push(`SIGKILL: terminationGracePeriodSeconds ${k.graceSeconds} counted from the start of termination, minus preStop in whole seconds, at least 2 s after the stop signal`);
+  return lines;
+}
+
+function describePreStopPlan(p: NonNullable<NonNullable<Trace['meta']['k8s']>['preStop']>): string {
+  if (p.action === 'sleep') return `sleep ${formatDuration(p.ms)}`;
+  if (p.action === 'exec') return `exec ${p.command}`;
+  return `httpGet ${p.url}`;
+}
+
+const FATE_ICON: Record<string, string> = { graceful: '✅', killed: '🔴', 'died-by-signal': '🔴', crashed: '🔴', 'not-terminated': '🟠', unknown: '❔' };
+
+function k8sSection(trace: Trace): string[] {
+  const meta = trace.meta;
+  const k = meta?.k8s;
+  const events = trace.events ?? [];
+  const start = events.find((e): e is Extract<TraceEvent, { kind: 'termination-start' }> => e.kind === 'termination-start');
+  if (!k && !start) return [];
+  const out = trace.analysis?.k8s;
+  const ps = events.find((e): e is Extract<TraceEvent, { kind: 'prestop-start' }> => e.kind === 'prestop-start');
+  const pe = events.find((e): e is Extract<TraceEvent, { kind: 'prestop-end' }> => e.kind === 'prestop-end');
+  const ext = events.find((e): e is Extract<TraceEvent, { kind: 'grace-extension' }> => e.kind === 'grace-extension');
+  const mainPid = meta?.mainPid ?? trace.processes?.find((p) => p.isMain)?.pid;
+  const sig = events.find((e): e is Extract<TraceEvent, { kind: 'signal-sent' }> => e.kind === 'signal-sent' && (start === undefined || e.t >= start.t));
+  const kill = events.find((e): e is Extract<TraceEvent, { kind: 'kill-sent' }> => e.kind === 'kill-sent');
+  const exit = events.find((e): e is Extract<TraceEvent, { kind: 'process-exit' }> => e.kind === 'process-exit' && e.pid === mainPid);
+  const main = trace.processes?.find((p) => p.pid === mainPid);
+  const t0 = start?.t ?? out?.startedAt ?? k?.startedAt;
+  const since = (t: number) => (t0 !== undefined ? ` (${formatDuration(t - t0)} after termination began)` : '');
+  const graceSeconds = start?.graceSeconds ?? out?.graceSeconds ?? k?.graceSeconds;
+  const stopSignal = start?.stopSignal ?? out?.stopSignal ?? k?.stopSignal ?? 'SIGTERM';
+  const schedule = out?.schedule ?? k?.schedule;
+  const L: string[] = ['### Kubernetes termination', ''];
+  if (out) L.push(`${FATE_ICON[out.fate] ?? '❔'} **A real pod would have ${out.fate === 'killed' ? 'been ' : ''}${mdText(out.summary)}.**`, '');
+  else if (!start) L.push('🟠 **Not terminated: the run ended before the termination began.**', '');
+
+  const rows: string[][] = [];
+  rows.push(['terminationGracePeriodSeconds', graceSeconds !== undefined ? `${graceSeconds} s` : '–']);
+  rows.push(['Stop signal', mdCode(stopSignal, true)]);
+  const preStopText = start?.preStop ?? out?.preStop ?? ps?.detail;
+  if (!preStopText && !ps) rows.push(['preStop', 'none']);
+  else {
+    const kind = ps?.action;
+    let result = 'did not run';
+    if (ps && pe) {
+      const how = pe.overran
+        ? `⚠️ still running at the ${graceSeconds ?? '?'} s grace deadline: the kubelet stopped waiting (overran)`
+        : pe.ok
+          ? 'finished'
+          : `❌ failed${pe.error ? `: ${mdText(truncate(pe.error, 200))}` : ''}`;
+      const code = !pe.overran && pe.exitCode !== undefined && pe.exitCode !== null ? `, exit code ${pe.exitCode}` : '';
+      const status = pe.status !== undefined ? `, HTTP ${pe.status}` : '';
+      result = `ran ${formatDuration(pe.durationMs)}, from ${formatOffset(ps.t)}: ${how}${code}${status}`;
+    } else if (ps) result = `started at ${formatOffset(ps.t)}, never ended in the trace`;
+    const p = k?.preStop;
+    const what = p?.action === 'sleep' ? `sleep ${formatDuration(p.ms)}` : p?.action === 'exec' ? `exec ${mdCode(truncate(p.command, 200), true)}` : p?.action === 'httpGet' ? `httpGet ${mdCode(truncate(p.url, 200), true)}` : `${kind ? `${mdText(kind)} ` : ''}${mdCode(truncate(preStopText ?? '', 200), true)}`;
+    rows.push(['preStop', `${what}: ${result}`]);
+  }
+  rows.push(['Termination began', t0 !== undefined ? `${formatOffset(t0)} (the grace period counts from here)` : 'never']);
+  rows.push(['Stop signal sent', sig ? `${mdText(sig.signal)} to pid ${sig.target} at ${formatOffset(sig.t)}${since(sig.t)}` : 'never']);
+  const killDue = schedule && t0 !== undefined ? t0 + schedule.killAtMs : undefined;
+  let killText: string;
+  if (kill) killText = `sent at ${formatOffset(kill.t)}${since(kill.t)}`;
+  else if (killDue !== undefined) killText = `not needed: due at ${formatOffset(killDue)} (${formatDuration(schedule!.killAtMs)} after termination began)${exit ? `, the main process ended before` : ''}`;
+  else killText = 'not sent';
+  if (kill && schedule) killText += `; due ${formatDuration(schedule.killAtMs)} after termination began, ${schedule.remainingSeconds} s after the stop signal`;
+  rows.push(['SIGKILL', killText]);
+  const extApplied = ext ?? (schedule?.extended ? { seconds: schedule.remainingSeconds, reason: schedule.overran ? 'preStop overran the grace period' : `the kubelet's ${schedule.remainingSeconds} s minimum after the stop signal`, t: undefined } : undefined);
+  rows.push(['Grace extension', extApplied ? `applied: SIGKILL ${extApplied.seconds} s after the stop signal${extApplied.t !== undefined ? ` (at ${formatOffset(extApplied.t)})` : ''}; ${mdText(extApplied.reason)}` : 'none']);
+  if (schedule && !schedule.overran && schedule.preStopSeconds > 0) {
+    rows.push(['Kubelet arithmetic', `${graceSeconds} s − ${schedule.preStopSeconds} s of preStop (whole seconds) = ${schedule.remainingSeconds} s after the stop signal`]);
+  }
+  const endAt = exit?.t ?? main?.end;
+  rows.push(['Main process ended', endAt !== undefined ? `${formatOffset(endAt)}${since(endAt)}, ${formatExit(main?.exit ?? (exit ? { code: exit.code, signal: exit.signal } : undefined))}` : 'still running when the trace ended']);
+  L.push(...table(['Step', 'Value'], rows));
+  L.push('');
+  if (pe?.output) {
+    L.push('preStop output (last lines):');
+    L.push('');
+    L.push(mdFence(pe.output.split(/\r?\n/).slice(-10).join('\n'), 'text'));
+    L.push('');
+  }
+  return L;
 }
 
 // ------------------------------------------------------------------ the summary
@@ -209,7 +474,7 @@ export function toMarkdown(input: Trace, extraSecrets?: string[]): string {
   // Signal plan.
   L.push('### Signal plan');
   L.push('');
-  for (const line of describePlan(meta?.plan)) L.push(`- ${mdText(line)}`);
+  for (const line of meta?.k8s ? describeK8sPlan(trace) : describePlan(meta?.plan)) L.push(`- ${mdText(line)}`);
   L.push('');
 
   // Processes.
@@ -230,6 +495,10 @@ export function toMarkdown(input: Trace, extraSecrets?: string[]): string {
     );
     L.push('');
   }
+
+  // Traffic during shutdown and Kubernetes termination (issue #5).
+  L.push(...trafficSection(trace));
+  L.push(...k8sSection(trace));
 
   // Findings.
   const findings: Finding[] = a?.findings ?? [];

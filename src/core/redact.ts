@@ -238,6 +238,17 @@ export function redactRequestPath(path: string): string {
   return `${base}?${parts.join('&')}${hash < 0 ? '' : '#' + REDACTED}`;
 }
 
+/**
+ * A URL, or a path with a query, that the tool requested (the --load target, a preStop
+ * httpGet): credentials and every query value hidden, like a request path.
+ */
+export function redactUrl(url: string): string {
+  if (typeof url !== 'string') return url;
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)([\s\S]*)$/i.exec(url);
+  if (!m) return redactRequestPath(url);
+  return `${redactText(m[1])}${m[2] ? redactRequestPath(m[2]) : ''}`;
+}
+
 // ------------------------------------------------------------------ whole traces
 
 function escapeRegExp(s: string): string {
@@ -310,6 +321,18 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
     if (Array.isArray(c.meta.command)) c.meta.command = redactArgv(c.meta.command);
     c.meta.incompleteReason = rt(c.meta.incompleteReason) as string | undefined;
     if (c.meta.incompleteReason === undefined) delete c.meta.incompleteReason;
+    const load = c.meta.load;
+    if (load && typeof load === 'object') {
+      if (typeof load.target === 'string') load.target = redactUrl(load.target);
+      if (typeof load.url === 'string') load.url = redactUrl(load.url);
+      if (typeof load.path === 'string') load.path = redactRequestPath(load.path);
+      if (typeof load.ssePath === 'string') load.ssePath = redactRequestPath(load.ssePath);
+    }
+    const ps = c.meta.k8s?.preStop;
+    if (ps && typeof ps === 'object') {
+      if (ps.action === 'exec' && typeof ps.command === 'string') ps.command = redactText(ps.command);
+      if (ps.action === 'httpGet' && typeof ps.url === 'string') ps.url = redactUrl(ps.url);
+    }
   }
   for (const p of c.processes ?? []) if (p && typeof p.command === 'string') p.command = redactText(p.command);
   for (const e of c.events ?? []) {
@@ -363,6 +386,27 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
       case 'exit-call':
         if (typeof e.code === 'string') e.code = redactText(e.code);
         break;
+      // ---- issue #5: the load target may carry a token in its query; hook commands, URLs and output are free text.
+      case 'load-start':
+      case 'load-summary':
+        e.url = redactUrl(e.url);
+        break;
+      case 'load-request':
+        if (e.error !== undefined) e.error = redactText(e.error);
+        break;
+      case 'termination-start':
+        if (e.preStop !== undefined) e.preStop = redactText(e.preStop);
+        break;
+      case 'prestop-start':
+        e.detail = redactText(e.detail);
+        break;
+      case 'prestop-end':
+        if (e.error !== undefined) e.error = redactText(e.error);
+        if (e.output !== undefined) e.output = redactText(e.output);
+        break;
+      case 'grace-extension':
+        e.reason = redactText(e.reason);
+        break;
       default:
         break;
     }
@@ -397,6 +441,11 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
       f.title = rt(f.title) as string;
       f.detail = rt(f.detail) as string;
       for (const h of f.handles ?? []) redactHandle(h);
+    }
+    if (a.requests && typeof a.requests.url === 'string') a.requests.url = redactUrl(a.requests.url);
+    if (a.k8s) {
+      if (a.k8s.preStop !== undefined) a.k8s.preStop = rt(a.k8s.preStop) as string;
+      a.k8s.summary = rt(a.k8s.summary) as string;
     }
   }
   replaceEverywhere(c, exactReplacer(extraSecrets));

@@ -5,6 +5,8 @@ import type { Trace, TraceEvent } from '../../src/core/trace';
 import { loadFixture } from './traces/load';
 
 const PHASES = new Set(['M', 'b', 'e', 'i', 'C']);
+/** Colour names chrome://tracing reserves (catapult's ColorScheme); anything else is ignored or breaks it. */
+const RESERVED_COLORS = new Set(['good', 'bad', 'terrible', 'grey', 'yellow', 'olive', 'black', 'white', 'generic_work', 'rail_response', 'rail_animation', 'rail_idle', 'rail_load', 'startup', 'heap_dump_stack_frame', 'heap_dump_object_type', 'heap_dump_child_node_arrow', 'cq_build_running', 'cq_build_passed', 'cq_build_failed', 'cq_build_abandoned', 'cq_build_attempt_runnig', 'cq_build_attempt_passed', 'cq_build_attempt_failed', 'thread_state_uninterruptible', 'thread_state_iowait', 'thread_state_running', 'thread_state_runnable', 'thread_state_sleeping', 'thread_state_unknown', 'background_memory_dump', 'light_memory_dump', 'detailed_memory_dump', 'vsync_highlight_color', 'vsync_highlight_color', 'used_memory_column', 'older_used_memory_column', 'tracing_memory_column']);
 
 /** Checks everything Perfetto and chrome://tracing need; returns the body (non-metadata) events. */
 function assertValid(ct: ChromeTrace, trace: Trace): ChromeEvent[] {
@@ -36,6 +38,7 @@ function assertValid(ct: ChromeTrace, trace: Trace): ChromeEvent[] {
       for (const v of Object.values(e.args!)) assert.equal(typeof v, 'number', where);
     }
     if (e.ph === 'M') assert.ok(e.args && ('name' in e.args || 'sort_index' in e.args || 'labels' in e.args), where);
+    if (e.cname !== undefined) assert.ok(RESERVED_COLORS.has(e.cname), `cname is a reserved colour name: ${where}`);
   }
 
   // ts never goes backwards after the metadata.
@@ -312,5 +315,202 @@ describe('toChromeTrace: edge cases', () => {
     const body = assertValid(ct, trace);
     assert.equal(body.length, 0);
     assert.equal(ct.traceEvents.filter((e) => e.name === 'process_name').length, 1);
+  });
+});
+
+// ------------------------------------------------------------------ issue #5: traffic and Kubernetes
+
+/** b events with their matching e (same cat and id). */
+const spansOf = (body: ChromeEvent[], pred: (b: ChromeEvent) => boolean): [ChromeEvent, ChromeEvent][] =>
+  body.filter((e) => e.ph === 'b' && pred(e)).map((b) => [b, body.find((x) => x.ph === 'e' && x.cat === b.cat && x.id === b.id)!]);
+const threadName = (ct: ChromeTrace, pid: number, tid: number) => ct.traceEvents.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid && e.tid === tid)?.args?.name;
+
+describe('toChromeTrace: traffic during shutdown (load-drop: 15 requests lost)', () => {
+  const trace = loadFixture('load-drop');
+  const ct = toChromeTrace(trace);
+  const body = assertValid(ct, trace);
+  const load = spansOf(body, (b) => b.cat === 'load');
+
+  test('every load request is one async span on the launcher, from its start to its outcome, in µs', () => {
+    const n = trace.events.filter((e) => e.kind === 'load-request').length;
+    assert.equal(n, 47);
+    assert.equal(load.length, n);
+    assert.ok(load.every(([b, e]) => b.pid === LAUNCHER_PID && e.pid === LAUNCHER_PID));
+    const [b, e] = load.find(([x]) => x.args!.id === 17)!;
+    assert.deepEqual([b.name, b.ts, e.ts], ['request reset', 573_432, 846_695]);
+    assert.deepEqual(b.args, { id: 17, outcome: 'reset', counted: 'lost', error: 'UND_ERR_SOCKET: other side closed', keepAlive: false, durationMs: 273.263 });
+    const [ok] = load.find(([x]) => x.args!.id === 1)!;
+    assert.deepEqual([ok.name, ok.args!.status, ok.args!.counted, ok.args!.keepAlive], ['request ok', 200, 'answered', false]);
+  });
+
+  test('one thread per outcome class, coloured good / bad / terrible / grey', () => {
+    const by = (counted: string) => load.filter(([b]) => b.args!.counted === counted).map(([b]) => b);
+    const lost = by('lost');
+    const answered = by('answered');
+    const away = by('turned away');
+    const afterExit = by('after exit');
+    assert.deepEqual([answered.length, away.length, lost.length, afterExit.length], [16, 1, 15, 15]);
+    assert.equal(lost.length, trace.analysis!.requests!.lost, 'the same count as the analysis');
+    assert.equal(away.length, trace.analysis!.requests!.refusedWhileAlive + trace.analysis!.requests!.resetAtClose);
+    assert.ok(lost.every((b) => b.tid === TID.lost && b.cname === 'terrible' && b.args!.outcome === 'reset'));
+    assert.ok(answered.every((b) => b.tid === TID.answered && b.cname === 'good'));
+    assert.deepEqual(away.map((b) => [b.args!.id, b.tid, b.cname, b.name]), [[32, TID.turnedAway, 'bad', 'request refused']]);
+    assert.ok(afterExit.every((b) => b.tid === TID.turnedAway && b.cname === 'grey' && b.name === 'request refused'));
+    // The e carries the colour too (viewers that colour by the end event).
+    assert.ok(load.every(([b, e]) => e.cname === b.cname));
+    assert.equal(threadName(ct, LAUNCHER_PID, TID.answered), 'requests: answered');
+    assert.equal(threadName(ct, LAUNCHER_PID, TID.turnedAway), 'requests: turned away (refused, or after the exit)');
+    assert.equal(threadName(ct, LAUNCHER_PID, TID.lost), 'requests: lost or failed');
+    assert.equal(threadName(ct, LAUNCHER_PID, TID.streams), undefined, 'no stream thread without streams');
+  });
+
+  test('the load start and summary are instants on the load generator thread; the summary and accounting are metadata', () => {
+    const start = body.find((e) => e.cat === 'load' && e.ph === 'i' && e.name.startsWith('load started'))!;
+    assert.deepEqual([start.name, start.ts, start.tid, start.args], ['load started: 50 requests/s', 209_461, TID.load, { url: 'http://127.0.0.1:45111/', rate: 50, keepAlive: false, sse: 0 }]);
+    const sum = body.find((e) => e.cat === 'load' && e.ph === 'i' && e.name.startsWith('load summary'))!;
+    assert.equal(sum.name, 'load summary: 47 sent');
+    assert.equal(sum.ts, 1_157_362);
+    assert.deepEqual(sum.args!.byOutcome, { ok: 16, refused: 16, reset: 15, timeout: 0, 'http-5xx': 0, 'other-error': 0 });
+    assert.equal(threadName(ct, LAUNCHER_PID, TID.load), 'load generator');
+    const m = ct.metadata.load as { config: { rate: number }; summary: { sent: number }; accounting: { lost: number; refusedWhileAlive: number; afterExit: number } };
+    assert.equal(m.config.rate, 50);
+    assert.equal(m.summary.sent, 47);
+    assert.deepEqual([m.accounting.lost, m.accounting.refusedWhileAlive, m.accounting.afterExit], [15, 1, 15]);
+    assert.equal(ct.metadata.k8s, undefined);
+  });
+
+  test('the launcher track sorts first and is named', () => {
+    const pn = ct.traceEvents.find((e) => e.name === 'process_name' && e.pid === LAUNCHER_PID);
+    assert.equal(pn?.args?.name, 'shutdown-trace launcher');
+    assert.equal(ct.traceEvents.find((e) => e.name === 'process_sort_index' && e.pid === LAUNCHER_PID)?.args?.sort_index, -1);
+  });
+});
+
+describe('toChromeTrace: event streams (load-sse)', () => {
+  const trace = loadFixture('load-sse');
+  const ct = toChromeTrace(trace);
+  const body = assertValid(ct, trace);
+
+  test('streams have their own thread, cut ones coloured terrible, with events and status', () => {
+    const streams = spansOf(body, (b) => b.cat === 'load' && b.tid === TID.streams);
+    assert.equal(streams.length, 2);
+    const [b, e] = streams[0];
+    assert.deepEqual([b.name, b.ts, e.ts, b.cname], ['stream reset', 103_381, 1_234_534, 'terrible']);
+    assert.equal(b.args!.sse, true);
+    assert.equal(b.args!.events, 12);
+    assert.equal(b.args!.status, 200);
+    assert.equal(b.args!.counted, 'cut');
+    assert.equal(threadName(ct, LAUNCHER_PID, TID.streams), 'event streams');
+    // Plain requests are not on the stream thread.
+    assert.ok(spansOf(body, (x) => x.cat === 'load' && x.tid !== TID.streams).every(([x]) => x.args!.sse === undefined));
+  });
+
+  test('an ended stream is good', () => {
+    const t = loadFixture('load-sse');
+    for (const e of t.events) if (e.kind === 'load-request' && e.sse) Object.assign(e, { outcome: 'ok', error: undefined });
+    const b = assertValid(toChromeTrace(t), t);
+    assert.ok(spansOf(b, (x) => x.tid === TID.streams).every(([x]) => x.cname === 'good' && x.args!.counted === 'ended by the service'));
+  });
+});
+
+describe('toChromeTrace: Kubernetes termination', () => {
+  test('preStop sleep: a span on the kubernetes thread; termination start a global instant; the countdown as a span and its end', () => {
+    const trace = loadFixture('k8s-prestop-sleep');
+    const ct = toChromeTrace(trace);
+    const body = assertValid(ct, trace);
+    const k8s = body.filter((e) => e.cat === 'k8s');
+    assert.ok(k8s.every((e) => e.pid === LAUNCHER_PID && e.tid === TID.k8s));
+    assert.equal(threadName(ct, LAUNCHER_PID, TID.k8s), 'kubernetes termination');
+
+    const start = k8s.find((e) => e.ph === 'i' && e.name.startsWith('termination started'))!;
+    assert.deepEqual([start.name, start.ts, start.s, start.args], ['termination started (grace 3 s)', 348_629, 'g', { graceSeconds: 3, stopSignal: 'SIGTERM', preStop: 'sleep 1 s' }]);
+
+    const [pb, pe] = span(body, 'preStop sleep 1 s', LAUNCHER_PID);
+    assert.deepEqual([pb.cat, pb.ts, pe.ts, pb.cname], ['k8s', 348_942, 1_349_829, 'good']);
+    assert.deepEqual([pb.args!.action, pb.args!.ok, pb.args!.overran], ['sleep', true, false]);
+    assert.ok(Math.abs((pb.args!.durationMs as number) - 1001.2) < 0.01);
+
+    // The grace period counts from termination start; the process exited long before SIGKILL was due.
+    const [gb, ge] = span(body, 'grace period 3 s', LAUNCHER_PID);
+    assert.deepEqual([gb.ts, ge.ts, gb.args!.endedBy, gb.cname], [348_629, 1_402_661, 'exit', 'good']);
+    assert.equal(gb.args!.killAtMs, 3001.2);
+    const due = k8s.find((e) => e.ph === 'i' && e.name.includes('SIGKILL due'))!;
+    assert.deepEqual([due.name, due.ts, due.args!.reached, due.cname], ['grace period would end: SIGKILL due', 3_349_829, false, 'grey']);
+    assert.equal(k8s.filter((e) => e.name.startsWith('grace extension')).length, 0);
+
+    // The stop signal and the exit stay on the service's track.
+    const sent = body.find((e) => e.name === 'SIGTERM sent')!;
+    assert.deepEqual([sent.pid, sent.ts], [22900, 1_350_091]);
+
+    const m = ct.metadata.k8s as { plan: { graceSeconds: number; preStop: unknown }; outcome: { fate: string; summary: string } };
+    assert.equal(m.plan.graceSeconds, 3);
+    assert.deepEqual(m.plan.preStop, { action: 'sleep', ms: 1000 });
+    assert.equal(m.outcome.fate, 'graceful');
+    assert.equal(m.outcome.summary, 'stopped gracefully 1.1 s into its 3 s grace period; 0 requests lost; no handles alive');
+  });
+
+  test('preStop overran: a terrible span, the grace extension, and the countdown ending at SIGKILL', () => {
+    const trace = loadFixture('k8s-prestop-overrun');
+    const ct = toChromeTrace(trace);
+    const body = assertValid(ct, trace);
+    const [pb, pe] = span(body, 'preStop exec: echo draining; sleep 5', LAUNCHER_PID);
+    assert.deepEqual([pb.ts, pe.ts, pb.cname, pb.tid], [282_820, 2_285_075, 'terrible', TID.k8s]);
+    assert.deepEqual([pb.args!.action, pb.args!.hookPid, pb.args!.ok, pb.args!.overran], ['exec', 24519, false, true]);
+    assert.match(String(pb.args!.error), /still running at the 2 s grace deadline/);
+    assert.ok(!ct.traceEvents.some((e) => e.pid === 24519), 'the hook is not drawn as a process of the service');
+
+    const ext = body.find((e) => e.name.startsWith('grace extension'))!;
+    assert.deepEqual([ext.name, ext.ph, ext.s, ext.ts, ext.cname, ext.args!.seconds], ['grace extension: SIGKILL 2 s after the signal', 'i', 'g', 2_285_260, 'bad', 2]);
+    assert.match(String(ext.args!.reason), /one-off extension/);
+
+    const [gb, ge] = span(body, 'grace period 2 s', LAUNCHER_PID);
+    assert.deepEqual([gb.ts, ge.ts, gb.args!.endedBy, gb.args!.extended, gb.cname], [273_465, 4_273_465, 'SIGKILL due', true, 'terrible']);
+    const due = body.find((e) => e.cat === 'k8s' && e.ph === 'i' && e.name.includes('SIGKILL due'))!;
+    assert.deepEqual([due.name, due.ts, due.args!.reached], ['grace period over: SIGKILL due', 4_273_465, true]);
+    // The launcher's own deadline and kill still show on the service.
+    assert.equal(body.find((e) => e.name === 'grace deadline')!.ts, 4_274_205);
+    assert.equal(body.find((e) => e.name === 'SIGKILL sent')!.ts, 4_286_399);
+    assert.equal((ct.metadata.k8s as { outcome: { fate: string } }).outcome.fate, 'killed');
+  });
+
+  test('a preStop that never ended closes at the end of the trace, unfinished', () => {
+    const trace = loadFixture('k8s-prestop-overrun');
+    trace.events = trace.events.filter((e) => e.kind !== 'prestop-end');
+    const body = assertValid(toChromeTrace(trace), trace);
+    const [b, e] = span(body, 'preStop exec: echo draining; sleep 5', LAUNCHER_PID);
+    assert.equal(b.args!.unfinished, true);
+    assert.equal(b.cname, undefined);
+    assert.equal(e.ts, Math.round(trace.meta.durationMs * 1000));
+  });
+
+  test('a failed hook is bad, with its exit code and output', () => {
+    const trace = loadFixture('k8s-prestop-sleep');
+    const pe = trace.events.find((e) => e.kind === 'prestop-end')!;
+    Object.assign(pe, { ok: false, error: 'exited with code 7', exitCode: 7, output: 'curl: (7) Failed to connect' });
+    const body = assertValid(toChromeTrace(trace), trace);
+    const [b] = span(body, 'preStop sleep 1 s', LAUNCHER_PID);
+    assert.deepEqual([b.cname, b.args!.exitCode, b.args!.output, b.args!.error], ['bad', 7, 'curl: (7) Failed to connect', 'exited with code 7']);
+  });
+
+  test('load and Kubernetes fields are redacted', () => {
+    const trace = loadFixture('k8s-prestop-overrun');
+    const secretCmd = 'curl -H "Authorization: Bearer k8s-SECRET-1" localhost/drain';
+    trace.meta.k8s!.preStop = { action: 'exec', command: secretCmd };
+    for (const e of trace.events) {
+      if (e.kind === 'termination-start') e.preStop = `exec: ${secretCmd}`;
+      if (e.kind === 'prestop-start') e.detail = `exec: ${secretCmd}`;
+      if (e.kind === 'prestop-end') e.output = 'draining with token=k8s-SECRET-2';
+      if (e.kind === 'load-start' || e.kind === 'load-summary') e.url = 'http://127.0.0.1:36937/health?api_key=k8s-SECRET-3';
+      if (e.kind === 'load-request' && e.outcome === 'refused') e.error = 'ECONNREFUSED password=k8s-SECRET-4';
+    }
+    trace.meta.load!.url = 'http://user:k8s-SECRET-5@127.0.0.1:36937/health?api_key=k8s-SECRET-3';
+    trace.analysis!.requests!.url = trace.meta.load!.url;
+    trace.analysis!.k8s!.preStop = `exec: ${secretCmd}`;
+    const ct = toChromeTrace(trace);
+    const json = JSON.stringify(ct);
+    for (const s of ['k8s-SECRET-1', 'k8s-SECRET-2', 'k8s-SECRET-3', 'k8s-SECRET-4', 'k8s-SECRET-5']) assert.ok(!json.includes(s), s);
+    assert.ok(json.includes('Bearer «redacted»'));
+    assert.ok(json.includes('health?api_key=«redacted»'));
+    assert.ok(!JSON.stringify(toChromeTrace(trace, ['draining with'])).includes('draining with'), 'extra secrets are passed on');
   });
 });

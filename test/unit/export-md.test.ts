@@ -316,3 +316,176 @@ describe('describeEvent', () => {
     assert.equal(d(36), 'pid 4100 exit code 0');
   });
 });
+
+// ------------------------------------------------------------------ issue #5: traffic and Kubernetes
+
+describe('toMarkdown: traffic during shutdown', () => {
+  test('load-drop: counts by outcome, lost vs turned away, and the first lost requests with their error', () => {
+    const md = toMarkdown(loadFixture('load-drop'));
+    const s = section(md, 'Traffic during shutdown');
+    const lines = s.split('\n');
+    assert.ok(lines.includes('50 requests/s at `http://127.0.0.1:45111/` (a new connection each), from when the service listened until 300 ms after its main process exited.'));
+    const rows = lines.filter((l) => l.startsWith('| ')).map(cells);
+    assert.deepEqual(rows[0], ['Requests', 'ok', 'refused', 'reset', 'timed out', '5xx', 'other errors', 'total']);
+    assert.deepEqual(rows[1], ['During shutdown (from SIGTERM to the exit)', '0', '1', '15', '0', '0', '0', '16']);
+    assert.deepEqual(rows[2], ['Whole run', '16', '16', '15', '0', '0', '0', '47']);
+    assert.ok(lines.includes('- 🔴 **Lost: 15**: requests in flight at SIGTERM or sent after it before the main process exited that got no proper answer (15 reset).'));
+    assert.ok(lines.includes('- 🟠 **Turned away: 1** (not counted as lost): 1 refused by the closed listener, while the process still ran. A load balancer still routing here would fail them.'));
+    assert.ok(lines.includes('- Sent after the main process exited: 15 (the port was closed; never counted as lost).'));
+    assert.ok(lines.includes('First 5 of 15 lost requests:'));
+    const lost = rows.slice(3);
+    assert.deepEqual(lost[0], ['#', 'sent', 'ended', 'outcome', 'error']);
+    assert.deepEqual(lost[1], ['17', '+573 ms', '+847 ms (273 ms)', 'reset', '`UND_ERR_SOCKET: other side closed`']);
+    assert.deepEqual(lost.slice(1).map((r) => r[0]), ['17', '18', '19', '20', '21']);
+    assert.ok(!s.includes('Event streams'), 'no stream line without streams');
+  });
+
+  test('the traffic section comes after the processes and before the findings', () => {
+    const md = toMarkdown(loadFixture('load-drop'));
+    const at = (h: string) => md.indexOf(`\n### ${h}`);
+    assert.ok(at('Processes') < at('Traffic during shutdown') && at('Traffic during shutdown') < at('Findings'));
+    assert.ok(!md.includes('### Kubernetes termination'));
+  });
+
+  test('lost-request evidence reads as requests, not event kinds', () => {
+    const f = section(toMarkdown(loadFixture('load-drop')), 'Findings');
+    assert.ok(f.includes('- 🔴 **15 requests lost during shutdown: 15 reset mid-request** (`lost-requests`)'));
+    assert.ok(f.includes('  - `+573 ms` request \\#17 reset after 273 ms: UND\\_ERR\\_SOCKET: other side closed'));
+    assert.ok(f.includes('  - … and 7 more'));
+    assert.ok(!f.includes('load-request'));
+  });
+
+  test('load-sse: streams cut, requests only turned away', () => {
+    const s = section(toMarkdown(loadFixture('load-sse')), 'Traffic during shutdown');
+    assert.ok(s.includes('5 requests/s at `http://127.0.0.1:39975/` (a new connection each), plus 2 server-sent-event streams,'));
+    assert.ok(s.includes('- ✅ **Lost: 0**: requests in flight at SIGTERM or sent after it before the main process exited that got no proper answer.'));
+    assert.ok(s.includes('- 🟠 **Turned away: 5** (not counted as lost): 5 refused by the closed listener'));
+    assert.ok(s.includes('- 🔴 Event streams: 2, 0 ended by the service, 2 cut.'));
+    assert.ok(!s.includes('lost requests:') && !s.includes('Lost request'));
+  });
+
+  test('without an analysis the counts come from the spans, and agree', () => {
+    const withA = section(toMarkdown(loadFixture('load-drop')), 'Traffic during shutdown');
+    const t = loadFixture('load-drop');
+    delete t.analysis;
+    assert.equal(section(toMarkdown(t), 'Traffic during shutdown'), withA);
+  });
+
+  test('a run that never reached the load says so', () => {
+    const t = loadFixture('load-drop');
+    t.events = t.events.filter((e) => !e.kind.startsWith('load-'));
+    delete t.analysis;
+    const s = section(toMarkdown(t), 'Traffic during shutdown');
+    assert.ok(s.includes('The load never started'));
+    assert.ok(s.includes('**Lost: 0**'));
+  });
+});
+
+describe('toMarkdown: Kubernetes termination', () => {
+  test('preStop sleep, graceful: the pod verdict, preStop, the signal, SIGKILL not needed, no extension', () => {
+    const md = toMarkdown(loadFixture('k8s-prestop-sleep'));
+    const s = section(md, 'Kubernetes termination');
+    assert.ok(s.includes('✅ **A real pod would have stopped gracefully 1.1 s into its 3 s grace period; 0 requests lost; no handles alive.**'));
+    const rows = Object.fromEntries(s.split('\n').filter((l) => l.startsWith('| ')).map(cells).map((r) => [r[0], r[1]]));
+    assert.equal(rows['terminationGracePeriodSeconds'], '3 s');
+    assert.equal(rows['Stop signal'], '`SIGTERM`');
+    assert.equal(rows['preStop'], 'sleep 1.00 s: ran 1.00 s, from +349 ms: finished');
+    assert.equal(rows['Termination began'], '+349 ms (the grace period counts from here)');
+    assert.equal(rows['Stop signal sent'], 'SIGTERM to pid 22900 at +1.35 s (1.00 s after termination began)');
+    assert.equal(rows['SIGKILL'], 'not needed: due at +3.35 s (3.00 s after termination began), the main process ended before');
+    assert.equal(rows['Grace extension'], 'none');
+    assert.equal(rows['Kubelet arithmetic'], '3 s − 1 s of preStop (whole seconds) = 2 s after the stop signal');
+    assert.equal(rows['Main process ended'], '+1.40 s (1.05 s after termination began), exit code 0');
+    // The plan reads as the kubelet's, not as "SIGKILL N s after the first signal".
+    const plan = section(md, 'Signal plan');
+    assert.ok(plan.includes('- Termination (Kubernetes, --k8s): 100 ms after the service starts listening'));
+    assert.ok(plan.includes('- preStop: sleep 1.00 s, then the stop signal'));
+    assert.ok(plan.includes('- SIGKILL: terminationGracePeriodSeconds 3 counted from the start of termination'));
+    assert.ok(!plan.includes('after the first signal'));
+    // Traffic counts from the start of termination.
+    assert.ok(section(md, 'Traffic during shutdown').includes('| During shutdown (from the start of termination to the exit) | 21 | 1 | 0 | 0 | 0 | 0 | 22 |'));
+  });
+
+  test('preStop overran: killed, the extension applied, SIGKILL sent', () => {
+    const md = toMarkdown(loadFixture('k8s-prestop-overrun'));
+    const s = section(md, 'Kubernetes termination');
+    assert.ok(s.startsWith('\n🔴 **A real pod would have been killed at 4 s (preStop overran the 2 s grace period; SIGKILL came 2 s after SIGTERM); 0 requests lost; 2 handles alive.**'));
+    const rows = Object.fromEntries(s.split('\n').filter((l) => l.startsWith('| ')).map(cells).map((r) => [r[0], r[1]]));
+    assert.equal(rows['terminationGracePeriodSeconds'], '2 s');
+    assert.equal(rows['preStop'], 'exec `echo draining; sleep 5`: ran 2.01 s, from +283 ms: ⚠️ still running at the 2 s grace deadline: the kubelet stopped waiting (overran)');
+    assert.equal(rows['Stop signal sent'], 'SIGTERM to pid 24504 at +2.29 s (2.01 s after termination began)');
+    assert.equal(rows['SIGKILL'], 'sent at +4.29 s (4.01 s after termination began); due 4.00 s after termination began, 2 s after the stop signal');
+    assert.match(rows['Grace extension'], /^applied: SIGKILL 2 s after the stop signal \(at \+2\.29 s\); preStop was still running at the 2 s grace deadline/);
+    assert.equal(rows['Kubelet arithmetic'], undefined, 'no arithmetic line when the hook overran');
+    assert.equal(rows['Main process ended'], '+4.30 s (4.03 s after termination began), killed by SIGKILL');
+    const f = section(md, 'Findings');
+    assert.ok(f.includes('(`prestop`)') && f.includes('(`k8s-termination`)'));
+    assert.ok(f.includes('  - `+283 ms` preStop exec: echo draining; sleep 5 started (pid 24519)'));
+    assert.ok(f.includes('  - `+2.29 s` grace extended by 2 s: preStop was still running'));
+    assert.ok(f.includes('  - `+273 ms` pod termination began: terminationGracePeriodSeconds 2, stop signal SIGTERM, preStop exec: echo draining; sleep 5'));
+  });
+
+  test('a failed hook shows its error, exit code and output in a fence', () => {
+    const t = loadFixture('k8s-prestop-sleep');
+    const pe = t.events.find((e) => e.kind === 'prestop-end')!;
+    Object.assign(pe, { ok: false, error: 'exited with code 7', exitCode: 7, output: 'curl: (7) Failed to connect\n```\n<b>done</b>' });
+    const s = section(toMarkdown(t), 'Kubernetes termination');
+    assert.ok(s.includes('| preStop | sleep 1.00 s: ran 1.00 s, from +349 ms: ❌ failed: exited with code 7, exit code 7 |'));
+    assert.ok(s.includes('preStop output (last lines):'));
+    const [block] = fences(s);
+    assert.equal(block.fence, '````');
+    assert.deepEqual(s.split('\n').slice(block.open + 1, block.close), ['curl: (7) Failed to connect', '```', '<b>done</b>']);
+  });
+
+  test('not terminated: said so, no signal, no SIGKILL', () => {
+    const t = loadFixture('k8s-prestop-sleep');
+    t.events = t.events.filter((e) => !['termination-start', 'prestop-start', 'prestop-end', 'signal-sent', 'signal'].includes(e.kind));
+    delete t.meta.k8s!.schedule;
+    delete t.meta.k8s!.startedAt;
+    delete t.analysis;
+    const s = section(toMarkdown(t), 'Kubernetes termination');
+    assert.ok(s.includes('🟠 **Not terminated: the run ended before the termination began.**'));
+    assert.ok(s.includes('| Stop signal sent | never |'));
+    assert.ok(s.includes('| SIGKILL | not sent |'));
+  });
+
+  test('hostile hook text and load fields cannot break the tables, and secrets are redacted', () => {
+    const t = loadFixture('k8s-prestop-overrun');
+    const cmd = 'curl -H "Authorization: Bearer md-K8S-SECRET-1" "localhost/drain|x" <script>';
+    t.meta.k8s!.preStop = { action: 'exec', command: cmd };
+    for (const e of t.events) {
+      if (e.kind === 'termination-start') e.preStop = `exec: ${cmd}`;
+      if (e.kind === 'prestop-start') e.detail = `exec: ${cmd}`;
+      if (e.kind === 'load-start') e.url = 'http://127.0.0.1:36937/?token=md-K8S-SECRET-2';
+    }
+    t.analysis!.k8s!.summary = 'killed | <img src=x> token=md-K8S-SECRET-3';
+    t.analysis!.requests!.url = 'http://127.0.0.1:36937/?token=md-K8S-SECRET-2';
+    const md = toMarkdown(t);
+    for (const x of ['md-K8S-SECRET-1', 'md-K8S-SECRET-2', 'md-K8S-SECRET-3']) assert.ok(!md.includes(x), x);
+    const s = section(md, 'Kubernetes termination');
+    assert.ok(s.includes('**A real pod would have been killed \\| &lt;img src=x&gt; token=«redacted».**'));
+    const row = s.split('\n').find((l) => l.startsWith('| preStop |'))!;
+    assert.equal(cells(row).length, 2, row);
+    assert.ok(row.includes('Bearer «redacted»'));
+    for (const l of md.split('\n').filter((x) => x.startsWith('| '))) assert.ok(!/<script|<img/.test(l.replace(/(`+)[\s\S]*?\1/g, '')), l);
+  });
+});
+
+describe('describeEvent: traffic and Kubernetes', () => {
+  test('one readable line per kind', () => {
+    const t = loadFixture('k8s-prestop-overrun');
+    const d = (kind: string, n = 0) => describeEvent(t.events.filter((e) => e.kind === kind)[n], t.meta.cwd, t);
+    assert.equal(d('load-start'), 'load started: 5 requests/s at http://127.0.0.1:36937/');
+    assert.equal(d('load-request'), 'request #1 answered (HTTP 200) after 84 ms');
+    assert.equal(d('load-summary'), 'load ended: 23 requests sent (21 ok, 2 refused)');
+    assert.equal(d('termination-start'), 'pod termination began: terminationGracePeriodSeconds 2, stop signal SIGTERM, preStop exec: echo draining; sleep 5');
+    assert.equal(d('prestop-start'), 'preStop exec: echo draining; sleep 5 started (pid 24519)');
+    assert.equal(d('prestop-end'), 'preStop still running at the grace deadline: the kubelet stopped waiting after 2.01 s');
+    assert.match(d('grace-extension'), /^grace extended by 2 s: preStop was still running at the 2 s grace deadline/);
+    const s = loadFixture('load-sse');
+    assert.equal(describeEvent(s.events[4], s.meta.cwd, s), 'event stream #1 reset (HTTP 200) after 1.13 s, 12 events: HPE_INVALID_EOF_STATE: Response does not match the HTTP/1.1 protocol (Invalid EOF state)');
+    assert.equal(describeEvent(s.events[3], s.meta.cwd, s), 'load started: 5 requests/s at http://127.0.0.1:39975/, 2 event streams');
+    const k = loadFixture('k8s-prestop-sleep');
+    assert.equal(describeEvent(k.events.find((e) => e.kind === 'prestop-end')!, k.meta.cwd, k), 'preStop finished after 1.00 s');
+  });
+});
