@@ -17,7 +17,7 @@ import { reportError, UserError } from './errors';
 import { ChannelSink, TerminalSink, type OutputSink } from './output';
 import { RunSession, type RunRequest } from './session';
 import { applyOverrides, describePlan, readSettings, sanitizeOverrides, SIGNALS, toPlan, fmtMs, type RunOverrides, type RunSettings } from './settings';
-import { toLoad, describeLoad } from './settings'; // issue #5
+import { toLoad, describeLoad, toK8s, k8sSignalPlan, describeK8s, fromPreStop, parsePreStopInput, toPreStop, type K8sPreStopSetting } from './settings'; // issue #5
 import { RunStatusBar } from './statusBar';
 import { readTraceFile, TraceStore, writeJson } from './storage';
 import { isRunRequest } from './targets';
@@ -93,7 +93,10 @@ export class Controller implements ViewHost, vscode.Disposable {
     const settings = applyOverrides(this.settingsFor(request.folder), request.overrides ?? {});
     const cwd = this.resolveCwd(request, settings);
     const env = this.resolveEnv({ ...settings.env, ...(request.env ?? {}) }, request.folder);
-    const plan = toPlan(settings);
+    // issue #5: Kubernetes termination replaces the signal, delivery, grace and second signal.
+    const k8s = toK8s(settings);
+    const k8sPlan = k8s ? k8sSignalPlan(toPlan(settings), k8s) : undefined;
+    const plan = k8sPlan?.plan ?? toPlan(settings);
     const session = new RunSession({ ...request, cwd }, settings, plan);
     this.current = session;
     await this.context.workspaceState.update(LAST_RUN_KEY, request);
@@ -102,7 +105,10 @@ export class Controller implements ViewHost, vscode.Disposable {
     this.sinks.set(session, sink);
     sink.note(`$ ${formatArgv(request.argv)}`);
     sink.note(`  in ${cwd}`);
-    sink.note(`  ${describePlan(plan)}`);
+    if (k8s && plan.when.mode === 'never') sink.note('  kubernetes termination is not started by itself ("when": never): a signal you send is a plain one');
+    else if (k8s) sink.note(`  kubernetes termination ${describeWhenK8s(plan)}: ${describeK8s(k8s)}; SIGKILL on the kubelet's schedule`);
+    else sink.note(`  ${describePlan(plan)}`);
+    for (const n of k8sPlan?.notes ?? []) sink.note(`  note: ${n}`);
     const load = toLoad(settings); // issue #5
     if (load) sink.note(`  traffic: ${describeLoad(load)}`);
     for (const n of request.notes ?? []) sink.note(`  note: ${n}`);
@@ -122,6 +128,7 @@ export class Controller implements ViewHost, vscode.Disposable {
         tracePath,
         echo: { stdout: sink.stdout, stderr: sink.stderr },
         load,
+        k8s,
       });
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -249,7 +256,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (!cwd || !fs.existsSync(cwd)) throw new UserError(`The working directory of this trace (${cwd || 'none'}) does not exist on this machine.`);
     const choice = await vscode.window.showInformationMessage(
       `Re-run ${formatArgv(argv)}?`,
-      { modal: true, detail: `In ${cwd}, with the same signal plan: ${describePlan(trace.meta.plan)}.` },
+      { modal: true, detail: `In ${cwd}, with the same signal plan: ${trace.meta.k8s ? `Kubernetes termination, ${describeK8s(trace.meta.k8s)}` : describePlan(trace.meta.plan)}.` },
       'Re-run',
     );
     if (choice !== 'Re-run') return undefined;
@@ -264,6 +271,10 @@ export class Controller implements ViewHost, vscode.Disposable {
       ...(p.second ? { secondSignalAfterMs: p.second.afterMs } : {}),
       // issue #5: the same traffic (only the listening-port form is a setting)
       ...(trace.meta.load && trace.meta.load.target === 'auto' ? { loadRate: trace.meta.load.rate, loadKeepAlive: trace.meta.load.keepAlive, loadPath: trace.meta.load.path ?? '/' } : { loadRate: 0 }),
+      // issue #5: the same Kubernetes termination
+      ...(trace.meta.k8s
+        ? { k8sEnabled: true, k8sGraceSeconds: trace.meta.k8s.graceSeconds, k8sStopSignal: trace.meta.k8s.stopSignal, k8sPreStop: fromPreStop(trace.meta.k8s.preStop) }
+        : { k8sEnabled: false }),
     };
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd))?.uri.fsPath;
     return this.start({ kind: 'command', label: shortLabel(argv), argv: [...argv], cwd, folder, overrides });
@@ -536,10 +547,10 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   // ---------------------------------------------------------------- run options
 
-  /** The "Run with options…" pickers: signal, delivery, when, grace period, second signal. Undefined when cancelled. */
+  /** The "Run with options…" pickers: signal, delivery, when, grace period, second signal, traffic, Kubernetes termination. Undefined when cancelled. */
   async pickOptions(folder: string | undefined): Promise<RunOverrides | undefined> {
     const s = this.settingsFor(folder);
-    const total = 6;
+    const total = 7;
     const signal = await pickStep<string>('Signal', 1, total, SIGNALS.map((sig) => ({ label: sig, value: sig })), s.signal);
     if (signal === undefined) return undefined;
     const delivery = await pickStep<Delivery>('Delivery', 2, total, [
@@ -591,7 +602,50 @@ export class Controller implements ViewHost, vscode.Disposable {
     const current = loadItems.find((i) => i.value.loadRate === s.loadRate && (s.loadRate === 0 || i.value.loadKeepAlive === s.loadKeepAlive))?.value ?? loadItems[0].value;
     const load = await pickStep<Load>('Traffic during shutdown', 6, total, loadItems, current);
     if (load === undefined) return undefined;
-    return { signal, delivery, signalWhen, gracePeriodMs: grace, secondSignal: second, ...load };
+    const k8s = await this.pickK8s(s, signal, grace);
+    if (k8s === undefined) return undefined;
+    return { signal, delivery, signalWhen, gracePeriodMs: grace, secondSignal: second, ...load, ...k8s };
+  }
+
+  /**
+   * Step 7: Kubernetes termination. The grace period above becomes terminationGracePeriodSeconds
+   * (whole seconds) and the signal the stop signal; preStop from a short list, the settings, or typed.
+   */
+  private async pickK8s(s: RunSettings, signal: string, graceMs: number): Promise<RunOverrides | undefined> {
+    type K8s = { on: boolean; preStop: K8sPreStopSetting | 'custom' };
+    const graceSeconds = Math.max(1, Math.ceil(graceMs / 1000));
+    const graceNote = graceSeconds * 1000 === graceMs ? `terminationGracePeriodSeconds ${graceSeconds}` : `terminationGracePeriodSeconds ${graceSeconds} (the ${fmtMs(graceMs)} grace period, rounded up to whole seconds)`;
+    const detail = `${graceNote}; ${signal} to the main process after preStop; SIGKILL on the kubelet's schedule (at least 2 s after the signal)`;
+    const describe = (p: K8sPreStopSetting) => {
+      const ps = toPreStop(p);
+      return !ps ? 'no preStop' : ps.action === 'sleep' ? `preStop sleep ${fmtMs(ps.ms)}` : ps.action === 'exec' ? `preStop exec ${ps.command}` : `preStop httpGet ${ps.url}`;
+    };
+    const items: (vscode.QuickPickItem & { value: K8s })[] = [
+      { label: 'Off', detail: 'A plain signal, as chosen above', value: { on: false, preStop: {} } },
+      { label: 'As a Kubernetes pod, no preStop', detail, value: { on: true, preStop: {} } },
+      { label: 'As a Kubernetes pod, preStop sleep 5 s', detail: `The usual fix for requests refused while endpoints update; ${detail}`, value: { on: true, preStop: { sleep: 5 } } },
+    ];
+    const settingPre = s.k8sPreStop;
+    const settingItem = toPreStop(settingPre) && !(settingPre.sleep === 5) ? { label: `As a Kubernetes pod, ${describe(settingPre)}`, description: 'shutdownTrace.k8s.preStop', detail, value: { on: true, preStop: settingPre } } : undefined;
+    if (settingItem) items.push(settingItem);
+    items.push({ label: 'As a Kubernetes pod, another preStop…', detail: 'sleep SECONDS, exec COMMAND or httpGet /path', value: { on: true, preStop: 'custom' } });
+    const current = !s.k8sEnabled ? items[0].value : settingItem ? settingItem.value : !toPreStop(settingPre) ? items[1].value : items[2].value;
+    const picked = await pickStep<K8s>('Kubernetes termination', 7, 7, items, current);
+    if (picked === undefined) return undefined;
+    if (!picked.on) return { k8sEnabled: false };
+    let preStop = picked.preStop;
+    if (preStop === 'custom') {
+      const v = await vscode.window.showInputBox({
+        title: 'preStop hook',
+        prompt: 'sleep SECONDS, exec COMMAND (run with sh -c in the service\'s folder) or httpGet PATH (/drain on the service\'s port, :PORT/path or a URL); empty for none',
+        value: toPreStop(settingPre) ? describe(settingPre).replace(/^preStop /, '') : 'sleep 5',
+        ignoreFocusOut: true,
+        validateInput: (x) => (parsePreStopInput(x) === undefined ? 'sleep 5, exec curl -s localhost:8080/drain, or httpGet /drain' : undefined),
+      });
+      if (v === undefined) return undefined;
+      preStop = parsePreStopInput(v)!;
+    }
+    return { k8sEnabled: true, k8sGraceSeconds: graceSeconds, k8sStopSignal: signal, k8sPreStop: preStop };
   }
 
   dispose(): void {
@@ -604,6 +658,11 @@ export class Controller implements ViewHost, vscode.Disposable {
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** "when it listens (+500 ms)" for the Kubernetes note. */
+function describeWhenK8s(p: ReturnType<typeof toPlan>): string {
+  return p.when.mode === 'never' ? 'never' : p.when.mode === 'after' ? `${fmtMs(p.when.ms)} after start` : `${fmtMs(p.when.delayMs)} after it listens`;
 }
 
 export function parseDuration(v: string): number | undefined {

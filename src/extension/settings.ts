@@ -2,7 +2,7 @@
  * The `shutdownTrace.*` settings, per-run overrides, and the SignalPlan they make.
  * No `vscode` import: callers pass a getter (WorkspaceConfiguration.get).
  */
-import type { Delivery, SignalPlan, LoadConfig } from '../core/trace';
+import type { Delivery, SignalPlan, LoadConfig, K8sPlan, PreStop } from '../core/trace';
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT'] as const;
 export type SignalWhenMode = 'listening' | 'after' | 'never';
@@ -27,6 +27,22 @@ export interface RunSettings {
   loadRate: number;
   loadKeepAlive: boolean;
   loadPath: string;
+  // ---- issue #5: Kubernetes termination (settings shutdownTrace.k8s.*)
+  /** Terminate as the kubelet does: preStop, then the stop signal, SIGKILL on the kubelet's schedule. */
+  k8sEnabled: boolean;
+  /** terminationGracePeriodSeconds (whole seconds, at least 1). */
+  k8sGraceSeconds: number;
+  /** The image's STOPSIGNAL. */
+  k8sStopSignal: string;
+  /** The Pod's lifecycle.preStop: one of sleep (seconds), exec (a shell command), httpGet (/path, :PORT/path or a URL); {} for none. */
+  k8sPreStop: K8sPreStopSetting;
+}
+
+/** `shutdownTrace.k8s.preStop`: at most one handler, as in a Pod spec. */
+export interface K8sPreStopSetting {
+  sleep?: number;
+  exec?: string;
+  httpGet?: string;
 }
 
 export const DEFAULTS: RunSettings = {
@@ -46,6 +62,18 @@ export const DEFAULTS: RunSettings = {
   loadRate: 0,
   loadKeepAlive: false,
   loadPath: '/',
+  k8sEnabled: false,
+  k8sGraceSeconds: 30,
+  k8sStopSignal: 'SIGTERM',
+  k8sPreStop: {},
+};
+
+/** Setting names (under `shutdownTrace.`) of the fields whose name differs from their setting's. */
+export const SETTING_KEYS: Partial<Record<keyof RunSettings, string>> = {
+  k8sEnabled: 'k8s.enabled',
+  k8sGraceSeconds: 'k8s.terminationGracePeriodSeconds',
+  k8sStopSignal: 'k8s.stopSignal',
+  k8sPreStop: 'k8s.preStop',
 };
 
 /** Overrides a run command accepts as its options argument (any subset; unknown keys are ignored). */
@@ -82,13 +110,31 @@ export function sanitizeOverrides(raw: unknown): { overrides: RunOverrides; igno
   take('loadRate', (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1000);
   take('loadKeepAlive', (v) => typeof v === 'boolean');
   take('loadPath', (v) => typeof v === 'string' && v.startsWith('/'));
+  take('k8sEnabled', (v) => typeof v === 'boolean');
+  take('k8sGraceSeconds', (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1);
+  take('k8sStopSignal', isSignal);
+  take('k8sPreStop', isPreStopSetting);
   return { overrides, ignored };
+}
+
+/** {} or exactly one of sleep (seconds ≥ 0), exec (a non-empty command), httpGet (a path, :PORT/path or URL). */
+export function isPreStopSetting(v: unknown): v is K8sPreStopSetting {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined && o[k] !== null && o[k] !== '');
+  if (keys.length === 0) return true;
+  if (keys.length > 1) return false;
+  const [k] = keys;
+  if (k === 'sleep') return typeof o.sleep === 'number' && Number.isFinite(o.sleep) && o.sleep >= 0;
+  if (k === 'exec') return typeof o.exec === 'string' && o.exec.trim() !== '';
+  if (k === 'httpGet') return typeof o.httpGet === 'string' && /^(\/|:\d+|\d+(\/|$)|https?:\/\/)/i.test(o.httpGet.trim());
+  return false;
 }
 
 /** Reads the settings through `get` (WorkspaceConfiguration.get), falling back to defaults for bad values. */
 export function readSettings(get: (key: string) => unknown): RunSettings {
-  const { overrides } = sanitizeOverrides(Object.fromEntries((Object.keys(DEFAULTS) as (keyof RunSettings)[]).map((k) => [k, get(k)])));
-  return { ...DEFAULTS, ...overrides, env: { ...(overrides.env ?? {}) } };
+  const { overrides } = sanitizeOverrides(Object.fromEntries((Object.keys(DEFAULTS) as (keyof RunSettings)[]).map((k) => [k, get(SETTING_KEYS[k] ?? k)])));
+  return { ...DEFAULTS, ...overrides, env: { ...(overrides.env ?? {}) }, k8sPreStop: { ...(overrides.k8sPreStop ?? {}) } };
 }
 
 export function applyOverrides(base: RunSettings, o: RunOverrides): RunSettings {
@@ -137,4 +183,69 @@ export function toLoad(s: RunSettings): LoadConfig | undefined {
 export function describeLoad(l: LoadConfig | undefined): string {
   if (!l) return 'no traffic';
   return `${l.rate} requests/s at ${l.path ?? '/'} of the port it listens on (${l.keepAlive ? 'keep-alive' : 'a new connection each'})`;
+}
+
+// ---- issue #5: Kubernetes termination
+
+/** The preStop handler of a setting, as the launcher takes it (sleep in ms); undefined for none. */
+export function toPreStop(p: K8sPreStopSetting | undefined): PreStop | undefined {
+  if (!p || !isPreStopSetting(p)) return undefined;
+  if (typeof p.sleep === 'number') return { action: 'sleep', ms: Math.round(p.sleep * 1000) };
+  if (p.exec && p.exec.trim()) return { action: 'exec', command: p.exec };
+  if (p.httpGet && p.httpGet.trim()) return { action: 'httpGet', url: p.httpGet.trim() };
+  return undefined;
+}
+
+/** The setting form of a launcher preStop (for re-running a trace). */
+export function fromPreStop(p: PreStop | undefined): K8sPreStopSetting {
+  if (!p) return {};
+  if (p.action === 'sleep') return { sleep: p.ms / 1000 };
+  if (p.action === 'exec') return { exec: p.command };
+  return { httpGet: p.url };
+}
+
+/** RunOptions.k8s for a run, or undefined when Kubernetes termination is off. */
+export function toK8s(s: RunSettings): K8sPlan | undefined {
+  if (!s.k8sEnabled) return undefined;
+  const preStop = toPreStop(s.k8sPreStop);
+  return { graceSeconds: Math.max(1, Math.floor(s.k8sGraceSeconds)), stopSignal: s.k8sStopSignal, ...(preStop ? { preStop } : {}) };
+}
+
+/**
+ * The signal plan of a Kubernetes run, as the CLI makes it: the plan's `when` starts the
+ * termination; the stop signal goes to the main process only, once (no second signal), and
+ * the grace period is terminationGracePeriodSeconds. Notes say what was changed.
+ */
+export function k8sSignalPlan(plan: SignalPlan, k: K8sPlan): { plan: SignalPlan; notes: string[] } {
+  const notes: string[] = [];
+  if (plan.delivery === 'group') notes.push('the signal goes to the main process only with Kubernetes termination, as the kubelet sends it (delivery "group" not used)');
+  if (plan.second) notes.push(`no second signal with Kubernetes termination: the kubelet sends ${k.stopSignal} once, then SIGKILL (${plan.second.signal} not sent)`);
+  const { second: _second, ...rest } = plan;
+  void _second;
+  return { plan: { ...rest, signal: k.stopSignal, graceMs: k.graceSeconds * 1000, delivery: 'main' }, notes };
+}
+
+/** "terminationGracePeriodSeconds 30, preStop sleep 5 s, stop signal SIGTERM" */
+export function describeK8s(k: K8sPlan | undefined): string {
+  if (!k) return 'off';
+  const ps = k.preStop ? (k.preStop.action === 'sleep' ? `sleep ${fmtMs(k.preStop.ms)}` : k.preStop.action === 'exec' ? `exec ${k.preStop.command}` : `httpGet ${k.preStop.url}`) : 'none';
+  return `terminationGracePeriodSeconds ${k.graceSeconds}, preStop ${ps}, stop signal ${k.stopSignal} to the main process`;
+}
+
+/** Parses what the user types for a preStop: "sleep 5", "exec curl …", "httpGet /drain", or "" for none. */
+export function parsePreStopInput(v: string): K8sPreStopSetting | undefined {
+  const t = v.trim();
+  if (t === '' || /^none$/i.test(t)) return {};
+  const m = /^(sleep|exec|httpget|http)\s+([\s\S]+)$/i.exec(t);
+  if (!m) return undefined;
+  const kind = m[1].toLowerCase();
+  const arg = m[2].trim();
+  let p: K8sPreStopSetting;
+  if (kind === 'sleep') {
+    const n = /^(\d+(?:\.\d+)?)\s*(s|ms)?$/i.exec(arg);
+    if (!n) return undefined;
+    p = { sleep: n[2]?.toLowerCase() === 'ms' ? Number(n[1]) / 1000 : Number(n[1]) };
+  } else if (kind === 'exec') p = { exec: arg };
+  else p = { httpGet: arg };
+  return isPreStopSetting(p) ? p : undefined;
 }

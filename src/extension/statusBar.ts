@@ -53,11 +53,21 @@ export class RunStatusBar implements vscode.Disposable {
       case 'running': {
         const sig = s.signalInfo();
         const now = s.now;
+        // issue #5: with Kubernetes termination, preStop runs first and SIGKILL follows the kubelet's schedule.
+        const k8s = s.trace?.meta.k8s;
+        if (!sig && k8s?.startedAt !== undefined) {
+          const ago = Math.max(0, now - k8s.startedAt);
+          this.item.text = `$(zap) preStop ${fmtSeconds(ago)} · ${label}`;
+          this.item.tooltip = `${label}: pod termination began ${fmtMs(ago)} ago; preStop is running, then ${k8s.stopSignal} (terminationGracePeriodSeconds ${k8s.graceSeconds}, counted from the start of termination). Click to show the timeline.`;
+          return;
+        }
         if (sig) {
           const ago = Math.max(0, now - sig.t);
-          const left = s.plan.graceMs - ago;
+          const k8sKillAt = k8s?.startedAt !== undefined && k8s.schedule ? k8s.startedAt + k8s.schedule.killAtMs : undefined;
+          const left = k8sKillAt !== undefined ? k8sKillAt - now : s.plan.graceMs - ago;
           this.item.text = `$(zap) ${sig.signal} ${fmtSeconds(ago)} ago · ${label}`;
-          this.item.tooltip = `${label} got ${sig.signal} ${fmtMs(ago)} ago. ${left > 0 ? `SIGKILL in ${fmtMs(left)} (grace period ${fmtMs(s.plan.graceMs)}).` : 'The grace period is over.'} Click to show the timeline.`;
+          const grace = k8sKillAt !== undefined ? `terminationGracePeriodSeconds ${k8s!.graceSeconds}, as the kubelet counts it` : `grace period ${fmtMs(s.plan.graceMs)}`;
+          this.item.tooltip = `${label} got ${sig.signal} ${fmtMs(ago)} ago. ${left > 0 ? `SIGKILL in ${fmtMs(left)} (${grace}).` : 'The grace period is over.'} Click to show the timeline.`;
           if (left <= 0) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
         } else {
           this.item.text = `$(pulse) Shutdown Trace: ${label} ${fmtSeconds(now)}`;

@@ -11,6 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { CommandLineError, formatArgv, needsShell, parseCommandLine, shortLabel, splitWords } from '../../src/extension/commandLine';
 import { buildLaunchCommand, LaunchConfigError, parseEnvFile, resolveVariables } from '../../src/extension/launchConfig';
 import { applyOverrides, DEFAULTS, describePlan, readSettings, sanitizeOverrides, toPlan } from '../../src/extension/settings';
+import { describeK8s, fromPreStop, isPreStopSetting, k8sSignalPlan, parsePreStopInput, toK8s, toPreStop } from '../../src/extension/settings';
+import pkg from '../../package.json';
 import { resolveFrame } from '../../src/extension/frames';
 
 test('splitWords follows POSIX quoting', () => {
@@ -108,6 +110,54 @@ test('settings: bad values fall back to defaults; overrides are checked; plan is
   assert.deepEqual(toPlan({ ...DEFAULTS, signalWhen: 'never' }).when, { mode: 'never' });
   assert.match(describePlan(plan), /SIGHUP to the main process 500 ms after it listens, then SIGINT 1000 ms later; SIGKILL 5 s after the first signal/);
   assert.deepEqual(sanitizeOverrides([1, 2]).overrides, {});
+});
+
+test('settings: Kubernetes termination (shutdownTrace.k8s.*) → RunOptions.k8s, in the CLI\'s shape', () => {
+  const cfg: Record<string, unknown> = { 'k8s.enabled': true, 'k8s.terminationGracePeriodSeconds': 3, 'k8s.stopSignal': 'SIGQUIT', 'k8s.preStop': { sleep: 1.5 } };
+  const s = readSettings((k) => cfg[k]);
+  assert.deepEqual([s.k8sEnabled, s.k8sGraceSeconds, s.k8sStopSignal, s.k8sPreStop], [true, 3, 'SIGQUIT', { sleep: 1.5 }]);
+  assert.deepEqual(toK8s(s), { graceSeconds: 3, stopSignal: 'SIGQUIT', preStop: { action: 'sleep', ms: 1500 } });
+  assert.equal(toK8s(DEFAULTS), undefined, 'off by default');
+  assert.deepEqual(toK8s({ ...DEFAULTS, k8sEnabled: true }), { graceSeconds: 30, stopSignal: 'SIGTERM' });
+  assert.deepEqual(toK8s({ ...DEFAULTS, k8sEnabled: true, k8sPreStop: { exec: 'curl -s localhost:8080/drain' } })!.preStop, { action: 'exec', command: 'curl -s localhost:8080/drain' });
+  assert.deepEqual(toK8s({ ...DEFAULTS, k8sEnabled: true, k8sPreStop: { httpGet: ' /drain ' } })!.preStop, { action: 'httpGet', url: '/drain' });
+  // Bad values fall back to the defaults.
+  const bad = readSettings((k) => ({ 'k8s.enabled': 'yes', 'k8s.terminationGracePeriodSeconds': 2.5, 'k8s.stopSignal': 'TERM', 'k8s.preStop': { sleep: 5, exec: 'x' } } as Record<string, unknown>)[k]);
+  assert.deepEqual([bad.k8sEnabled, bad.k8sGraceSeconds, bad.k8sStopSignal, bad.k8sPreStop], [false, 30, 'SIGTERM', {}]);
+  const { overrides, ignored } = sanitizeOverrides({ k8sEnabled: true, k8sGraceSeconds: 0, k8sPreStop: { httpGet: 'drain' } });
+  assert.deepEqual(overrides, { k8sEnabled: true });
+  assert.deepEqual(ignored, ['k8sGraceSeconds', 'k8sPreStop']);
+  // preStop: one handler or none.
+  for (const ok of [{}, { sleep: 0 }, { exec: 'sleep 1' }, { httpGet: '/drain' }, { httpGet: ':8080/drain' }, { httpGet: 'http://127.0.0.1:9/x' }, { sleep: 2, exec: '' }]) assert.ok(isPreStopSetting(ok), JSON.stringify(ok));
+  for (const no of [null, [], { sleep: -1 }, { sleep: '5' }, { exec: '  ' }, { httpGet: 'drain' }, { sleep: 1, exec: 'x' }, { tcpSocket: 80 }]) assert.ok(!isPreStopSetting(no), JSON.stringify(no));
+  // Typed in "Run with options…".
+  assert.deepEqual(parsePreStopInput('sleep 5'), { sleep: 5 });
+  assert.deepEqual(parsePreStopInput('sleep 500ms'), { sleep: 0.5 });
+  assert.deepEqual(parsePreStopInput('exec curl -s localhost:8080/drain'), { exec: 'curl -s localhost:8080/drain' });
+  assert.deepEqual(parsePreStopInput('httpGet /drain'), { httpGet: '/drain' });
+  assert.deepEqual(parsePreStopInput(''), {});
+  for (const bad of ['sleep', 'sleep five', 'httpGet drain', 'tcpSocket 80']) assert.equal(parsePreStopInput(bad), undefined, bad);
+  // Round trip through a trace's meta.k8s.preStop (re-run).
+  for (const p of [{ sleep: 1.5 }, { exec: 'echo hi' }, { httpGet: '/drain' }, {}]) assert.deepEqual(fromPreStop(toPreStop(p)), p);
+  assert.match(describeK8s(toK8s(s)), /^terminationGracePeriodSeconds 3, preStop sleep 1\.5 s, stop signal SIGQUIT to the main process$/);
+});
+
+test('settings: with Kubernetes termination the plan is the kubelet\'s (main process, no second signal, grace in seconds)', () => {
+  const plan = toPlan({ ...DEFAULTS, delivery: 'group', secondSignal: 'SIGINT', gracePeriodMs: 5000 });
+  const { plan: p, notes } = k8sSignalPlan(plan, { graceSeconds: 3, stopSignal: 'SIGQUIT' });
+  assert.deepEqual(p, { signal: 'SIGQUIT', when: plan.when, graceMs: 3000, delivery: 'main' });
+  assert.equal(notes.length, 2);
+  assert.match(notes[0], /main process only/);
+  assert.match(notes[1], /no second signal/);
+  assert.deepEqual(k8sSignalPlan(toPlan(DEFAULTS), { graceSeconds: 30, stopSignal: 'SIGTERM' }).notes, []);
+});
+
+test('package.json declares every shutdownTrace.k8s.* setting with the defaults the code uses', () => {
+  const props = (pkg as { contributes: { configuration: { properties: Record<string, { default: unknown }> } } }).contributes.configuration.properties;
+  assert.equal(props['shutdownTrace.k8s.enabled'].default, DEFAULTS.k8sEnabled);
+  assert.equal(props['shutdownTrace.k8s.terminationGracePeriodSeconds'].default, DEFAULTS.k8sGraceSeconds);
+  assert.equal(props['shutdownTrace.k8s.stopSignal'].default, DEFAULTS.k8sStopSignal);
+  assert.deepEqual(props['shutdownTrace.k8s.preStop'].default, DEFAULTS.k8sPreStop);
 });
 
 test('resolveFrame: existing local files only, relative to the trace cwd, never URLs', () => {

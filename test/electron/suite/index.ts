@@ -175,6 +175,103 @@ test('runCommand runs a command line; a missing command resolves undefined', asy
   assert.equal(none, undefined, 'a launch error resolves undefined (and shows one error message)');
 });
 
+// ---- issue #5: Kubernetes termination as a run option
+
+function ev<K extends Trace['events'][number]['kind']>(t: Trace, kind: K) {
+  return t.events.filter((e): e is Extract<Trace['events'][number], { kind: K }> => e.kind === kind);
+}
+
+test('runFile with Kubernetes termination options: preStop, then the stop signal, SIGKILL on the kubelet\'s schedule', async () => {
+  const trace = await cmd<Trace>('shutdownTrace.runFile', {
+    file: ws('graceful.js'),
+    ...FAST,
+    delivery: 'group',
+    secondSignal: 'SIGINT',
+    k8sEnabled: true,
+    k8sGraceSeconds: 3,
+    k8sPreStop: { sleep: 0.5 },
+    loadRate: 20,
+  });
+  assert.ok(trace, 'resolves with a trace');
+  assert.deepEqual(trace.meta.k8s && { graceSeconds: trace.meta.k8s.graceSeconds, stopSignal: trace.meta.k8s.stopSignal, preStop: trace.meta.k8s.preStop }, { graceSeconds: 3, stopSignal: 'SIGTERM', preStop: { action: 'sleep', ms: 500 } });
+  assert.deepEqual([trace.meta.plan.signal, trace.meta.plan.graceMs, trace.meta.plan.delivery, trace.meta.plan.second], ['SIGTERM', 3000, 'main', undefined], 'the plan is the kubelet\'s');
+  const [start] = ev(trace, 'termination-start');
+  const [ps] = ev(trace, 'prestop-start');
+  const [pe] = ev(trace, 'prestop-end');
+  const sent = ev(trace, 'signal-sent');
+  assert.ok(start && ps && pe, `termination-start, prestop-start and prestop-end are in the trace (kinds: ${[...kinds(trace)].join(', ')})`);
+  assert.deepEqual([start.graceSeconds, start.stopSignal, start.preStop], [3, 'SIGTERM', 'sleep 0.5 s']);
+  assert.deepEqual([ps.action, pe.ok, pe.overran], ['sleep', true, false]);
+  assert.ok(pe.durationMs >= 450 && pe.durationMs < 2000, `preStop slept ~500 ms (${pe.durationMs} ms)`);
+  assert.equal(sent.length, 1, 'one stop signal, no second signal');
+  assert.deepEqual([sent[0].signal, sent[0].delivery], ['SIGTERM', 'main']);
+  assert.ok(start.t <= ps.t && ps.t <= pe.t && pe.t <= sent[0].t, 'termination, preStop, then the signal');
+  assert.ok(trace.meta.k8s?.schedule, 'the kubelet schedule is recorded');
+  const sched = trace.meta.k8s!.schedule!;
+  // 0.5 s of preStop counts as 0 whole seconds: the signal gets all 3 s, so SIGKILL is due 3.5 s after termination began.
+  assert.deepEqual([sched.preStopSeconds, sched.remainingSeconds, sched.extended, sched.overran], [0, 3, false, false]);
+  assert.equal(sched.killAtMs, sched.signalAtMs + 3000);
+  assert.deepEqual(mainExit(trace), { code: 0, signal: null });
+  assert.equal(trace.analysis?.k8s?.fate, 'graceful');
+  assert.match(trace.analysis?.verdict ?? '', /^A real pod would have stopped gracefully/);
+  assert.ok(trace.analysis?.findings.some((f) => f.code === 'k8s-termination'), 'k8s-termination finding');
+  assert.ok(trace.analysis?.requests && trace.analysis.requests.all.total > 0, 'traffic ran alongside');
+});
+
+test('Kubernetes termination from the shutdownTrace.k8s.* settings; the summary has its section', async () => {
+  const cfg = vscode.workspace.getConfiguration('shutdownTrace');
+  const set = async (k: string, v: unknown) => cfg.update(k, v, vscode.ConfigurationTarget.Workspace);
+  await set('k8s.enabled', true);
+  await set('k8s.terminationGracePeriodSeconds', 4);
+  await set('k8s.stopSignal', 'SIGINT');
+  await set('k8s.preStop', { exec: 'echo draining' });
+  try {
+    const trace = await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST });
+    assert.ok(trace, 'resolves with a trace');
+    assert.deepEqual([trace.meta.k8s?.graceSeconds, trace.meta.k8s?.stopSignal, trace.meta.k8s?.preStop], [4, 'SIGINT', { action: 'exec', command: 'echo draining' }]);
+    const [pe] = ev(trace, 'prestop-end');
+    assert.ok(pe, 'prestop-end');
+    assert.deepEqual([pe.ok, pe.exitCode, pe.output?.trim()], [true, 0, 'draining']);
+    assert.equal(ev(trace, 'signal-sent')[0]?.signal, 'SIGINT', 'the stop signal from the setting');
+    assert.ok(trace.output.some((l) => l.text.includes('shutting down on SIGINT')));
+    // The saved file is a valid trace.
+    const saved = controller.currentSession?.tracePath;
+    assert.ok(saved && fs.existsSync(saved));
+    assert.equal(parseTrace(fs.readFileSync(saved, 'utf8')).meta.k8s?.graceSeconds, 4);
+    const md = await cmd<string>('shutdownTrace.copySummary');
+    assert.ok(md.includes('### Kubernetes termination'), 'the summary has the Kubernetes section');
+    assert.ok(md.includes('| terminationGracePeriodSeconds | 4 s |'));
+    assert.ok(md.includes('| preStop | exec `echo draining`: ran '));
+  } finally {
+    for (const k of ['k8s.enabled', 'k8s.terminationGracePeriodSeconds', 'k8s.stopSignal', 'k8s.preStop']) await set(k, undefined);
+  }
+  const plain = await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST });
+  assert.equal(plain.meta.k8s, undefined, 'off again once the setting is removed');
+  assert.equal(ev(plain, 'termination-start').length, 0);
+});
+
+test('"Run with options…" has a Kubernetes step (7 of 7) that returns the k8s options', async () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const picked = controller.pickOptions(undefined);
+  // Steps 1–6: keep what the settings say.
+  for (let i = 0; i < 6; i++) {
+    await sleep(300);
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+  }
+  // Step 7: "Off" is active (the setting); the next item is "As a Kubernetes pod, no preStop".
+  await sleep(300);
+  await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+  await sleep(100);
+  await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+  const o = await Promise.race([picked, sleep(10_000).then(() => 'timeout' as const)]);
+  assert.notEqual(o, 'timeout', 'the pickers finished');
+  assert.ok(o && typeof o === 'object', `options were picked (got ${JSON.stringify(o)})`);
+  assert.deepEqual(
+    { signal: o.signal, gracePeriodMs: o.gracePeriodMs, k8sEnabled: o.k8sEnabled, k8sGraceSeconds: o.k8sGraceSeconds, k8sStopSignal: o.k8sStopSignal, k8sPreStop: o.k8sPreStop },
+    { signal: 'SIGTERM', gracePeriodMs: 30000, k8sEnabled: true, k8sGraceSeconds: 30, k8sStopSignal: 'SIGTERM', k8sPreStop: {} },
+  );
+});
+
 test('rerun repeats the last run request', async () => {
   await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST });
   const again = await cmd<Trace>('shutdownTrace.rerun', FAST);
