@@ -15,13 +15,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { startRun, writeTrace } from '../core/launcher';
+import { writeTrace } from '../core/launcher';
 import { userFrame, formatFrame, type Trace } from '../core/trace';
 import type { HandleInfo } from '../core/protocol';
 import { junitXml, type JUnitCase } from '../core/junit';
 import { renderReport } from './report';
 import { parseDuration, UsageError } from './args';
-import { parseRunArgs } from './main';
+import { parseRunArgs, traceFromArgs } from './main';
 
 export const CHECK_USAGE = `
 Check options (shutdown-trace check [options] -- <command>; every run option applies too):
@@ -206,27 +206,7 @@ export async function runCheck(args: string[]): Promise<number> {
   const junitPath = path.resolve(base, rest['--junit'] ?? 'shutdown-trace.junit.xml');
   const timestamp = new Date().toISOString();
   const started = Date.now();
-  const run = await startRun({
-    command: a.command,
-    cwd: a.cwd,
-    plan: a.plan,
-    stallMs: a.stallMs,
-    verbose: a.verbose,
-    echo: a.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
-    load: a.load,
-    k8s: a.k8s,
-  });
-  let interrupted = false;
-  const onInt = () => {
-    if (interrupted) return;
-    interrupted = true;
-    void run.stop('interrupted by the user (Ctrl+C on the CLI)');
-  };
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onInt);
-  const trace = await run.done;
-  process.off('SIGINT', onInt);
-  process.off('SIGTERM', onInt);
+  const { trace, interrupted } = await traceFromArgs(a);
   writeTrace(out, trace);
   const results = evaluateBudgets(trace, budgets);
   const failed = results.filter((r) => r.status === 'fail');

@@ -57,7 +57,7 @@ Kubernetes termination (kubelet order; implied by any of these options):
                         grace period counted from preStop's start (+2 s if preStop overran)
   --termination-grace S terminationGracePeriodSeconds, whole seconds (default 30)
   --stop-signal SIG     the image's STOPSIGNAL (default SIGTERM)
-  --prestop-sleep DUR   preStop: sleep (e.g. 5s)
+  --prestop-sleep S     preStop: sleep S seconds (or a duration: 500ms, 5s)
   --prestop-exec CMD    preStop: exec, run with sh -c in the service's directory
   --prestop-http PATH   preStop: httpGet on the service's port (/drain), :PORT/path or a URL
 ` + CHECK_USAGE;
@@ -158,7 +158,8 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
       case '--k8s': x.k8s = true; break;
       case '--termination-grace': x.graceSeconds = wholeSeconds(val(), flag); x.k8s = true; break;
       case '--stop-signal': x.stopSignal = signalName(val(), flag); x.k8s = true; break;
-      case '--prestop-sleep': x.preStop.push({ flag, p: { action: 'sleep', ms: parseDuration(val(), flag) } }); x.k8s = true; break;
+      // Like the Pod spec's sleep action (seconds) and --termination-grace: a bare number is seconds.
+      case '--prestop-sleep': { const v = val(); x.preStop.push({ flag, p: { action: 'sleep', ms: /^\d+(\.\d+)?$/.test(v) ? Math.round(parseFloat(v) * 1000) : parseDuration(v, flag) } }); x.k8s = true; break; }
       case '--prestop-exec': x.preStop.push({ flag, p: { action: 'exec', command: val() } }); x.k8s = true; break;
       case '--prestop-http': x.preStop.push({ flag, p: { action: 'httpGet', url: val() } }); x.k8s = true; break;
       default:
@@ -215,9 +216,11 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
   return r;
 }
 
-async function cmdRun(args: string[]): Promise<number> {
-  const a = parseRunArgs(args);
-  const out = path.resolve(a.cwd ?? process.cwd(), a.out);
+/**
+ * Runs a parsed command line under the tracer, as `run` and `check` both do. Ctrl+C (or a
+ * SIGTERM to the CLI) ends the run but keeps the trace, marked incomplete.
+ */
+export async function traceFromArgs(a: RunArgs): Promise<{ trace: Trace; interrupted: boolean }> {
   const run = await startRun({
     command: a.command,
     cwd: a.cwd,
@@ -228,7 +231,6 @@ async function cmdRun(args: string[]): Promise<number> {
     load: a.load,
     k8s: a.k8s,
   });
-  // Ctrl+C ends the run but keeps the trace, marked incomplete.
   let interrupted = false;
   const onInt = () => {
     if (interrupted) return;
@@ -237,9 +239,18 @@ async function cmdRun(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onInt);
-  const trace = await run.done;
-  process.off('SIGINT', onInt);
-  process.off('SIGTERM', onInt);
+  try {
+    return { trace: await run.done, interrupted };
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onInt);
+  }
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const a = parseRunArgs(args);
+  const out = path.resolve(a.cwd ?? process.cwd(), a.out);
+  const { trace, interrupted } = await traceFromArgs(a);
   writeTrace(out, trace);
   if (a.json) process.stdout.write(JSON.stringify({ trace: out, analysis: trace.analysis }, null, 2) + '\n');
   else process.stderr.write('\n' + renderReport(trace, { tracePath: out, color: !!process.stderr.isTTY }) + '\n');

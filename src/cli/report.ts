@@ -22,6 +22,14 @@ export function renderReport(trace: Trace, o: { tracePath?: string; color?: bool
   lines.push(`  exit reason      ${a.exitReason} (${exit})`);
   lines.push(`  signal → exit    ${fmtMs(a.signalToExitMs)} of ${fmtMs(a.graceMs)} grace`);
   lines.push(`  leaked handles   ${a.leakedHandleCount}`);
+  const rq = a.requests;
+  if (rq) {
+    const by = rq.shutdown.byOutcome;
+    const parts = Object.entries(by).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+    lines.push(`  traffic          ${rq.lost ? c('31', `${rq.lost} lost`) : '0 lost'} of ${rq.shutdown.total} during shutdown (${parts.join(', ') || 'none'}); ${rq.refusedWhileAlive + rq.resetAtClose} turned away after close()`);
+    if (rq.streams.total) lines.push(`  streams          ${rq.streams.total} open: ${rq.streams.endedByServer} ended by the service, ${rq.streams.cut} cut`);
+  }
+  if (a.k8s) lines.push(`  kubernetes       a real pod would have been ${a.k8s.summary} (grace ${a.k8s.graceSeconds} s${a.k8s.preStop ? `, preStop ${a.k8s.preStop}` : ''})`);
   if (!trace.meta.complete) lines.push(`  ${c('33', 'incomplete')}       ${trace.meta.incompleteReason}`);
   const phases = a.phases.filter((p) => !p.id.startsWith('shutdown-'));
   if (phases.length) {

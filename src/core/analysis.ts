@@ -25,6 +25,13 @@ export function handleSite(h: HandleInfo, cwd?: string): string {
   return f ? formatFrame(f, cwd) : 'creation site unknown';
 }
 
+/** How many handles a list stands for: a collapsed entry ("6 × setTimeout …") counts as its members. */
+export function handleCount(hs: HandleInfo[]): number {
+  let n = 0;
+  for (const h of hs) n += Number(h.details?.count ?? 1);
+  return n;
+}
+
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
@@ -131,12 +138,12 @@ function analyzeCore(trace: Trace): Analysis {
   if (!meta.complete) {
     exitReason = mainExit ? 'killed-by-signal' : 'still-running';
     const leaks = [...leakSnapshots.values()].flatMap(refd);
-    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}) ${fmtMs((manualKill ?? mainExit)?.t ?? meta.durationMs)} after launch${firstSent ? `, ${fmtMs(((manualKill ?? mainExit)?.t ?? meta.durationMs) - firstSent.t)} after ${sig}` : ', before any signal was sent'}; the trace holds what was captured until then${leaks.length ? ` (${plural(leaks.length, 'handle')} alive: ${leaks.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')})` : ''}.`;
+    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}) ${fmtMs((manualKill ?? mainExit)?.t ?? meta.durationMs)} after launch${firstSent ? `, ${fmtMs(((manualKill ?? mainExit)?.t ?? meta.durationMs) - firstSent.t)} after ${sig}` : ', before any signal was sent'}; the trace holds what was captured until then${leaks.length ? ` (${plural(handleCount(leaks), 'handle')} alive: ${leaks.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')})` : ''}.`;
   } else if (manualKill && mainExitInfo?.signal === 'SIGKILL') {
     exitReason = 'killed-by-signal';
     const leaks = [...leakSnapshots.values()].flatMap(refd);
-    verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${fmtMs(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(leaks.length, 'handle')} were alive: ${leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}` : ''}.`;
-    if (leaks.length) findings.push({ code: 'leaked-handles', severity: 'warning', title: `${plural(leaks.length, 'handle')} alive when it was killed`, detail: 'Snapshot taken just before the kill.', evidence: ix(manualKill), handles: leaks });
+    verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${fmtMs(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} were alive: ${leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}` : ''}.`;
+    if (leaks.length) findings.push({ code: 'leaked-handles', severity: 'warning', title: `${plural(handleCount(leaks), 'handle')} alive when it was killed`, detail: 'Snapshot taken just before the kill.', evidence: ix(manualKill), handles: leaks });
   } else if (!firstSent && mainExit) {
     exitReason = mainExitInfo?.code === 0 ? 'exited-before-signal' : 'crashed';
     const how = mainExitInfo?.signal ? `died by ${mainExitInfo.signal}` : `exited with code ${mainExitInfo?.code}`;
@@ -154,7 +161,7 @@ function analyzeCore(trace: Trace): Analysis {
     exitReason = 'killed-at-deadline';
     const leaks = [...leakSnapshots.values()].flatMap(refd).sort((a, b) => Number(inUserCode(b)) - Number(inUserCode(a)));
     const top = leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ');
-    verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(leaks.length, 'handle')} kept it alive (${top}${leaks.length > 3 ? '; …' : ''})` : ''}.`;
+    verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} kept it alive (${top}${leaks.length > 3 ? '; …' : ''})` : ''}.`;
     findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${fmtMs(graceMs)} grace deadline`, detail: `The process was still running ${fmtMs(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
   } else if (mainExitInfo?.signal) {
     exitReason = 'killed-by-signal';
@@ -172,8 +179,8 @@ function analyzeCore(trace: Trace): Analysis {
     if (exitCall && masked.length) {
       exitReason = 'forced-exit';
       const f = userFrame(exitCall.site);
-      verdict = `process.exit(${exitCall.code ?? ''}) ${f ? `at ${formatFrame(f, cwd)} ` : ''}ended the process over ${plural(masked.length, 'live handle')}: the shutdown "worked" but hid a leak (${masked.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}).`;
-      findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(masked.length, 'live handle')}`, detail: `Without process.exit() these would have kept the process alive until SIGKILL. In-flight work on them was cut.`, evidence: ix(exitCall, of('snapshot', mainPid).find((s) => s.reason === 'process-exit')), handles: masked });
+      verdict = `process.exit(${exitCall.code ?? ''}) ${f ? `at ${formatFrame(f, cwd)} ` : ''}ended the process over ${plural(handleCount(masked), 'live handle')}: the shutdown "worked" but hid a leak (${masked.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}).`;
+      findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(handleCount(masked), 'live handle')}`, detail: `Without process.exit() these would have kept the process alive until SIGKILL. In-flight work on them was cut.`, evidence: ix(exitCall, of('snapshot', mainPid).find((s) => s.reason === 'process-exit')), handles: masked });
     } else if (code === 0) {
       exitReason = 'graceful';
       verdict = `Graceful: exited with code 0 ${exitedAfter !== undefined ? `${fmtMs(exitedAfter)} after ${sig} (${pct(exitedAfter, graceMs)} of the ${fmtMs(graceMs)} grace period)` : ''}.`.replace(' .', '.');
@@ -221,7 +228,7 @@ function analyzeCore(trace: Trace): Analysis {
     if (e.pid === mainPid) continue;
     const snap = of('snapshot', e.pid).find((s) => s.reason === 'process-exit');
     const masked = refd(snap);
-    if (masked.length) findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(masked.length, 'live handle')} in pid ${e.pid}`, detail: 'The exit hid handles that would otherwise have kept this process alive.', evidence: ix(e, snap), handles: masked });
+    if (masked.length) findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(handleCount(masked), 'live handle')} in pid ${e.pid}`, detail: 'The exit hid handles that would otherwise have kept this process alive.', evidence: ix(e, snap), handles: masked });
   }
 
   // ---- stalled: alive after listeners settled (but not killed, e.g. exited later or stopped)
@@ -229,7 +236,7 @@ function analyzeCore(trace: Trace): Analysis {
     for (const [pid, s] of leakSnapshots) {
       if (s.reason !== 'stalled' || orphans.some((o) => o.pid === pid)) continue;
       const hs = refd(s);
-      if (hs.length) findings.push({ code: 'stalled', severity: 'warning', title: `pid ${pid} was still alive after its shutdown handlers finished`, detail: `${plural(hs.length, 'handle')} held the event loop: ${hs.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}.`, evidence: ix(s), handles: hs });
+      if (hs.length) findings.push({ code: 'stalled', severity: 'warning', title: `pid ${pid} was still alive after its shutdown handlers finished`, detail: `${plural(handleCount(hs), 'handle')} held the event loop: ${hs.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}.`, evidence: ix(s), handles: hs });
     }
   }
 
@@ -241,7 +248,7 @@ function analyzeCore(trace: Trace): Analysis {
     const listen = of('listen', c.pid).find((l) => l.server === c.server);
     const snap = leakSnapshots.get(c.pid);
     const conns = snap ? snap.handles.filter((h) => h.ref && h.details?.accepted) : [];
-    findings.push({ code: 'open-connections', severity: 'error', title: `server.close() never finished for ${listen?.address ?? c.server}`, detail: `close() was called at ${fmtMs(c.t)} with ${plural(c.connections, 'open connection')} (${c.active} in a request). ${conns.length ? `${plural(conns.length, 'connection')} never ended: ${conns.slice(0, 3).map((h) => h.label).join('; ')}. Long-lived streams (SSE, WebSocket, long-poll) must be ended by the app; idle keep-alive sockets by closeIdleConnections().` : 'Its connections kept it open.'}`, evidence: ix(c), handles: conns });
+    findings.push({ code: 'open-connections', severity: 'error', title: `server.close() never finished for ${listen?.address ?? c.server}`, detail: `close() was called at ${fmtMs(c.t)} with ${plural(c.connections, 'open connection')} (${c.active} in a request). ${conns.length ? `${plural(handleCount(conns), 'connection')} never ended: ${conns.slice(0, 3).map((h) => h.label).join('; ')}. Long-lived streams (SSE, WebSocket, long-poll) must be ended by the app; idle keep-alive sockets by closeIdleConnections().` : 'Its connections kept it open.'}`, evidence: ix(c), handles: conns });
   }
 
   // ---- repeated signals

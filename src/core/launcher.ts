@@ -318,7 +318,7 @@ class Run implements RunHandle {
 
   private addLauncher(e: LauncherEvent): void {
     // Launcher events carry the pid of the process they concern, or 0.
-    const pid = 'pid' in e ? e.pid : 'target' in e ? e.target : 0;
+    const pid = 'pid' in e && typeof e.pid === 'number' ? e.pid : 'target' in e && typeof e.target === 'number' ? e.target : 0;
     this.push({ ...(e as object), pid } as TraceEvent);
   }
 
@@ -599,7 +599,7 @@ class Run implements RunHandle {
     if (!preStop) return this.k8sStop(t0, kubeletSchedule(k.graceSeconds));
     const hook = startPreStop(preStop, { cwd: this.cwd, env: this.userEnv, serviceAddress: this.firstTcpAddress });
     this.hook = hook;
-    this.addLauncher({ kind: 'prestop-start', t: this.now(), action: preStop.action, detail: describePreStop(preStop), pid: hook.pid });
+    this.addLauncher({ kind: 'prestop-start', t: this.now(), action: preStop.action, detail: describePreStop(preStop), hookPid: hook.pid });
     let decided = false;
     void hook.done.then((r) => {
       const t = this.now();

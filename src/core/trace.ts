@@ -47,7 +47,7 @@ export type LauncherEvent =
   // ---- Kubernetes termination (issue #5)
   /** The pod's termination began: the grace period counts from here (before preStop). */
   | { kind: 'termination-start'; t: number; graceSeconds: number; stopSignal: string; preStop?: string }
-  | { kind: 'prestop-start'; t: number; action: PreStop['action']; detail: string; pid?: number }
+  | { kind: 'prestop-start'; t: number; action: PreStop['action']; detail: string; hookPid?: number }
   /** The hook ended (ok or failed), or the kubelet stopped waiting for it at the grace deadline (overran; it may still run). */
   | { kind: 'prestop-end'; t: number; ok: boolean; overran: boolean; durationMs: number; error?: string; status?: number; exitCode?: number | null; output?: string }
   /** The kubelet's 2 s minimum applied: the one-off extension when preStop overran (or left less than 2 s). */

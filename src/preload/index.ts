@@ -489,7 +489,7 @@ function start(): void {
   const SITE_BUDGET = 2000;
   const MAX_ENTRIES = 1000;
   function collapse(handles: HandleInfo[]): HandleInfo[] {
-    if (handles.length <= 50) return handles;
+    if (handles.length <= 3) return handles;
     const groups = new Map<string, HandleInfo[]>();
     for (const h of handles) {
       const f = h.site && h.site.frames[h.site.user >= 0 ? h.site.user : 0];

@@ -8,7 +8,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { runTraced, finding, eventsOf, node, CLI, type TracedOutcome } from './helpers';
-import type { Trace } from '../../src/core/trace';
+import { parseTrace, type Trace } from '../../src/core/trace';
+import * as fs from 'node:fs';
 
 const TOL = 100;
 
@@ -168,4 +169,14 @@ describe('Kubernetes termination', { concurrency: 1 }, () => {
       assert.match(r.stderr, msg);
     }
   });
+});
+
+test('a --k8s run with a sleep preStop writes a trace that reads back (every event has a pid)', async () => {
+  const r = await runTraced(node('graceful-http.js'), {}, ['--k8s', '--prestop-sleep', '1', '--termination-grace', '2', '--quiet']);
+  const text = fs.readFileSync(r.tracePath, 'utf8');
+  const t = parseTrace(text);
+  const ps = t.events.find((e) => e.kind === 'prestop-start')!;
+  assert.equal(ps.pid, 0);
+  const sent = t.events.find((e) => e.kind === 'signal-sent')!;
+  assert.ok(Math.abs(sent.t - ps.t - 1000) < 150, `stop signal ${sent.t - ps.t} ms after preStop start (bare 1 = 1 s)`);
 });

@@ -163,9 +163,10 @@ describe('traffic during shutdown', { concurrency: 1 }, () => {
       assert.equal(s.error, 'no answer within 300 ms');
       assert.ok(s.end - s.t >= 299 && s.end - s.t < 600, `took ${s.end - s.t}`);
     }
-    // After it: close() had closed the listener, so refused at once.
-    // (One sent right after the signal may still have been accepted by the closing listener.)
-    const after = all.filter((s) => s.t > sig.t + 50);
+    // After close() (as the service itself reported it, not when the signal was sent: on a busy
+    // machine the handler runs later): the listener is gone, so refused at once.
+    const closedAt = eventsOf(r.trace, 'server-close')[0].t;
+    const after = all.filter((s) => s.t > closedAt + 20);
     assert.ok(after.length >= 4);
     assert.ok(after.filter((s) => s.outcome === 'refused').length >= after.length - 1, JSON.stringify(after.map((s) => s.outcome)));
     // The streams gone (the client gave up on them), close() finished and the loop drained.
