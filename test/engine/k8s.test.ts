@@ -172,7 +172,7 @@ describe('Kubernetes termination', { concurrency: 1 }, () => {
 });
 
 test('a --k8s run with a sleep preStop writes a trace that reads back (every event has a pid)', async () => {
-  const r = await runTraced(node('graceful-http.js'), {}, ['--k8s', '--prestop-sleep', '1', '--termination-grace', '2', '--quiet']);
+  const r = await runTraced(node('graceful-http.js'), { graceMs: 2000 }, ['--k8s', '--prestop-sleep', '1', '--quiet']);
   const text = fs.readFileSync(r.tracePath, 'utf8');
   const t = parseTrace(text);
   const ps = t.events.find((e) => e.kind === 'prestop-start')!;
