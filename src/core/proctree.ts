@@ -18,7 +18,7 @@ export interface ProcEntry {
 
 const hasProc = fs.existsSync('/proc/self/stat');
 
-function readStat(pid: number): ProcEntry | undefined {
+function readStat(pid: number, onlySession?: number): ProcEntry | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
     // comm may contain spaces and parens: fields after the last ')'.
@@ -26,6 +26,8 @@ function readStat(pid: number): ProcEntry | undefined {
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const rest = stat.slice(close + 2).split(' ');
     const entry: ProcEntry = { pid, state: rest[0], ppid: +rest[1], pgid: +rest[2], sid: +rest[3], command: comm };
+    // The command line only for the run's own processes: a scan reads every process's stat.
+    if (onlySession !== undefined && entry.sid !== onlySession) return entry;
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
       if (cmdline) entry.command = cmdline.replace(/\0+$/, '').split('\0').join(' ');
@@ -43,7 +45,7 @@ export function sessionMembers(sid: number): ProcEntry[] {
     for (const name of fs.readdirSync('/proc')) {
       const pid = Number(name);
       if (!Number.isInteger(pid) || pid <= 0) continue;
-      const e = readStat(pid);
+      const e = readStat(pid, sid);
       if (e && e.sid === sid && e.state !== 'Z' && e.state !== 'X') out.push(e);
     }
     return out;

@@ -208,12 +208,24 @@ export class TraceView implements vscode.Disposable {
     }
   }
 
+  /**
+   * Leading-edge throttle: after a quiet spell the change is posted at once (a signal shows up
+   * within a frame or two), then at most once per APPEND_INTERVAL_MS while events keep coming.
+   */
+  private lastAppendAt = 0;
   private scheduleAppend(): void {
     if (this.appendTimer || !this.ready) return;
+    const wait = this.lastAppendAt + APPEND_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.lastAppendAt = Date.now();
+      this.flushAppend();
+      return;
+    }
     this.appendTimer = setTimeout(() => {
       this.appendTimer = undefined;
+      this.lastAppendAt = Date.now();
       this.flushAppend();
-    }, APPEND_INTERVAL_MS);
+    }, wait);
   }
 
   /** Posts what the live trace gained since the last post. Indexes, not the update batches, decide, so nothing is sent twice. */

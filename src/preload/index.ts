@@ -83,10 +83,24 @@ function start(): void {
   // Kept in a Set pruned amortised: the set never holds more than ~2x the live timers.
   const liveTimers = new Set<NodeJS.Timeout & Tracked>();
   let pruneAt = 1024;
+  let sizeAfterPrune = 0;
   const pruneTimers = () => {
     for (const t of liveTimers) if ((t as unknown as { _destroyed: boolean })._destroyed) liveTimers.delete(t);
+    sizeAfterPrune = liveTimers.size;
     pruneAt = Math.max(1024, liveTimers.size * 2);
   };
+  /** Live timers, pruning first (amortised: at most once per 256 creations) when the set looks big. */
+  const liveTimerCount = () => {
+    if (liveTimers.size >= 2000 && liveTimers.size - sizeAfterPrune > 256) pruneTimers();
+    return liveTimers.size;
+  };
+  // Memory stays proportional to what is live: every handle gets a creation site while fewer
+  // than SITE_ALWAYS of its kind are live, then one in SITE_SAMPLE. Unsampled handles are still
+  // reported and counted; only their stack is missing (details.siteSampled = false).
+  const SITE_ALWAYS = 2000;
+  const SITE_SAMPLE = 16;
+  let sampleTick = 0;
+  const wantSite = (live: number) => live < SITE_ALWAYS || ++sampleTick % SITE_SAMPLE === 0;
   const timers = require('timers') as typeof import('timers');
   const wrapTimer = (orig: Function, type: 'timeout' | 'interval') => {
     const wrapped = function (this: unknown, _cb: unknown, ms?: unknown) {
@@ -94,7 +108,8 @@ function start(): void {
       const t = orig.apply(this, arguments);
       try {
         if (t && typeof t === 'object') {
-          (t as Tracked)[kInfo] = { id: '', type, site: captureSite(wrapped, SHALLOW_FRAMES), createdAt: now(), details: { delayMs: typeof ms === 'number' ? ms : 1 } };
+          const sampled = wantSite(liveTimerCount());
+          (t as Tracked)[kInfo] = { id: '', type, site: sampled ? captureSite(wrapped, SHALLOW_FRAMES) : undefined, createdAt: now(), details: sampled ? { delayMs: typeof ms === 'number' ? ms : 1 } : { delayMs: typeof ms === 'number' ? ms : 1, siteSampled: false } };
           liveTimers.add(t);
           if (liveTimers.size >= pruneAt) pruneTimers();
         }
@@ -282,10 +297,15 @@ function start(): void {
   let ownConnect = false;
   const SocketProto = net.Socket.prototype as unknown as Record<string, Function>;
   const origConnect = SocketProto.connect;
+  let liveClientSockets = 0;
+  const onClientSocketClose = () => liveClientSockets--;
   SocketProto.connect = function connect(this: NetSocket & Tracked) {
     if (!ownConnect && !this[kInfo]) {
       try {
-        this[kInfo] = { id: newId('sock'), type: 'socket', site: captureSite(connect), createdAt: now() };
+        const sampled = wantSite(liveClientSockets);
+        this[kInfo] = { id: newId('sock'), type: 'socket', site: sampled ? captureSite(connect) : undefined, createdAt: now(), details: sampled ? undefined : { siteSampled: false } };
+        liveClientSockets++;
+        this.once('close', onClientSocketClose);
       } catch {}
     }
     // eslint-disable-next-line prefer-rest-params
@@ -450,7 +470,7 @@ function start(): void {
       }
       const i = info || { id: newId('sock'), type: 'socket' as const, createdAt: undefined as unknown as number };
       const remote = s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : String(s.remotePort ?? '?');
-      return { ...describe(h, i), type: handleName === 'Pipe' ? 'pipe' : 'socket', label: `socket ${s.localAddress ?? '?'}:${s.localPort ?? '?'} → ${remote}${s.connecting ? ' (connecting)' : ''}`, details: { local: `${s.localAddress}:${s.localPort}`, remote, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten } };
+      return { ...describe(h, i), type: handleName === 'Pipe' ? 'pipe' : 'socket', label: `socket ${s.localAddress ?? '?'}:${s.localPort ?? '?'} → ${remote}${s.connecting ? ' (connecting)' : ''}`, details: { ...(i.details || {}), local: `${s.localAddress}:${s.localPort}`, remote, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten } };
     }
     if (h instanceof dgram.Socket) {
       const i = info || { id: newId('udp'), type: 'udp' as const, createdAt: undefined as unknown as number };
@@ -493,7 +513,7 @@ function start(): void {
     const groups = new Map<string, HandleInfo[]>();
     for (const h of handles) {
       const f = h.site && h.site.frames[h.site.user >= 0 ? h.site.user : 0];
-      const key = `${h.type}|${h.ref}|${f ? `${f.file}:${f.line}:${f.col}` : '?'}|${h.type === 'timeout' || h.type === 'interval' ? h.label : ''}`;
+      const key = `${h.type}|${h.ref}|${f ? `${f.file}:${f.line}:${f.col}` : h.details?.siteSampled === false ? 'unsampled' : '?'}|${h.type === 'timeout' || h.type === 'interval' ? h.label : ''}`;
       const g = groups.get(key);
       if (g) g.push(h);
       else groups.set(key, [h]);
@@ -501,7 +521,7 @@ function start(): void {
     const out: HandleInfo[] = [];
     for (const g of groups.values()) {
       if (g.length <= 3) out.push(...g);
-      else out.push({ ...g[0], label: `${g.length} × ${g[0].label}`, details: { ...(g[0].details || {}), count: g.length } });
+      else out.push({ ...g[0], label: `${g.length} × ${g[0].label}${g[0].details?.siteSampled === false ? ' (creation sites not sampled: over 2000 live)' : ''}`, details: { ...(g[0].details || {}), count: g.length } });
     }
     out.sort((a, b) => Number(b.ref) - Number(a.ref) || Number(b.details?.count ?? 1) - Number(a.details?.count ?? 1));
     return out.slice(0, MAX_ENTRIES);

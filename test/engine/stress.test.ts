@@ -55,10 +55,15 @@ describe('do no harm under stress', { concurrency: 1 }, () => {
     run.kill();
     await run.done;
     assert.ok(snap, 'manual snapshot arrived');
-    const timers = snap.handles.find((h) => h.type === 'timeout' && h.details?.count === 1000);
-    assert.ok(timers, `1,000 live timers collapsed into one entry: ${snap.handles.map((h) => h.label).slice(0, 5)}`);
-    assert.equal(timers.label, '1000 × setTimeout 600000 ms');
-    assert.equal(timers.site!.frames[timers.site!.user].line, 13);
+    // ~10k timers are live at once while the waves run, so creation sites are sampled past
+    // 2,000 live: every long timer is still counted, the sampled ones with their line.
+    const long = snap.handles.filter((h) => h.type === 'timeout' && /setTimeout 600000 ms/.test(h.label));
+    const counted = long.reduce((n, h) => n + Number(h.details?.count ?? 1), 0);
+    assert.equal(counted, 1000, `all 1,000 long-lived timers counted: ${long.map((h) => h.label)}`);
+    const withSite = long.find((h) => h.site);
+    assert.ok(withSite && /^\d+ × setTimeout 600000 ms$/.test(withSite.label), 'a collapsed entry with its site');
+    assert.equal(withSite.site!.frames[withSite.site!.user].line, 13);
+    assert.ok(long.some((h) => h.details?.siteSampled === false && /creation sites not sampled/.test(h.label)), 'the unsampled rest is said so');
     const conns = snap.handles.find((h) => h.details?.accepted && Number(h.details.count) === 3000);
     assert.ok(conns, 'the 3,000 accepted connections collapsed into one entry');
     assert.ok(snap.handles.length < 50, `${snap.handles.length} entries`);
