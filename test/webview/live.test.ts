@@ -62,7 +62,7 @@ describe('live run: trace, appends, finished', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=tl-item][data-kind=signal]').length === 1);
     assert.deepEqual(await itemTexts(page, 'signal'), ['SIGTERM']);
     await page.waitForFunction(() => /SIGTERM sent at 1\.2 s; waiting for the service to stop/.test(document.querySelector('[data-testid=verdict]')!.textContent!));
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=tl-item][data-kind=phase]')].some((e) => e.textContent === 'close server 512 ms'));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=tl-item][data-kind=phase]')).some((e) => e.textContent === 'close server 512 ms'));
     const phases = await itemTexts(page, 'phase');
     assert.ok(phases.includes('shutdown running'), phases.join('|'));
     const v1 = await viewOf(page);
@@ -70,7 +70,7 @@ describe('live run: trace, appends, finished', () => {
 
     // the rest, then the end of the run
     await o.send({ type: 'append', events: full.events.slice(at(1714)), output: full.output.filter((l) => l.t > 1714), processes: [{ ...full.processes[0] }], now: 6240 });
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=tl-item][data-kind=kill]')].length === 1);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=tl-item][data-kind=kill]')).length === 1);
     const stats = await readStats(page);
     assert.equal(stats.loads, 1, 'appends do not rebuild the timeline');
     assert.equal(stats.appends, 2);
@@ -79,7 +79,7 @@ describe('live run: trace, appends, finished', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=finding]').length === 4);
     assert.match((await page.textContent('[data-testid=verdict]'))!, /^Killed at the grace deadline/);
     assert.equal(await page.locator('[data-testid=leak]').count(), 1);
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=tl-item][data-kind=leak]')].length === 1);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=tl-item][data-kind=leak]')).length === 1);
     assert.equal((await readStats(page)).loads, 1, 'finished swaps in the analysis without a rebuild');
     const after = await page.$$eval('.st-cmd-btn', (els) => els.map((e) => e.textContent));
     assert.deepEqual(after, ['Re-run', 'Copy summary', 'Export…']);
@@ -152,6 +152,7 @@ describe('standalone page', () => {
     assert.match((await o.page.textContent('[data-testid=verdict]'))!, /^Exited with code 1/);
     await o.page.click('[data-testid=finding][data-code=shutdown-error]');
     assert.equal(await o.page.textContent('[data-testid=details] .st-details-title'), 'close db 1.5 ms ✗ failed');
+    await o.page.waitForTimeout(150);
     await o.page.click('[data-testid=tl-item][data-kind=error]');
     await o.page.locator('[data-testid=details] [data-testid=frame]').first().waitFor();
     await o.page.click('[data-testid=details] [data-testid=frame] >> text=worker.js:21:16');

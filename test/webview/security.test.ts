@@ -31,7 +31,7 @@ async function census(page: Page): Promise<{ tags: Record<string, number>; scrip
   return page.evaluate(() => {
     const tags: Record<string, number> = {};
     let inlineHandlers = 0;
-    for (const e of document.querySelectorAll('*')) {
+    for (const e of Array.from(document.querySelectorAll('*'))) {
       tags[e.tagName] = (tags[e.tagName] ?? 0) + 1;
       for (const a of e.getAttributeNames()) if (a.startsWith('on')) inlineHandlers++;
     }

@@ -111,6 +111,8 @@ function slot(type: string, k: number, f: number): number {
 }
 
 const SPARSE = new Set(['phases', 'listeners', 'server', 'leaks']);
+/** Quiet colours first, so warnings and errors end up on top where marks overlap. */
+const FLUSH_ORDER = [C.grey, C.faint, C.green, C.blue, C.purple, C.yellow, C.orange, C.red];
 /** Bars at least this wide are drawn one by one (soft fill, edge, label); narrower ones merge. */
 const WIDE_PX = 12;
 
@@ -123,6 +125,39 @@ export class Renderer {
   boxes: Box[] = [];
   /** Items skipped by LOD in the last frame, for stats. */
   lastDrawn = 0;
+  // Rects batched per colour slot into one path each (one raster op per colour, not per rect),
+  // flushed after all rows: soft fills, then solid marks, then deferred labels/badges.
+  private softPaths: (Path2D | null)[] = [];
+  private solidPaths: (Path2D | null)[] = [];
+  private post: (() => void)[] = [];
+  private soft(c: number, x: number, y: number, w: number, h: number): void {
+    (this.softPaths[c] ??= new Path2D()).rect(x, y, w, h);
+  }
+  private solid(c: number, x: number, y: number, w: number, h: number): void {
+    (this.solidPaths[c] ??= new Path2D()).rect(x, y, w, h);
+  }
+  private flushBatches(pal: Palette): void {
+    const { ctx } = this;
+    for (const c of FLUSH_ORDER) {
+      const p = this.softPaths[c];
+      if (p) {
+        ctx.fillStyle = fillOf(pal, c);
+        ctx.fill(p);
+      }
+    }
+    for (const c of FLUSH_ORDER) {
+      const p = this.solidPaths[c];
+      if (p) {
+        ctx.fillStyle = strokeOf(pal, c);
+        ctx.fill(p);
+      }
+    }
+    this.softPaths = [];
+    this.solidPaths = [];
+    const post = this.post;
+    this.post = [];
+    for (const f of post) f();
+  }
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const ctx = canvas.getContext('2d', { alpha: false, willReadFrequently: true });
@@ -238,6 +273,7 @@ export class Renderer {
       if (y > H || y + r.h < AXIS_H) continue;
       this.drawRow(fr, r, y, X);
     }
+    this.flushBatches(pal);
     this.drawOverlays(fr, X, H);
     this.drawHighlights(fr, X, top);
     ctx.restore();
@@ -326,9 +362,14 @@ export class Renderer {
     for (let c = 0; c < C.count; c++) {
       if (pendX0[c] === pendX0[c]) rects[c].push(pendX0[c], pendX1[c]);
       const list = rects[c];
-      if (!list.length) continue;
-      ctx.fillStyle = strokeOf(pal, c);
-      for (let j = 0; j < list.length; j += 2) ctx.fillRect(list[j], by, Math.max(1, list[j + 1] - list[j]), bh);
+      // merged marks of warnings/errors: a lower band, so rare ones stay visible without
+      // painting whole columns (a 2% error rate must not look like 40%)
+      const warn = c === C.red || c === C.orange;
+      const hh = warn ? Math.max(2, Math.round(bh * 0.45)) : bh;
+      for (let j = 0; j < list.length; j += 2) {
+        if (warn) this.solid(c, list[j], by + bh - hh, Math.max(1, list[j + 1] - list[j]), hh);
+        else this.soft(c, list[j], by, Math.max(1, list[j + 1] - list[j]), bh);
+      }
       this.lastDrawn += list.length / 2;
     }
     // Wide bars: fill, edge, label (inside if it fits, else to the right when there is room).
@@ -354,37 +395,48 @@ export class Renderer {
       const fx0 = tr.overlaps && covered > x0 ? covered : x0;
       const hidden = fx0 > x0; // its start is under earlier bars: no edge, no label
       if (x1 > covered) covered = x1;
-      ctx.fillStyle = fillOf(pal, c);
-      ctx.fillRect(fx0, by, x1 - fx0, bh);
-      ctx.fillStyle = strokeOf(pal, c);
+      this.soft(c, fx0, by, x1 - fx0, bh);
       if (hidden) continue;
       if (pal.hc) {
-        ctx.strokeStyle = strokeOf(pal, c);
-        ctx.lineWidth = 1;
-        ctx.strokeRect(x0 + 0.5, by + 0.5, Math.max(1, w - 1), bh - 1);
-      } else if (rx0 >= GUTTER - 4) ctx.fillRect(x0, by, Math.min(2, w), bh);
-      if (open && rx1 <= W) ctx.fillRect(x1 - 1, by, 1, bh);
+        // outlined bars: four 1px sides
+        this.solid(c, x0, by, w, 1);
+        this.solid(c, x0, by + bh - 1, w, 1);
+        this.solid(c, x0, by, 1, bh);
+        this.solid(c, x1 - 1, by, 1, bh);
+      } else if (rx0 >= GUTTER - 4) this.solid(c, x0, by, Math.min(2, w), bh);
+      if (open && rx1 <= W) this.solid(c, x1 - 1, by, 1, bh);
       this.lastDrawn++;
-      if (tr.type === 'leaks') this.drawLeakEnd(fr, x1, by, bh, rx1 <= W + 4);
+      if (tr.type === 'leaks') {
+        const lx = x1;
+        const show = rx1 <= W + 4;
+        this.post.push(() => this.drawLeakEnd(fr, lx, by, bh, show));
+      }
       if (!labelled) continue;
       const label = model.label(tr, i);
       const tx = Math.max(x0, GUTTER) + 6;
       const inside = Math.min(x1, W) - tx - (tr.type === 'leaks' ? 58 : 4);
       const tw = this.measure(label);
+      const ty = by + bh / 2 + 0.5;
       if (tw <= inside || (inside > 60 && !sparse)) {
-        ctx.fillStyle = pal.fg;
-        this.text(label, tx, by + bh / 2 + 0.5, inside);
+        this.post.push(() => {
+          ctx.fillStyle = pal.fg;
+          this.text(label, tx, ty, inside);
+        });
       } else if (sparse) {
         // outside, up to the next bar in this row
         const nextX = j + 1 < wide.length ? Math.max(X(st[wide[j + 1]]), GUTTER) : W;
         const ox0 = Math.max(x1, GUTTER) + 4;
         const room = Math.min(nextX, W) - ox0 - 4;
         if (room >= Math.min(tw, 40)) {
-          ctx.fillStyle = pal.muted;
-          this.text(label, ox0, by + bh / 2 + 0.5, room);
+          this.post.push(() => {
+            ctx.fillStyle = pal.muted;
+            this.text(label, ox0, ty, room);
+          });
         } else if (inside > 24) {
-          ctx.fillStyle = pal.fg;
-          this.text(label, tx, by + bh / 2 + 0.5, inside);
+          this.post.push(() => {
+            ctx.fillStyle = pal.fg;
+            this.text(label, tx, ty, inside);
+          });
         }
       }
     }
@@ -438,13 +490,12 @@ export class Renderer {
       runEnd[c] = x + w - 1;
     }
     const pad = 2;
-    // grey first so warnings draw on top
-    for (const c of [C.grey, C.faint, C.green, C.blue, C.purple, C.orange, C.red]) {
+    for (let c = 0; c < C.count; c++) {
       if (runStart[c] > -1e9) runs[c].push(runStart[c], runEnd[c]);
       const list = runs[c];
-      if (!list.length) continue;
-      ctx.fillStyle = strokeOf(pal, c);
-      for (let j = 0; j < list.length; j += 2) ctx.fillRect(list[j], y + pad, list[j + 1] - list[j] + 1, r.h - pad * 2);
+      const full = r.h - pad * 2;
+      const hh = c === C.red || c === C.orange ? Math.max(3, Math.round(full * 0.5)) : full;
+      for (let j = 0; j < list.length; j += 2) this.solid(c, list[j], y + pad + full - hh, list[j + 1] - list[j] + 1, hh);
       this.lastDrawn += list.length / 2;
     }
   }
