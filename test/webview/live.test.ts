@@ -187,6 +187,26 @@ describe('standalone page', () => {
   });
 });
 
+describe('trace as JSON text', () => {
+  it('accepts the trace as a JSON string (cheap to post when huge) and reports damage in it', async () => {
+    const served = await serve();
+    const browser = await launch();
+    try {
+      const o = await open(browser, served);
+      await o.send({ type: 'trace', trace: JSON.stringify(loadTrace('no-handler.shutdown-trace.json')) as unknown as Trace, live: false });
+      await waitLoaded(o.page);
+      assert.match((await o.page.textContent('[data-testid=verdict]'))!, /^No SIGTERM handler/);
+      await o.send({ type: 'trace', trace: '{"format":"shutdown-trace","version":1,"meta":{},"processes":[],"events":[{"kind":"x"}]' as unknown as Trace, live: false });
+      await o.page.locator('[data-testid=error]').waitFor();
+      assert.match((await o.page.textContent('[data-testid=error]'))!, /The trace is truncated/);
+      assert.deepEqual(o.problems, []);
+    } finally {
+      await browser.close();
+      await served.close();
+    }
+  });
+});
+
 describe('damaged messages', () => {
   it('shows a banner for a damaged trace and ignores malformed live events', async () => {
     const served = await serve();

@@ -173,7 +173,9 @@ export class App {
     try {
       switch (m.type) {
         case 'trace':
-          this.loadTrace(m.trace, !!m.live, t, null);
+          // a host may also post the trace as JSON text: far cheaper to clone than a big object graph
+          if (typeof (m.trace as unknown) === 'string') this.loadTrace(parseTrace(m.trace as unknown as string, 'The trace'), !!m.live, t, null);
+          else this.loadTrace(m.trace, !!m.live, t, null);
           break;
         case 'append':
           this.append(m.events, m.output, m.processes, m.now);
@@ -474,15 +476,9 @@ export class App {
     this.stats.frames++;
     if (dt > this.stats.maxFrameMs) this.stats.maxFrameMs = dt;
     this.updateRange();
-    // A frame after a quiet spell (a click, a key, a finding): bring the item layer in step at
-    // once. During continuous wheel/drag the layer waits until the motion stops.
-    const quiet = t - this.lastDrawAt > 150;
-    this.lastDrawAt = t;
-    if (quiet && !this.benchmarking) this.syncLayer();
-    else this.scheduleLayer();
+    if (!this.benchmarking) this.scheduleLayer();
     return dt;
   }
-  private lastDrawAt = -1e9;
   private benchmarking = false;
 
   private updateRange(): void {
@@ -493,12 +489,26 @@ export class App {
     this.timeline.dataset.t1 = v.t1.toFixed(3);
   }
 
+  /**
+   * The item layer follows the canvas with a throttle: right after a draw when the last sync is
+   * at least 60 ms old, else once at the end of that 60 ms. So it lags a frame by at most 60 ms
+   * (live markers show up in the DOM at once) and costs at most one sync per 60 ms while
+   * zooming or panning.
+   */
   private scheduleLayer(): void {
-    clearTimeout(this.layerTimer);
-    this.layerTimer = window.setTimeout(() => this.syncLayer(), 60);
+    const since = performance.now() - this.lastSyncAt;
+    if (since >= 60) {
+      this.syncLayer();
+      return;
+    }
+    if (!this.layerTimer) this.layerTimer = window.setTimeout(() => this.syncLayer(), 60 - since);
   }
+  private lastSyncAt = -1e9;
 
   syncLayer(): void {
+    clearTimeout(this.layerTimer);
+    this.layerTimer = 0;
+    this.lastSyncAt = performance.now();
     const fr = this.frame();
     if (!fr) return;
     const t = performance.now();
@@ -535,6 +545,7 @@ export class App {
     clearTimeout(this.layerTimer);
     this.layerTimer = window.setTimeout(() => this.syncLayer(), 0);
   }
+
 
   private renderDetails(): void {
     renderDetails(this.details, this.model, this.selection, {
@@ -959,6 +970,7 @@ export class App {
           totals.push(performance.now() - t0);
         }
         this.benchmarking = false;
+        this.syncLayerSoon();
         const q = (a: number[], p: number): number => a.slice().sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))];
         return { avg: times.reduce((a, b) => a + b, 0) / n, p95: q(times, 0.95), max: q(times, 1), rasterP95: q(totals, 0.95), rasterMax: q(totals, 1) };
       },
