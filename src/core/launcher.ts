@@ -609,8 +609,11 @@ class Run implements RunHandle {
         return;
       }
       decided = true;
-      this.addLauncher({ kind: 'prestop-end', t, ok: r.ok, overran: false, durationMs: t - t0, error: r.error, status: r.status, exitCode: r.exitCode, output: r.output });
-      this.k8sStop(t0, kubeletSchedule(k.graceSeconds, t - t0));
+      // A sleep lasts at least its length; Node timers may fire ~1 ms early on this clock, which
+      // whole-second truncation would turn into a whole second.
+      const ran = Math.max(t - t0, preStop.action === 'sleep' && r.ok ? preStop.ms : 0);
+      this.addLauncher({ kind: 'prestop-end', t, ok: r.ok, overran: false, durationMs: ran, error: r.error, status: r.status, exitCode: r.exitCode, output: r.output });
+      this.k8sStop(t0, kubeletSchedule(k.graceSeconds, ran));
     });
     this.later(k.graceSeconds * 1000, () => {
       if (decided) return;

@@ -538,11 +538,14 @@ function start(): void {
       const ms = info.details?.delayMs;
       const label = `${info.type === 'interval' ? 'setInterval' : 'setTimeout'} ${ms} ms`;
       if (!info.id) info.id = newId('tm');
-      if (formatted >= SITE_BUDGET) {
-        if (tm.hasRef()) unresolvedTimers++;
-        continue;
+      // Only formatting a stack costs; unsampled timers are always listed.
+      if (info.site) {
+        if (formatted >= SITE_BUDGET) {
+          if (tm.hasRef()) unresolvedTimers++;
+          continue;
+        }
+        formatted++;
       }
-      formatted++;
       handles.push({ ...describe(tm, { ...info, label }), id: info.id, ref: tm.hasRef() });
     }
     for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
