@@ -772,6 +772,8 @@ export class App {
       this.select(hit ? this.model!.keyOf(hit.tr, hit.i) : null);
     });
     tl.addEventListener('pointerleave', () => {
+      if (this.hoverRaf) cancelAnimationFrame(this.hoverRaf);
+      this.hoverRaf = 0;
       if (this.hover) {
         this.hover = null;
         this.invalidate();
@@ -811,6 +813,8 @@ export class App {
     const tl = this.timeline;
     const rect = tl.getBoundingClientRect();
     if (e.clientX < rect.left || e.clientX > rect.right || e.clientY < rect.top || e.clientY > rect.bottom) {
+      if (this.hoverRaf) cancelAnimationFrame(this.hoverRaf);
+      this.hoverRaf = 0;
       if (this.hover) {
         this.hover = null;
         this.invalidate();

@@ -847,7 +847,7 @@ export class Model {
       l.phases.forEach((t, k) => t.n && add(t, l, 'shutdown phases', 20, k === 0));
       if (l.server.n) add(l.server, l, 'server', 18, true);
       if (l.conns.n) add(l.conns, l, 'connections', 16, true);
-      l.requests.forEach((t, k) => t.n && add(t, l, 'requests', 13, k === 0));
+      l.requests.forEach((t, k) => t.n && add(t, l, 'requests', 14, k === 0));
       l.leaks.forEach((t, k) => t.n && add(t, l, k === 0 ? `leaked handles (${this.leaks.filter((h) => h.pid === l.pid).length})` : '', 18, k === 0));
       l.handles.forEach((t, k) => t.n && add(t, l, 'handles', 11, k === 0));
       if (l.counts.n) add(l.counts, l, 'live handles', 34, true);

@@ -154,13 +154,15 @@ export class Summary {
         el('span', { class: 'st-leak-label', text: displayText(h.info.label || h.info.type, 120) }),
         el('span', { class: 'st-leak-age', text: `alive ${fmtDur(end - h.start)}` }),
       );
-      pick.addEventListener('click', () => this.cb.selectLeak(h));
       const siteText = model.siteText(h);
       const site = fr
         ? el('button', { type: 'button', class: 'st-leak-site', title: 'Open the creation site in the editor' }, siteText)
         : el('span', { class: 'st-leak-site unknown', text: 'creation site unknown (created before the preload, or no stack)' });
       if (fr) site.addEventListener('click', () => this.cb.openFrame(fr));
-      this.leaks.append(el('li', { class: 'st-leak', 'data-testid': 'leak' }, pick, site));
+      const row = el('li', { class: 'st-leak', 'data-testid': 'leak' }, pick, site);
+      // a click anywhere on the row selects the handle (the site button also opens the file)
+      row.addEventListener('click', () => this.cb.selectLeak(h));
+      this.leaks.append(row);
     }
     if (leaks.length > 200) this.leaks.append(el('li', { class: 'st-muted', text: `… and ${leaks.length - 200} more` }));
     if (model.unidentified.length) {
