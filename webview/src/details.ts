@@ -271,7 +271,7 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       kv.push(['Handles', String(e.handles.length)]);
       const list = el('ul', { class: 'st-snap-list' });
       for (const h of e.handles.slice(0, 200)) {
-        const hi = model.handleByKey.get(`${e.pid}:${h.id}`);
+        const hi = model.handleIndex(e.pid, h.id);
         const b = el('button', { type: 'button', class: 'st-link-btn' }, `${displayText(h.label || h.type, 120)}${h.ref === false ? ' (unref)' : ''}`);
         if (hi !== undefined) b.addEventListener('click', () => c.select('h:' + hi));
         list.append(el('li', null, b));

@@ -68,6 +68,8 @@ export class Track {
   lastEnd = -Infinity;
   overlaps = false;
   pending = new Set<OpenRef>();
+  /** Called after a (rare) re-sort with old index → new index, for indexes kept outside. */
+  onReorder: ((inv: Int32Array) => void) | null = null;
   /** Count series (type 'counts'): values per item. */
   value: Float64Array | null = null;
   vmax = 0;
@@ -160,6 +162,7 @@ export class Track {
     perm(this.ref2);
     if (this.value) perm(this.value);
     for (const p of this.pending) p.i = inv[p.i];
+    this.onReorder?.(inv);
     this.sorted = true;
     this.maxValid = 0;
   }
@@ -199,6 +202,9 @@ export interface HandleRec {
   leaked: boolean;
   /** Where it was last seen in a snapshot (event index), if any. */
   snapEv: number;
+  /** Its bar: lane.handles[row], index idx. */
+  row: number;
+  idx: number;
 }
 
 export interface Row {
@@ -228,7 +234,10 @@ export class Model {
   laneByPid = new Map<number, Lane>();
   run: Track;
   handles: HandleRec[] = [];
-  handleByKey = new Map<string, number>();
+  /** pid → handle id → index into handles. */
+  private handleIdx = new Map<number, Map<string, number>>();
+  /** pid → request id → open bar, packed as index * 8 + row (no object per request). */
+  private reqOpen = new Map<number, Map<string, number>>();
   phases: PhaseTiming[] = [];
   phasesFromAnalysis = false;
   private open = new Map<string, OpenRef>();
@@ -352,6 +361,17 @@ export class Model {
     r.tr.pending.delete(r);
     this.open.delete(key);
     return r;
+  }
+
+  /** The handle record index for a process's handle id, or undefined. */
+  handleIndex(pid: number, id: string): number | undefined {
+    return this.handleIdx.get(pid)?.get(id);
+  }
+
+  private perPid<V>(m: Map<number, Map<string, V>>, pid: number): Map<string, V> {
+    let x = m.get(pid);
+    if (!x) m.set(pid, (x = new Map()));
+    return x;
   }
 
   /** First-fit packing into a group of tracks; the last track takes the overflow. */
@@ -528,18 +548,22 @@ export class Model {
       }
       case 'request-start': {
         const l = this.lane(e.pid);
-        const tr = this.pack(l.requests, () => new Track('requests', 'requests', l), MAX_REQUEST_ROWS, t);
+        const tr = this.pack(l.requests, () => this.requestTrack(l), MAX_REQUEST_ROWS, t);
         const k = tr.push(t, Infinity, K.request, 0, i);
-        this.openAt(`R:${e.pid}:${e.req}`, tr, k);
+        this.perPid(this.reqOpen, e.pid).set(e.req, k * 8 + l.requests.indexOf(tr));
         break;
       }
       case 'request-end': {
-        const r = this.closeAt(`R:${e.pid}:${e.req}`, t);
-        if (r) {
-          r.tr.ref2[r.i] = i;
-          if (e.aborted || e.status >= 500) r.tr.flags[r.i] |= F.BAD;
-          else if (e.status >= 400) r.tr.flags[r.i] |= F.WARN;
-        }
+        const open = this.reqOpen.get(e.pid);
+        const v = open?.get(e.req);
+        if (v === undefined) break;
+        open!.delete(e.req);
+        const tr = this.lane(e.pid).requests[v & 7];
+        const k = (v - (v & 7)) / 8;
+        tr.setEnd(k, t);
+        tr.ref2[k] = i;
+        if (e.aborted || e.status >= 500) tr.flags[k] |= F.BAD;
+        else if (e.status >= 400) tr.flags[k] |= F.WARN;
         break;
       }
       case 'phase-start': {
@@ -600,14 +624,13 @@ export class Model {
         this.openHandle(e.pid, e.handle, t, i);
         break;
       case 'handle-close': {
-        const hk = `${e.pid}:${e.id}`;
-        const hi = this.handleByKey.get(hk);
+        const hi = this.handleIndex(e.pid, e.id);
         if (hi === undefined) break;
         const h = this.handles[hi];
         if (h.end !== Infinity) break;
         h.end = t;
         h.closeEv = i;
-        this.closeAt(`H:${hk}`, t);
+        this.lane(e.pid).handles[h.row].setEnd(h.idx, t);
         break;
       }
       case 'spawn':
@@ -617,12 +640,11 @@ export class Model {
         const l = this.lane(e.pid);
         l.main.push(t, NaN, K.process, 0, i);
         for (const h of e.handles) {
-          const hk = `${e.pid}:${h.id}`;
-          const hi = this.handleByKey.get(hk);
+          const hi = this.handleIndex(e.pid, h.id);
           if (hi === undefined) {
             const start = h.createdAt ?? l.info.start ?? 0;
             this.openHandle(e.pid, h, start, -1);
-            this.handles[this.handleByKey.get(hk)!].snapEv = i;
+            this.handles[this.handleIndex(e.pid, h.id)!].snapEv = i;
           } else {
             const rec = this.handles[hi];
             rec.snapEv = i;
@@ -648,17 +670,38 @@ export class Model {
 
   private openHandle(pid: number, info: HandleInfo, t: number, ev: number): void {
     const l = this.lane(pid);
-    const hk = `${pid}:${info.id}`;
-    if (this.handleByKey.has(hk)) {
-      const old = this.handles[this.handleByKey.get(hk)!];
-      if (old.end === Infinity) return; // reopened id while open: keep the first
-    }
+    const byId = this.perPid(this.handleIdx, pid);
+    const old = byId.get(info.id);
+    if (old !== undefined && this.handles[old].end === Infinity) return; // reopened id while open: keep the first
     const hi = this.handles.length;
-    this.handles.push({ pid, info, start: t, end: Infinity, openEv: ev, closeEv: -1, leaked: false, snapEv: -1 });
-    this.handleByKey.set(hk, hi);
-    const tr = this.pack(l.handles, () => new Track('handles', 'handles', l, 64), MAX_HANDLE_ROWS, t);
+    const tr = this.pack(l.handles, () => this.handleTrack(l), MAX_HANDLE_ROWS, t);
     const k = tr.push(t, Infinity, K.handle, info.ref === false ? F.UNREF : 0, hi);
-    this.openAt(`H:${hk}`, tr, k);
+    this.handles.push({ pid, info, start: t, end: Infinity, openEv: ev, closeEv: -1, leaked: false, snapEv: -1, row: l.handles.indexOf(tr), idx: k });
+    byId.set(info.id, hi);
+  }
+
+  private requestTrack(l: Lane): Track {
+    const tr = new Track('requests', 'requests', l, 256);
+    const row = l.requests.length;
+    tr.onReorder = (inv) => {
+      const open = this.reqOpen.get(l.pid);
+      if (!open) return;
+      for (const [req, v] of open) if ((v & 7) === row) open.set(req, inv[(v - row) / 8] * 8 + row);
+    };
+    return tr;
+  }
+
+  private handleTrack(l: Lane): Track {
+    const tr = new Track('handles', 'handles', l, 256);
+    const row = l.handles.length;
+    tr.onReorder = (inv) => {
+      for (let k = 0; k < tr.n; k++) {
+        const h = this.handles[tr.ref[k]];
+        if (h && h.pid === l.pid && h.row === row) h.idx = k;
+      }
+      void inv;
+    };
+    return tr;
   }
 
   /** The phase row for a depth: nested phases go one row down, overlapping ones at the same depth get a row of their own. */
@@ -721,9 +764,10 @@ export class Model {
     }
     if (!this.live) {
       // what is still open at the end of a finished run was cut off
-      for (const [key, r] of this.open) {
-        if (key.startsWith('R:')) r.tr.flags[r.i] |= F.BAD;
-        else if (key.startsWith('S:')) r.tr.flags[r.i] |= F.WARN;
+      for (const [key, r] of this.open) if (key.startsWith('S:')) r.tr.flags[r.i] |= F.WARN;
+      for (const [pid, open] of this.reqOpen) {
+        const l = this.laneByPid.get(pid);
+        if (l) for (const v of open.values()) l.requests[v & 7].flags[(v - (v & 7)) / 8] |= F.BAD;
       }
       for (const list of this.listenerOpen.values()) for (const r of list) r.tr.flags[r.i] |= F.WARN;
     }
@@ -765,7 +809,7 @@ export class Model {
           if (e.kind !== 'snapshot') continue;
           for (const h of e.handles) {
             if (h.ref === false) continue;
-            const hi = this.handleByKey.get(`${pid}:${h.id}`);
+            const hi = this.handleIndex(pid, h.id);
             if (hi !== undefined && this.handles[hi].end === Infinity) leakedIdx.add(hi);
           }
         }
@@ -818,11 +862,11 @@ export class Model {
   findHandle(id: string): number {
     const main = this.trace.meta?.mainPid;
     if (main !== undefined) {
-      const hi = this.handleByKey.get(`${main}:${id}`);
+      const hi = this.handleIndex(main, id);
       if (hi !== undefined) return hi;
     }
     for (const l of this.lanes) {
-      const hi = this.handleByKey.get(`${l.pid}:${id}`);
+      const hi = this.handleIndex(l.pid, id);
       if (hi !== undefined) return hi;
     }
     return -1;
@@ -989,7 +1033,7 @@ export class Model {
       }
       case 'handle-open':
       case 'handle-close': {
-        const hi = this.handleByKey.get(`${e.pid}:${e.kind === 'handle-open' ? e.handle.id : e.id}`);
+        const hi = this.handleIndex(e.pid, e.kind === 'handle-open' ? e.handle.id : e.id);
         return hi !== undefined ? 'h:' + hi : null;
       }
       case 'phase-start':
