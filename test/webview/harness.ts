@@ -64,6 +64,8 @@ export interface ServerOptions {
   traceStatus?: number;
   standalone?: boolean;
   title?: string;
+  /** Served as an EventSource stream at /events (standalone): one message per `data:`, `gapMs` apart. */
+  events?: { messages: unknown[]; gapMs?: number };
 }
 
 export interface Served {
@@ -85,7 +87,9 @@ export async function serve(initialOpts: ServerOptions = {}): Promise<Served> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/' || url.pathname === '/index.html') {
       const nonce = makeNonce();
-      const standalone = opts.standalone ? { traceUrl: opts.traceJson !== undefined ? '/trace.json' : undefined, postUrl: '/message' } : undefined;
+      const standalone = opts.standalone
+        ? { traceUrl: opts.traceJson !== undefined ? '/trace.json' : undefined, eventsUrl: opts.events ? '/events' : undefined, postUrl: '/message' }
+        : undefined;
       const html = renderWebviewHtml({ scriptUri: '/webview.js', styleUri: '/webview.css', cspSource: "'self'", nonce, title: opts.title, initial: opts.initial, standalone });
       lastNonce = nonce;
       lastCsp = webviewCsp("'self'", nonce, standalone ? "'self'" : undefined);
@@ -103,6 +107,20 @@ export async function serve(initialOpts: ServerOptions = {}): Promise<Served> {
       const body = typeof opts.traceJson === 'string' ? opts.traceJson : JSON.stringify(opts.traceJson);
       res.writeHead(opts.traceStatus ?? 200, { 'content-type': 'application/json' });
       res.end(body);
+      return;
+    }
+    if (url.pathname === '/events' && opts.events) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      const msgs = opts.events.messages.slice();
+      const gap = opts.events.gapMs ?? 50;
+      const next = (): void => {
+        const m = msgs.shift();
+        if (m === undefined) return; // keep the stream open, like a live viewer
+        res.write(`data: ${JSON.stringify(m)}\n\n`);
+        setTimeout(next, gap);
+      };
+      next();
+      req.on('close', () => msgs.splice(0));
       return;
     }
     if (url.pathname === '/message' && req.method === 'POST') {

@@ -168,6 +168,37 @@ describe('standalone page', () => {
     await served.close();
   });
 
+  it('follows a live run over /events (EventSource): trace, appends, finished', async () => {
+    const full = loadTrace('no-handler.shutdown-trace.json');
+    const head: Trace = { ...full, processes: [{ ...full.processes[0], end: undefined, exit: undefined }], events: full.events.slice(0, 5), output: [], analysis: undefined };
+    const served = await serve({
+      standalone: true,
+      events: {
+        gapMs: 150,
+        messages: [
+          { type: 'trace', trace: head, live: true },
+          { type: 'append', events: full.events.slice(5, 9), output: full.output, processes: [], now: 500.5 },
+          { type: 'append', events: full.events.slice(9), output: [], processes: [full.processes[0]], now: 505 },
+          { type: 'finished', analysis: full.analysis, trace: full },
+        ],
+      },
+    });
+    const o = await open(browser, served, { mode: 'standalone' });
+    const page = o.page;
+    await page.waitForFunction(() => document.querySelector('[data-testid=verdict]')?.textContent?.startsWith('Recording…'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=tl-item][data-kind=signal]')?.textContent === 'SIGTERM');
+    await page.waitForFunction(() => (document.querySelector('[data-testid=verdict]')?.textContent ?? '').startsWith('No SIGTERM handler'));
+    assert.equal((await readStats(page)).loads, 1, 'one trace, then appends and the analysis');
+    assert.deepEqual(
+      await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))),
+      ['no-handler', 'open-connections'],
+    );
+    assert.deepEqual(o.cspViolations, []);
+    assert.deepEqual(o.problems, []);
+    await page.context().close();
+    await served.close();
+  });
+
   it('explains a truncated file, a Chrome trace export and a server error', async () => {
     const cases: [unknown, number, RegExp][] = [
       [JSON.stringify(loadTrace('no-handler.shutdown-trace.json')).slice(0, 700), 200, /truncated: the JSON ends early/],
