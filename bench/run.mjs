@@ -110,7 +110,7 @@ function table() {
   if (su) rows.push(['2 start-up, spawn → "listening" (median ms)', fmt(su.plainMs.p50), fmt(su.oursMs.p50), `+${fmt(su.oursAddedMs)} ms (×${fmt(su.oursRatio, 2)})`, '< 30 ms added', pass(su.oursAddedMs < 30)]);
   const la = f.latency;
   if (la) rows.push(['3 signal → collector holds the event (ms)', '—', `p50 ${fmt(la.ms.p50, 2)}`, `p95 ${fmt(la.ms.p95, 2)}`, 'p95 < 5 ms', pass(la.ms.p95 < 5 && la.lost === 0)]);
-  for (const [key, label] of [['timeline', 'direct host'], ['timelineExtension', 'extension\'s 100 ms append batching']]) {
+  for (const [key, label] of [['timeline', 'direct host'], ['timelineExtension', 'extension host, leading-edge 100 ms throttle']]) {
     const tl = f[key];
     if (!tl) continue;
     rows.push([`3 signal → marker drawn in the canvas, ${label} (ms)`, '—', `p50 ${fmt(tl.signalToCanvasFrameMs.p50)}`, `p95 ${fmt(tl.signalToCanvasFrameMs.p95)}`, 'p95 < 100 ms', pass(tl.signalToCanvasFrameMs.p95 < 100 && tl.missing === 0)]);
