@@ -863,6 +863,7 @@ export class App {
         if (o) tt.append(el('pre', { class: 'st-tt-pre', text: displayText(o.text, 600, false) }));
       }
       if (tr.flags[i] & F.LEAK) lines.push('leaked: never closed, kept the process alive');
+      lines.push(...m.tipLines(tr, i));
     }
     for (const line of lines) tt.append(el('div', { class: 'st-tt-line', text: line }));
     tt.hidden = false;

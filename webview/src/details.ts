@@ -210,6 +210,56 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       kv.push(['Request id', displayText(e.req, 120)]);
       break;
     }
+    case 'load-request': {
+      const o = e.outcome;
+      kv.push(['Outcome', o === 'refused' ? 'refused — turned away' : o === 'ok' ? 'ok' : `${o} — lost`]);
+      if (e.status !== undefined) kv.push(['Status', String(e.status)]);
+      if (e.error) kv.push(['Error', displayText(e.error, 400)]);
+      kv.push(['Keep-alive', e.keepAlive ? 'yes (reused connection)' : 'no (connection: close)']);
+      if (e.sse) kv.push(['SSE stream', e.events !== undefined ? `${e.events} events received` : 'yes']);
+      c.timing(e.t, e.end);
+      kv.push(['Request id', String(e.id)]);
+      break;
+    }
+    case 'load-start':
+      kv.push(['URL', displayText(e.url, 300)]);
+      kv.push(['Rate', `${e.rate} requests/s${e.sse ? `, ${e.sse} SSE streams` : ''}`]);
+      kv.push(['Keep-alive', e.keepAlive ? 'yes' : 'no']);
+      kv.push(['At', rel(e.t)]);
+      kv.push(['Requests', model.loadCountsText()]);
+      break;
+    case 'load-summary':
+      kv.push(['URL', displayText(e.url, 300)]);
+      kv.push(['Sent', `${e.sent} (${e.recorded} recorded${e.skipped ? `, ${e.skipped} skipped` : ''})`]);
+      kv.push(['Requests', model.loadCountsText()]);
+      kv.push(['By outcome', Object.entries(e.byOutcome).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ') || 'none']);
+      kv.push(['At', rel(e.t)]);
+      break;
+    case 'termination-start':
+      kv.push(['Grace period', `${e.graceSeconds} s (terminationGracePeriodSeconds)`]);
+      kv.push(['Stop signal', displayText(e.stopSignal, 40)]);
+      if (e.preStop) kv.push(['preStop', displayText(e.preStop, 200)]);
+      kv.push(['At', rel(e.t)]);
+      if (model.k8sKillT === model.k8sKillT) kv.push(['SIGKILL due', rel(model.k8sKillT)]);
+      break;
+    case 'prestop-start': {
+      kv.push(['Hook', `${e.action}: ${displayText(e.detail, 300)}`]);
+      if (endEv && endEv.kind === 'prestop-end') {
+        kv.push(['Result', endEv.ok ? 'ok' : `failed${endEv.error ? ': ' + displayText(endEv.error, 300) : ''}`]);
+        if (endEv.overran) kv.push(['Overran', 'still running at the grace deadline; the kubelet stopped waiting']);
+        if (endEv.status !== undefined) kv.push(['HTTP status', String(endEv.status)]);
+        if (endEv.exitCode !== undefined) kv.push(['Exit code', String(endEv.exitCode)]);
+        kv.push(['Duration', fmtDur(endEv.durationMs)]);
+      }
+      c.timing(e.t, end === Infinity ? undefined : end);
+      if (endEv && endEv.kind === 'prestop-end' && endEv.output) sections.push(textBlock('Output', endEv.output));
+      break;
+    }
+    case 'grace-extension':
+      kv.push(['Extension', `+${e.seconds} s`]);
+      kv.push(['Reason', displayText(e.reason, 400)]);
+      kv.push(['At', rel(e.t)]);
+      break;
     case 'conn-end':
       kv.push(['Connection', displayText(e.conn, 120)]);
       kv.push(['Remote', displayText(e.remote, 200)]);

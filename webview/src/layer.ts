@@ -22,8 +22,10 @@ interface Entry {
   order: number;
 }
 
-const IMPORTANT: Record<string, number> = { run: 0, lane: 1, leaks: 2, phases: 3, listeners: 4, server: 5 };
-const DENSE = new Set(['requests', 'handles', 'conns', 'logs']);
+const IMPORTANT: Record<string, number> = { run: 0, k8s: 0, lane: 1, leaks: 2, phases: 3, listeners: 4, server: 5, loadmarks: 6 };
+const DENSE = new Set(['load', 'requests', 'handles', 'conns', 'logs']);
+/** Lost load requests listed before the even sample of the rest, up to this many. */
+const MAX_LOST_ITEMS = 60;
 
 export class ItemLayer {
   private pool: HTMLButtonElement[] = [];
@@ -113,6 +115,20 @@ export class ItemLayer {
         taken++;
       }
     }
+    // load traffic: lost requests first (errors must stay reachable however dense the traffic)
+    let lostLeft = Math.min(MAX_LOST_ITEMS, MAX_ITEMS - entries.length);
+    rows.forEach((r, idx) => {
+      const tr = r.track;
+      if (tr.type !== 'load' || !tr.n) return;
+      tr.ensure();
+      const i1 = upperBound(tr.start, tr.n, view.t1);
+      for (let i = tr.firstReaching(view.t0); i < i1 && lostLeft > 0; i++) {
+        if (!(tr.flags[i] & (F.BAD | F.WARN)) || tr.end[i] < view.t0) continue;
+        const before = entries.length;
+        add(tr, i, idx, r.y, r.h);
+        if (entries.length > before) lostLeft--;
+      }
+    });
     rows.forEach((r, idx) => {
       if (DENSE.has(r.track.type) && r.track.n) {
         const tr = r.track;
@@ -205,6 +221,8 @@ function rank(tr: Track, i: number): number {
     case K.kill:
       return 0;
     case K.deadline:
+    case K.k8s:
+    case K.prestop:
       return 1;
     case K.exit:
       return 1;

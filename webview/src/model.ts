@@ -29,14 +29,20 @@ export const K = {
   kill: 10,
   exit: 11,
   error: 12,
+  /** Kubernetes preStop hook (a bar). */
+  prestop: 13,
+  /** Kubernetes termination start / grace extension (markers in the run row). */
+  k8s: 14,
 } as const;
-export const KIND_NAME = ['process', 'signal', 'phase', 'handle', 'leak', 'listener', 'request', 'conn', 'log', 'deadline', 'kill', 'exit', 'error'];
+export const KIND_NAME = ['process', 'signal', 'phase', 'handle', 'leak', 'listener', 'request', 'conn', 'log', 'deadline', 'kill', 'exit', 'error', 'prestop', 'k8s'];
 
 /** Item flags. */
 export const F = {
   BAD: 1, // aborted, threw, 5xx, stderr, crashed
   WARN: 2, // 4xx, unfinished, unref'd
   UNREF: 4,
+  /** Load requests (track type 'load'): refused, "turned away" (shares the bit with UNREF, used by handle rows only). */
+  TURNED: 4,
   LIFE: 8, // the process lifecycle bar (ref = pid)
   LEAK: 16, // a handle that leaked
   SENT: 32, // a signal sent by the launcher (ref2 = the matching 'signal' event, if any)
@@ -44,7 +50,7 @@ export const F = {
   SYNC_END: 128, // listener: ref2 is its listener-end; the bar runs to listener-settled
 } as const;
 
-export type TrackType = 'run' | 'lane' | 'listeners' | 'phases' | 'server' | 'conns' | 'requests' | 'leaks' | 'handles' | 'counts' | 'logs';
+export type TrackType = 'run' | 'k8s' | 'loadmarks' | 'load' | 'lane' | 'listeners' | 'phases' | 'server' | 'conns' | 'requests' | 'leaks' | 'handles' | 'counts' | 'logs';
 
 interface OpenRef {
   tr: Track;
@@ -222,6 +228,18 @@ const MAX_LISTENER_ROWS = 3;
 const MAX_REQUEST_ROWS = 4;
 const MAX_HANDLE_ROWS = 6;
 const MAX_LEAK_ROWS = 8;
+const MAX_LOAD_ROWS = 4;
+const MAX_SSE_ROWS = 3;
+
+/** Load outcomes that count as lost (refusals are "turned away", apart). */
+export const LOST_OUTCOMES = new Set(['reset', 'timeout', 'http-5xx', 'other-error']);
+
+export interface LoadCounts {
+  ok: number;
+  lost: number;
+  turnedAway: number;
+  total: number;
+}
 
 const LEAK_CODES = new Set(['leaked-handles', 'masked-leak', 'killed-at-deadline', 'stalled']);
 const LEAK_SNAPSHOTS = new Set(['deadline', 'stalled', 'process-exit', 'exit']);
@@ -233,6 +251,21 @@ export class Model {
   lanes: Lane[] = [];
   laneByPid = new Map<number, Lane>();
   run: Track;
+  /** Kubernetes preStop hook bar(s). */
+  k8s: Track;
+  /** load-start / load-summary markers (the header of the "requests (load)" group). */
+  loadMarks: Track;
+  /** Plain load requests, packed into sub-rows (the last takes the overflow). */
+  load: Track[] = [];
+  /** SSE streams of the load generator. */
+  sse: Track[] = [];
+  /** Outcome counts of the load requests seen so far (plain requests). */
+  loadSeen: Record<string, number> = {};
+  loadSummaryEv = -1;
+  /** Kubernetes: termination start (the grace period counts from here) and when the kubelet would SIGKILL. */
+  terminationT = NaN;
+  k8sKillT = NaN;
+  private prestopOpen: OpenRef | null = null;
   handles: HandleRec[] = [];
   /** pid → handle id → index into handles. */
   private handleIdx = new Map<number, Map<string, number>>();
@@ -268,11 +301,50 @@ export class Model {
     this.live = live;
     this.graceMs = trace.meta?.plan?.graceMs ?? 0;
     this.run = new Track('run', 'run', null);
+    this.k8s = new Track('k8s', 'preStop hook', null);
+    this.loadMarks = new Track('loadmarks', 'requests (load)', null);
+    this.readK8sMeta();
     for (const p of trace.processes) this.upsertProcess({ ...p });
     this.ingest(0, 0);
     this.now = live ? this.tMax : trace.meta?.durationMs ?? 0;
     if (trace.analysis) this.setAnalysis(trace.analysis);
     else this.finalize();
+  }
+
+  private readK8sMeta(): void {
+    const k = this.trace.meta?.k8s;
+    if (!k || k.startedAt === undefined) return;
+    if (this.terminationT !== this.terminationT) this.terminationT = k.startedAt;
+    if (k.schedule) this.k8sKillT = k.startedAt + k.schedule.killAtMs;
+  }
+
+  /** Where the grace period starts: termination start on Kubernetes, else the first signal. */
+  graceStart(): number {
+    return this.terminationT === this.terminationT ? this.terminationT : this.firstSignalT;
+  }
+
+  /** Load request counts: the launcher's load-summary when there is one, else what was seen. */
+  loadCounts(): LoadCounts {
+    const ev = this.trace.events[this.loadSummaryEv];
+    const by: Record<string, number> = ev && ev.kind === 'load-summary' ? ev.byOutcome : this.loadSeen;
+    let ok = 0, lost = 0, turnedAway = 0, total = 0;
+    for (const k of Object.keys(by)) {
+      const n = Number(by[k]) || 0;
+      total += n;
+      if (k === 'ok') ok += n;
+      else if (k === 'refused') turnedAway += n;
+      else if (LOST_OUTCOMES.has(k)) lost += n;
+    }
+    return { ok, lost, turnedAway, total };
+  }
+
+  loadCountsText(): string {
+    const c = this.loadCounts();
+    return `${c.ok} ok · ${c.lost} lost · ${c.turnedAway} turned away`;
+  }
+
+  private loadTrack(group: Track[], label: string): Track {
+    return new Track('load', label, null, group === this.load ? 256 : 16);
   }
 
   get events(): TraceEvent[] {
@@ -470,6 +542,53 @@ export class Model {
       case 'collector-rejected':
         this.run.push(t, NaN, K.process, F.WARN, i);
         break;
+      // ------------------------------------------------ traffic during shutdown (pid 0)
+      case 'load-start':
+        this.loadMarks.push(t, NaN, K.process, 0, i);
+        this.layoutDirty = true;
+        break;
+      case 'load-summary':
+        this.loadMarks.push(t, NaN, K.process, 0, i);
+        this.loadSummaryEv = i;
+        this.layoutDirty = true;
+        break;
+      case 'load-request': {
+        const end = typeof e.end === 'number' && e.end >= t ? e.end : t;
+        if (end > this.tMax) this.tMax = end;
+        const o = e.outcome;
+        const f = o === 'ok' ? 0 : o === 'refused' ? F.TURNED : o === 'timeout' ? F.WARN : F.BAD;
+        const group = e.sse ? this.sse : this.load;
+        const tr = this.pack(group, () => this.loadTrack(group, e.sse ? 'SSE streams' : 'requests'), e.sse ? MAX_SSE_ROWS : MAX_LOAD_ROWS, t);
+        tr.push(t, end, K.request, f, i);
+        if (!e.sse) this.loadSeen[o] = (this.loadSeen[o] ?? 0) + 1;
+        break;
+      }
+      // ------------------------------------------------ Kubernetes termination (pid 0)
+      case 'termination-start':
+        this.run.push(t, NaN, K.k8s, 0, i);
+        if (this.terminationT !== this.terminationT) this.terminationT = t;
+        break;
+      case 'grace-extension':
+        this.run.push(t, NaN, K.k8s, F.WARN, i);
+        break;
+      case 'prestop-start': {
+        const k = this.k8s.push(t, Infinity, K.prestop, 0, i);
+        this.prestopOpen = { tr: this.k8s, i: k };
+        this.k8s.pending.add(this.prestopOpen);
+        this.layoutDirty = true;
+        break;
+      }
+      case 'prestop-end': {
+        const r = this.prestopOpen;
+        if (!r) break;
+        this.prestopOpen = null;
+        r.tr.pending.delete(r);
+        r.tr.setEnd(r.i, t);
+        r.tr.ref2[r.i] = i;
+        if (!e.ok) r.tr.flags[r.i] |= F.BAD;
+        if (e.overran) r.tr.flags[r.i] |= F.WARN;
+        break;
+      }
       case 'note':
         this.run.push(t, NaN, K.process, 0, i);
         break;
@@ -751,7 +870,15 @@ export class Model {
       }
       if (l.info.end !== undefined && l.info.end > this.tMax) this.tMax = l.info.end;
     }
-    // Deadline from the plan when the launcher did not record one.
+    this.readK8sMeta();
+    // Deadline from the plan when the launcher did not record one (Kubernetes: the kubelet's SIGKILL time).
+    if (this.deadlineT !== this.deadlineT && this.k8sKillT === this.k8sKillT && this.firstSignalT === this.firstSignalT) {
+      const ends = this.lanes.map((l) => l.info.end ?? Infinity);
+      if (this.live || Math.max(...ends) >= this.k8sKillT * 0.5) {
+        this.run.push(this.k8sKillT, NaN, K.deadline, F.COMPUTED, -1);
+        this.deadlineT = this.k8sKillT;
+      }
+    }
     if (this.deadlineT !== this.deadlineT && this.firstSignalT === this.firstSignalT && this.graceMs > 0) {
       const dl = this.firstSignalT + this.graceMs;
       const ends = this.lanes.map((l) => l.info.end ?? Infinity);
@@ -770,6 +897,7 @@ export class Model {
         if (l) for (const v of open.values()) l.requests[v & 7].flags[(v - (v & 7)) / 8] |= F.BAD;
       }
       for (const list of this.listenerOpen.values()) for (const r of list) r.tr.flags[r.i] |= F.WARN;
+      if (this.prestopOpen) this.prestopOpen.tr.flags[this.prestopOpen.i] |= F.WARN;
     }
     this.computeLeaks();
     this.layoutDirty = true;
@@ -884,7 +1012,14 @@ export class Model {
       rows.push({ track, lane, label, first, y, h, header });
       y += h;
     };
-    if (this.run.n > 0 || this.firstSignalT === this.firstSignalT) add(this.run, null, 'run · grace period', 40, true, true);
+    if (this.run.n > 0 || this.firstSignalT === this.firstSignalT) add(this.run, null, this.terminationT === this.terminationT ? 'run · k8s grace period' : 'run · grace period', 40, true, true);
+    if (this.k8s.n) add(this.k8s, null, 'preStop hook', 20, true);
+    if (this.loadMarks.n || this.load.length || this.sse.length) {
+      add(this.loadMarks, null, 'requests (load)', 30, true, true);
+      this.load.forEach((t, k) => t.n && add(t, null, 'requests', 12, k === 0));
+      this.sse.forEach((t, k) => t.n && add(t, null, 'SSE streams', 14, k === 0));
+      y += 6;
+    }
     for (const l of this.orderedLanes()) {
       add(l.main, l, laneTitle(l), 44, true, true);
       l.listeners.forEach((t, k) => t.n && add(t, l, 'signal listeners', 16, k === 0));
@@ -929,7 +1064,7 @@ export class Model {
   }
 
   allTracks(): Track[] {
-    const out: Track[] = [this.run];
+    const out: Track[] = [this.run, this.k8s, this.loadMarks, ...this.load, ...this.sse];
     for (const l of this.lanes) out.push(l.main, ...l.listeners, ...l.phases, l.server, l.conns, ...l.requests, ...l.leaks, ...l.handles, l.counts, l.logs);
     return out;
   }
@@ -1119,7 +1254,20 @@ export class Model {
         return f & F.SENT ? `${ev.signal}${nth}` : `${ev.signal}${nth} received`;
       }
       case K.deadline:
-        return `deadline ${fmtDur(this.graceMs)}`;
+        return this.k8sKillT === this.k8sKillT ? `SIGKILL due ${fmtDur(this.k8sKillT - this.terminationT)}` : `deadline ${fmtDur(this.graceMs)}`;
+      case K.prestop: {
+        if (!ev || ev.kind !== 'prestop-start') return 'preStop';
+        const end = this.trace.events[tr.ref2[i]];
+        const d = end && end.kind === 'prestop-end' ? fmtDur(end.durationMs) : dur;
+        const what = displayText(ev.detail || ev.action, 60);
+        const tail = f & F.WARN ? (e === Infinity && !(end && end.kind === 'prestop-end') ? ' (never ended)' : ' — overran') : '';
+        return `preStop ${what} · ${d}${tail}${f & F.BAD ? ' ✗ failed' : ''}`;
+      }
+      case K.k8s: {
+        if (ev?.kind === 'termination-start') return `termination · grace ${ev.graceSeconds} s`;
+        if (ev?.kind === 'grace-extension') return `grace +${ev.seconds} s`;
+        return 'kubernetes';
+      }
       case K.kill:
         return 'SIGKILL';
       case K.exit: {
@@ -1140,6 +1288,12 @@ export class Model {
         return `${name} (${ev.signal}) ${dur}${f & F.BAD ? ' ✗' : ''}`;
       }
       case K.request: {
+        if (ev && ev.kind === 'load-request') {
+          const st = ev.status !== undefined && ev.outcome !== 'ok' ? ` ${ev.status}` : '';
+          const d = fmtDur(ev.end - ev.t);
+          if (ev.sse) return `SSE ${ev.outcome}${ev.events !== undefined ? ` · ${ev.events} events` : ''} ${d}`;
+          return `GET ${ev.outcome === 'refused' ? 'refused (turned away)' : ev.outcome}${st} ${d}`;
+        }
         if (!ev || ev.kind !== 'request-start') return 'request';
         const end = this.trace.events[tr.ref2[i]];
         const st = end && end.kind === 'request-end' ? (end.aborted ? 'aborted' : String(end.status)) : e === Infinity ? (this.live ? '…' : 'cut') : '';
@@ -1172,6 +1326,33 @@ export class Model {
       }
     }
     return KIND_NAME[k] ?? 'item';
+  }
+
+  /** Extra facts for the tooltip of load requests and Kubernetes items. */
+  tipLines(tr: Track, i: number): string[] {
+    const ev = this.trace.events[tr.ref[i]];
+    if (!ev) return [];
+    const out: string[] = [];
+    if (ev.kind === 'load-request') {
+      const o = ev.outcome;
+      out.push(`outcome: ${o}${o === 'refused' ? ' (turned away)' : LOST_OUTCOMES.has(o) ? ' (lost)' : ''}`);
+      if (ev.status !== undefined) out.push(`status ${ev.status}`);
+      if (ev.error) out.push(`error: ${displayText(ev.error, 200)}`);
+      out.push(ev.keepAlive ? 'keep-alive connection' : 'new connection (connection: close)');
+      if (ev.sse) out.push(`SSE stream${ev.events !== undefined ? `, ${ev.events} events` : ''}`);
+    } else if (ev.kind === 'prestop-start') {
+      const end = this.trace.events[tr.ref2[i]];
+      out.push(`action: ${ev.action}`);
+      if (end && end.kind === 'prestop-end') {
+        out.push(end.ok ? 'ok' : `failed${end.error ? ': ' + displayText(end.error, 200) : ''}`);
+        if (end.overran) out.push('overran: still running at the grace deadline');
+      }
+    } else if (ev.kind === 'termination-start') {
+      out.push(`terminationGracePeriodSeconds ${ev.graceSeconds}, stop signal ${ev.stopSignal}${ev.preStop ? `, preStop ${displayText(ev.preStop, 80)}` : ''}`);
+      if (this.k8sKillT === this.k8sKillT) out.push(`SIGKILL at ${fmtDur(this.k8sKillT)}`);
+    } else if (ev.kind === 'grace-extension') out.push(displayText(ev.reason, 200));
+    else if (ev.kind === 'load-summary' || ev.kind === 'load-start') out.push(`requests: ${this.loadCountsText()}`);
+    return out;
   }
 
   siteText(h: HandleRec): string {
@@ -1222,6 +1403,10 @@ export function eventLabel(e: TraceEvent): string {
       return `beforeExit (code ${e.code})`;
     case 'collector-rejected':
       return `collector rejected: ${displayText(e.reason, 80)}`;
+    case 'load-start':
+      return `load ${e.rate}/s${e.sse ? ` + ${e.sse} SSE` : ''}`;
+    case 'load-summary':
+      return `load done: ${e.sent} sent`;
     default:
       return e.kind;
   }

@@ -96,7 +96,10 @@ function slot(type: string, k: number, f: number): number {
     case K.listener:
       return f & F.BAD ? C.red : f & F.WARN ? C.orange : C.blue;
     case K.request:
+      if (type === 'load' && f & F.TURNED) return C.grey;
       return f & F.BAD ? C.red : f & F.WARN ? C.orange : C.green;
+    case K.prestop:
+      return f & F.BAD ? C.red : f & F.WARN ? C.orange : C.blue;
     case K.conn:
       return f & F.BAD ? C.red : f & F.WARN ? C.orange : type === 'server' ? C.blue : C.grey;
     case K.handle:
@@ -110,7 +113,7 @@ function slot(type: string, k: number, f: number): number {
   }
 }
 
-const SPARSE = new Set(['phases', 'listeners', 'server', 'leaks']);
+const SPARSE = new Set(['phases', 'listeners', 'server', 'leaks', 'k8s']);
 /** Quiet colours first, so warnings and errors end up on top where marks overlap. */
 const FLUSH_ORDER = [C.grey, C.faint, C.green, C.blue, C.purple, C.yellow, C.orange, C.red];
 /** Bars at least this wide are drawn one by one (soft fill, edge, label); narrower ones merge. */
@@ -233,7 +236,7 @@ export class Renderer {
     ctx.beginPath();
     ctx.rect(GUTTER, AXIS_H, W - GUTTER, H - AXIS_H);
     ctx.clip();
-    const sig = model.firstSignalT;
+    const sig = model.graceStart();
     const graceOn = sig === sig && model.deadlineT === model.deadlineT && !pal.hc;
     const gx0 = graceOn ? Math.max(GUTTER, Math.round(X(sig))) : 0;
     const gx1 = graceOn ? Math.min(W, Math.round(X(model.deadlineT))) : 0;
@@ -290,6 +293,7 @@ export class Renderer {
     switch (tr.type) {
       case 'lane':
       case 'run':
+      case 'loadmarks':
         this.drawMarkers(fr, r, y, X);
         break;
       case 'counts':
@@ -406,6 +410,12 @@ export class Renderer {
       } else if (rx0 >= GUTTER - 4) this.solid(c, x0, by, Math.min(2, w), bh);
       if (open && rx1 <= W) this.solid(c, x1 - 1, by, 1, bh);
       this.lastDrawn++;
+      if (tr.type === 'k8s' && fl[i] & F.WARN) {
+        // overran: hatched
+        const hx0 = fx0;
+        const hx1 = x1;
+        this.post.push(() => this.hatch(pal.orange, hx0, by, hx1 - hx0, bh));
+      }
       if (tr.type === 'leaks') {
         const lx = x1;
         const show = rx1 <= W + 4;
@@ -440,6 +450,24 @@ export class Renderer {
         }
       }
     }
+  }
+
+  private hatch(color: string, x: number, y: number, w: number, h: number): void {
+    const { ctx } = this;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x, y, w, h);
+    ctx.clip();
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.5;
+    ctx.globalAlpha = 0.7;
+    ctx.beginPath();
+    for (let xx = x - h; xx < x + w; xx += 7) {
+      ctx.moveTo(xx, y + h);
+      ctx.lineTo(xx + h, y);
+    }
+    ctx.stroke();
+    ctx.restore();
   }
 
   private drawLeakEnd(fr: Frame, x: number, y: number, h: number, show: boolean): void {
@@ -672,10 +700,11 @@ export class Renderer {
   private drawGrace(fr: Frame, r: Row, y: number, X: (t: number) => number): void {
     const { ctx } = this;
     const { model, pal } = fr;
-    const s = model.firstSignalT;
+    const s = model.graceStart();
     if (s !== s) return;
+    const k8s = model.k8sKillT === model.k8sKillT;
     const dl = model.deadlineT;
-    const end = dl === dl ? dl : s + model.graceMs;
+    const end = k8s ? model.k8sKillT : dl === dl ? dl : s + model.graceMs;
     if (!(end > s)) return;
     const x0 = Math.max(GUTTER - 2, X(s));
     const x1 = Math.min(fr.width + 2, X(end));
@@ -686,7 +715,7 @@ export class Renderer {
     if (x1 - x0 > 120) {
       ctx.fillStyle = pal.muted;
       this.setFont(pal.fontSmall);
-      this.text(`grace period ${fmtDur(end - s)}`, Math.max(x0, GUTTER) + 4, y + 8, x1 - Math.max(x0, GUTTER) - 80);
+      this.text(k8s ? `grace period ${fmtDur(end - s)} from termination start → SIGKILL` : `grace period ${fmtDur(end - s)}`, Math.max(x0, GUTTER) + 4, y + 8, x1 - Math.max(x0, GUTTER) - 80);
       this.setFont(pal.font);
     }
   }
@@ -844,7 +873,12 @@ export class Renderer {
           this.setFont(pal.fontBold);
           ctx.fillStyle = pal.fg;
         }
-        this.text(r.label, x, y + r.h / 2, right - x);
+        if (r.track.type === 'loadmarks') {
+          this.text(r.label, x, y + 9, right - x);
+          this.setFont(pal.fontSmall);
+          ctx.fillStyle = pal.muted;
+          this.text(model.loadCountsText(), x, y + 22, GUTTER - 8 - x);
+        } else this.text(r.label, x, y + r.h / 2, right - x);
         this.setFont(pal.font);
       } else if (r.first && r.label) {
         ctx.fillStyle = r.track.type === 'leaks' ? pal.red : pal.muted;
@@ -869,6 +903,8 @@ function markerColor(p: Palette, tr: Track, i: number, model: Model): string {
       return p.red;
     case K.deadline:
       return p.orange;
+    case K.k8s:
+      return f & F.WARN ? p.orange : p.purple;
     case K.error:
       return p.red;
     case K.exit:
@@ -894,8 +930,12 @@ function markerPrio(model: Model, tr: Track, i: number): number {
       return ev && 'nth' in ev && ev.nth > 1 ? 2 : 1;
     case K.deadline:
       return 1;
+    case K.k8s:
+      return 1;
     case K.error:
       return 2;
+    case K.process:
+      return ev && (ev.kind === 'load-start' || ev.kind === 'load-summary') ? 3 : -1;
     default:
       return -1;
   }

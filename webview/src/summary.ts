@@ -32,6 +32,7 @@ export class Summary {
   private verdict: HTMLElement;
   private badge: HTMLElement;
   private facts: HTMLElement;
+  private traffic: HTMLElement;
   private findings: HTMLElement;
   private findingsHead: HTMLElement;
   private leaks: HTMLElement;
@@ -45,6 +46,7 @@ export class Summary {
     this.badge = el('span', { class: 'st-reason' });
     this.verdict = el('p', { class: 'st-verdict', 'data-testid': 'verdict', role: 'status' });
     this.facts = el('div', { class: 'st-facts' });
+    this.traffic = el('div', { class: 'st-traffic' });
     this.findingsHead = el('h2', { class: 'st-h2' });
     this.findings = el('ul', { class: 'st-findings', 'aria-label': 'Findings' });
     this.leaksHead = el('h2', { class: 'st-h2' });
@@ -56,6 +58,7 @@ export class Summary {
       { class: 'st-summary' },
       el('div', { class: 'st-verdict-row' }, this.badge, this.verdict),
       this.facts,
+      this.traffic,
       el('div', { class: 'st-lists' }, this.findingsSection, this.leaksSection),
     );
   }
@@ -117,6 +120,38 @@ export class Summary {
     fact('events', fmtInt(model.eventsSeen));
     const dropped = meta?.counters?.droppedEvents ?? 0;
     if (dropped) fact('dropped events', fmtInt(dropped), 'tone-warn');
+    // traffic during shutdown and the Kubernetes termination
+    clear(this.traffic);
+    const rq = a?.requests;
+    if (rq) {
+      const s = rq.shutdown;
+      const turned = rq.refusedWhileAlive + rq.resetAtClose;
+      const line = el(
+        'p',
+        { class: 'st-traffic-line', 'data-testid': 'traffic' },
+        el('span', { class: 'st-fact-k', text: 'requests during shutdown' }),
+        el('span', { class: `st-traffic-n ${rq.lost ? 'tone-bad' : 'tone-ok'}`, text: `${fmtInt(rq.lost)} lost` }),
+        ' · ',
+        el('span', { class: `st-traffic-n ${turned ? 'tone-warn' : ''}`, text: `${fmtInt(turned)} turned away` }),
+        ' · ',
+        el('span', { class: 'st-traffic-n', text: `${fmtInt(s.total)} total` }),
+        el('span', { class: 'st-muted', text: ` (${fmtInt(rq.all.total)} sent in all${rq.streams.total ? `, ${rq.streams.total} SSE streams (${rq.streams.cut} cut)` : ''})` }),
+      );
+      this.traffic.append(line);
+    }
+    const k8 = a?.k8s;
+    if (k8?.summary) {
+      const tone = k8.fate === 'graceful' ? 'tone-ok' : k8.fate === 'not-terminated' || k8.fate === 'unknown' ? 'tone-warn' : 'tone-bad';
+      this.traffic.append(
+        el(
+          'p',
+          { class: 'st-traffic-line', 'data-testid': 'k8s' },
+          el('span', { class: 'st-fact-k', text: 'kubernetes' }),
+          el('span', { class: `st-traffic-n ${tone}`, text: `a real pod would have been ${displayText(k8.summary, 300)}` }),
+        ),
+      );
+    }
+    this.traffic.hidden = !this.traffic.childNodes.length;
     // findings
     clear(this.findings);
     const list = (a?.findings ?? []).map((f, i) => ({ f, i })).sort((x, y) => (SEV_ORDER[x.f.severity] ?? 3) - (SEV_ORDER[y.f.severity] ?? 3) || x.i - y.i);
