@@ -783,8 +783,12 @@ function start(): void {
         ctx[kPhase] = id;
         emit({ kind: 'phase-start', t: now(), id, name: String(ctx.name ?? ctx.phase ?? 'phase').slice(0, 200) });
       }),
-      // Sync phases end at `end`; async ones emit a later phase-end at `asyncEnd`, which wins.
-      end,
+      // `end` comes when the function returns. Only traceSync sets `result` by then (or the
+      // function threw); tracePromise and traceCallback phases end at `asyncEnd` — or never,
+      // which is exactly what a hung shutdown step looks like.
+      end: (ctx) => {
+        if ('result' in ctx || 'error' in ctx) end(ctx);
+      },
       asyncStart: () => {},
       asyncEnd: end,
       error: () => {},

@@ -65,6 +65,17 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     assert.ok(slow && /SIGTERM listener|graceful shutdown|flush logs/.test(slow.title), slow?.title);
   });
 
+  test('a named phase that never settles is reported unfinished, not as its synchronous part', async () => {
+    const r = await runTraced(node('phase-hangs.js'));
+    const phases = r.trace.analysis!.phases;
+    const close = phases.find((p) => p.name === 'close http')!;
+    const sync = phases.find((p) => p.name === 'sync step')!;
+    assert.equal(close.end, undefined, `close http must be unfinished, got ${close.durationMs} ms`);
+    assert.ok(sync.durationMs !== undefined && sync.durationMs >= 0, 'the traceSync phase has a duration');
+    const f = r.trace.analysis!.findings.find((x) => x.title === 'Phase "close http" never finished');
+    assert.ok(f, r.trace.analysis!.findings.map((x) => x.title).join(' | '));
+  });
+
   test('leaked interval: killed at the deadline, the interval reported at its line', async () => {
     const r = await runTraced(node('leaked-interval.js'));
     assert.equal(r.signal, 'SIGKILL');
