@@ -1016,7 +1016,7 @@ export class Model {
     if (this.k8s.n) add(this.k8s, null, 'preStop hook', 20, true);
     if (this.loadMarks.n || this.load.length || this.sse.length) {
       add(this.loadMarks, null, 'requests (load)', 30, true, true);
-      this.load.forEach((t, k) => t.n && add(t, null, 'requests', 12, k === 0));
+      this.load.forEach((t, k) => t.n && add(t, null, 'requests', 14, k === 0));
       this.sse.forEach((t, k) => t.n && add(t, null, 'SSE streams', 14, k === 0));
       y += 6;
     }

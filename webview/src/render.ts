@@ -372,6 +372,8 @@ export class Renderer {
       const hh = warn ? Math.max(2, Math.round(bh * 0.45)) : bh;
       for (let j = 0; j < list.length; j += 2) {
         if (warn) this.solid(c, list[j], by + bh - hh, Math.max(1, list[j + 1] - list[j]), hh);
+        // load traffic: short requests in solid outcome colours (soft fills vanish at 1 px)
+        else if (tr.type === 'load') this.solid(c, list[j], by + 1, Math.max(1, list[j + 1] - list[j]), bh - 2);
         else this.soft(c, list[j], by, Math.max(1, list[j + 1] - list[j]), bh);
       }
       this.lastDrawn += list.length / 2;
@@ -715,7 +717,11 @@ export class Renderer {
     if (x1 - x0 > 120) {
       ctx.fillStyle = pal.muted;
       this.setFont(pal.fontSmall);
-      this.text(k8s ? `grace period ${fmtDur(end - s)} from termination start → SIGKILL` : `grace period ${fmtDur(end - s)}`, Math.max(x0, GUTTER) + 4, y + 8, x1 - Math.max(x0, GUTTER) - 80);
+      if (k8s) {
+        // under the marker pills (termination start, SIGKILL due), just above the bar
+        const lx = Math.max(x0, GUTTER) + 8;
+        this.text(`grace period ${fmtDur(end - s)} from termination start → SIGKILL`, lx, by - 6, x1 - lx - 8);
+      } else this.text(`grace period ${fmtDur(end - s)}`, Math.max(x0, GUTTER) + 4, y + 8, x1 - Math.max(x0, GUTTER) - 80);
       this.setFont(pal.font);
     }
   }
