@@ -13,7 +13,7 @@ import { redactTrace, REDACTED } from '../core/redact';
 import { toChromeTrace } from '../core/export-chrome';
 import { toMarkdown } from '../core/export-md';
 import { formatArgv, shortLabel } from './commandLine';
-import { reportError, UserError } from './errors';
+import { reportError, UserError, recentErrors } from './errors';
 import { ChannelSink, TerminalSink, type OutputSink } from './output';
 import { RunSession, type RunRequest } from './session';
 import { applyOverrides, describePlan, readSettings, sanitizeOverrides, SIGNALS, toPlan, fmtMs, type RunOverrides, type RunSettings } from './settings';
@@ -30,6 +30,9 @@ const LAST_RUN_KEY = 'shutdownTrace.lastRun';
 export type ExportFormat = 'native' | 'chrome';
 
 export class Controller implements ViewHost, vscode.Disposable {
+  /** Error messages recently shown to the user (tests read these). */
+  readonly recentErrors = recentErrors;
+
   readonly channel: vscode.OutputChannel;
   readonly store: TraceStore;
   private readonly statusBar = new RunStatusBar();

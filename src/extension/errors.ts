@@ -24,14 +24,22 @@ export function messageOf(e: unknown): string {
   return String(e);
 }
 
+/** The last messages shown (newest last, at most 20): for the extension-host tests. */
+export const recentErrors: string[] = [];
+function show(message: string): void {
+  recentErrors.push(message);
+  if (recentErrors.length > 20) recentErrors.shift();
+  void vscode.window.showErrorMessage(message);
+}
+
 export function reportError(e: unknown, log?: vscode.OutputChannel, context?: string): void {
   if (isUserFacing(e)) {
-    void vscode.window.showErrorMessage(e.message);
+    show(e.message);
     return;
   }
   const msg = messageOf(e).split('\n')[0];
   if (log) {
     log.appendLine(`[error] ${context ?? ''} ${e instanceof Error && e.stack ? e.stack : msg}`);
   }
-  void vscode.window.showErrorMessage(`Shutdown Trace${context ? ` (${context})` : ''}: ${msg}`);
+  show(`Shutdown Trace${context ? ` (${context})` : ''}: ${msg}`);
 }

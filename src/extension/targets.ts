@@ -182,6 +182,7 @@ export async function scriptRequest(arg?: unknown): Promise<RunRequest | undefin
     ? [vscode.Uri.file(path.join(wantedDir, 'package.json'))]
     : (await vscode.workspace.findFiles('**/package.json', '**/node_modules/**', 500)).sort((a, b) => a.fsPath.split(path.sep).length - b.fsPath.split(path.sep).length || a.fsPath.localeCompare(b.fsPath));
   if (files.length === 0) throw new UserError('There is no package.json in this workspace, so there are no npm scripts to run. Use "Run command line with shutdown trace…" instead.');
+  if (wantedDir && !fs.existsSync(path.join(wantedDir, 'package.json'))) throw new UserError(`There is no package.json in ${wantedDir}, so there are no npm scripts to run there.`);
 
   const choices: ScriptChoice[] = [];
   let unreadable = 0;

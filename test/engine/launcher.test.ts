@@ -5,6 +5,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import * as http from 'node:http';
+import WebSocket from 'ws';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -146,6 +148,57 @@ describe('runs that do not go as planned', () => {
     }
     const missing = spawnSync(process.execPath, [CLI, 'show', path.join(dir, 'nope.json')], { encoding: 'utf8' });
     assert.match(missing.stderr, /trace file not found/);
+  });
+
+  test('a port that is in use: the service crash is named, the trace kept; view on a taken port is one line', async () => {
+    const blocker = http.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      process.env.PORT = String(port);
+      const r = await runTraced(node('fixed-port.js'));
+      delete process.env.PORT;
+      assert.equal(r.code, 1);
+      assert.equal(r.trace.analysis!.exitReason, 'crashed');
+      assert.match(finding(r.trace, 'crashed')!.detail, new RegExp(`EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}`));
+      const view = spawnSync(process.execPath, [CLI, 'view', r.tracePath, '--port', String(port)], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(view.status, 2);
+      assert.equal(view.stderr.trim(), `shutdown-trace: port ${port} is in use; pick another with --port, or omit it for a random one`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('strangers at the collector during a real run: refused and counted, the run and its trace unharmed', async () => {
+    const run = await startRun({ command: node('graceful-http.js'), cwd: FIXTURES, plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 5000, delivery: 'main' } });
+    const until = Date.now() + 5000;
+    while (!run.trace.events.some((e) => e.kind === 'listen') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    const collector = (run as unknown as { collector: { port: number; token: string } }).collector;
+    const attempt = (headers: Record<string, string>, frames: (string | Buffer)[]) =>
+      new Promise<void>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${collector.port}/`, { headers });
+        ws.on('open', () => {
+          for (const f of frames) ws.send(f);
+          setTimeout(() => ws.terminate(), 100);
+        });
+        ws.on('close', () => resolve());
+        ws.on('error', () => resolve());
+        ws.on('unexpected-response', () => resolve());
+      });
+    await attempt({}, []);
+    await attempt({ 'x-shutdown-trace-token': 'not-the-token' }, []);
+    // The right token (stolen), but from a process outside the run: the hello is refused.
+    await attempt({ 'x-shutdown-trace-token': collector.token }, [JSON.stringify({ type: 'hello', protocol: 1, pid: process.pid, ppid: 1, argv: [], node: '', cwd: '', t: 0, isWorker: false }), '{"type":"events","pid":1,"seq":0,"events":[{"kind":"exit","t":0}]}']);
+    await attempt({ 'x-shutdown-trace-token': collector.token }, ['garbage', Buffer.from([0, 1, 2])]);
+    run.sendSignal('SIGTERM');
+    const t = await run.done;
+    assert.equal(t.analysis!.exitReason, 'graceful');
+    const { counters } = t.meta;
+    assert.ok(counters.rejectedConnections >= 3, `rejected connections: ${counters.rejectedConnections}`);
+    assert.ok(counters.malformedFrames >= 1, `malformed frames: ${counters.malformedFrames}`);
+    assert.ok(t.events.some((e) => e.kind === 'collector-rejected' && /wrong token/.test(e.reason)));
+    assert.ok(!t.processes.some((p) => p.pid === process.pid), 'the stranger never became part of the trace');
+    parseTrace(JSON.stringify(t));
   });
 
   test('a working directory that does not exist is a LaunchError', async () => {

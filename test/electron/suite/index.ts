@@ -175,6 +175,18 @@ test('runCommand runs a command line; a missing command resolves undefined', asy
   assert.equal(none, undefined, 'a launch error resolves undefined (and shows one error message)');
 });
 
+test('clear errors: a folder without a package.json, and a command that does not exist, each one message', async () => {
+  const before = controller.recentErrors.length;
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'st-nopkg-'));
+  const r = await cmd<Trace | undefined>('shutdownTrace.runScript', { script: 'start', packageJson: empty, ...FAST });
+  assert.equal(r, undefined);
+  await cmd('shutdownTrace.runCommand', { commandLine: 'shutdown-trace-no-such-command-xyz', ...FAST });
+  assert.deepEqual(controller.recentErrors.slice(before), [
+    `There is no package.json in ${empty}, so there are no npm scripts to run there.`,
+    'Command not found: shutdown-trace-no-such-command-xyz (not on PATH). Check the spelling, or install it.',
+  ]);
+});
+
 // ---- issue #5: Kubernetes termination as a run option
 
 function ev<K extends Trace['events'][number]['kind']>(t: Trace, kind: K) {
