@@ -287,3 +287,29 @@ export function screenshotPath(name: string): string {
   fs.mkdirSync(RESULTS, { recursive: true });
   return path.join(RESULTS, name);
 }
+
+/** Width of the row-label gutter (render.ts). */
+export const GUTTER = 196;
+
+export interface Item {
+  kind: string;
+  text: string;
+  t: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** The accessible timeline items (optionally of one kind) with their boxes relative to the timeline. */
+export async function items(page: Page, kind?: string): Promise<Item[]> {
+  return page.$$eval(
+    kind ? `[data-testid=tl-item][data-kind="${kind}"]` : '[data-testid=tl-item]',
+    (els) =>
+      els.map((e) => {
+        const b = e.getBoundingClientRect();
+        const tl = document.querySelector('[data-testid=timeline]')!.getBoundingClientRect();
+        return { kind: (e as HTMLElement).dataset.kind!, text: e.textContent!, t: Number((e as HTMLElement).dataset.t), x: b.left - tl.left, y: b.top - tl.top, w: b.width, h: b.height };
+      }),
+  );
+}

@@ -6,31 +6,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, type Served, type Opened } from './harness';
+import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, items, GUTTER, type Served, type Opened, type Item } from './harness';
 
-const GUTTER = 196; // row labels (render.ts)
-
-interface Item {
-  kind: string;
-  text: string;
-  t: number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-async function items(page: Page, kind?: string): Promise<Item[]> {
-  return page.$$eval(
-    kind ? `[data-testid=tl-item][data-kind="${kind}"]` : '[data-testid=tl-item]',
-    (els) =>
-      els.map((e) => {
-        const b = e.getBoundingClientRect();
-        const tl = document.querySelector('[data-testid=timeline]')!.getBoundingClientRect();
-        return { kind: (e as HTMLElement).dataset.kind!, text: e.textContent!, t: Number((e as HTMLElement).dataset.t), x: b.left - tl.left, y: b.top - tl.top, w: b.width, h: b.height };
-      }),
-  );
-}
 
 async function windowOf(page: Page): Promise<{ t0: number; t1: number; span: number; range: string }> {
   return page.evaluate(async () => {
