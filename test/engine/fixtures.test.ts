@@ -127,6 +127,14 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     assert.equal(f!.handles![0].label, `fs.watch ${FIXTURES}`);
   });
 
+  test('UDP socket: reported with its address and bind line', async () => {
+    const r = await runTraced(node('udp-socket.js'));
+    const f = finding(r.trace, 'killed-at-deadline');
+    assert.deepEqual(leakSites(f), ['udp-socket.js:5']);
+    assert.equal(f!.handles![0].type, 'udp');
+    assert.match(f!.handles![0].label, /^UDP socket 127\.0\.0\.1:\d+$/);
+  });
+
   test('worker thread: reported with its line', async () => {
     const r = await runTraced(node('worker.js'));
     const f = finding(r.trace, 'killed-at-deadline');
