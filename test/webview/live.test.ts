@@ -71,6 +71,8 @@ describe('live run: trace, appends, finished', () => {
     // the rest, then the end of the run
     await o.send({ type: 'append', events: full.events.slice(at(1714)), output: full.output.filter((l) => l.t > 1714), processes: [{ ...full.processes[0] }], now: 6240 });
     await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=tl-item][data-kind=kill]')).length === 1);
+    // The deadline computed while live and the deadline event are one marker, not two.
+    assert.equal(await page.locator('[data-testid=tl-item][data-kind=deadline]').count(), 1);
     const stats = await readStats(page);
     assert.equal(stats.loads, 1, 'appends do not rebuild the timeline');
     assert.equal(stats.appends, 2);

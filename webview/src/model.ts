@@ -515,11 +515,23 @@ export class Model {
         }
         break;
       }
-      case 'deadline':
-        this.run.push(t, NaN, K.deadline, 0, i);
+      case 'deadline': {
+        // A live run shows a computed deadline (signal + grace) before the event arrives: the
+        // event adopts that marker instead of adding a second one at the same place.
+        let adopted = false;
+        for (let k = 0; k < this.run.n; k++) {
+          if (this.run.kind[k] === K.deadline && this.run.flags[k] & F.COMPUTED) {
+            this.run.flags[k] &= ~F.COMPUTED;
+            this.run.ref[k] = i;
+            adopted = true;
+            break;
+          }
+        }
+        if (!adopted) this.run.push(t, NaN, K.deadline, 0, i);
         this.deadlineT = t;
         if (e.graceMs) this.graceMs = e.graceMs;
         break;
+      }
       case 'kill-sent':
         this.run.push(t, NaN, K.kill, 0, i);
         if (!(this.killT <= t)) this.killT = t;
