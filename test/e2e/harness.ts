@@ -119,13 +119,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A process group with a member that is not a zombie (a killed child waits a moment for init to reap it). */
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch {
     return false;
   }
+  for (const ent of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${ent}/stat`, 'latin1');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[2]) === pgid && rest[0] !== 'Z' && rest[0] !== 'X') return true;
+    } catch {
+      /* gone */
+    }
+  }
+  return false;
 }
 
 /** Sessions still running when this process exits are killed synchronously. */
@@ -549,7 +560,8 @@ export class CodeServer {
           /* gone */
         }
       }
-      const deadline = Date.now() + 5_000;
+      // code-server's TypeScript server and file watcher can take several seconds to wind down.
+      const deadline = Date.now() + 10_000;
       while (Date.now() < deadline && (groupAlive(pid) || pids.some(alive))) await sleep(100);
       for (const p of pids.filter(alive)) {
         leftovers.push(p);
@@ -566,7 +578,8 @@ export class CodeServer {
           /* gone */
         }
       }
-      await sleep(100);
+      const reaped = Date.now() + 3_000;
+      while (Date.now() < reaped && groupAlive(pid)) await sleep(100);
       if (groupAlive(pid)) leftovers.push(-pid);
       this.log(`process group ${pid}: ${pids.length} descendants seen, SIGKILLed ${JSON.stringify(leftovers)}`);
     }
