@@ -15,8 +15,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
+import { bundleSuite } from './bundle-suite.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -41,17 +41,7 @@ if (build.status !== 0) process.exit(1);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'st-electron-cs-'));
 const suite = path.join(tmp, 'suite.js');
-await esbuild.build({
-  entryPoints: [path.join(here, 'suite', 'index.ts')],
-  outfile: suite,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['vscode'],
-  sourcemap: 'inline',
-  logLevel: 'warning',
-});
+await bundleSuite(suite);
 const workspace = path.join(tmp, 'workspace');
 fs.cpSync(path.join(here, 'workspace'), workspace, { recursive: true });
 // The fixture's TypeScript runs through a workspace-local tsx, as in a real project.

@@ -15,8 +15,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
 import { downloadAndUnzipVSCode, runTests } from '@vscode/test-electron';
+import { bundleSuite } from './bundle-suite.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -35,17 +35,7 @@ if (build.status !== 0) {
 }
 const outDir = path.join(root, '.cache', 'electron-test');
 const suite = path.join(outDir, 'suite.js');
-await esbuild.build({
-  entryPoints: [path.join(here, 'suite', 'index.ts')],
-  outfile: suite,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['vscode'],
-  sourcemap: 'inline',
-  logLevel: 'warning',
-});
+await bundleSuite(suite);
 
 // 2. A VS Code to run in.
 let vscodeExecutablePath = process.env.VSCODE_EXECUTABLE;

@@ -20,6 +20,7 @@ import * as esbuild from 'esbuild';
 import { renderWebviewHtml, makeNonce, webviewCsp } from '../../src/core/webview-html';
 import type { HostToWebview, WebviewToHost } from '../../src/core/protocol';
 import type { Trace } from '../../src/core/trace';
+import type { Stats } from '../../webview/src/app';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const TRACES = path.join(__dirname, 'traces');
@@ -253,22 +254,8 @@ export async function open(browser: Browser, served: Served, o: OpenOptions = {}
   };
 }
 
-export interface WebviewStats {
-  ready: boolean;
-  loads: number;
-  events: number;
-  buildMs: number;
-  loadMs: number;
-  firstPaintMs: number;
-  frameMs: number;
-  maxFrameMs: number;
-  frames: number;
-  domItems: number;
-  syncMs: number;
-  appends: number;
-  appendMs: number;
-  paintedAt: number;
-}
+/** The webview's own stats hook (`window.__shutdownTraceStats`), typed by the app itself. */
+export type WebviewStats = Stats;
 
 /** For benchmarks: the page's render statistics. */
 export function readStats(page: Page): Promise<WebviewStats> {
