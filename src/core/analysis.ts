@@ -58,7 +58,6 @@ function analyzeCore(trace: Trace): Analysis {
   const exitCalls = of('exit-call');
   const orphans = of('orphan');
   const findings: Finding[] = [];
-  const endOfMain = main?.end ?? mainExit?.t ?? meta.durationMs;
   const signalAt = firstSent?.t ?? arrivals[0]?.t;
 
   // ---- phases
@@ -294,7 +293,6 @@ function analyzeCore(trace: Trace): Analysis {
   const leaked = new Map<string, number>();
   for (const f of findings) for (const h of f.handles ?? []) leaked.set(`${h.id}|${h.label}`, Number(h.details?.count ?? 1));
   if (!verdict) verdict = 'No shutdown was observed.';
-  void endOfMain;
   return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), phases, findings, graceMs };
 }
 

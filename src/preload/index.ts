@@ -192,7 +192,7 @@ function start(): void {
   const connIds = new WeakMap<object, string>();
   const reqIds = new WeakMap<object, string>();
   const watchedConns = new WeakSet<object>();
-  const watchConnection = (server: object, sid: string, s: NetSocket) => {
+  const watchConnection = (sid: string, s: NetSocket) => {
     if (watchedConns.has(s)) return;
     watchedConns.add(s);
     const conn = newId('conn');
@@ -209,7 +209,6 @@ function start(): void {
       return origEnd.apply(this, arguments as never);
     } as typeof s.end;
     s.once('close', () => emit({ kind: 'conn-end', t: now(), server: sid, conn, remote, how, hadRequest: hadRequest || inRequest(s) }));
-    void server;
   };
   const watchResponse = (sid: string, req: { method?: string; url?: string }, res: { once(e: string, f: () => void): void; statusCode: number; writableFinished?: boolean }) => {
     if (reqIds.has(res)) return;
@@ -239,7 +238,7 @@ function start(): void {
           const msg = m as { request: { method?: string; url?: string }; response: never; server: object; socket: NetSocket };
           const sid = serverIds.get(msg.server);
           if (!sid) return;
-          watchConnection(msg.server, sid, msg.socket);
+          watchConnection(sid, msg.socket);
           watchResponse(sid, msg.request, msg.response);
         }),
       );
@@ -259,7 +258,7 @@ function start(): void {
       emit({ kind: 'server-close', t: now(), server: sid, site: resolveSite(captureSite(skip), selfFile), connections: conns.length, active, inFlight: active });
       startRequestTracking();
       for (const s of conns) {
-        watchConnection(server, sid, s);
+        watchConnection(sid, s);
         const res = (s as unknown as { _httpMessage?: never; parser?: { incoming?: { method?: string; url?: string } } })._httpMessage;
         if (res && inRequest(s)) watchResponse(sid, (res as { req?: { method?: string; url?: string } }).req || {}, res);
       }
@@ -575,7 +574,6 @@ function start(): void {
   const SIGNALS = new Set(Object.keys(os.constants.signals));
   const signalCount = new Map<string, number>();
   let shuttingDown = false;
-  let pendingListeners = 0;
   let stallTimer: NodeJS.Timeout | undefined;
   let stallSnapshots = 0;
   let countSampler: NodeJS.Timeout | undefined;
@@ -652,16 +650,13 @@ function start(): void {
         const isPromise = !!result && typeof (result as Promise<unknown>).then === 'function';
         emit({ kind: 'listener-end', t: now(), id, signal, returnedPromise: isPromise });
         if (isPromise) {
-          pendingListeners++;
           // A rejection is re-thrown from the derived promise, so it stays unhandled exactly as it was.
           (result as Promise<unknown>).then(
             () => {
-              pendingListeners--;
               emit({ kind: 'listener-settled', t: now(), id, signal, ok: true });
               armStall();
             },
             (err: unknown) => {
-              pendingListeners--;
               emit({ kind: 'listener-settled', t: now(), id, signal, ok: false, error: errText(err) });
               armStall();
               throw err;
@@ -816,7 +811,6 @@ function start(): void {
     ownConnect = false;
   }
   log('preload active');
-  void pendingListeners;
 }
 
 try {
