@@ -3,7 +3,7 @@
  * phase timings and the summary fields a bug report needs. Pure; vscode-free.
  */
 import type { HandleInfo } from './protocol';
-import { userFrame, formatFrame, type Trace, type TraceEvent, type Analysis, type Finding, type PhaseTiming, type ExitReason } from './trace';
+import { userFrame, formatFrame, isTcpAddress, type Trace, type TraceEvent, type Analysis, type Finding, type PhaseTiming, type ExitReason } from './trace';
 import type { RequestAccounting, K8sOutcome } from './trace'; // issue #5
 
 type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
@@ -129,7 +129,7 @@ function analyzeCore(trace: Trace): Analysis {
   const orphanTraced = orphans.filter((o) => trace.processes.find((p) => p.pid === o.pid)?.traced);
   // The wrapper case: the main process never served (no TCP listen) but a descendant did, and
   // no signal reached that descendant before the main process was gone.
-  const tcpListen = (pid: number) => events.some((e) => e.kind === 'listen' && e.pid === pid && /:\d+$/.test(e.address));
+  const tcpListen = (pid: number) => events.some((e) => e.kind === 'listen' && e.pid === pid && isTcpAddress(e.address));
   const mainGoneAt = mainExit?.t ?? Infinity;
   const neverSignalled = tcpListen(mainPid) ? [] : orphanTraced.filter((o) => tcpListen(o.pid) && !arrivals.some((a) => a.pid === o.pid && a.t <= mainGoneAt));
 

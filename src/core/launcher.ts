@@ -11,7 +11,7 @@ import { sessionMembers, isAlive, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
 import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from './protocol';
-import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
+import { TRACE_FORMAT, TRACE_VERSION, isTcpAddress, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
 import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
 // ---- issue #5: traffic during shutdown, Kubernetes termination
 import { LoadGenerator, LOAD_DEFAULTS } from './load';
@@ -638,10 +638,6 @@ class Run implements RunHandle {
     this.sendSignal(k.stopSignal, 'main');
     this.later(Math.max(0, t0 + sched.killAtMs - this.now()), () => void this.onDeadline());
   }
-}
-
-export function isTcpAddress(address: string): boolean {
-  return /:\d+$/.test(address);
 }
 
 export function writeTrace(file: string, trace: Trace): void {

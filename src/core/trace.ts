@@ -314,6 +314,11 @@ export function validateTrace(data: unknown, source = 'trace'): Trace {
   return data as unknown as Trace;
 }
 
+/** A listen address on a TCP port ("127.0.0.1:3000"), as opposed to a Unix socket or pipe path. */
+export function isTcpAddress(address: string): boolean {
+  return /:\d+$/.test(address);
+}
+
 /** The frame to show for a site: the first user frame, else the first frame. */
 export function userFrame(site: Site | undefined): Frame | undefined {
   if (!site || site.frames.length === 0) return undefined;
