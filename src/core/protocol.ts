@@ -51,6 +51,31 @@ export type HandleType =
   | 'worker'
   | 'other';
 
+/**
+ * The library object that owns a handle the library created out of the user's call (in a
+ * later tick), found by the preload at snapshot time. Handles with one owner share its id.
+ */
+export interface HandleOwner {
+  /** Same id for every handle of one owner object within a snapshot. */
+  id: string;
+  /** In the library's terms: "<package> <Class>", e.g. "ioredis Redis", "bullmq Worker", "pg Pool". */
+  name: string;
+  /** npm package the owner's class comes from ("ioredis", "@grpc/grpc-js"), when known. */
+  package?: string;
+  /** Where the user's code created the owner (its constructor call's stack). */
+  site?: Site;
+  /**
+   * How the handle was tied to the owner: 'reachable' (a property path from the owner object
+   * leads to the handle), 'method-frame' (the handle's own stack runs through a method of the
+   * owner's class, and one live owner of that class exists).
+   */
+  via: 'reachable' | 'method-frame';
+  /** Property path from the owner to the handle when reached that way, e.g. "stream" or "client.pool.free[0]…". */
+  path?: string;
+  /** Methods on the owner that release it, most specific first: ["quit", "disconnect"]. */
+  release?: string[];
+}
+
 export interface HandleInfo {
   id: string;
   type: HandleType;
@@ -63,6 +88,8 @@ export interface HandleInfo {
   site?: Site;
   /** Extra, type-specific facts: addresses, pid, command, path, delay. Values are strings or numbers. */
   details?: Record<string, string | number | boolean>;
+  /** The library object that owns it, when the handle's own stack has no user frame. */
+  owner?: HandleOwner;
 }
 
 /** Events the preload reports. Every event carries `t`, monotonic ms (process.hrtime, shared by all processes on the host). */

@@ -75,6 +75,11 @@ export interface ProcessInfo {
   end?: number;
   exit?: { code: number | null; signal: string | null };
   node?: string;
+  /**
+   * 'runner' for a program around the service (tsx's or nodemon's CLI, npm/npx, a shell): its
+   * own handles, exits and signals are never the user's leaks. Set by the analysis' runner test.
+   */
+  role?: 'service' | 'runner';
 }
 
 export interface OutputLine {
@@ -147,8 +152,34 @@ export interface PhaseTiming {
   error?: string;
 }
 
+/**
+ * One leak as users read it: an owner (a library object, or the handle itself) with the user's
+ * line that created it and the handles it holds. The one definition of "a leak"; every
+ * consumer reads these.
+ */
+export interface Leak {
+  pid: number;
+  /** "ioredis Redis (127.0.0.1:6379)", or the handle's own label when it has no library owner. */
+  title: string;
+  /** The owner, when the handles were created by a library on behalf of a user-created object. */
+  owner?: import('./protocol').HandleOwner;
+  /** The user's line: the handle's own user frame, else its owner's. Undefined if none is known. */
+  site?: Frame;
+  /** True when `site` is in the user's code (not node_modules, not node internals). */
+  inUserCode: boolean;
+  /** The handles it holds (collapsed entries count as their members). */
+  handles: HandleInfo[];
+  count: number;
+  /** What releases it: "call quit() on it", "clearInterval()". */
+  fix?: string;
+}
+
 export interface Analysis {
   verdict: string;
+  /** The service's leaks, user leaks first, in the order the verdict names them. Runners' handles are not here. */
+  leaks?: Leak[];
+  /** The process the verdict is about: the main process, or the service a runner started. */
+  servicePid?: number;
   exitReason: ExitReason;
   /** First signal sent/arrived → main process exit, ms. */
   signalToExitMs?: number;
@@ -317,6 +348,20 @@ export function validateTrace(data: unknown, source = 'trace'): Trace {
 /** A listen address on a TCP port ("127.0.0.1:3000"), as opposed to a Unix socket or pipe path. */
 export function isTcpAddress(address: string): boolean {
   return /:\d+$/.test(address);
+}
+
+/** True for a frame in the user's own code: a path outside node_modules and node's internals. */
+export function isUserFile(file: string): boolean {
+  return !file.startsWith('node:') && /[\\/]/.test(file) && !/[\\/]node_modules[\\/]/.test(file);
+}
+
+/** The user's line for a handle: its own user frame, else the user frame of its owner's creation. */
+export function leakFrame(h: HandleInfo): Frame | undefined {
+  const own = h.site && h.site.user >= 0 ? h.site.frames[h.site.user] : undefined;
+  if (own && isUserFile(own.file)) return own;
+  const o = h.owner?.site && h.owner.site.user >= 0 ? h.owner.site.frames[h.owner.site.user] : undefined;
+  if (o && isUserFile(o.file)) return o;
+  return own ?? userFrame(h.site) ?? userFrame(h.owner?.site);
 }
 
 /** The frame to show for a site: the first user frame, else the first frame. */
