@@ -22,12 +22,20 @@ export const ENV = {
 /** Header carrying the per-run token on the WebSocket upgrade. */
 export const TOKEN_HEADER = 'x-shutdown-trace-token';
 
-/** One stack frame, already source-mapped where the runtime had maps. */
+/**
+ * One stack frame, already source-mapped where the runtime had maps (tsx, --enable-source-maps);
+ * otherwise mapped by the launcher from the compiled file's `.map` (src/core/sourcemap.ts).
+ */
 export interface Frame {
   fn?: string;
   file: string;
   line: number;
   col: number;
+  /**
+   * Set when the launcher mapped this frame from a source map after the run: the compiled
+   * position that actually ran (e.g. dist/cache.js:14:5); file/line/col are then the original's.
+   */
+  generated?: { file: string; line: number; col: number };
 }
 
 /** Where something was created or called: frames plus the first frame in user code. */
