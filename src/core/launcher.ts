@@ -10,6 +10,7 @@ import { Collector } from './collector';
 import { sessionMembers, isAlive, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
+import { mapTraceSourcePositions } from './sourcemap';
 import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from './protocol';
 import { TRACE_FORMAT, TRACE_VERSION, isTcpAddress, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
 import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
@@ -534,6 +535,7 @@ class Run implements RunHandle {
       if (this.incompleteReason) meta.incompleteReason = this.incompleteReason;
       // Events from different sources arrive slightly out of order; the trace is sorted by time.
       this.trace.events.sort((a, b) => a.t - b.t);
+      mapTraceSourcePositions(this.trace); // compiled frames → their .ts originals, from .map files
       this.trace.analysis = analyze(this.trace);
       if (this.opts.tracePath) writeTrace(this.opts.tracePath, this.trace);
       if (this.flushTimer) clearTimeout(this.flushTimer);
