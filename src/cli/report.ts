@@ -1,6 +1,6 @@
 /** The terminal report printed after a run and by `show`. */
 import type { Trace } from '../core/trace';
-import { userFrame, formatFrame } from '../core/trace';
+import { userFrame, formatFrame, leakFrame } from '../core/trace';
 import { analyze } from '../core/analysis';
 
 function fmtMs(ms: number | undefined): string {
@@ -39,17 +39,35 @@ export function renderReport(trace: Trace, o: { tracePath?: string; color?: bool
       lines.push(`  ${'  '.repeat(p.depth)}${fmtMs(p.durationMs).padStart(9)}  ${p.name}${p.end === undefined ? ' (never finished)' : ''}${p.error ? c('31', `  ✖ ${p.error}`) : ''}`);
     }
   }
+  const leaks = a.leaks ?? [];
+  if (leaks.length) {
+    lines.push('');
+    lines.push(c('1', `  Leaks (${leaks.length}): what kept it alive, and where your code created it`));
+    for (const l of leaks.slice(0, 20)) {
+      const where = l.site ? formatFrame(l.site, trace.meta.cwd) : 'creation site unknown';
+      lines.push(`  ${l.inUserCode ? c('31', '✖') : c('33', '●')} ${l.title}${l.count > 1 ? ` [${l.count} handles]` : ''}  ${c('2', 'at')} ${where}${l.pid !== a.servicePid ? ` (pid ${l.pid})` : ''}`);
+      if (l.owner) {
+        const held = l.handles.slice(0, 4).map((h) => `${h.label}${h.owner?.path ? ` (.${h.owner.path})` : ''}`).join('; ');
+        lines.push(`      ${c('2', 'holds')} ${held}${l.handles.length > 4 ? `; … ${l.handles.length - 4} more` : ''}`);
+      }
+      if (l.fix) lines.push(`      ${c('2', 'fix')} ${l.fix}`);
+    }
+    if (leaks.length > 20) lines.push(`  … and ${leaks.length - 20} more`);
+  }
   if (a.findings.length) {
     lines.push('');
     lines.push(c('1', '  Findings'));
     for (const f of a.findings) {
       lines.push(`  ${sev[f.severity]} ${f.title}`);
       lines.push(`    ${f.detail}`);
-      for (const h of (f.handles ?? []).slice(0, 10)) {
-        const fr = userFrame(h.site);
+      // Handles that are leaks are listed once, above, grouped by owner.
+      const leakKeys = new Set(leaks.flatMap((l) => l.handles.map((h) => `${h.id}|${h.label}`)));
+      const rest = (f.handles ?? []).filter((h) => !leakKeys.has(`${h.id}|${h.label}`));
+      for (const h of rest.slice(0, 10)) {
+        const fr = leakFrame(h);
         lines.push(`      - ${h.label}  ${c('2', 'created at')} ${fr ? formatFrame(fr, trace.meta.cwd) : 'unknown site'}`);
       }
-      if ((f.handles?.length ?? 0) > 10) lines.push(`      … and ${f.handles!.length - 10} more`);
+      if (rest.length > 10) lines.push(`      … and ${rest.length - 10} more`);
     }
   }
   const { counters } = trace.meta;

@@ -4,7 +4,9 @@
  */
 import type { HandleInfo } from './protocol';
 import { userFrame, formatFrame, isTcpAddress, type Trace, type TraceEvent, type Analysis, type Finding, type PhaseTiming, type ExitReason } from './trace';
-import type { RequestAccounting, K8sOutcome } from './trace'; // issue #5
+import type { RequestAccounting, K8sOutcome, Leak } from './trace';
+import { classifyRoles } from './runners';
+import { groupLeaks } from './leaks';
 
 type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
 
@@ -44,13 +46,27 @@ function analyzeCore(trace: Trace): Analysis {
   const idx = new Map<TraceEvent, number>();
   events.forEach((e, i) => idx.set(e, i));
   const of = <K extends TraceEvent['kind']>(kind: K, pid?: number) => events.filter((e): e is Ev<K> => e.kind === kind && (pid === undefined || e.pid === pid));
-  const ix = (...es: (TraceEvent | undefined)[]) => es.filter((e): e is TraceEvent => !!e).map((e) => idx.get(e)!);
+  const ix = (...es: (TraceEvent | undefined)[]) => es.filter((e): e is TraceEvent => !!e && idx.has(e)).map((e) => idx.get(e)!);
 
-  const mainPid = meta.mainPid ?? trace.processes.find((p) => p.isMain)?.pid ?? -1;
+  const launchedPid = meta.mainPid ?? trace.processes.find((p) => p.isMain)?.pid ?? -1;
+  // Under a runner (tsx, nodemon, npx), the verdict is about the service it started.
+  const { servicePid, roles } = classifyRoles(trace.processes, launchedPid);
+  for (const p of trace.processes) {
+    const r = roles.get(p.pid);
+    if (r) p.role = r;
+  }
+  const isRunner = (pid: number) => roles.get(pid) === 'runner';
+  const mainPid = servicePid;
   const main = trace.processes.find((p) => p.pid === mainPid);
   const sent = of('signal-sent');
   const firstSent = sent[0];
-  const mainExit = of('process-exit', mainPid)[0];
+  // A service under a runner is not the launcher's child: its end may be known only from the preload's exit event.
+  const preloadExit = of('exit', mainPid)[0];
+  const mainExit: Ev<'process-exit'> | undefined =
+    of('process-exit', mainPid)[0] ??
+    (mainPid !== launchedPid && (main?.exit || preloadExit)
+      ? ({ kind: 'process-exit', pid: mainPid, t: preloadExit?.t ?? main?.end ?? meta.durationMs, code: main?.exit ? main.exit.code : preloadExit!.code, signal: main?.exit?.signal ?? null } as Ev<'process-exit'>)
+      : undefined);
   const mainExitInfo = main?.exit ?? (mainExit ? { code: mainExit.code, signal: mainExit.signal } : undefined);
   const killSent = of('kill-sent')[0];
   const deadline = of('deadline')[0];
@@ -108,6 +124,7 @@ function analyzeCore(trace: Trace): Analysis {
   const leakSnapshots = new Map<number, Ev<'snapshot'>>();
   const rank = { deadline: 4, 'process-exit': 3, stalled: 2, exit: 1, manual: 0 } as const;
   for (const s of of('snapshot')) {
+    if (isRunner(s.pid)) continue;
     const cur = leakSnapshots.get(s.pid);
     if (!cur || rank[s.reason] > rank[cur.reason] || (rank[s.reason] === rank[cur.reason] && s.t > cur.t)) leakSnapshots.set(s.pid, s);
   }
@@ -116,7 +133,29 @@ function analyzeCore(trace: Trace): Analysis {
     const f = userFrame(h.site);
     return !!f && !/[\\/]node_modules[\\/]/.test(f.file);
   };
-  const refd = (s: Ev<'snapshot'> | undefined) => (s ? s.handles.filter((h) => h.ref).sort((a, b) => Number(inUserCode(b)) - Number(inUserCode(a))) : []);
+  const pidOf = new Map<HandleInfo, number>();
+  const refd = (s: Ev<'snapshot'> | undefined) => {
+    if (!s) return [];
+    const hs = s.handles.filter((h) => h.ref);
+    for (const h of hs) pidOf.set(h, s.pid);
+    // In leak order: the user's own leaks first, each owner's handles together.
+    const order = new Map<HandleInfo, number>();
+    groupLeaks(s.pid, hs).forEach((l, i) => l.handles.forEach((h) => order.set(h, i)));
+    return hs.sort((a, b) => order.get(a)! - order.get(b)!);
+  };
+  /** "ioredis Redis (connected to …) at app.js:6:15; …", the first n leaks of these handles. */
+  const nameLeaks = (hs: HandleInfo[], n: number) => {
+    const byPid = new Map<number, HandleInfo[]>();
+    for (const h of hs) {
+      const pid = pidOf.get(h) ?? mainPid;
+      const l = byPid.get(pid);
+      if (l) l.push(h);
+      else byPid.set(pid, [h]);
+    }
+    const ls = [...byPid].flatMap(([pid, list]) => groupLeaks(pid, list));
+    ls.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode));
+    return `${ls.slice(0, n).map((l) => `${l.title} at ${l.site ? formatFrame(l.site, cwd) : 'creation site unknown'}`).join('; ')}${ls.length > n ? '; …' : ''}`;
+  };
 
   // ---- exit reason and verdict
   let exitReason: ExitReason = 'unknown';
@@ -137,11 +176,11 @@ function analyzeCore(trace: Trace): Analysis {
   if (!meta.complete) {
     exitReason = mainExit ? 'killed-by-signal' : 'still-running';
     const leaks = [...leakSnapshots.values()].flatMap(refd);
-    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}) ${fmtMs((manualKill ?? mainExit)?.t ?? meta.durationMs)} after launch${firstSent ? `, ${fmtMs(((manualKill ?? mainExit)?.t ?? meta.durationMs) - firstSent.t)} after ${sig}` : ', before any signal was sent'}; the trace holds what was captured until then${leaks.length ? ` (${plural(handleCount(leaks), 'handle')} alive: ${leaks.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')})` : ''}.`;
+    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}) ${fmtMs((manualKill ?? mainExit)?.t ?? meta.durationMs)} after launch${firstSent ? `, ${fmtMs(((manualKill ?? mainExit)?.t ?? meta.durationMs) - firstSent.t)} after ${sig}` : ', before any signal was sent'}; the trace holds what was captured until then${leaks.length ? ` (${plural(handleCount(leaks), 'handle')} alive: ${nameLeaks(leaks, 2)})` : ''}.`;
   } else if (manualKill && mainExitInfo?.signal === 'SIGKILL') {
     exitReason = 'killed-by-signal';
     const leaks = [...leakSnapshots.values()].flatMap(refd);
-    verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${fmtMs(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} were alive: ${leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}` : ''}.`;
+    verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${fmtMs(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} were alive: ${nameLeaks(leaks, 3)}` : ''}.`;
     if (leaks.length) findings.push({ code: 'leaked-handles', severity: 'warning', title: `${plural(handleCount(leaks), 'handle')} alive when it was killed`, detail: 'Snapshot taken just before the kill.', evidence: ix(manualKill), handles: leaks });
   } else if (!firstSent && mainExit) {
     exitReason = mainExitInfo?.code === 0 ? 'exited-before-signal' : 'crashed';
@@ -159,12 +198,12 @@ function analyzeCore(trace: Trace): Analysis {
   } else if (killSent && deadline && mainExitInfo?.signal === 'SIGKILL') {
     exitReason = 'killed-at-deadline';
     const leaks = [...leakSnapshots.values()].flatMap(refd).sort((a, b) => Number(inUserCode(b)) - Number(inUserCode(a)));
-    const top = leaks.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ');
-    verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} kept it alive (${top}${leaks.length > 3 ? '; …' : ''})` : ''}.`;
+    verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} kept it alive (${nameLeaks(leaks, 3)})` : ''}.`;
     findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${fmtMs(graceMs)} grace deadline`, detail: `The process was still running ${fmtMs(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
   } else if (mainExitInfo?.signal) {
     exitReason = 'killed-by-signal';
-    const noHandler = mainExitInfo.signal === sig && (!mainTraced || mainArrivals.length === 0);
+    const tracedBelow = trace.processes.some((p) => p.traced && p.pid !== mainPid);
+    const noHandler = mainExitInfo.signal === sig && (mainTraced ? mainArrivals.length === 0 : !tracedBelow);
     if (noHandler) {
       verdict = `No ${sig} handler: the process died by ${sig} at once (${exitedAfter !== undefined ? fmtMs(exitedAfter) : '?'} after the signal); in-flight work was cut and nothing was flushed.`;
       findings.push({ code: 'no-handler', severity: 'error', title: `No ${sig} handler`, detail: `Node took the default action for ${sig}: immediate death by signal. Add process.on('${sig}', …) that closes servers and clients, or let a library (close-with-grace, terminus) do it.`, evidence: ix(firstSent, mainExit) });
@@ -178,7 +217,7 @@ function analyzeCore(trace: Trace): Analysis {
     if (exitCall && masked.length) {
       exitReason = 'forced-exit';
       const f = userFrame(exitCall.site);
-      verdict = `process.exit(${exitCall.code ?? ''}) ${f ? `at ${formatFrame(f, cwd)} ` : ''}ended the process over ${plural(handleCount(masked), 'live handle')}: the shutdown "worked" but hid a leak (${masked.slice(0, 2).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}).`;
+      verdict = `process.exit(${exitCall.code ?? ''}) ${f ? `at ${formatFrame(f, cwd)} ` : ''}ended the process over ${plural(handleCount(masked), 'live handle')}: the shutdown "worked" but hid a leak (${nameLeaks(masked, 2)}).`;
       findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(handleCount(masked), 'live handle')}`, detail: `Without process.exit() these would have kept the process alive until SIGKILL. In-flight work on them was cut.`, evidence: ix(exitCall, of('snapshot', mainPid).find((s) => s.reason === 'process-exit')), handles: masked });
     } else if (code === 0) {
       exitReason = 'graceful';
@@ -224,7 +263,7 @@ function analyzeCore(trace: Trace): Analysis {
 
   // ---- masked leaks in other processes
   for (const e of exitCalls) {
-    if (e.pid === mainPid) continue;
+    if (e.pid === mainPid || isRunner(e.pid)) continue;
     const snap = of('snapshot', e.pid).find((s) => s.reason === 'process-exit');
     const masked = refd(snap);
     if (masked.length) findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(handleCount(masked), 'live handle')} in pid ${e.pid}`, detail: 'The exit hid handles that would otherwise have kept this process alive.', evidence: ix(e, snap), handles: masked });
@@ -235,7 +274,7 @@ function analyzeCore(trace: Trace): Analysis {
     for (const [pid, s] of leakSnapshots) {
       if (s.reason !== 'stalled' || orphans.some((o) => o.pid === pid)) continue;
       const hs = refd(s);
-      if (hs.length) findings.push({ code: 'stalled', severity: 'warning', title: `pid ${pid} was still alive after its shutdown handlers finished`, detail: `${plural(handleCount(hs), 'handle')} held the event loop: ${hs.slice(0, 3).map((h) => `${h.label} at ${handleSite(h, cwd)}`).join('; ')}.`, evidence: ix(s), handles: hs });
+      if (hs.length) findings.push({ code: 'stalled', severity: 'warning', title: `pid ${pid} was still alive after its shutdown handlers finished`, detail: `${plural(handleCount(hs), 'handle')} held the event loop: ${nameLeaks(hs, 3)}.`, evidence: ix(s), handles: hs });
     }
   }
 
@@ -253,7 +292,7 @@ function analyzeCore(trace: Trace): Analysis {
   // ---- repeated signals
   for (const pid of pids) {
     const arr = arrivals.filter((a) => a.pid === pid);
-    if (arr.length < 2) continue;
+    if (arr.length < 2 || isRunner(pid)) continue;
     const runs = arr.map((a) => of('listener-start', pid).filter((l) => l.t >= a.t && l.t < a.t + 1 && l.signal === a.signal).length);
     const reran = runs.slice(1).some((n) => n > 0);
     findings.push({ code: 'repeated-signal', severity: reran ? 'warning' : 'info', title: `${arr.length} signals arrived at pid ${pid} (${arr.map((a) => a.signal).join(', ')})`, detail: `A ${arr[1].signal} arrived ${fmtMs(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way. ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`, evidence: ix(...arr) });
@@ -291,9 +330,25 @@ function analyzeCore(trace: Trace): Analysis {
   findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity]);
   // A collapsed entry ("1000 × setTimeout …") counts as its members.
   const leaked = new Map<string, number>();
-  for (const f of findings) for (const h of f.handles ?? []) leaked.set(`${h.id}|${h.label}`, Number(h.details?.count ?? 1));
+  const leakedHandles = new Map<string, HandleInfo>();
+  for (const f of findings) {
+    for (const h of f.handles ?? []) {
+      const key = `${pidOf.get(h) ?? ''}|${h.id}|${h.label}`;
+      leaked.set(key, Number(h.details?.count ?? 1));
+      if (h.ref) leakedHandles.set(key, h);
+    }
+  }
+  const perPid = new Map<number, HandleInfo[]>();
+  for (const h of leakedHandles.values()) {
+    const pid = pidOf.get(h) ?? mainPid;
+    const l = perPid.get(pid);
+    if (l) l.push(h);
+    else perPid.set(pid, [h]);
+  }
+  const leaks: Leak[] = [...perPid].flatMap(([pid, hs]) => groupLeaks(pid, hs));
+  leaks.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || Number(b.pid === mainPid) - Number(a.pid === mainPid));
   if (!verdict) verdict = 'No shutdown was observed.';
-  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), phases, findings, graceMs };
+  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, servicePid: mainPid, phases, findings, graceMs };
 }
 
 // ---------------------------------------------------------------- issue #5: traffic during shutdown, Kubernetes termination

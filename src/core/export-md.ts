@@ -523,7 +523,7 @@ export function toMarkdown(input: Trace, extraSecrets?: string[]): string {
     for (const l of leaks) {
       const h = l.handle;
       const where = h.site ? mdCode(formatSite(h.site, cwd)) : 'unknown site';
-      const since = h.createdAt !== undefined ? ` at ${formatOffset(h.createdAt)}` : ' (before the tool loaded)';
+      const since = h.createdAt !== undefined ? ` at ${formatOffset(h.createdAt)}` : h.details?.predates ? ' (before the tool loaded)' : '';
       const seen = l.reason === 'finding' ? '' : `; still open at the ${mdText(l.reason)} snapshot (${formatOffset(l.t)})`;
       L.push(`- **${mdText(h.type)}** ${mdCode(truncate(h.label, 200))} in pid ${l.pid}, created at ${where}${since}${seen}`);
       const frames = userFrames(h.site, 5);

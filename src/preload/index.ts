@@ -14,6 +14,7 @@ import type { Socket as NetSocket, Server as NetServer } from 'net';
 import { now } from './clock';
 import { captureSite, resolveSite, SHALLOW_FRAMES, type SiteHolder } from './site';
 import { Transport } from './transport';
+import { Owners } from './owners';
 import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../core/protocol';
 
 const LOADED = Symbol.for('shutdown-trace.preload.loaded');
@@ -78,6 +79,10 @@ function start(): void {
     log,
   });
   const emit = (ev: PreloadEvent) => guard('send', () => transport.send(ev));
+
+  // Library objects and the user's line that created them, for handles made in a later tick.
+  const owners = new Owners(selfFile);
+  guard('owners', () => owners.install());
 
   // ------------------------------------------------------------------ timers
   // Kept in a Set pruned amortised: the set never holds more than ~2x the live timers.
@@ -457,14 +462,16 @@ function start(): void {
         const srv = s.server[kInfo];
         const busy = inRequest(s);
         const isHttp = 'maxHeadersCount' in s.server;
+        // An HTTP connection keeps its parser until it is upgraded (WebSocket, socket.io), which frees it.
+        const upgraded = isHttp && !busy && !(s as unknown as { parser?: unknown }).parser;
         const where = s.remoteAddress ? `${s.localAddress}:${s.localPort} ← ${s.remoteAddress}:${s.remotePort}` : `on ${addressOf((s.server as unknown as NetServer).address?.())}`;
         return {
           id: connIds.get(s) || newId('conn'),
           type: 'socket',
-          label: `connection ${where}${isHttp ? (busy ? ' (request in progress)' : ' (idle keep-alive)') : ''}`,
+          label: `${upgraded ? 'WebSocket connection' : 'connection'} ${where}${isHttp && !upgraded ? (busy ? ' (request in progress)' : ' (idle keep-alive)') : ''}`,
           ref: true,
           site: srv ? resolveSite(srv.site, selfFile) : undefined,
-          details: { local: `${s.localAddress}:${s.localPort}`, remote: `${s.remoteAddress}:${s.remotePort}`, accepted: true, inRequest: busy, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten },
+          details: { local: `${s.localAddress}:${s.localPort}`, remote: `${s.remoteAddress}:${s.remotePort}`, accepted: true, inRequest: busy, upgraded, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten },
         };
       }
       const i = info || { id: newId('sock'), type: 'socket' as const, createdAt: undefined as unknown as number };
@@ -481,8 +488,8 @@ function start(): void {
     }
     if (info) return describe(h, info);
     const name = (h as object).constructor?.name || 'handle';
-    if (name === 'FSWatcher') return { id: newId('fsw'), type: 'fs-watcher', label: 'fs.watch (created before tracing)', ref: true };
-    if (name === 'StatWatcher') return { id: newId('fsw'), type: 'stat-watcher', label: 'fs.watchFile (created before tracing)', ref: true };
+    if (name === 'FSWatcher') return { id: newId('fsw'), type: 'fs-watcher', label: 'fs.watch (created before tracing)', ref: true, details: { predates: true } };
+    if (name === 'StatWatcher') return { id: newId('fsw'), type: 'stat-watcher', label: 'fs.watchFile (created before tracing)', ref: true, details: { predates: true } };
     return { id: newId('h'), type: 'other', label: name, ref: true };
   }
 
@@ -512,7 +519,7 @@ function start(): void {
     const groups = new Map<string, HandleInfo[]>();
     for (const h of handles) {
       const f = h.site && h.site.frames[h.site.user >= 0 ? h.site.user : 0];
-      const key = `${h.type}|${h.ref}|${f ? `${f.file}:${f.line}:${f.col}` : h.details?.siteSampled === false ? 'unsampled' : '?'}|${h.type === 'timeout' || h.type === 'interval' ? h.label : ''}`;
+      const key = `${h.type}|${h.ref}|${f ? `${f.file}:${f.line}:${f.col}` : h.details?.siteSampled === false ? 'unsampled' : '?'}|${h.type === 'timeout' || h.type === 'interval' ? h.label : ''}|${h.owner?.id ?? ''}`;
       const g = groups.get(key);
       if (g) g.push(h);
       else groups.set(key, [h]);
@@ -526,9 +533,28 @@ function start(): void {
     return out.slice(0, MAX_ENTRIES);
   }
 
+  /** A live handle without a user frame of its own: a library made it, maybe in a later tick. */
+  const needsOwner = (d: HandleInfo) => {
+    if (!d.ref || d.details?.accepted) return false;
+    const f = d.site && d.site.user >= 0 ? d.site.frames[d.site.user] : undefined;
+    return !f || f.file.startsWith('node:') || /[\\/]node_modules[\\/]/.test(f.file);
+  };
+  function attachOwners(handles: HandleInfo[], objects: Map<HandleInfo, object>): void {
+    const targets = new Map<object, HandleInfo['site']>();
+    const infoOf = new Map<object, HandleInfo>();
+    for (const d of handles) {
+      const o = objects.get(d);
+      if (!o || !needsOwner(d)) continue;
+      targets.set(o, d.site);
+      infoOf.set(o, d);
+    }
+    for (const [o, owner] of owners.attribute(targets)) infoOf.get(o)!.owner = owner;
+  }
+
   function snapshot(reason: SnapshotReason): void {
     const t = now();
     let handles: HandleInfo[] = [];
+    const objects = new Map<HandleInfo, object>();
     pruneTimers();
     let formatted = 0;
     let unresolvedTimers = 0;
@@ -545,13 +571,19 @@ function start(): void {
         }
         formatted++;
       }
-      handles.push({ ...describe(tm, { ...info, label }), id: info.id, ref: tm.hasRef() });
+      const d = { ...describe(tm, { ...info, label }), id: info.id, ref: tm.hasRef() };
+      handles.push(d);
+      objects.set(d, tm);
     }
     for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
       const d = describeActiveHandle(h);
-      if (d) handles.push(d);
+      if (d) {
+        handles.push(d);
+        objects.set(d, h as object);
+      }
     }
     for (const w of liveWorkers) handles.push(describe(w, w[kInfo]!));
+    guard('owners', () => attachOwners(handles, objects));
     // Whatever Node knows is alive that we could not name: counted by type, never hidden.
     const counts = new Map<string, number>();
     for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) || 0) + 1);

@@ -80,7 +80,7 @@ export function renderDetails(root: HTMLElement, model: Model | null, key: strin
       kv.push(['Type', h.info.type]);
       kv.push(['Keeps loop alive', h.info.ref === false ? 'no (unref’d — never a leak)' : 'yes (ref’d)']);
       pidRow(h.pid);
-      if (h.openEv < 0 && h.info.createdAt === undefined) kv.push(['Created', 'before the tool started watching']);
+      if (h.openEv < 0 && h.info.createdAt === undefined && h.info.details?.predates) kv.push(['Created', 'before the tool started watching']);
       timing(h.start, h.end === Infinity ? undefined : h.end, h.leaked ? 'never closed — LEAKED' : model.live ? 'still open' : 'still open at the end');
       if (h.leaked) {
         const end = model.openEnd(model.laneByPid.get(h.pid) ?? null);

@@ -1,0 +1,85 @@
+/**
+ * Leaks as users read them: the handles a snapshot found alive, grouped under the library
+ * object that owns them, each with the user's line and the call that releases it.
+ * The analysis builds them once; the report, exports and viewer read `analysis.leaks`.
+ */
+import type { HandleInfo, HandleType } from './protocol';
+import { leakFrame, isUserFile, type Leak } from './trace';
+
+const FIX: Record<HandleType, string> = {
+  timeout: 'clearTimeout() it on shutdown, or unref() it',
+  interval: 'clearInterval() it on shutdown',
+  immediate: 'clearImmediate() it',
+  server: 'close() it on shutdown',
+  socket: 'end() or destroy() the client on shutdown',
+  pipe: 'end() or destroy() the stream on shutdown',
+  udp: 'close() the socket on shutdown',
+  'child-process': 'stop the child (kill() it) or wait for it before exiting',
+  'fs-watcher': 'close() the watcher on shutdown',
+  'stat-watcher': 'fs.unwatchFile() it on shutdown',
+  worker: 'terminate() the worker on shutdown',
+  other: 'close it on shutdown',
+};
+
+function count(h: HandleInfo): number {
+  return Number(h.details?.count ?? 1);
+}
+
+/** What the owner is connected to or listening on, from the handles it holds. */
+function whereOf(hs: HandleInfo[]): string {
+  for (const h of hs) {
+    if (h.type === 'server' && typeof h.details?.address === 'string') return `listening on ${h.details.address}`;
+  }
+  for (const h of hs) {
+    if (h.type === 'socket' && !h.details?.accepted && typeof h.details?.remote === 'string' && /:\d+$/.test(h.details.remote)) return `connected to ${h.details.remote}`;
+  }
+  return '';
+}
+
+function connectionsTitle(hs: HandleInfo[]): string {
+  const n = hs.reduce((k, h) => k + count(h), 0);
+  const kind = hs.every((h) => h.details?.upgraded) ? 'WebSocket connection' : 'connection';
+  return `${n} open ${kind}${n === 1 ? '' : 's'} to ${hs[0].details?.local ?? 'a server'}`;
+}
+
+export function fixFor(h: HandleInfo): string {
+  if (h.owner?.release?.length) {
+    const [first, ...rest] = h.owner.release;
+    return `call ${first}()${rest.length ? ` (or ${rest.map((r) => `${r}()`).join(', ')})` : ''} on it on shutdown`;
+  }
+  if (h.id === 'stdin') return 'process.stdin.pause() or destroy() it on shutdown';
+  if (h.type === 'socket' && h.details?.accepted && !h.details?.upgraded) return 'end long-lived responses (SSE, long-poll) and call server.closeIdleConnections() (or closeAllConnections()) after close()';
+  if (h.type === 'socket' && h.details?.upgraded) return 'terminate the WebSocket clients (or close the WebSocket server) on shutdown; closeIdleConnections() does not close upgraded sockets';
+  return FIX[h.type] ?? FIX.other;
+}
+
+/** Groups one process's live ref'd handles by owner; the user's own leaks first, then by creation time. */
+export function groupLeaks(pid: number, handles: HandleInfo[]): Leak[] {
+  const groups = new Map<string, HandleInfo[]>();
+  for (const h of handles) {
+    if (!h.ref) continue;
+    // A server's open connections are one leak: the server's shutdown did not end them.
+    const key = h.owner ? `own:${h.owner.id}` : h.details?.accepted ? `acc:${h.details.local}` : `h:${h.id}:${h.label}`;
+    const g = groups.get(key);
+    if (g) g.push(h);
+    else groups.set(key, [h]);
+  }
+  const out: Leak[] = [];
+  for (const hs of groups.values()) {
+    const owner = hs[0].owner;
+    const site = leakFrame(hs[0]);
+    const where = owner ? whereOf(hs) : '';
+    out.push({
+      pid,
+      title: owner ? `${owner.name}${where ? ` (${where})` : ''}` : hs[0].details?.accepted ? connectionsTitle(hs) : hs[0].label,
+      owner,
+      site,
+      inUserCode: !!site && isUserFile(site.file),
+      handles: hs,
+      count: hs.reduce((n, h) => n + count(h), 0),
+      fix: fixFor(hs[0]),
+    });
+  }
+  const created = (l: Leak) => Math.min(...l.handles.map((h) => h.createdAt ?? Infinity));
+  return out.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || created(a) - created(b));
+}

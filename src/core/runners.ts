@@ -1,0 +1,75 @@
+/**
+ * Runners: the programs around a service (tsx's and nodemon's CLIs, npm and npx, ts-node's
+ * wrapper…). Their own handles, exits and re-sent signals are not the user's, and the verdict
+ * is about the service they start. Told apart by what a process runs, not by a list of names:
+ * a node process whose main script lives in node_modules (or npm's own title), and which
+ * started a traced node process that runs the user's code, is a runner.
+ */
+import type { ProcessInfo } from './trace';
+
+/** The main script of a node command line: the first argument after the executable that is not an option. */
+export function scriptOf(command: string): string | undefined {
+  const parts = command.split(' ').filter(Boolean);
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i];
+    if (p.startsWith('-')) continue;
+    return p;
+  }
+  return undefined;
+}
+
+/** The process runs a package's code as its program: a CLI from node_modules, or npm/npx/pnpm/yarn. */
+export function runsPackageCli(command: string): boolean {
+  const first = command.split(' ')[0] ?? '';
+  const base = first.split('/').pop() ?? '';
+  if (/^(npm|npx|pnpm|yarn|npm exec|corepack)$/.test(base)) return true;
+  const script = scriptOf(command);
+  return !!script && /[\\/]node_modules[\\/]/.test(script.replace(/^file:\/\//, ''));
+}
+
+export interface Roles {
+  /** The process the verdict is about. */
+  servicePid: number;
+  /** pid → role, for every process that is one or the other. */
+  roles: Map<number, 'service' | 'runner'>;
+}
+
+/**
+ * From the launched process down: while the current process is a traced package CLI with a
+ * traced descendant that runs user code, it is a runner and the service is further down.
+ */
+export function classifyRoles(processes: ProcessInfo[], mainPid: number): Roles {
+  const roles = new Map<number, 'service' | 'runner'>();
+  const children = new Map<number, ProcessInfo[]>();
+  for (const p of processes) {
+    const list = children.get(p.ppid);
+    if (list) list.push(p);
+    else children.set(p.ppid, [p]);
+  }
+  const byPid = new Map(processes.map((p) => [p.pid, p]));
+  /** Traced descendants in spawn order, breadth first. */
+  const tracedBelow = (pid: number): ProcessInfo[] => {
+    const out: ProcessInfo[] = [];
+    const queue = [...(children.get(pid) ?? [])];
+    const seen = new Set<number>();
+    while (queue.length) {
+      const p = queue.shift()!;
+      if (seen.has(p.pid)) continue;
+      seen.add(p.pid);
+      if (p.traced) out.push(p);
+      queue.push(...(children.get(p.pid) ?? []));
+    }
+    return out.sort((a, b) => (a.start ?? 0) - (b.start ?? 0));
+  };
+  const main = byPid.get(mainPid);
+  if (!main || !main.traced || !runsPackageCli(main.command)) return { servicePid: mainPid, roles };
+  const service = tracedBelow(mainPid).find((p) => !runsPackageCli(p.command));
+  if (!service) return { servicePid: mainPid, roles };
+  roles.set(service.pid, 'service');
+  for (let p = byPid.get(service.ppid), i = 0; p && i < 16; p = byPid.get(p.ppid), i++) {
+    if (p.traced && runsPackageCli(p.command)) roles.set(p.pid, 'runner');
+    if (p.pid === mainPid) break;
+  }
+  const servicePid = service.pid;
+  return { servicePid, roles };
+}
