@@ -9,14 +9,21 @@ import * as http from 'http';
 import * as crypto from 'crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TOKEN_HEADER, PROTOCOL_VERSION, type HelloMessage, type PreloadEvent, type CollectorMessage, type SnapshotReason } from './protocol';
+import { validateHello, validEvents, validatePreloadEvent } from './validate-wire';
+import { SchemaError, type Ctx } from './schema';
+import { REDACTED } from './redact';
 
 export const COLLECTOR_MAX_PAYLOAD = 16 * 1024 * 1024;
 
-const EVENT_KINDS = new Set<PreloadEvent['kind']>([
-  'signal', 'listener-start', 'listener-end', 'listener-settled', 'listen', 'server-close', 'server-closed', 'conn-end',
-  'request-start', 'request-end', 'phase-start', 'phase-end', 'exit-call', 'before-exit', 'exit', 'error', 'handle-open',
-  'handle-close', 'spawn', 'snapshot', 'active-count', 'dropped',
-]);
+/**
+ * Every token a collector of this process has issued. The token is in the service's environment,
+ * so a service that prints its environment prints it; writers of traces and reports replace
+ * these exact values (the CLI before it writes anything).
+ */
+const issuedTokens = new Set<string>();
+export function collectorTokens(): string[] {
+  return [...issuedTokens];
+}
 
 export interface CollectorHandlers {
   onHello(hello: HelloMessage): void;
@@ -38,10 +45,15 @@ export function tokensEqual(a: string, b: string): boolean {
   return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
+/** True for an event that passes the wire validator (validate-wire.ts). */
 export function validEvent(e: unknown): e is PreloadEvent {
-  if (typeof e !== 'object' || e === null) return false;
-  const o = e as Record<string, unknown>;
-  return typeof o.kind === 'string' && EVENT_KINDS.has(o.kind as PreloadEvent['kind']) && typeof o.t === 'number' && Number.isFinite(o.t);
+  try {
+    validatePreloadEvent(e);
+    return true;
+  } catch (err) {
+    if (err instanceof SchemaError) return false;
+    throw err;
+  }
 }
 
 export class Collector {
@@ -53,7 +65,13 @@ export class Collector {
   private readonly seenPids = new Set<number>();
   private closing: Promise<void> | undefined;
 
+  /** Copy mode for the wire: only the protocol's fields, and our own token never stored. */
+  private readonly wire: Ctx;
+
   constructor(private readonly handlers: CollectorHandlers) {
+    issuedTokens.add(this.token);
+    const token = this.token;
+    this.wire = { copy: true, scrub: (s) => (s.includes(token) ? s.split(token).join(REDACTED) : s) };
     this.http = http.createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('Shutdown Trace collector: WebSocket only.\n');
     });
@@ -104,65 +122,75 @@ export class Collector {
       if (pid !== undefined && this.byPid.get(pid) === ws) this.byPid.delete(pid);
     });
     ws.on('message', (data, isBinary) => {
-      let msg: Record<string, unknown>;
+      // Nothing a process of the session sends may stop the run: even a handler that throws on
+      // an event that passed validation is counted as a refused frame.
       try {
-        if (isBinary) throw new Error('binary frame');
-        const parsed = JSON.parse(String(data));
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-        msg = parsed;
+        pid = this.onFrame(ws, pid, data, isBinary);
       } catch (e) {
-        this.handlers.onReject('frame', `malformed frame (${(e as Error).message})`);
-        return;
+        this.handlers.onReject('frame', `a frame from pid ${pid ?? '?'} could not be handled: ${(e as Error)?.message ?? String(e)}`);
       }
-      if (pid === undefined) {
-        if (msg.type !== 'hello' || typeof msg.pid !== 'number' || !Number.isInteger(msg.pid) || msg.pid <= 0) {
-          this.handlers.onReject('frame', 'first frame was not a valid hello');
-          ws.close(1008, 'hello expected');
-          return;
-        }
-        if (msg.protocol !== PROTOCOL_VERSION) {
-          this.handlers.onReject('connection', `protocol version ${String(msg.protocol)} from pid ${msg.pid}; expected ${PROTOCOL_VERSION}`);
-          ws.close(1008, 'protocol');
-          return;
-        }
-        if (this.seenPids.has(msg.pid)) {
-          this.handlers.onReject('connection', `replayed hello for pid ${msg.pid}`);
-          ws.close(1008, 'replay');
-          return;
-        }
-        if (this.handlers.belongsToRun && !this.handlers.belongsToRun(msg.pid)) {
-          this.handlers.onReject('connection', `pid ${msg.pid} is not part of the traced process tree`);
-          ws.close(1008, 'foreign pid');
-          return;
-        }
-        pid = msg.pid;
-        this.seenPids.add(pid);
-        this.byPid.set(pid, ws);
-        const hello: HelloMessage = {
-          type: 'hello',
-          protocol: PROTOCOL_VERSION,
-          pid,
-          ppid: typeof msg.ppid === 'number' ? msg.ppid : 0,
-          argv: Array.isArray(msg.argv) ? msg.argv.map(String).slice(0, 500) : [],
-          node: String(msg.node ?? ''),
-          cwd: String(msg.cwd ?? ''),
-          t: typeof msg.t === 'number' ? msg.t : 0,
-          isWorker: !!msg.isWorker,
-        };
-        this.handlers.onHello(hello);
-        return;
-      }
-      if (msg.type !== 'events' || !Array.isArray(msg.events) || typeof msg.seq !== 'number') {
-        this.handlers.onReject('frame', `malformed message from pid ${pid}`);
-        return;
-      }
-      const good: PreloadEvent[] = [];
-      for (const e of msg.events) {
-        if (validEvent(e)) good.push(e);
-        else this.handlers.onReject('frame', `malformed event from pid ${pid}`);
-      }
-      if (good.length) this.handlers.onEvents(pid, msg.seq, good);
     });
+  }
+
+  /** Handles one frame; returns the connection's pid (set by its hello). */
+  private onFrame(ws: WebSocket, pid: number | undefined, data: unknown, isBinary: boolean): number | undefined {
+    let msg: Record<string, unknown>;
+    try {
+      if (isBinary) throw new Error('binary frame');
+      const parsed = JSON.parse(String(data));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      msg = parsed;
+    } catch (e) {
+      this.handlers.onReject('frame', `malformed frame (${(e as Error).message})`);
+      return pid;
+    }
+    if (pid === undefined) {
+      if (msg.type !== 'hello' || typeof msg.pid !== 'number' || !Number.isInteger(msg.pid) || msg.pid <= 0) {
+        this.handlers.onReject('frame', 'first frame was not a valid hello');
+        ws.close(1008, 'hello expected');
+        return pid;
+      }
+      if (msg.protocol !== PROTOCOL_VERSION) {
+        this.handlers.onReject('connection', `protocol version ${String(msg.protocol)} from pid ${msg.pid}; expected ${PROTOCOL_VERSION}`);
+        ws.close(1008, 'protocol');
+        return pid;
+      }
+      if (this.seenPids.has(msg.pid)) {
+        this.handlers.onReject('connection', `replayed hello for pid ${msg.pid}`);
+        ws.close(1008, 'replay');
+        return pid;
+      }
+      if (this.handlers.belongsToRun && !this.handlers.belongsToRun(msg.pid)) {
+        this.handlers.onReject('connection', `pid ${msg.pid} is not part of the traced process tree`);
+        ws.close(1008, 'foreign pid');
+        return pid;
+      }
+      let hello: HelloMessage;
+      try {
+        hello = validateHello(msg, this.wire);
+      } catch (e) {
+        if (!(e instanceof SchemaError)) throw e;
+        this.handlers.onReject('frame', `hello from pid ${msg.pid} refused: ${e.message.trim()}`);
+        ws.close(1008, 'hello');
+        return pid;
+      }
+      this.seenPids.add(hello.pid);
+      this.byPid.set(hello.pid, ws);
+      try {
+        this.handlers.onHello(hello);
+      } catch (e) {
+        this.handlers.onReject('frame', `the hello from pid ${hello.pid} could not be handled: ${(e as Error)?.message ?? String(e)}`);
+      }
+      return hello.pid;
+    }
+    if (msg.type !== 'events' || !Array.isArray(msg.events) || typeof msg.seq !== 'number' || !Number.isSafeInteger(msg.seq) || msg.seq < 0) {
+      this.handlers.onReject('frame', `malformed message from pid ${pid}`);
+      return pid;
+    }
+    const from = pid;
+    const good = validEvents(msg.events, (reason) => this.handlers.onReject('frame', `malformed event from pid ${from}: ${reason}`), this.wire);
+    if (good.length) this.handlers.onEvents(pid, msg.seq, good);
+    return pid;
   }
 
   /** Drops every preload connection (tests: "the collector's connection drops mid-run"). */

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { Collector } from './collector';
+import { validateHello, validEvents } from './validate-wire';
 import { sessionMembers, isAlive, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
@@ -506,8 +507,8 @@ class Run implements RunHandle {
         if (!line) continue;
         try {
           const m = JSON.parse(line);
-          if (m.type === 'hello' && !this.procs.get(m.pid)?.traced) this.onHello(m);
-          else if (m.type === 'events' && typeof m.seq === 'number' && Array.isArray(m.events)) this.onPreloadEvents(m.pid, m.seq, m.events);
+          if (m.type === 'hello' && !this.procs.get(m.pid)?.traced) this.onHello(validateHello(m));
+          else if (m.type === 'events' && typeof m.seq === 'number' && Number.isSafeInteger(m.pid) && m.pid > 0) this.onPreloadEvents(m.pid, m.seq, validEvents(m.events, () => this.trace.meta.counters.malformedFrames++));
         } catch {
           this.trace.meta.counters.malformedFrames++;
         }
