@@ -76,7 +76,8 @@ function absolutize(payload: any, base: string, depth = 0): boolean {
   if (Array.isArray(payload.sections)) {
     return payload.sections.every((s: any) => s && typeof s === 'object' && absolutize(s.map, base, depth + 1));
   }
-  if (!Array.isArray(payload.sources) || typeof payload.mappings !== 'string') return false;
+  // Node's decoder reads any text as mappings; characters outside base64 VLQ mean a damaged map.
+  if (!Array.isArray(payload.sources) || typeof payload.mappings !== 'string' || !/^[A-Za-z0-9+/,;]*$/.test(payload.mappings)) return false;
   const root = typeof payload.sourceRoot === 'string' ? payload.sourceRoot : undefined;
   payload.sources = payload.sources.map((s: unknown) => (typeof s === 'string' ? resolveSource(s, root, base) ?? s : s));
   payload.sourceRoot = '';
@@ -96,7 +97,7 @@ function decodeDataUrl(url: string): string | undefined {
   }
 }
 
-/** The compiled file's last sourceMappingURL comment; the tail first, the whole file if needed. */
+/** The compiled file's last sourceMappingURL comment, looked for in its last 64 kB, or in the whole file when its last line is longer. */
 function findComment(file: string): string | undefined {
   let fd: number | undefined;
   try {
@@ -116,9 +117,11 @@ function findComment(file: string): string | undefined {
     if (st.size > TAIL_BYTES) {
       const tail = read(st.size - TAIL_BYTES, TAIL_BYTES);
       // The tail starts mid-line: only whole lines count.
-      const found = last(tail.slice(tail.indexOf('\n') + 1));
+      const nl = tail.indexOf('\n');
+      const found = nl < 0 ? undefined : last(tail.slice(nl + 1));
       if (found) return found;
-      if (!tail.includes('sourceMappingURL=')) return undefined;
+      // Tools write the comment last; only a last line longer than the tail (an inline map) needs the whole file.
+      if (tail.trimEnd().includes('\n')) return undefined;
     }
     return last(read(0, st.size));
   } catch {
