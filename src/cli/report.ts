@@ -18,8 +18,10 @@ export function renderReport(trace: Trace, o: { tracePath?: string; color?: bool
   lines.push(`  ${a.verdict}`);
   lines.push('');
   const main = trace.processes.find((p) => p.isMain);
-  const exit = main?.exit ? (main.exit.signal ? `killed by ${main.exit.signal}` : `code ${main.exit.code}`) : 'still running';
-  lines.push(`  exit reason      ${a.exitReason} (${exit})`);
+  const se = a.serviceExit ?? main?.exit;
+  const exit = se ? (se.signal ? `killed by ${se.signal}` : `code ${se.code}`) : 'still running';
+  const runner = main && a.servicePid !== undefined && a.servicePid !== main.pid ? `; service pid ${a.servicePid} under the runner ${main.command.split(' ').slice(0, 2).join(' ')}${main.exit ? `, which ${main.exit.signal ? `died by ${main.exit.signal}` : `exited ${main.exit.code}`}` : ''}` : '';
+  lines.push(`  exit reason      ${a.exitReason} (${exit}${runner})`);
   lines.push(`  signal → exit    ${fmtMs(a.signalToExitMs)} of ${fmtMs(a.graceMs)} grace`);
   lines.push(`  leaked handles   ${a.leakedHandleCount}`);
   const rq = a.requests;

@@ -56,16 +56,24 @@ function analyzeCore(trace: Trace): Analysis {
     if (r) p.role = r;
   }
   const isRunner = (pid: number) => roles.get(pid) === 'runner';
-  const mainPid = servicePid;
-  const main = trace.processes.find((p) => p.pid === mainPid);
   const sent = of('signal-sent');
   const firstSent = sent[0];
+  // The runner is looked through only when it relayed the signal: the service got it before the
+  // runner was gone. Otherwise the wrapper diagnosis (the signal never reached the service) stands.
+  const launchedGone = of('process-exit', launchedPid)[0]?.t ?? Infinity;
+  const relayed = !firstSent || events.some((e) => e.kind === 'signal' && e.pid === servicePid && e.t <= launchedGone + 1);
+  const mainPid = relayed ? servicePid : launchedPid;
+  const main = trace.processes.find((p) => p.pid === mainPid);
   // A service under a runner is not the launcher's child: its end may be known only from the preload's exit event.
   const preloadExit = of('exit', mainPid)[0];
+  const killAt = of('kill-sent')[0]?.t;
+  // No exit event from a traced process that ended: a signal ended it; after the tool's SIGKILL, that one.
+  const inferred = main?.traced && !preloadExit && main.end !== undefined && killAt !== undefined && main.end >= killAt ? { code: null, signal: 'SIGKILL' } : undefined;
+  const svcExit = main?.exit ?? (preloadExit ? { code: preloadExit.code, signal: null } : inferred);
   const mainExit: Ev<'process-exit'> | undefined =
     of('process-exit', mainPid)[0] ??
-    (mainPid !== launchedPid && (main?.exit || preloadExit)
-      ? ({ kind: 'process-exit', pid: mainPid, t: preloadExit?.t ?? main?.end ?? meta.durationMs, code: main?.exit ? main.exit.code : preloadExit!.code, signal: main?.exit?.signal ?? null } as Ev<'process-exit'>)
+    (mainPid !== launchedPid && svcExit
+      ? ({ kind: 'process-exit', pid: mainPid, t: preloadExit?.t ?? main?.end ?? meta.durationMs, code: svcExit.code, signal: svcExit.signal } as Ev<'process-exit'>)
       : undefined);
   const mainExitInfo = main?.exit ?? (mainExit ? { code: mainExit.code, signal: mainExit.signal } : undefined);
   const killSent = of('kill-sent')[0];
@@ -348,7 +356,7 @@ function analyzeCore(trace: Trace): Analysis {
   const leaks: Leak[] = [...perPid].flatMap(([pid, hs]) => groupLeaks(pid, hs));
   leaks.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || Number(b.pid === mainPid) - Number(a.pid === mainPid));
   if (!verdict) verdict = 'No shutdown was observed.';
-  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, servicePid: mainPid, phases, findings, graceMs };
+  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, servicePid: mainPid, serviceExit: mainExitInfo, phases, findings, graceMs };
 }
 
 // ---------------------------------------------------------------- issue #5: traffic during shutdown, Kubernetes termination

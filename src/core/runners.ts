@@ -7,12 +7,24 @@
  */
 import type { ProcessInfo } from './trace';
 
-/** The main script of a node command line: the first argument after the executable that is not an option. */
+// node options whose value is the next argument (`--require x`, not `--require=x`).
+const TAKES_VALUE = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader', '--env-file', '--title', '--inspect-port', '--conditions', '-C', '--input-type', '--stack-size', '--max-old-space-size', '--openssl-config', '--redirect-warnings', '--watch-path', '--test-reporter', '--test-reporter-destination']);
+
+/**
+ * The program a command line runs: for `node [options] script`, the script; for anything else
+ * (a shebang CLI such as node_modules/.bin/tsx, or npm), the command itself.
+ */
 export function scriptOf(command: string): string | undefined {
   const parts = command.split(' ').filter(Boolean);
+  if (!parts.length) return undefined;
+  const base = parts[0].split('/').pop() ?? '';
+  if (!/^(node|nodejs|node\d+)$/.test(base)) return parts[0];
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i];
-    if (p.startsWith('-')) continue;
+    if (p.startsWith('-')) {
+      if (TAKES_VALUE.has(p)) i++;
+      continue;
+    }
     return p;
   }
   return undefined;
@@ -24,7 +36,7 @@ export function runsPackageCli(command: string): boolean {
   const base = first.split('/').pop() ?? '';
   if (/^(npm|npx|pnpm|yarn|npm exec|corepack)$/.test(base)) return true;
   const script = scriptOf(command);
-  return !!script && /[\\/]node_modules[\\/]/.test(script.replace(/^file:\/\//, ''));
+  return !!script && /(^|[\\/])node_modules[\\/]/.test(script.replace(/^file:\/\//, ''));
 }
 
 export interface Roles {

@@ -180,6 +180,8 @@ export interface Analysis {
   leaks?: Leak[];
   /** The process the verdict is about: the main process, or the service a runner started. */
   servicePid?: number;
+  /** How that process ended, as far as the trace shows. */
+  serviceExit?: { code: number | null; signal: string | null };
   exitReason: ExitReason;
   /** First signal sent/arrived → main process exit, ms. */
   signalToExitMs?: number;
