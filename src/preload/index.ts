@@ -15,6 +15,7 @@ import { now } from './clock';
 import { captureSite, resolveSite, SHALLOW_FRAMES, type SiteHolder } from './site';
 import { Transport } from './transport';
 import { Owners } from './owners';
+import { installPackageClasses } from './package-classes';
 import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../core/protocol';
 
 const LOADED = Symbol.for('shutdown-trace.preload.loaded');
@@ -83,6 +84,7 @@ function start(): void {
   // Library objects and the user's line that created them, for handles made in a later tick.
   const owners = new Owners(selfFile);
   guard('owners', () => owners.install());
+  guard('package classes', () => installPackageClasses(owners, guard));
 
   // ------------------------------------------------------------------ timers
   // Kept in a Set pruned amortised: the set never holds more than ~2x the live timers.
@@ -160,6 +162,13 @@ function start(): void {
     const http = 'maxHeadersCount' in s;
     return http ? (secure ? 'https' : 'http') : secure ? 'tls' : 'net';
   };
+  /** "HTTP", "HTTPS", "HTTP/2", "TLS", "NET": what a user calls the server. */
+  const serverKind = (s: object) => {
+    const name = (s as { constructor?: { name?: string } }).constructor?.name;
+    if (name === 'Http2Server') return 'HTTP/2';
+    if (name === 'Http2SecureServer') return 'HTTP/2 (TLS)';
+    return serverProto(s as never).toUpperCase();
+  };
   const ServerProto = net.Server.prototype as unknown as Record<string, Function>;
   const origListen = ServerProto.listen;
   ServerProto.listen = function listen(this: NetServer & Tracked) {
@@ -171,7 +180,7 @@ function start(): void {
       server.once('listening', () =>
         guard('listen', () => {
           const address = addressOf(server.address());
-          info.label = `${serverProto(server as never).toUpperCase()} server ${address}`;
+          info.label = `${serverKind(server)} server ${address}`;
           emit({ kind: 'listen', t: now(), server: info.id, proto: serverProto(server as never), address, site: resolveSite(site, selfFile) });
           emit({ kind: 'handle-open', t: info.createdAt, handle: describe(server, info) });
           server.once('close', () => emit({ kind: 'handle-close', t: now(), id: info.id }));
@@ -446,7 +455,7 @@ function start(): void {
       // close() was called: the listening handle is going away; its connections are reported themselves.
       if (!(h as unknown as { _handle: unknown })._handle) return undefined;
       const i = info || { id: serverId(h), type: 'server' as const, createdAt: undefined as unknown as number };
-      return { ...describe(h, i), label: `${serverProto(o).toUpperCase()} server ${addressOf(h.address())}`, details: { address: addressOf(h.address()), connections: connectionsOf(h).length } };
+      return { ...describe(h, i), label: `${serverKind(h)} server ${addressOf(h.address())}`, details: { address: addressOf(h.address()), connections: connectionsOf(h).length } };
     }
     if (h instanceof cp.ChildProcess) {
       const i = info || { id: newId('cp'), type: 'child-process' as const, createdAt: undefined as unknown as number, label: `child process ${h.pid}` };

@@ -23,7 +23,7 @@
 import type { HandleOwner, Site } from '../core/protocol';
 import { captureSite, resolveSite, DEEP_FRAMES, type SiteHolder } from './site';
 
-interface ClassInfo {
+export interface ClassInfo {
   /** 0: not recorded (core, user or the tool's own class); 1: a library class. */
   kind: 0 | 1;
   name: string;
@@ -48,7 +48,7 @@ const MAX_RECORDS = 4096;
 const WALK_NODES_PER_OWNER = 5000;
 const WALK_NODES_TOTAL = 100_000;
 const WALK_DEPTH = 8;
-const RELEASE_METHODS = ['quit', 'close', 'destroy', 'end', 'disconnect', 'stop', 'tryShutdown', 'shutdown', 'terminate'];
+export const RELEASE_METHODS = ['quit', 'close', 'destroy', 'end', 'disconnect', 'stop', 'tryShutdown', 'shutdown', 'terminate'];
 
 const NEW_FRAME = /^new (.+)$/;
 
@@ -155,6 +155,22 @@ export class Owners {
     this.records = this.records.filter((r) => r.ref.deref() !== undefined);
     // Still full of live objects: drop the newest half of the sampled ones, keep the oldest.
     if (this.records.length > MAX_RECORDS) this.records.splice(MAX_RECORDS / 2, this.records.length - MAX_RECORDS);
+  }
+
+  private skipped = new WeakSet<object>();
+
+  /**
+   * A method of a non-EventEmitter library class was called on `obj` (see package-classes.ts):
+   * the first call records the instance, with the stack of that call (`server.bindAsync(…)`).
+   */
+  recordCall(obj: object, skip: Function, cls: ClassInfo): void {
+    if (this.byObject.has(obj) || this.skipped.has(obj)) return;
+    const n = ++cls.seen;
+    if (n > ALWAYS && n % SAMPLE !== 0) {
+      this.skipped.add(obj);
+      return;
+    }
+    this.add(obj, captureSite(skip, DEEP_FRAMES), cls);
   }
 
   get size(): number {
@@ -314,9 +330,12 @@ export class Owners {
       let found: OwnerRecord | undefined;
       let ambiguous = false;
       for (const f of ownSite.frames) {
-        if (!packageOf(f.file)) continue;
+        const pkg = packageOf(f.file);
+        if (!pkg) continue;
+        // "Server.bindPort" / "async Worker.run": the receiver's class, in this package.
+        const type = /^(?:async )?(?:new )?([\w$]+)\./.exec(f.fn || '')?.[1];
         for (const { rec } of live) {
-          if (!rec.cls.files.has(f.file)) continue;
+          if (!rec.cls.files.has(f.file) && !(type && type === rec.cls.name && pkg === rec.cls.pkg)) continue;
           const top = root(rec);
           if (found && found !== top) ambiguous = true;
           found = top;

@@ -1,0 +1,115 @@
+/**
+ * Library classes that are not EventEmitters (a gRPC Server, for one) never pass through
+ * EventEmitter.init, so owners.ts would not see them. When a package's entry module finishes
+ * loading, its exported classes that have a release method (close, shutdown, tryShutdown…) get
+ * their prototype methods wrapped: the first call on an instance records it, with the user's
+ * line that started it (`server.bindAsync(…)`). The class itself is untouched, so `instanceof`,
+ * class identity and subclassing stay as they are.
+ *
+ * No frame is added to a module's loading stack: loads are seen through a Proxy on the module
+ * cache (a store, not a call) and a one-shot `loaded` setter that Node calls after the module's
+ * code has run. Only CommonJS packages (and CommonJS packages imported from ESM) are seen.
+ */
+import { Owners, packageOf, RELEASE_METHODS, type ClassInfo } from './owners';
+
+const MAX_METHODS = 100;
+// TypeScript's re-export getter: `function () { return server_1.Server; }` — reading it runs nothing else.
+const REEXPORT_GETTER = /^function\s*\(\)\s*\{\s*return\s+[\w$]+\.[\w$]+;?\s*\}$/;
+
+export function installPackageClasses(owners: Owners, guard: (what: string, fn: () => void) => void): void {
+  const Module = require('module') as { _cache?: Record<string, unknown> };
+  const util = require('util') as typeof import('util');
+  const cache = Module._cache;
+  if (!cache || typeof cache !== 'object' || util.types.isProxy(cache)) return;
+  const EEProto = (require('events') as { prototype: object }).prototype;
+  const fnToString = Function.prototype.toString;
+  const seenPackages = new Set<string>();
+  const patched = new WeakSet<object>();
+
+  const hasRelease = (proto: object): boolean => {
+    for (const name of RELEASE_METHODS) {
+      for (let p: object | null = proto, i = 0; p && p !== Object.prototype && i < 10; p = Object.getPrototypeOf(p), i++) {
+        const d = Object.getOwnPropertyDescriptor(p, name);
+        if (d) {
+          if (typeof d.value === 'function') return true;
+          break;
+        }
+      }
+    }
+    return false;
+  };
+
+  const wrapClass = (C: Function, pkg: string) => {
+    const proto = (C as { prototype?: unknown }).prototype;
+    if (!proto || typeof proto !== 'object' || patched.has(proto) || Object.isFrozen(proto)) return;
+    patched.add(proto);
+    if (EEProto.isPrototypeOf(proto) || !hasRelease(proto)) return;
+    const cls: ClassInfo = { kind: 1, name: C.name || 'anonymous class', pkg, files: new Set(), seen: 0 };
+    const keys = Object.getOwnPropertyNames(proto);
+    let n = 0;
+    for (const k of keys) {
+      if (k === 'constructor' || ++n > MAX_METHODS) continue;
+      const d = Object.getOwnPropertyDescriptor(proto, k);
+      if (!d || typeof d.value !== 'function' || !d.configurable || !d.writable) continue;
+      const orig = d.value as Function;
+      const w = function (this: unknown) {
+        if (this !== null && typeof this === 'object') {
+          try {
+            owners.recordCall(this, w, cls);
+          } catch {}
+        }
+        // eslint-disable-next-line prefer-rest-params
+        return orig.apply(this, arguments);
+      };
+      Object.defineProperties(w, Object.getOwnPropertyDescriptors(orig));
+      Object.defineProperty(proto, k, { ...d, value: w });
+    }
+  };
+
+  const scanExports = (pkg: string, exp: unknown) => {
+    if (!exp || (typeof exp !== 'object' && typeof exp !== 'function')) return;
+    if (typeof exp === 'function') wrapClass(exp, pkg);
+    let n = 0;
+    for (const k of Object.getOwnPropertyNames(exp)) {
+      if (++n > 500) break;
+      const d = Object.getOwnPropertyDescriptor(exp, k);
+      if (!d) continue;
+      let v: unknown = d.value;
+      if (d.get && !('value' in d)) {
+        if (!REEXPORT_GETTER.test(fnToString.call(d.get))) continue;
+        v = d.get.call(exp);
+      }
+      if (typeof v === 'function' && v !== exp) wrapClass(v, pkg);
+    }
+  };
+
+  const watch = (filename: string, mod: { loaded?: unknown; exports?: unknown }) => {
+    const pkg = packageOf(filename);
+    if (!pkg || seenPackages.has(pkg)) return;
+    // The first module loaded from a package is its entry.
+    seenPackages.add(pkg);
+    const d = Object.getOwnPropertyDescriptor(mod, 'loaded');
+    if (!d || d.value !== false || !d.configurable) return;
+    Object.defineProperty(mod, 'loaded', {
+      configurable: true,
+      enumerable: d.enumerable,
+      get: () => false,
+      set: (v: unknown) => {
+        Object.defineProperty(mod, 'loaded', { value: v, writable: true, configurable: true, enumerable: d.enumerable });
+        if (v === true) guard('package classes', () => scanExports(pkg, mod.exports));
+      },
+    });
+  };
+
+  Module._cache = new Proxy(cache, {
+    set(target, key, value) {
+      const ok = Reflect.set(target, key, value);
+      if (typeof key === 'string' && value && typeof value === 'object') {
+        try {
+          watch(key, value as never);
+        } catch {}
+      }
+      return ok;
+    },
+  });
+}
