@@ -190,7 +190,8 @@ function analyzeCore(trace: Trace): Analysis {
     const leaks = [...leakSnapshots.values()].flatMap(refd);
     verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${fmtMs(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} were alive: ${nameLeaks(leaks, 3)}` : ''}.`;
     if (leaks.length) findings.push({ code: 'leaked-handles', severity: 'warning', title: `${plural(handleCount(leaks), 'handle')} alive when it was killed`, detail: 'Snapshot taken just before the kill.', evidence: ix(manualKill), handles: leaks });
-  } else if (!firstSent && mainExit) {
+  } else if (!firstSent && mainArrivals.length === 0 && mainExit) {
+    // A signal someone else sent (kill by hand, a platform) is a shutdown too: only no signal at all is "on its own".
     exitReason = mainExitInfo?.code === 0 ? 'exited-before-signal' : 'crashed';
     const how = mainExitInfo?.signal ? `died by ${mainExitInfo.signal}` : `exited with code ${mainExitInfo?.code}`;
     const errLines = trace.output.filter((o) => o.stream === 'stderr' && o.text.trim() && !/^Node\.js v\d/.test(o.text));
@@ -356,6 +357,7 @@ function analyzeCore(trace: Trace): Analysis {
   const leaks: Leak[] = [...perPid].flatMap(([pid, hs]) => groupLeaks(pid, hs));
   leaks.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || Number(b.pid === mainPid) - Number(a.pid === mainPid));
   if (!verdict) verdict = 'No shutdown was observed.';
+  else if (!firstSent && mainArrivals.length) verdict += ` (${mainArrivals[0].signal} came from outside Shutdown Trace; its plan sent none.)`;
   return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, servicePid: mainPid, serviceExit: mainExitInfo, phases, findings, graceMs };
 }
 

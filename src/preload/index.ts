@@ -16,6 +16,7 @@ import { captureSite, resolveSite, SHALLOW_FRAMES, type SiteHolder } from './sit
 import { Transport } from './transport';
 import { Owners } from './owners';
 import { installPackageClasses } from './package-classes';
+import { disguise } from './native-look';
 import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../core/protocol';
 
 const LOADED = Symbol.for('shutdown-trace.preload.loaded');
@@ -124,7 +125,7 @@ function start(): void {
       return t;
     };
     Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(orig));
-    return wrapped;
+    return disguise(wrapped, orig);
   };
   const ourSetTimeout = wrapTimer(globalThis.setTimeout, 'timeout');
   const ourSetInterval = wrapTimer(globalThis.setInterval, 'interval');
@@ -284,7 +285,7 @@ function start(): void {
   };
   const closeWatched = new WeakSet<object>();
   const wrapClose = (proto: Record<string, Function>, orig: Function) => {
-    proto.close = function close(this: NetServer & Tracked) {
+    proto.close = disguise(function close(this: NetServer & Tracked) {
       const outer = !inClose;
       if (outer) {
         inClose = true;
@@ -296,7 +297,7 @@ function start(): void {
       } finally {
         if (outer) inClose = false;
       }
-    };
+    }, orig);
   };
   wrapClose(ServerProto, origClose);
   for (const mod of ['http', 'https']) {
@@ -367,7 +368,7 @@ function start(): void {
       return w;
     };
     Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(orig));
-    (fs as unknown as Record<string, unknown>)[name] = wrapped;
+    (fs as unknown as Record<string, unknown>)[name] = disguise(wrapped, orig);
   };
   wrapWatch('watch', 'fs-watcher');
   wrapWatch('watchFile', 'stat-watcher');
@@ -422,6 +423,17 @@ function start(): void {
     // eslint-disable-next-line prefer-rest-params
     return origBind.apply(this, arguments);
   };
+
+  // Every replaced method presents itself as the one it replaced.
+  guard('disguise', () => {
+    disguise(ServerProto.listen, origListen);
+    disguise(SocketProto.connect, origConnect);
+    disguise(CPProto.spawn, origSpawn);
+    disguise(WorkerProto.ref, origRef);
+    disguise(WorkerProto.unref, origUnref);
+    disguise(TracedWorker, OrigWorker);
+    disguise(DgramProto.bind, origBind);
+  });
 
   // ESM `import { setTimeout } from 'timers'` etc. read the patched CJS exports.
   guard('sync esm', () => require('module').syncBuiltinESMExports());
@@ -715,7 +727,8 @@ function start(): void {
   // wrapping the app's own listeners only observes what the app already handles.
   const wrapRejectionListener = (fn: Function): Function => {
     const w = function shutdownTraceRejectionListener(this: unknown, reason: unknown) {
-      guard('rejection', () => emit({ kind: 'error', t: now(), origin: 'unhandledRejection', message: errText(reason), stack: reason instanceof Error && typeof reason.stack === 'string' ? reason.stack : undefined }));
+      // Reading .stack would run a user's prepareStackTrace the app may never have asked for.
+      guard('rejection', () => emit({ kind: 'error', t: now(), origin: 'unhandledRejection', message: errText(reason), stack: reason instanceof Error && (Error as { prepareStackTrace?: unknown }).prepareStackTrace === undefined && typeof reason.stack === 'string' ? reason.stack : undefined }));
       // eslint-disable-next-line prefer-rest-params
       return fn.apply(this, arguments);
     };
@@ -741,7 +754,7 @@ function start(): void {
       // eslint-disable-next-line prefer-rest-params
       return (once ? (name === 'once' ? origOnce : origPrependOnce) : orig).apply(this, arguments);
     };
-    P[name] = patched;
+    P[name] = disguise(patched, name === 'once' ? origOnce : name === 'prependOnceListener' ? origPrependOnce : orig);
   };
   const origOnce = P.once;
   const origPrependOnce = P.prependOnceListener;
@@ -791,6 +804,8 @@ function start(): void {
     // eslint-disable-next-line prefer-rest-params
     return origExit.apply(this, arguments);
   };
+  disguise(P.exit, origExit);
+
 
   // A monitor observes uncaught errors without changing what Node does with them.
   origOn.call(process, 'uncaughtExceptionMonitor', (err: unknown, origin: string) =>

@@ -22,6 +22,7 @@
  */
 import type { HandleOwner, Site } from '../core/protocol';
 import { captureSite, resolveSite, DEEP_FRAMES, type SiteHolder } from './site';
+import { disguise } from './native-look';
 
 export interface ClassInfo {
   /** 0: not recorded (core, user or the tool's own class); 1: a library class. */
@@ -87,7 +88,7 @@ export class Owners {
       return r;
     };
     Object.defineProperties(init, Object.getOwnPropertyDescriptors(origInit));
-    events.init = init;
+    events.init = disguise(init, origInit);
     return true;
   }
 

@@ -11,6 +11,7 @@
  * code has run. Only CommonJS packages (and CommonJS packages imported from ESM) are seen.
  */
 import { Owners, packageOf, RELEASE_METHODS, type ClassInfo } from './owners';
+import { disguise } from './native-look';
 
 const MAX_METHODS = 100;
 // TypeScript's re-export getter: `function () { return server_1.Server; }` — reading it runs nothing else.
@@ -62,7 +63,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
         return orig.apply(this, arguments);
       };
       Object.defineProperties(w, Object.getOwnPropertyDescriptors(orig));
-      Object.defineProperty(proto, k, { ...d, value: w });
+      Object.defineProperty(proto, k, { ...d, value: disguise(w, orig) });
     }
   };
 

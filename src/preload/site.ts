@@ -85,10 +85,22 @@ export function resolveSite(holder: SiteHolder | undefined, selfFile: string): S
 
 function resolveUncached(holder: SiteHolder, selfFile: string): Site | undefined {
   let stack: unknown;
+  // The user's Error.prepareStackTrace never runs for the tool's own stacks: it is set aside
+  // while V8 formats ours, so Node's default (source-mapped when maps are on) formats them.
+  const E = Error as { prepareStackTrace?: unknown };
+  const user = E.prepareStackTrace;
   try {
+    if (user !== undefined) E.prepareStackTrace = undefined;
+    if (E.prepareStackTrace !== undefined) return undefined;
     stack = holder.stack;
   } catch {
     return undefined;
+  } finally {
+    if (user !== undefined) {
+      try {
+        E.prepareStackTrace = user;
+      } catch {}
+    }
   }
   // A user's prepareStackTrace may return anything; only strings are parsed.
   if (typeof stack !== 'string') return undefined;
