@@ -20,6 +20,8 @@ const stubNativeAddons = {
 const builds = [
   { ...common, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.js', platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons], inject: ['src/preload/own-timers.ts'], sourcemap: false },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'], banner: { js: '#!/usr/bin/env node' } },
+  // Run only when a launcher died mid-run: stops its service and rebuilds the trace (src/core/journal.ts).
+  { ...common, entryPoints: ['src/core/watchdog.ts'], outfile: 'dist/watchdog.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'] },
   { ...common, entryPoints: ['webview/src/main.ts'], outfile: 'media/webview.js', platform: 'browser', target: 'es2020', format: 'iife' },
 ];
 if (fs.existsSync(path.join(root, 'src/extension/extension.ts'))) {

@@ -228,6 +228,8 @@ export async function traceFromArgs(a: RunArgs): Promise<{ trace: Trace; interru
     stallMs: a.stallMs,
     verbose: a.verbose,
     echo: a.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
+    attach: true,
+    tracePathIfKilled: path.resolve(a.cwd ?? process.cwd(), a.out),
     load: a.load,
     k8s: a.k8s,
   });

@@ -15,6 +15,9 @@ import { mapTraceSourcePositions } from './sourcemap';
 import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from './protocol';
 import { TRACE_FORMAT, TRACE_VERSION, isTcpAddress, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
 import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
+import { Journal, readJournal, startWatchdog, defaultWatchdogPath, type Watchdog, type JournalStart } from './journal';
+import { planPermission } from './permission';
+import { attachStdio, stripTerminalControls, type AttachedStdio } from './terminal';
 // ---- issue #5: traffic during shutdown, Kubernetes termination
 import { LoadGenerator, LOAD_DEFAULTS } from './load';
 import { kubeletSchedule, startPreStop, describePreStop, type KubeletSchedule, type RunningHook } from './k8s';
@@ -109,9 +112,17 @@ class Run implements RunHandle {
   private k8sStarted = false;
   private hook: RunningHook | undefined;
   private userEnv: NodeJS.ProcessEnv = {};
+  // A launcher killed outright: what it saw is on disk, and a watchdog stops the tree.
+  private journal: Journal | undefined;
+  private watchdog: Watchdog | undefined;
+  private attached: AttachedStdio | undefined;
+  private onHangup: (() => void) | undefined;
+  /** The last signal the tool sent each process while it was alive: how it ended, when nothing else says. */
+  private readonly delivered = new Map<number, string>();
 
-  constructor(private readonly opts: RunOptions, private readonly cwd: string) {
-    this.t0 = monoMs();
+  /** t0: a rebuilt run (the watchdog's) keeps the dead launcher's clock. */
+  constructor(private readonly opts: RunOptions, private readonly cwd: string, t0?: number) {
+    this.t0 = t0 ?? monoMs();
     this.trace = {
       format: TRACE_FORMAT,
       version: TRACE_VERSION,
@@ -172,8 +183,14 @@ class Run implements RunHandle {
     const exe = resolveCommand(opts.command[0], this.cwd, env.PATH);
     const preload = opts.preloadPath || defaultPreloadPath();
     this.collector = new Collector({
-      onHello: (h) => this.onHello(h),
-      onEvents: (pid, seq, evs) => this.onPreloadEvents(pid, seq, evs),
+      onHello: (h) => {
+        this.journal?.write({ type: 'hello', hello: h });
+        this.onHello(h);
+      },
+      onEvents: (pid, seq, evs) => {
+        this.journal?.write({ type: 'events', pid, seq, events: evs });
+        this.onPreloadEvents(pid, seq, evs);
+      },
       onReject: (kind, reason) => {
         if (kind === 'connection') this.trace.meta.counters.rejectedConnections++;
         else this.trace.meta.counters.malformedFrames++;
@@ -183,29 +200,61 @@ class Run implements RunHandle {
     });
     const port = await this.collector.start();
     this.spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shutdown-trace-'));
-    env.NODE_OPTIONS = withPreload(env.NODE_OPTIONS, preload);
-    env[ENV.port] = String(port);
-    env[ENV.token] = this.collector.token;
-    env[ENV.spool] = this.spoolDir;
-    env[ENV.stallMs] = String(opts.stallMs ?? 1000);
-    if (opts.verbose) env[ENV.verbose] = '1';
+    const perm = planPermission(exe, opts.command.slice(1), env.NODE_OPTIONS, preload, this.cwd);
+    if (perm.action === 'skip') {
+      // The service runs exactly as untraced: no preload, none of the run's variables.
+      this.incompleteReason = perm.reason;
+    } else {
+      env.NODE_OPTIONS = withPreload(env.NODE_OPTIONS, preload) + (perm.action === 'allow' ? ` ${quoteNodeOption(perm.nodeOption)}` : '');
+      env[ENV.port] = String(port);
+      env[ENV.token] = this.collector.token;
+      env[ENV.spool] = this.spoolDir;
+      env[ENV.stallMs] = String(opts.stallMs ?? 1000);
+      if (opts.verbose) env[ENV.verbose] = '1';
+    }
+    this.journal = new Journal(this.spoolDir, () => this.trace.meta);
+    const start: JournalStart = { type: 'start', launcherPid: process.pid, t0: this.t0, cwd: this.cwd, command: redactArgv(opts.command), out: opts.tracePathIfKilled ?? opts.tracePath };
+    this.journal.write(start, true);
+    const watchdogScript = defaultWatchdogPath();
+    this.watchdog = watchdogScript && this.journal.ok ? startWatchdog(this.spoolDir, watchdogScript) : undefined;
+    if (opts.attach) this.attached = await attachStdio();
 
-    const child = spawn(exe, opts.command.slice(1), { cwd: this.cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ChildProcess;
+    try {
+      child = spawn(exe, opts.command.slice(1), { cwd: this.cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: this.attached?.stdio ?? ['ignore', 'pipe', 'pipe'] });
+    } finally {
+      this.attached?.afterSpawn();
+    }
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (e) => {
         void this.collector.close();
+        void this.attached?.close();
+        this.abandonSpool();
         reject(new LaunchError(`Could not start ${opts.command[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}`));
       });
     });
     this.mainPid = child.pid!;
+    this.journal.write({ type: 'pids', sessions: [this.mainPid], helpers: this.helperPids() }, true);
     this.trace.meta.mainPid = this.mainPid;
     this.upsertProc({ pid: this.mainPid, ppid: process.pid, command: redactArgv(opts.command).join(' '), traced: false, isMain: true, start: 0 });
     this.addLauncher({ kind: 'spawned', t: this.now(), pid: this.mainPid, command: redactArgv(opts.command).join(' ') });
+    if (perm.action === 'skip') this.addLauncher({ kind: 'note', t: this.now(), text: `Not traced inside: ${perm.reason.replace(/^not traced: /, '')}` });
+    else if (perm.action === 'allow') this.addLauncher({ kind: 'note', t: this.now(), text: perm.note });
+    if (!this.watchdog) this.addLauncher({ kind: 'note', t: this.now(), text: 'No watchdog could be started: if the tool itself is killed, the service is not stopped for it.' });
+    for (const text of this.attached?.notes ?? []) this.addLauncher({ kind: 'note', t: this.now(), text });
 
-    this.pipeOutput(child.stdout!, 'stdout');
-    this.pipeOutput(child.stderr!, 'stderr');
+    const ptys = this.attached?.ptys;
+    if (child.stdout) this.pipeOutput(child.stdout, 'stdout');
+    else if (ptys?.stdout) this.pipeOutput(ptys.stdout.output, 'stdout', true);
+    if (child.stderr) this.pipeOutput(child.stderr, 'stderr');
+    else if (ptys?.stderr) this.pipeOutput(ptys.stderr.output, 'stderr', true);
+    if (opts.attach) {
+      // Closing the terminal: the service gets SIGHUP as a plain run's would, then the usual grace.
+      this.onHangup = () => this.hangup();
+      process.on('SIGHUP', this.onHangup);
+    }
     child.once('exit', (code, signal) => this.onMainExit(code, signal));
     this.treePoll = setInterval(() => this.pollTree(), TREE_POLL_MS);
 
@@ -227,12 +276,34 @@ class Run implements RunHandle {
     return sessionMembers(this.mainPid).some((e) => e.pid === pid);
   }
 
-  private pipeOutput(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
+  private helperPids(): number[] {
+    const p = this.attached?.ptys;
+    return [p?.stdout?.pid, p?.stderr?.pid, this.hook?.pid].filter((x): x is number => typeof x === 'number');
+  }
+
+  /** A start that failed: nothing to rescue. */
+  private abandonSpool(): void {
+    this.journal?.close();
+    try {
+      fs.rmSync(this.spoolDir, { recursive: true, force: true });
+    } catch {}
+    this.watchdog?.release();
+  }
+
+  private hangup(): void {
+    if (this.finishing) return;
+    this.incompleteReason ??= 'the terminal was closed during the run (SIGHUP)';
+    this.addLauncher({ kind: 'note', t: this.now(), text: "The terminal was closed (SIGHUP to the tool): SIGHUP went to the service's process group, as a terminal sends it to a plain run." });
+    this.sendSignal('SIGHUP', 'group');
+  }
+
+  /** ptyText: a terminal's bytes, whose colour and cursor sequences are not part of the text recorded. */
+  private pipeOutput(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr', ptyText = false): void {
     const echo = this.opts.echo?.[name];
     stream.on('data', (chunk: Buffer) => {
       if (echo) echo.write(chunk);
       const t = this.now();
-      const text = (this.partial[name] || '') + chunk.toString('utf8');
+      const text = (this.partial[name] || '') + (ptyText ? stripTerminalControls(chunk.toString('utf8')) : chunk.toString('utf8'));
       const lines = text.split('\n');
       this.partial[name] = lines.pop()!;
       for (const l of lines) this.addOutput(t, name, l);
@@ -254,6 +325,7 @@ class Run implements RunHandle {
     }
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const line: OutputLine = { t, pid: this.mainPid, stream, text: text.length > MAX_LINE_CHARS ? text.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : text };
+    this.journal?.write({ type: 'out', line });
     this.trace.output.push(line);
     this.pending.output.push(line);
     this.scheduleFlush();
@@ -268,6 +340,7 @@ class Run implements RunHandle {
     } else {
       for (const [k, v] of Object.entries(p)) if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = v;
     }
+    this.journal?.write({ type: 'proc', proc: cur });
     this.pending.processes = this.pending.processes.filter((x) => x.pid !== cur!.pid);
     this.pending.processes.push(cur);
     this.scheduleFlush();
@@ -321,7 +394,9 @@ class Run implements RunHandle {
   private addLauncher(e: LauncherEvent): void {
     // Launcher events carry the pid of the process they concern, or 0.
     const pid = 'pid' in e && typeof e.pid === 'number' ? e.pid : 'target' in e && typeof e.target === 'number' ? e.target : 0;
-    this.push({ ...(e as object), pid } as TraceEvent);
+    const ev = { ...(e as object), pid } as TraceEvent;
+    this.journal?.write({ type: 'launcher', event: ev });
+    this.push(ev);
   }
 
   private push(ev: TraceEvent): void {
@@ -376,6 +451,8 @@ class Run implements RunHandle {
       return;
     }
     this.signalsSent++;
+    if (delivery === 'group') for (const m of sessionMembers(this.mainPid)) if (m.pgid === this.mainPid) this.deliver(m.pid, signal);
+    this.deliver(this.mainPid, signal);
     this.addLauncher({ kind: 'signal-sent', t: this.now(), signal, target: this.mainPid, delivery, nth: this.signalsSent });
     if (this.firstSignalAt === undefined) {
       this.firstSignalAt = this.now();
@@ -427,13 +504,42 @@ class Run implements RunHandle {
     this.hook?.cancel();
     const target = this.mainPid;
     this.addLauncher({ kind: 'kill-sent', t: this.now(), target });
+    const members = sessionMembers(target);
     try {
       process.kill(-target, 'SIGKILL');
     } catch {}
-    for (const m of sessionMembers(target)) {
+    for (const m of members) {
       try {
         process.kill(m.pid, 'SIGKILL');
       } catch {}
+      this.deliver(m.pid, 'SIGKILL');
+    }
+  }
+
+  private deliver(pid: number, signal: string): void {
+    if (this.delivered.get(pid) !== 'SIGKILL') this.delivered.set(pid, signal);
+  }
+
+  /**
+   * Every process's end, not only the main one's (whose exit status the launcher waits for):
+   * a traced process reports its exit code itself; one that ended without that report was ended
+   * by a signal, the one the tool sent it; SIGKILL from the tool ends anything.
+   */
+  private settleExits(): void {
+    const reported = new Map<number, { t: number; code: number }>();
+    for (const e of this.trace.events) if (e.kind === 'exit' && !reported.has(e.pid)) reported.set(e.pid, { t: e.t, code: e.code });
+    for (const p of this.procs.values()) {
+      if (p.exit || p.end === undefined) continue;
+      const r = reported.get(p.pid);
+      const sent = this.delivered.get(p.pid);
+      let exit: ProcessInfo['exit'];
+      if (r) {
+        exit = { code: r.code, signal: null };
+        p.end = Math.min(p.end, r.t);
+      } else if (sent === 'SIGKILL' || (sent && p.traced)) exit = { code: null, signal: sent };
+      if (!exit) continue;
+      p.exit = exit;
+      this.addLauncher({ kind: 'process-exit', t: p.end, pid: p.pid, code: exit.code, signal: exit.signal });
     }
   }
 
@@ -466,6 +572,7 @@ class Run implements RunHandle {
       try {
         process.kill(s.pid, 'SIGTERM');
       } catch {}
+      this.deliver(s.pid, 'SIGTERM');
     }
     const until = monoMs() + ORPHAN_TERM_WAIT_MS;
     while (monoMs() < until && survivors.some((s) => isAlive(s.pid))) await new Promise((r) => setTimeout(r, 20));
@@ -475,6 +582,7 @@ class Run implements RunHandle {
         try {
           process.kill(s.pid, 'SIGKILL');
         } catch {}
+        this.deliver(s.pid, 'SIGKILL');
       }
       const known = this.procs.get(s.pid);
       this.addLauncher({ kind: 'orphan', t: this.now(), pid: s.pid, ppid: known?.ppid ?? s.ppid, command: known?.command || redactArgv(s.command.split(' ')).join(' '), stopped: true });
@@ -487,7 +595,7 @@ class Run implements RunHandle {
       this.incompleteReason = reason;
       this.addLauncher({ kind: 'note', t: this.now(), text: `Run stopped: ${reason}` });
       if (!this.mainExited) this.killTree();
-      else for (const m of sessionMembers(this.mainPid)) try { process.kill(m.pid, 'SIGKILL'); } catch {}
+      else for (const m of sessionMembers(this.mainPid)) { try { process.kill(m.pid, 'SIGKILL'); } catch {} this.deliver(m.pid, 'SIGKILL'); }
       // Give the process a moment to be reaped and spools to land.
       return new Promise((r) => setTimeout(r, 100)).then(() => this.finish());
     }
@@ -525,11 +633,17 @@ class Run implements RunHandle {
       await this.finishLoad();
       if (this.treePoll) clearInterval(this.treePoll);
       await this.collector.close();
+      // The ptys' last output, now that nothing of the service's tree writes to them.
+      await this.attached?.close();
+      if (this.onHangup) process.off('SIGHUP', this.onHangup);
       this.mergeSpools();
+      this.journal?.close();
       try {
         fs.rmSync(this.spoolDir, { recursive: true, force: true });
       } catch {}
+      this.watchdog?.release();
       for (const p of this.procs.values()) if (p.end === undefined && !isAlive(p.pid)) p.end = this.now();
+      this.settleExits();
       const { meta } = this.trace;
       meta.durationMs = this.now();
       meta.complete = this.incompleteReason === undefined;
@@ -550,6 +664,51 @@ class Run implements RunHandle {
 
   get deadlineReached(): boolean {
     return this.deadlineHit;
+  }
+
+  /**
+   * The watchdog's half: replays a dead launcher's journal through the same paths the live run
+   * took, merges the preload's spools, adds what the watchdog did, and seals the trace.
+   */
+  rebuild(records: Record<string, unknown>[], spoolDir: string, rescue: Rescue): Trace {
+    let meta: Trace['meta'] | undefined;
+    for (const r of records) {
+      try {
+        if (r.type === 'meta') meta = r.meta as Trace['meta'];
+        else if (r.type === 'hello') this.onHello(validateHello(r.hello));
+        else if (r.type === 'events' && typeof r.seq === 'number' && Number.isSafeInteger(r.pid)) this.onPreloadEvents(r.pid as number, r.seq, validEvents(r.events, () => this.trace.meta.counters.malformedFrames++));
+        else if (r.type === 'launcher') this.push(r.event as TraceEvent);
+        else if (r.type === 'out' && this.trace.output.length < MAX_OUTPUT_LINES) this.trace.output.push(r.line as OutputLine);
+        else if (r.type === 'proc') this.upsertProc(r.proc as ProcessInfo);
+      } catch {
+        this.trace.meta.counters.malformedFrames++;
+      }
+    }
+    // The launcher's own counts and settings win over the replay's.
+    if (meta) Object.assign(this.trace.meta, meta);
+    this.mainPid = this.trace.meta.mainPid ?? [...this.procs.values()].find((p) => p.isMain)?.pid ?? 0;
+    if (this.procs.get(this.mainPid)?.exit) this.mainExited = true;
+    this.spoolDir = spoolDir;
+    this.mergeSpools();
+    const t = this.now();
+    const names = rescue.stopped.map((s) => `pid ${s.pid} by ${s.signal}`);
+    this.addLauncher({ kind: 'note', t, text: `The tool's process (pid ${rescue.launcherPid}) ended before the run did. Its watchdog ${names.length ? `stopped what was still running (${names.join(', ')})` : 'found nothing of the service still running'} and saved what had been captured.` });
+    for (const s of rescue.stopped) {
+      if (!this.procs.has(s.pid)) this.upsertProc({ pid: s.pid, ppid: s.ppid, command: redactArgv(s.command.split(' ')).join(' ') });
+      this.deliver(s.pid, s.signal);
+      const p = this.procs.get(s.pid)!;
+      if (p.end === undefined) p.end = this.rel(s.at);
+    }
+    for (const p of this.procs.values()) if (p.end === undefined && !isAlive(p.pid)) p.end = t;
+    this.settleExits();
+    const m = this.trace.meta;
+    m.durationMs = this.now();
+    m.complete = false;
+    m.incompleteReason = `the tool's process ended before the run did (killed, or crashed): its watchdog stopped the service and saved this trace${m.incompleteReason ? `; earlier: ${m.incompleteReason}` : ''}`;
+    this.trace.events.sort((a, b) => a.t - b.t);
+    mapTraceSourcePositions(this.trace);
+    this.trace.analysis = analyze(this.trace);
+    return this.trace;
   }
 
   // ---------------------------------------------------------------- issue #5: load, k8s
@@ -602,6 +761,7 @@ class Run implements RunHandle {
     if (!preStop) return this.k8sStop(t0, kubeletSchedule(k.graceSeconds));
     const hook = startPreStop(preStop, { cwd: this.cwd, env: this.userEnv, serviceAddress: this.firstTcpAddress });
     this.hook = hook;
+    this.journal?.write({ type: 'pids', sessions: [this.mainPid], helpers: this.helperPids() }, true);
     this.addLauncher({ kind: 'prestop-start', t: this.now(), action: preStop.action, detail: describePreStop(preStop), hookPid: hook.pid });
     let decided = false;
     void hook.done.then((r) => {
@@ -641,6 +801,25 @@ class Run implements RunHandle {
     this.sendSignal(k.stopSignal, 'main');
     this.later(Math.max(0, t0 + sched.killAtMs - this.now()), () => void this.onDeadline());
   }
+}
+
+/** What the watchdog did before rebuilding the trace. */
+export interface Rescue {
+  launcherPid: number;
+  /** at: monotonic ms when it was seen gone. */
+  stopped: { pid: number; ppid: number; command: string; signal: 'SIGTERM' | 'SIGKILL'; at: number }[];
+}
+
+/** A dead launcher's trace, from its spool directory; undefined when there is no journal to go by. */
+export function rebuildTrace(spoolDir: string, rescue: Rescue): { trace: Trace; out?: string } | undefined {
+  const records = readJournal(spoolDir);
+  const start = records.find((r) => r.type === 'start') as JournalStart | undefined;
+  if (!start || typeof start.t0 !== 'number') return undefined;
+  const meta = [...records].reverse().find((r) => r.type === 'meta')?.meta as Trace['meta'] | undefined;
+  const plan = { signal: 'SIGTERM', graceMs: 0, delivery: 'main' as Delivery, ...(meta?.plan ?? {}), when: { mode: 'never' as const } };
+  // No load and no k8s: nothing in the replay may act on the world.
+  const run = new Run({ command: start.command, plan }, start.cwd, start.t0);
+  return { trace: run.rebuild(records, spoolDir, rescue), out: start.out };
 }
 
 export function writeTrace(file: string, trace: Trace): void {

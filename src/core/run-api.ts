@@ -21,6 +21,19 @@ export interface RunOptions {
   preloadPath?: string;
   /** Preload diagnostics to stderr (never on by default). */
   verbose?: boolean;
+  /**
+   * Run the service attached to this process's own stdio, as a shell would start it (the CLI):
+   * it reads this stdin, and sees a terminal (its own pty, recorded) where this process has one;
+   * closing the terminal (SIGHUP here) passes SIGHUP on. Otherwise stdin is empty and
+   * stdout/stderr are pipes (the extension host).
+   */
+  attach?: boolean;
+  /**
+   * Where the trace goes if this process dies before the run ends (kill -9, a crash): the
+   * run's watchdog then stops the service's processes and writes what was captured here,
+   * marked incomplete. Defaults to tracePath; without either, to the temp directory.
+   */
+  tracePathIfKilled?: string;
   // ---- issue #5
   /** HTTP traffic at the service from when it listens until just after its main process exits. */
   load?: LoadConfig;
