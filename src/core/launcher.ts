@@ -444,6 +444,8 @@ class Run implements RunHandle {
   sendSignal(signal: string, delivery: Delivery = this.opts.plan.delivery): void {
     if (this.mainExited || !this.mainPid) return;
     const target = delivery === 'group' ? -this.mainPid : this.mainPid;
+    // Who the group signal reaches, read before it is sent: those it kills are gone right after.
+    const group = delivery === 'group' ? sessionMembers(this.mainPid).filter((m) => m.pgid === this.mainPid) : [];
     try {
       process.kill(target, signal as NodeJS.Signals);
     } catch (e) {
@@ -451,7 +453,7 @@ class Run implements RunHandle {
       return;
     }
     this.signalsSent++;
-    if (delivery === 'group') for (const m of sessionMembers(this.mainPid)) if (m.pgid === this.mainPid) this.deliver(m.pid, signal);
+    for (const m of group) this.deliver(m.pid, signal);
     this.deliver(this.mainPid, signal);
     this.addLauncher({ kind: 'signal-sent', t: this.now(), signal, target: this.mainPid, delivery, nth: this.signalsSent });
     if (this.firstSignalAt === undefined) {
