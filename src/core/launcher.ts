@@ -8,7 +8,7 @@ import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { Collector } from './collector';
 import { validateHello, validEvents } from './validate-wire';
-import { sessionMembers, isAlive, type ProcEntry } from './proctree';
+import { sessionMembers, isAlive, listeningAddress, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
 import { mapTraceSourcePositions } from './sourcemap';
@@ -117,6 +117,7 @@ class Run implements RunHandle {
   private watchdog: Watchdog | undefined;
   private attached: AttachedStdio | undefined;
   private onHangup: (() => void) | undefined;
+  private untraced = false;
   /** The last signal the tool sent each process while it was alive: how it ended, when nothing else says. */
   private readonly delivered = new Map<number, string>();
 
@@ -203,6 +204,7 @@ class Run implements RunHandle {
     const perm = planPermission(exe, opts.command.slice(1), env.NODE_OPTIONS, preload, this.cwd);
     if (perm.action === 'skip') {
       // The service runs exactly as untraced: no preload, none of the run's variables.
+      this.untraced = true;
       this.incompleteReason = perm.reason;
     } else {
       env.NODE_OPTIONS = withPreload(env.NODE_OPTIONS, preload) + (perm.action === 'allow' ? ` ${quoteNodeOption(perm.nodeOption)}` : '');
@@ -240,8 +242,7 @@ class Run implements RunHandle {
     this.trace.meta.mainPid = this.mainPid;
     this.upsertProc({ pid: this.mainPid, ppid: process.pid, command: redactArgv(opts.command).join(' '), traced: false, isMain: true, start: 0 });
     this.addLauncher({ kind: 'spawned', t: this.now(), pid: this.mainPid, command: redactArgv(opts.command).join(' ') });
-    if (perm.action === 'skip') this.addLauncher({ kind: 'note', t: this.now(), text: `Not traced inside: ${perm.reason.replace(/^not traced: /, '')}` });
-    else if (perm.action === 'allow') this.addLauncher({ kind: 'note', t: this.now(), text: perm.note });
+    if (perm.action !== 'as-is') this.addLauncher({ kind: 'note', t: this.now(), text: perm.note });
     if (!this.watchdog) this.addLauncher({ kind: 'note', t: this.now(), text: 'No watchdog could be started: if the tool itself is killed, the service is not stopped for it.' });
     for (const text of this.attached?.notes ?? []) this.addLauncher({ kind: 'note', t: this.now(), text });
 
@@ -358,6 +359,19 @@ class Run implements RunHandle {
     for (const p of this.procs.values()) {
       if (p.end === undefined && p.pid !== this.mainPid && !alive.has(p.pid) && !isAlive(p.pid)) this.upsertProc({ pid: p.pid, end: this.now() });
     }
+    // Without the preload, "listening" is seen from outside.
+    if (this.untraced && !this.listenSeen && !this.mainExited) {
+      const address = listeningAddress([...alive]);
+      if (address) this.onListening(address);
+    }
+  }
+
+  private onListening(address: string): void {
+    this.listenSeen = true;
+    this.firstTcpAddress = address;
+    this.startLoad();
+    const when = this.opts.plan.when;
+    if (when.mode === 'listening') this.later(when.delayMs, () => this.autoSignal());
   }
 
   private onHello(h: HelloMessage): void {
@@ -378,13 +392,7 @@ class Run implements RunHandle {
       if (ev.kind === 'snapshot') ev.handles = ev.handles.map((h) => this.relHandle(h));
       if (ev.kind === 'dropped') this.trace.meta.counters.droppedEvents += ev.count;
       // "Listening" means a TCP port: tools' own IPC pipe servers (tsx, pm2) do not count.
-      if (ev.kind === 'listen' && !this.listenSeen && isTcpAddress(ev.address)) {
-        this.listenSeen = true;
-        this.firstTcpAddress = ev.address;
-        this.startLoad();
-        const when = this.opts.plan.when;
-        if (when.mode === 'listening') this.later(when.delayMs, () => this.autoSignal());
-      }
+      if (ev.kind === 'listen' && !this.listenSeen && isTcpAddress(ev.address)) this.onListening(ev.address);
       if (ev.kind === 'error') ev.message = redactText(ev.message);
       if (ev.kind === 'spawn') ev.command = redactText(ev.command);
       this.push(ev);

@@ -16,7 +16,7 @@ import { spawnSync } from 'child_process';
 export type PermissionPlan =
   | { action: 'as-is' }
   | { action: 'allow'; nodeOption: string; note: string }
-  | { action: 'skip'; reason: string };
+  | { action: 'skip'; reason: string; note: string };
 
 const PERMISSION = /^--(experimental-)?permission$/;
 const ALLOW = /^--allow-(fs-read|fs-write|child-process|worker|addons|wasi)$/;
@@ -109,7 +109,8 @@ export function planPermission(exe: string, args: string[], userNodeOptions: str
   }
   return {
     action: 'skip',
-    reason: `not traced: Node's permission model is on (${where}) with --allow-child-process, and the preload (${preload}) is outside what it may read. Granting it through NODE_OPTIONS would stop any node child started without the permission model, so the service ran without the preload, exactly as untraced. To trace it, add --allow-fs-read=${preload} to its command line.`,
+    reason: `not traced: Node's permission model (${where}) does not allow reading the preload, so the service ran without it, exactly as untraced; to trace it, add --allow-fs-read=${preload} to its command line`,
+    note: `Not traced inside: Node's permission model is on (${where}) with --allow-child-process, and the preload (${preload}) is outside what it may read. Granting it through NODE_OPTIONS would stop any node child started without the permission model, so the service ran without the preload, exactly as untraced; only what is seen from outside (processes, exits, output) is in this trace. To trace it, add --allow-fs-read=${preload} to its command line.`,
   };
 }
 

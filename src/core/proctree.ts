@@ -76,3 +76,54 @@ export function isAlive(pid: number): boolean {
   const e = hasProc ? readStat(pid) : undefined;
   return !e || (e.state !== 'Z' && e.state !== 'X');
 }
+
+function hexAddress(hex: string): string {
+  if (hex.length === 8) return [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.');
+  // IPv6: four 32-bit words, each in host (little-endian) order.
+  const bytes: string[] = [];
+  for (let w = 0; w < 4; w++) for (const i of [3, 2, 1, 0]) bytes.push(hex.slice(w * 8 + i * 2, w * 8 + i * 2 + 2));
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(parseInt(bytes[i] + bytes[i + 1], 16).toString(16));
+  const v6 = groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+  return `[${v6}]`;
+}
+
+/**
+ * The first TCP address one of these processes listens on, seen from outside through /proc
+ * (for a service the preload cannot report from). Linux only; undefined elsewhere or when none.
+ */
+export function listeningAddress(pids: number[]): string | undefined {
+  if (!hasProc) return undefined;
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {}
+    }
+  }
+  if (!inodes.size) return undefined;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // st 0A is LISTEN; field 9 is the socket's inode.
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue;
+      const [addr, port] = f[1].split(':');
+      return `${hexAddress(addr)}:${parseInt(port, 16)}`;
+    }
+  }
+  return undefined;
+}
