@@ -483,12 +483,13 @@ export function toMarkdown(input: Trace, extraSecrets?: string[]): string {
     L.push('');
     L.push(
       ...table(
-        ['pid', 'role', 'command', 'exit', 'traced'],
+        ['pid', 'role', 'command', 'exit', 'ended', 'traced'],
         trace.processes.map((p) => [
           String(p.pid),
           p.isMain ? 'main' : `child of ${p.ppid}`,
           mdCode(truncate(p.command ?? '', 200), true),
-          formatExit(p.exit),
+          formatExit(p.exit, p.end !== undefined),
+          formatOffset(p.end),
           p.traced ? 'yes' : 'no',
         ]),
       ),

@@ -133,8 +133,9 @@ export function userFrames(site: Site | undefined, max = 5): Frame[] {
 }
 
 /** "exit code 0", "killed by SIGKILL", "still running". */
-export function formatExit(exit: ProcessInfo['exit'] | undefined): string {
-  if (!exit) return 'still running';
+/** ended: the process is known to be gone, though not how (no exit report, no signal from the tool). */
+export function formatExit(exit: ProcessInfo['exit'] | undefined, ended = false): string {
+  if (!exit) return ended ? 'ended (exit status not seen)' : 'still running';
   if (exit.signal) return `killed by ${exit.signal}`;
   if (exit.code === null || exit.code === undefined) return 'exited (no code)';
   return `exit code ${exit.code}`;

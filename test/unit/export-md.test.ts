@@ -97,8 +97,8 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
 
   test('processes table', () => {
     const rows = section(md, 'Processes').trim().split('\n');
-    assert.deepEqual(cells(rows[0]), ['pid', 'role', 'command', 'exit', 'traced']);
-    assert.deepEqual(cells(rows[2]), ['31337', 'main', '`node test/fixtures/leaked-interval.js`', 'killed by SIGKILL', 'yes']);
+    assert.deepEqual(cells(rows[0]), ['pid', 'role', 'command', 'exit', 'ended', 'traced']);
+    assert.deepEqual(cells(rows[2]), ['31337', 'main', '`node test/fixtures/leaked-interval.js`', 'killed by SIGKILL', '+5.42 s', 'yes']);
     assert.equal(rows.length, 3);
   });
 
@@ -163,8 +163,8 @@ describe('toMarkdown: graceful shutdown across two processes', () => {
   test('both processes, and log lines marked with pid and stderr', () => {
     const rows = section(md, 'Processes').trim().split('\n').slice(2).map(cells);
     assert.deepEqual(rows, [
-      ['4100', 'main', '`node server.js`', 'exit code 0', 'yes'],
-      ['4101', 'child of 4100', '`node worker.js --queue jobs`', 'exit code 0', 'yes'],
+      ['4100', 'main', '`node server.js`', 'exit code 0', '+950 ms', 'yes'],
+      ['4101', 'child of 4100', '`node worker.js --queue jobs`', 'exit code 0', '+931 ms', 'yes'],
     ]);
     assert.ok(md.includes('[  +266 ms] 4101 ERR worker: draining 3 jobs\n'));
   });

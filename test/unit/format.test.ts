@@ -109,6 +109,7 @@ describe('small helpers', () => {
     assert.equal(formatExit({ code: 0, signal: null }), 'exit code 0');
     assert.equal(formatExit({ code: null, signal: 'SIGKILL' }), 'killed by SIGKILL');
     assert.equal(formatExit(undefined), 'still running');
+    assert.equal(formatExit(undefined, true), 'ended (exit status not seen)');
   });
   test('describePlan', () => {
     assert.deepEqual(describePlan({ signal: 'SIGINT', when: { mode: 'after', ms: 1500 }, second: { signal: 'SIGINT', afterMs: 300 }, graceMs: 30_000, delivery: 'group' }), [
