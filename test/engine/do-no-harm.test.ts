@@ -5,7 +5,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { runTraced, runPlain, node, TSX, FIXTURES, type Plan } from './helpers';
+import { runTraced, runPlain, node, TSX, FIXTURES, CLI, type Plan } from './helpers';
+import { withStdin, inPty, cliRun, serviceLines, tmpOut, hasScript, shQuote } from './stdio-helpers';
+import * as fs from 'node:fs';
+import type { Trace } from '../../src/core/trace';
 
 interface Case {
   name: string;
@@ -17,6 +20,10 @@ interface Case {
   timed?: boolean;
 }
 
+// Node names its own pid in warnings: "(node:1234) ExperimentalWarning: …".
+const nodePid = (s: string) => s.replace(/\(node:\d+\)/g, '(node:PID)');
+// Node's permission model, allowed to read the fixture's own directory only.
+const PERMISSION = ['--experimental-permission', `--allow-fs-read=${path.join(FIXTURES, 'permission')}/`];
 const stackPaths = (s: string) => s.replace(/\(node:internal[^)]*\)/g, '(node:internal)');
 // The one documented difference: a signal listener's stack shows the tool's wrapper frame.
 const wrapperFrame = (s: string) => s.replace(/^ {4}at process\.shutdownTraceListener \(.*\/preload\.js:\d+:\d+\)\n/m, '');
@@ -39,6 +46,8 @@ const cases: Case[] = [
   { name: 'esm-app', command: node('esm-app.mjs') },
   { name: 'cluster (fork)', command: node('cluster.js'), plan: { graceMs: 3000 } },
   { name: 'throw from a signal handler', command: node('throw-sync-handler.js'), normalize: wrapperFrame, timed: true },
+  { name: 'permission model (reads only its own directory)', command: node(...PERMISSION, 'permission/service.js'), normalize: nodePid, timed: true },
+  { name: 'permission model with child processes allowed', command: node(...PERMISSION, '--allow-child-process', 'permission/service.js'), normalize: nodePid, timed: true },
 ];
 
 // npm prints its own notices to stderr that vary with the environment; the service's lines are compared.
@@ -71,4 +80,54 @@ describe('do no harm: plain and traced runs end the same way', { concurrency: 1 
       }
     });
   }
+});
+
+describe('do no harm: stdin, the terminal, the permission model', { concurrency: 1 }, () => {
+  test('piped stdin', async () => {
+    const input = 'first\nsecond\n';
+    const plain = await withStdin(node('reads-stdin.js'), input);
+    const out = tmpOut();
+    const traced = await withStdin([process.execPath, CLI, 'run', '--when', 'never', '--out', out, '--', ...node('reads-stdin.js')], input);
+    assert.equal(plain.code, 0);
+    assert.equal(traced.stdout, plain.stdout, 'the service read the same input');
+    const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
+    assert.deepEqual(trace.processes[0].exit, { code: 0, signal: null });
+    assert.equal(trace.output.filter((o) => o.stream === 'stderr').map((o) => o.text + '\n').join(''), plain.stderr);
+  });
+
+  for (const c of [
+    { name: 'a terminal: reading a line', command: node('reads-stdin.js'), ready: /to stderr/, keys: 'a line\r' },
+    { name: 'a terminal: raw mode, one key', command: node('tty-keypress.js'), ready: /press a key/, keys: 'y' },
+  ]) {
+    test(c.name, { skip: !hasScript && 'needs util-linux script(1) for a pseudo-terminal' }, async () => {
+      const run = async (command: string) => {
+        const pty = inPty(command);
+        await pty.waitFor(c.ready);
+        pty.type(c.keys);
+        const { code } = await pty.done;
+        return { code, lines: serviceLines(pty.screen()) };
+      };
+      const plain = await run(c.command.map(shQuote).join(' '));
+      const out = tmpOut();
+      const traced = await run(cliRun(['--when', 'never', '--out', out], c.command));
+      assert.equal(plain.code, 0);
+      assert.deepEqual(traced.lines, plain.lines);
+      const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
+      assert.deepEqual(trace.processes[0].exit, { code: 0, signal: null });
+      assert.ok(trace.processes[0].traced);
+    });
+  }
+
+  test('permission model: traced when the preload can be allowed invisibly, untraced and said so when not', async () => {
+    const allowed = await runTraced(node(...PERMISSION, 'permission/service.js'), { graceMs: 1500 });
+    assert.ok(allowed.trace.processes[0].traced, 'the preload loaded');
+    assert.match(allowed.stdout, /outside read: ERR_ACCESS_DENIED/, 'nothing but the preload was granted');
+    assert.ok(allowed.trace.events.some((e) => e.kind === 'note' && /permission model is on/.test(e.text)));
+    assert.equal(allowed.trace.analysis!.exitReason, 'graceful');
+    const untraced = await runTraced(node(...PERMISSION, '--allow-child-process', 'permission/service.js'), { graceMs: 1500 });
+    assert.equal(untraced.trace.processes[0].traced, false);
+    assert.equal(untraced.trace.meta.complete, false);
+    assert.match(untraced.trace.meta.incompleteReason!, /^not traced: Node's permission model/);
+    assert.ok(untraced.signalToExitMs! < 1000, 'the plan still ran: listening was seen from outside');
+  });
 });
