@@ -14,6 +14,8 @@ import { runView } from './view';
 import { runCheck, CHECK_USAGE } from './check';
 import { LOAD_DEFAULTS, resolveLoadUrl, type LoadConfig } from '../core/load';
 import type { K8sPlan, PreStop } from '../core/k8s';
+import { PlatformArgs, PLATFORM_USAGE } from './platform-args'; // issue 11
+import type { PlatformOptions } from '../core/platform/types';
 
 const USAGE = `Usage:
   shutdown-trace run [options] -- <command> [args...]   trace a service's shutdown
@@ -60,7 +62,7 @@ Kubernetes termination (kubelet order; implied by any of these options):
   --prestop-sleep S     preStop: sleep S seconds (or a duration: 500ms, 5s)
   --prestop-exec CMD    preStop: exec, run with sh -c in the service's directory
   --prestop-http PATH   preStop: httpGet on the service's port (/drain), :PORT/path or a URL
-` + CHECK_USAGE;
+` + PLATFORM_USAGE + CHECK_USAGE;
 
 function takeValue(args: string[], i: number, name: string): string {
   const v = args[i + 1];
@@ -88,6 +90,8 @@ export interface RunArgs {
   // ---- issue #5
   load?: LoadConfig;
   k8s?: K8sPlan;
+  /** issue 11: PID 1, init, docker, systemd, endpoint lag, --expect survive. */
+  platform?: PlatformOptions;
 }
 
 export function parseRunArgs(args: string[], known: Set<string> = new Set()): RunArgs {
@@ -105,6 +109,7 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
   // ---- issue #5
   const x = { signalGiven: false, graceGiven: false, deliveryGiven: false } as { signalGiven: boolean; graceGiven: boolean; deliveryGiven: boolean; load?: string; rate?: number; keepAlive?: boolean; sse?: number; loadPath?: string; ssePath?: string; loadTimeout?: number; loadTail?: number; k8s?: boolean; graceSeconds?: number; stopSignal?: string; preStop: { flag: string; p: PreStop }[] };
   x.preStop = [];
+  const pf = new PlatformArgs(opts);
   for (let i = 0; i < opts.length; i++) {
     const a = opts[i];
     // Without "--", the first word that is not an option starts the command.
@@ -120,6 +125,7 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
       i++;
       return v;
     };
+    if (pf.take(flag, val, () => inline ?? opts[i + 1], () => { if (inline === undefined) i++; })) continue;
     switch (flag) {
       case '--signal': plan.signal = signalName(val(), flag); x.signalGiven = true; break;
       case '--when': whenMode = val(); if (!['listening', 'after', 'never'].includes(whenMode)) throw new UsageError(`--when must be listening, after or never (got ${whenMode})`); break;
@@ -212,6 +218,7 @@ export function parseRunArgs(args: string[], known: Set<string> = new Set()): Ru
     plan.graceMs = graceSeconds * 1000;
     plan.delivery = 'main';
   }
+  r.platform = pf.apply(plan, { k8s: !!x.k8s, load: !!r.load, signalGiven: x.signalGiven, graceGiven: x.graceGiven, deliveryGiven: x.deliveryGiven, second: !!second });
   if (command.length === 0) throw new UsageError('no command given, e.g. shutdown-trace run -- node server.js');
   return r;
 }
@@ -232,6 +239,7 @@ export async function traceFromArgs(a: RunArgs): Promise<{ trace: Trace; interru
     tracePathIfKilled: path.resolve(a.cwd ?? process.cwd(), a.out),
     load: a.load,
     k8s: a.k8s,
+    platform: a.platform,
   });
   let interrupted = false;
   const onInt = () => {

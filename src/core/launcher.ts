@@ -21,6 +21,8 @@ import { attachStdio, stripTerminalControls, type AttachedStdio } from './termin
 // ---- issue #5: traffic during shutdown, Kubernetes termination
 import { LoadGenerator, LOAD_DEFAULTS } from './load';
 import { kubeletSchedule, startPreStop, describePreStop, type KubeletSchedule, type RunningHook } from './k8s';
+import { Platform } from './platform/session'; // issue 11: PID 1, init, docker, systemd, endpoint lag
+import { withPlatformDefaults } from './platform/options';
 
 export { LaunchError };
 export type { RunOptions, RunHandle, RunUpdate };
@@ -120,6 +122,7 @@ class Run implements RunHandle {
   private untraced = false;
   /** The last signal the tool sent each process while it was alive: how it ended, when nothing else says. */
   private readonly delivered = new Map<number, string>();
+  private readonly platform: Platform;
 
   /** t0: a rebuilt run (the watchdog's) keeps the dead launcher's clock. */
   constructor(private readonly opts: RunOptions, private readonly cwd: string, t0?: number) {
@@ -145,6 +148,7 @@ class Run implements RunHandle {
       output: [],
     };
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.platform = new Platform(opts.platform, opts.command, { now: () => this.now(), event: (e) => this.addLauncher(e), proc: (p) => void this.upsertProc(p), processes: () => this.trace.processes, events: () => this.trace.events, meta: () => this.trace.meta, snapshot: () => void this.snapshotAndWait('manual'), mainPid: () => this.mainPid, stopNewRequests: () => this.load?.stopNewRequests() });
     // ---- issue #5
     if (opts.load) {
       this.trace.meta.load = { ...opts.load };
@@ -223,7 +227,9 @@ class Run implements RunHandle {
 
     let child: ChildProcess;
     try {
-      child = spawn(exe, opts.command.slice(1), { cwd: this.cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: this.attached?.stdio ?? ['ignore', 'pipe', 'pipe'] });
+      await this.platform.prepare(env);
+      const spec = this.platform.spawnSpec(exe, opts.command.slice(1), this.attached?.stdio ?? ['ignore', 'pipe', 'pipe']);
+      child = spawn(spec.file, spec.args, { cwd: this.cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: spec.stdio });
     } finally {
       this.attached?.afterSpawn();
     }
@@ -237,7 +243,8 @@ class Run implements RunHandle {
         reject(new LaunchError(`Could not start ${opts.command[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}`));
       });
     });
-    this.mainPid = child.pid!;
+    this.mainPid = await this.platform.attach(child);
+    this.platform.wrapCollector(this.collector);
     this.journal.write({ type: 'pids', sessions: [this.mainPid], helpers: this.helperPids() }, true);
     this.trace.meta.mainPid = this.mainPid;
     this.upsertProc({ pid: this.mainPid, ppid: process.pid, command: redactArgv(opts.command).join(' '), traced: false, isMain: true, start: 0 });
@@ -249,14 +256,15 @@ class Run implements RunHandle {
     const ptys = this.attached?.ptys;
     if (child.stdout) this.pipeOutput(child.stdout, 'stdout');
     else if (ptys?.stdout) this.pipeOutput(ptys.stdout.output, 'stdout', true);
-    if (child.stderr) this.pipeOutput(child.stderr, 'stderr');
+    const stderr = this.platform.serviceStderr(child);
+    if (stderr) this.pipeOutput(stderr, 'stderr');
     else if (ptys?.stderr) this.pipeOutput(ptys.stderr.output, 'stderr', true);
     if (opts.attach) {
       // Closing the terminal: the service gets SIGHUP as a plain run's would, then the usual grace.
       this.onHangup = () => this.hangup();
       process.on('SIGHUP', this.onHangup);
     }
-    child.once('exit', (code, signal) => this.onMainExit(code, signal));
+    child.once('exit', (code, signal) => void this.platform.exitStatus(code, signal).then(([c, s]) => this.onMainExit(c, s)));
     this.treePoll = setInterval(() => this.pollTree(), TREE_POLL_MS);
 
     const { when } = opts.plan;
@@ -272,7 +280,7 @@ class Run implements RunHandle {
   }
 
   private belongsToRun(pid: number): boolean {
-    if (process.platform !== 'linux') return true;
+    if (process.platform !== 'linux' || this.platform.owns(pid)) return true;
     if (pid === this.mainPid || this.procs.has(pid)) return true;
     return sessionMembers(this.mainPid).some((e) => e.pid === pid);
   }
@@ -375,6 +383,7 @@ class Run implements RunHandle {
   }
 
   private onHello(h: HelloMessage): void {
+    h = this.platform.hello(h);
     const argv = h.argv.length ? h.argv : ['node'];
     // Keep the command as ps shows it (npm sets its title) when we already know it.
     const known = this.procs.get(h.pid);
@@ -382,6 +391,7 @@ class Run implements RunHandle {
   }
 
   private onPreloadEvents(pid: number, seq: number, events: PreloadEvent[]): void {
+    [pid, events] = [this.platform.hostPid(pid), this.platform.preloadEvents(events)];
     let seen = this.seqSeen.get(pid);
     if (!seen) this.seqSeen.set(pid, (seen = new Set()));
     if (seen.has(seq)) return;
@@ -405,6 +415,7 @@ class Run implements RunHandle {
     const ev = { ...(e as object), pid } as TraceEvent;
     this.journal?.write({ type: 'launcher', event: ev });
     this.push(ev);
+    this.platform?.onLauncherEvent(e);
   }
 
   private push(ev: TraceEvent): void {
@@ -455,7 +466,7 @@ class Run implements RunHandle {
     // Who the group signal reaches, read before it is sent: those it kills are gone right after.
     const group = delivery === 'group' ? sessionMembers(this.mainPid).filter((m) => m.pgid === this.mainPid) : [];
     try {
-      process.kill(target, signal as NodeJS.Signals);
+      this.platform.kill(target, signal);
     } catch (e) {
       this.addLauncher({ kind: 'note', t: this.now(), text: `Could not send ${signal}: ${(e as Error).message}` });
       return;
@@ -472,7 +483,7 @@ class Run implements RunHandle {
   }
 
   private async onDeadline(): Promise<void> {
-    if (this.finishing) return;
+    if (this.finishing || this.platform.postponeDeadline(() => void this.onDeadline())) return;
     const alive = [...this.procs.values()].filter((p) => p.end === undefined && isAlive(p.pid));
     if (this.mainExited && alive.length === 0) return;
     this.deadlineHit = true;
@@ -514,6 +525,7 @@ class Run implements RunHandle {
     this.hook?.cancel();
     const target = this.mainPid;
     this.addLauncher({ kind: 'kill-sent', t: this.now(), target });
+    if (this.platform.killTree(target)) return this.deliver(target, 'SIGKILL');
     const members = sessionMembers(target);
     try {
       process.kill(-target, 'SIGKILL');
@@ -560,10 +572,12 @@ class Run implements RunHandle {
     if (this.hook) this.hook.cancel('cut short: the main process exited');
     this.upsertProc({ pid: this.mainPid, end: t, exit: { code, signal } });
     this.addLauncher({ kind: 'process-exit', t, pid: this.mainPid, code, signal });
+    this.platform.onMainExit(t);
     this.later(ORPHAN_SETTLE_MS, () => void this.handleOrphansAndFinish());
   }
 
   private async handleOrphansAndFinish(): Promise<void> {
+    await this.platform.beforeOrphans();
     const survivors = sessionMembers(this.mainPid).filter((m) => m.pid !== this.mainPid);
     if (survivors.length) {
       // Show what they hold before stopping them.
@@ -642,6 +656,7 @@ class Run implements RunHandle {
       this.hook?.cancel();
       await this.finishLoad();
       if (this.treePoll) clearInterval(this.treePoll);
+      this.platform.finish();
       await this.collector.close();
       // The ptys' last output, now that nothing of the service's tree writes to them.
       await this.attached?.close();
@@ -849,6 +864,7 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     void _second;
     opts = { ...opts, plan: { ...plan, signal: opts.k8s.stopSignal, graceMs: opts.k8s.graceSeconds * 1000, delivery: 'main' } };
   }
+  opts = withPlatformDefaults(opts); // issue 11: --k8s as PID 1, --init in front of the command
   const run = new Run(opts, cwd);
   await run.start();
   return run;

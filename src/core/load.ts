@@ -149,9 +149,18 @@ export class LoadGenerator {
     return url;
   }
 
+  /**
+   * The target stopped receiving new traffic (a Kubernetes Service removed the endpoint): no new
+   * requests from now on; those in flight and the streams go on. Issue 11's endpoint lag.
+   */
+  stopNewRequests(): void {
+    this.unrouted = true;
+  }
+  private unrouted = false;
+
   private tick = (): void => {
     this.timer = undefined;
-    if (this.stopped) return;
+    if (this.stopped || this.unrouted) return;
     const rate = Math.min(this.cfg.rate, MAX_RATE);
     const due = Math.floor(((this.hooks.now() - this.startedAt) * rate) / 1000) + 1;
     let burst = 0;

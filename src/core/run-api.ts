@@ -43,6 +43,8 @@ export interface RunOptions {
    * Replaces plan.signal/graceMs/delivery/second for the automatic signal.
    */
   k8s?: K8sPlan;
+  /** Platform modes (issue 11): PID 1 in a PID namespace, init, docker, systemd, endpoint lag. */
+  platform?: import('./platform/types').PlatformOptions;
 }
 
 export interface RunUpdate {

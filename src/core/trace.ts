@@ -9,6 +9,7 @@ import type { LoadConfig, LoadOutcome, LoadSummary } from './load';
 import type { K8sPlan, KubeletSchedule, PreStop } from './k8s';
 export type { LoadConfig, LoadOutcome, LoadSummary, K8sPlan, KubeletSchedule, PreStop };
 // ---- end issue #5
+import type { PlatformEvent, PlatformMeta, PlatformFindingCode, PlatformAnalysis } from './platform/types'; // issue 11
 
 export const TRACE_FORMAT = 'shutdown-trace';
 export const TRACE_VERSION = 1;
@@ -53,7 +54,8 @@ export type LauncherEvent =
   /** The kubelet's 2 s minimum applied: the one-off extension when preStop overran (or left less than 2 s). */
   | { kind: 'grace-extension'; t: number; seconds: number; reason: string }
   // ---- end issue #5
-  ;
+  /** Platform modes (issue 11): PID 1, zombies, systemd, endpoints; `what` says which, `text` says it in words. */
+  | PlatformEvent;
 
 /**
  * Every event in a trace carries a pid: for preload events the process that reported it; for
@@ -117,7 +119,9 @@ export type FindingCode =
   /** The preStop hook failed, or was still running at the grace deadline. */
   | 'prestop'
   /** What a real pod would have gone through (--k8s). */
-  | 'k8s-termination';
+  | 'k8s-termination'
+  /** Platform modes (issue 11): see PlatformFindingCode. */
+  | PlatformFindingCode;
 
 export interface Finding {
   code: FindingCode;
@@ -194,6 +198,8 @@ export interface Analysis {
   requests?: RequestAccounting;
   /** The Kubernetes termination as simulated (--k8s). */
   k8s?: K8sOutcome;
+  /** Platform modes (issue 11): PID 1, zombies, systemd, endpoint lag. */
+  platform?: PlatformAnalysis;
 }
 
 /** Outcome counts; `lost` = reset + timeout + http-5xx + other-error (refusals are counted apart). */
@@ -262,6 +268,8 @@ export interface TraceMeta {
   load?: LoadConfig & { url?: string };
   /** Kubernetes termination, as configured; `schedule` once the stop signal was sent. */
   k8s?: K8sPlan & { startedAt?: number; schedule?: KubeletSchedule };
+  /** Platform modes (issue 11): PID 1 (namespace or emulated), docker, systemd, endpoint lag. */
+  platformMode?: PlatformMeta;
 }
 
 export interface Trace {
