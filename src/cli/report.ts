@@ -1,6 +1,6 @@
 /** The terminal report printed after a run and by `show`. */
 import type { Trace } from '../core/trace';
-import { userFrame, formatFrame, leakFrame } from '../core/trace';
+import { userFrame, formatFrame, leakFrame, podWouldHave } from '../core/trace';
 import { analyze } from '../core/analysis';
 
 function fmtMs(ms: number | undefined): string {
@@ -31,7 +31,7 @@ export function renderReport(trace: Trace, o: { tracePath?: string; color?: bool
     lines.push(`  traffic          ${rq.lost ? c('31', `${rq.lost} lost`) : '0 lost'} of ${rq.shutdown.total} during shutdown (${parts.join(', ') || 'none'}); ${rq.refusedWhileAlive + rq.resetAtClose} turned away after close()`);
     if (rq.streams.total) lines.push(`  streams          ${rq.streams.total} open: ${rq.streams.endedByServer} ended by the service, ${rq.streams.cut} cut`);
   }
-  if (a.k8s) lines.push(`  kubernetes       a real pod would have been ${a.k8s.summary} (grace ${a.k8s.graceSeconds} s${a.k8s.preStop ? `, preStop ${a.k8s.preStop}` : ''})`);
+  if (a.k8s) lines.push(`  kubernetes       ${podWouldHave(a.k8s)} (grace ${a.k8s.graceSeconds} s${a.k8s.preStop ? `, preStop ${a.k8s.preStop}` : ''})`);
   if (!trace.meta.complete) lines.push(`  ${c('33', 'incomplete')}       ${trace.meta.incompleteReason}`);
   const phases = a.phases.filter((p) => !p.id.startsWith('shutdown-'));
   if (phases.length) {

@@ -3,7 +3,7 @@
  * phase timings and the summary fields a bug report needs. Pure; vscode-free.
  */
 import type { HandleInfo } from './protocol';
-import { userFrame, formatFrame, isTcpAddress, type Trace, type TraceEvent, type Analysis, type Finding, type PhaseTiming, type ExitReason } from './trace';
+import { userFrame, formatFrame, isTcpAddress, podWouldHave, type Trace, type TraceEvent, type Analysis, type Finding, type PhaseTiming, type ExitReason } from './trace';
 import type { RequestAccounting, K8sOutcome, Leak } from './trace';
 import { classifyRoles } from './runners';
 import { groupLeaks } from './leaks';
@@ -451,7 +451,7 @@ export function analyze(trace: Trace): Analysis {
     });
     if (k8s.fate !== 'not-terminated') {
       const rest = a.verdict.replace(/^Killed at the [^:]+ deadline: /, '');
-      a.verdict = `A real pod would have ${k8s.fate === 'killed' ? 'been ' : ''}${k8s.summary}. ${rest.charAt(0).toUpperCase()}${rest.slice(1)}`;
+      a.verdict = `${podWouldHave(k8s).replace(/^a/, 'A')}. ${rest.charAt(0).toUpperCase()}${rest.slice(1)}`;
     }
   }
   const sevRank = { error: 0, warning: 1, info: 2 };

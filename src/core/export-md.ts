@@ -6,6 +6,7 @@
  */
 import type { Frame } from './protocol';
 import type { Finding, LoadOutcome, RequestAccounting, Trace, TraceEvent } from './trace';
+import { podWouldHave } from './trace';
 import { redactTrace } from './redact';
 import { describePlan, describeWhen, formatDuration, formatExit, formatFrameLine, formatOffset, formatSite, leakedHandles, truncate, userFrames } from './format';
 
@@ -379,7 +380,7 @@ function k8sSection(trace: Trace): string[] {
   const stopSignal = start?.stopSignal ?? out?.stopSignal ?? k?.stopSignal ?? 'SIGTERM';
   const schedule = out?.schedule ?? k?.schedule;
   const L: string[] = ['### Kubernetes termination', ''];
-  if (out) L.push(`${FATE_ICON[out.fate] ?? '❔'} **A real pod would have ${out.fate === 'killed' ? 'been ' : ''}${mdText(out.summary)}.**`, '');
+  if (out) L.push(`${FATE_ICON[out.fate] ?? '❔'} **${mdText(podWouldHave(out).replace(/^a/, 'A'))}.**`, '');
   else if (!start) L.push('🟠 **Not terminated: the run ended before the termination began.**', '');
 
   const rows: string[][] = [];

@@ -355,6 +355,15 @@ export function validateTrace(data: unknown, source = 'trace'): Trace {
   return data as unknown as Trace;
 }
 
+/**
+ * "a real pod would have been killed at 30 s…", "…would have died by SIGTERM at 0 s…": the
+ * Kubernetes verdict's phrase, with the verb its fate needs (never "would have been died").
+ */
+export function podWouldHave(k: Pick<K8sOutcome, 'fate' | 'summary'>): string {
+  if (k.fate === 'not-terminated') return `no pod termination: ${k.summary.replace(/^not terminated: /, '')}`;
+  return `a real pod would have ${k.fate === 'killed' ? 'been ' : ''}${k.summary}`;
+}
+
 /** A listen address on a TCP port ("127.0.0.1:3000"), as opposed to a Unix socket or pipe path. */
 export function isTcpAddress(address: string): boolean {
   return /:\d+$/.test(address);

@@ -4,7 +4,7 @@
  */
 import type { Finding, ExitReason } from '../../src/core/trace';
 import type { Frame as StackFrame } from '../../src/core/protocol';
-import { userFrame } from '../../src/core/trace';
+import { userFrame, podWouldHave } from '../../src/core/trace';
 import { Model, HandleRec } from './model';
 import { el, clear, displayText, fmtDur, fmtInt } from './util';
 
@@ -147,7 +147,7 @@ export class Summary {
           'p',
           { class: 'st-traffic-line', 'data-testid': 'k8s' },
           el('span', { class: 'st-fact-k', text: 'kubernetes' }),
-          el('span', { class: `st-traffic-n ${tone}`, text: `a real pod would have been ${displayText(k8.summary, 300)}` }),
+          el('span', { class: `st-traffic-n ${tone}`, text: displayText(podWouldHave(k8), 340) }),
         ),
       );
     }
