@@ -186,3 +186,120 @@ describe('collector: fuzz', () => {
     await c.close();
   });
 });
+
+describe('collector: every event is validated field by field', () => {
+  const frame = (pid: number, seq: number, evs: unknown[]) => JSON.stringify({ type: 'events', pid, seq, events: evs });
+  const handle = { id: 'h1', type: 'interval', label: 'setInterval 1000 ms', ref: true, createdAt: 5, site: { frames: [{ fn: 'main', file: '/app/a.js', line: 3, col: 7 }], user: 0 }, details: { delayMs: 1000 } };
+
+  test('wrong types are refused and counted, naming the field; the connection and the run go on', async () => {
+    const { c, log } = await collector();
+    const ws = (await connect(c, c.token)).ws!;
+    ws.send(hello(300));
+    await until(() => log.hellos.length === 1);
+    const bad: [unknown, RegExp][] = [
+      [{ kind: 'snapshot', t: 1, handles: 5 }, /events\[0\]\.reason is missing|events\[0\]\.handles is not a list/],
+      [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: 5, unidentified: [] }, /events\[0\]\.handles is not a list \(number\)/],
+      [{ kind: 'dropped', t: 1, count: 'abc' }, /events\[0\]\.count is not a number \(string\)/],
+      [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: [null, 5], unidentified: [] }, /events\[0\]\.handles\[0\] is not an object \(null\)/],
+      [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: [{ ...handle, site: { frames: [{ file: 1, line: 1, col: 1 }], user: 0 } }], unidentified: [] }, /handles\[0\]\.site\.frames\[0\]\.file is not a string/],
+      [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: [{ ...handle, site: { frames: [], user: 4 } }], unidentified: [] }, /handles\[0\]\.site\.user is not -1 or an index into frames/],
+      [{ kind: 'handle-open', t: 1, handle: { ...handle, owner: { id: 'o1', name: 'ioredis Redis', via: 'guessed' } } }, /handle\.owner\.via is not one of reachable, method-frame/],
+      [{ kind: 'handle-open', t: 1, handle: { ...handle, details: { nested: { a: 1 } } } }, /handle\.details\.nested is not a string, number or boolean/],
+      [{ kind: 'signal', t: '1', signal: 'SIGTERM', nth: 1, listeners: 1 }, /events\[0\]\.t is not a number/],
+      [{ kind: 'listen', t: 1, server: 's', proto: 'gopher', address: '127.0.0.1:1' }, /proto is not one of http, https, net, tls/],
+      [{ kind: 'exit-call', t: 1, code: { toString: 1 } }, /events\[0\]\.code is not a string/],
+      [{ kind: 'request-end', t: 1, server: 's', req: 'r', status: 200.5, aborted: false }, /status is not a whole number/],
+      [{ kind: 'active-count', t: 1, count: -3 }, /count is negative/],
+      [{ kind: 'no-such-kind', t: 1 }, /events\[0\]\.kind is not a known event kind/],
+      [{ t: 1 }, /events\[0\]\.kind is missing/],
+      [[1, 2], /events\[0\] is not an object/],
+    ];
+    let seq = 0;
+    for (const [ev] of bad) ws.send(frame(300, seq++, [ev]));
+    ws.send(frame(300, seq++, [{ kind: 'dropped', t: 2, count: 3 }]));
+    await until(() => log.events.length === 1);
+    assert.equal(log.rejects.length, bad.length, log.rejects.map((r) => r.reason).join('\n'));
+    bad.forEach(([, re], i) => assert.match(log.rejects[i].reason, re, `frame ${i}: ${log.rejects[i].reason}`));
+    assert.ok(log.rejects.every((r) => r.kind === 'frame' && r.reason.startsWith('malformed event from pid 300: ')));
+    assert.deepEqual(log.events[0].events, [{ kind: 'dropped', t: 2, count: 3 }]);
+    assert.equal(ws.readyState, ws.OPEN);
+    ws.close();
+    await c.close();
+  });
+
+  test('one bad event in a frame is refused alone; the good ones of the same frame are kept', async () => {
+    const { c, log } = await collector();
+    const ws = (await connect(c, c.token)).ws!;
+    ws.send(hello(301));
+    ws.send(frame(301, 0, [{ kind: 'handle-close', t: 1, id: 'a' }, { kind: 'handle-close', t: 2, id: 7 }, { kind: 'handle-close', t: 3, id: 'c' }]));
+    await until(() => log.events.length === 1);
+    assert.deepEqual(log.events[0].events.map((e) => e.t), [1, 3]);
+    assert.match(log.rejects[0].reason, /events\[1\]\.id is not a string \(number\)/);
+    ws.close();
+    await c.close();
+  });
+
+  test('unknown fields are tolerated but not kept: only the protocol\'s fields reach the run (deep nesting included)', async () => {
+    const { c, log } = await collector();
+    const ws = (await connect(c, c.token)).ws!;
+    ws.send(hello(302));
+    // 50,000 levels: JSON.stringify cannot write it, so the frame is built as text.
+    const DEEP = '@@DEEP@@';
+    const deep = '['.repeat(50_000) + '1' + ']'.repeat(50_000);
+    const owner = { id: 'o1', name: 'ioredis Redis', package: 'ioredis', via: 'reachable', path: 'stream', release: ['quit', 'disconnect'], site: { frames: [{ file: '/app/r.js', line: 1, col: 2 }], user: 0 }, extra: 'x' };
+    ws.send(frame(302, 0, [
+      { kind: 'signal', t: 1, signal: 'SIGTERM', nth: 1, listeners: 0, future: { deep: DEEP } },
+      { kind: 'snapshot', t: 2, reason: 'deadline', handles: [{ ...handle, owner, details: { delayMs: 5, bad: null }, color: 'red' }], unidentified: [{ type: 'TTYWRAP', count: 1, x: 1 }] },
+      { kind: 'exit-call', t: 3, code: null },
+      { kind: 'listener-start', t: 4, id: 'l1', signal: 'SIGTERM', site: null, name: 'onTerm' },
+    ]).replace(JSON.stringify(DEEP), deep));
+    await until(() => log.events.length === 1);
+    const [sig, snap, exitCall, ls] = log.events[0].events as unknown as Record<string, unknown>[];
+    assert.deepEqual(sig, { kind: 'signal', t: 1, signal: 'SIGTERM', nth: 1, listeners: 0 });
+    const { extra: _extra, ...ownerKept } = owner;
+    assert.deepEqual(snap, { kind: 'snapshot', t: 2, reason: 'deadline', handles: [{ ...handle, owner: ownerKept, details: { delayMs: 5 } }], unidentified: [{ type: 'TTYWRAP', count: 1 }] });
+    assert.deepEqual(exitCall, { kind: 'exit-call', t: 3 });
+    assert.deepEqual(ls, { kind: 'listener-start', t: 4, id: 'l1', signal: 'SIGTERM', name: 'onTerm' });
+    assert.equal(log.rejects.length, 0);
+    ws.close();
+    await c.close();
+  });
+
+  test('a hello with wrong field types is refused; the run token is never stored from the wire', async () => {
+    const { c, log } = await collector();
+    const bad = (await connect(c, c.token)).ws!;
+    bad.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, pid: 303, ppid: 1, argv: 5, node: 'v20', cwd: '/', t: 0, isWorker: false }));
+    assert.equal(await closed(bad), 1008);
+    assert.match(log.rejects[0].reason, /hello from pid 303 refused: \.argv is not a list/);
+    const ws = (await connect(c, c.token)).ws!;
+    ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, pid: 304, ppid: 1, argv: ['node', `--x=${c.token}`], node: 'v20', cwd: '/', t: 0, isWorker: false }));
+    ws.send(frame(304, 0, [{ kind: 'error', t: 1, origin: 'uncaughtException', message: `env says SHUTDOWN_TRACE_TOKEN=${c.token}` }]));
+    await until(() => log.events.length === 1);
+    assert.ok(!JSON.stringify(log.events).includes(c.token), 'token not in events');
+    assert.match((log.events[0].events[0] as { message: string }).message, /SHUTDOWN_TRACE_TOKEN=«redacted»/);
+    ws.close();
+    await c.close();
+  });
+
+  test('a handler that throws on a valid event is counted; the collector keeps going', async () => {
+    const log: Log = { hellos: [], events: [], rejects: [] };
+    let n = 0;
+    const c = new Collector({
+      onHello: (h) => log.hellos.push(h.pid),
+      onEvents: (pid, seq, events) => {
+        if (n++ === 0) throw new TypeError('boom');
+        log.events.push({ pid, seq, events });
+      },
+      onReject: (kind, reason) => log.rejects.push({ kind, reason }),
+    });
+    await c.start();
+    const ws = (await connect(c, c.token)).ws!;
+    ws.send(hello(305));
+    ws.send(events(305, 0));
+    ws.send(events(305, 1));
+    await until(() => log.events.length === 1);
+    assert.match(log.rejects[0].reason, /could not be handled: boom/);
+    ws.close();
+    await c.close();
+  });
+});
