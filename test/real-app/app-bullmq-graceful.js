@@ -1,0 +1,27 @@
+// The email worker done right: close the worker (it finishes the job in hand) and the queue.
+const { Queue, Worker } = require('bullmq');
+
+const { hostname, port } = new URL(process.env.REDIS_URL);
+const connection = { host: hostname, port: Number(port) };
+
+function startEmailWorker() {
+  const worker = new Worker('emails', async (job) => {
+    console.log(`sending email to ${job.data.to}`);
+  }, { connection });
+  worker.on('failed', (job, err) => console.error(`email ${job?.id} failed: ${err.message}`));
+  return worker;
+}
+
+const queue = new Queue('emails', { connection });
+const worker = startEmailWorker();
+
+worker.waitUntilReady().then(async () => {
+  await queue.add('welcome', { to: 'ada@example.com' });
+  console.log('listening for jobs on emails');
+});
+
+process.on('SIGTERM', async () => {
+  console.log('shutting down');
+  await worker.close();
+  await queue.close();
+});

@@ -1,0 +1,83 @@
+/**
+ * Servers and schedulers from real libraries, no database: gRPC, socket.io, ws, node-cron;
+ * and two things that must NOT be called leaks: a pino transport's worker and fetch's
+ * idle keep-alive connection.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { trace, node, at, expectLeaks, expectExit, expectGraceful, expectVerdictNames, explain } from './helpers';
+
+const KILLED = { code: null, signal: 'SIGKILL' };
+
+// The upstream API app-pino-fetch.js calls: keeps idle keep-alive connections for a minute,
+// so the service's fetch connection is still open when the service exits.
+let upstream: http.Server;
+let upstreamConnections = 0;
+before(async () => {
+  upstream = http.createServer((req, res) => res.end(req.url === '/price' ? '42' : 'ok'));
+  upstream.keepAliveTimeout = 60_000;
+  upstream.on('connection', () => upstreamConnections++);
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  process.env.UPSTREAM_URL = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+});
+after(() => {
+  upstream.closeAllConnections();
+  upstream.close();
+});
+
+describe('network libraries', { concurrency: 2 }, () => {
+  test('gRPC server never shut down: one leak "@grpc/grpc-js Server" at new grpc.Server()', async () => {
+    const r = await trace(node('app-grpc.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    assert.equal(r.trace.analysis!.servicePid, r.trace.meta.mainPid, explain(r.trace));
+    const [leak] = expectLeaks(r, [{ site: [at('app-grpc.js', 'new grpc.Server()'), at('app-grpc.js', 'server.bindAsync(')], owner: /^@grpc\/grpc-js Server\b/, fix: /\b(tryShutdown|forceShutdown)\(\)/ }]);
+    assert.ok(leak.handles.some((h) => h.type === 'server'), `its HTTP/2 listener\n${explain(r.trace)}`);
+    expectVerdictNames(r.trace);
+  });
+
+  test('gRPC server tryShutdown() on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-grpc-graceful.js'));
+    expectGraceful(r);
+    assert.match(r.stdout, /bye/);
+  });
+
+  test('socket.io: http server closed but not io, with a connected socket.io-client: two leaks, the io Server and the client', async () => {
+    const r = await trace(node('app-socketio.js'));
+    assert.match(r.stdout, /listening/, 'the client connected before the signal');
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [
+      { site: at('app-socketio.js', 'new Server(httpServer)'), owner: /^socket\.io Server\b/, fix: /\bclose\(\)/ },
+      { site: at('app-socketio.js', 'connect(`http'), owner: /^socket\.io-client (Socket|Manager)\b/, fix: /\b(close|disconnect)\(\)/ },
+    ]);
+    expectVerdictNames(r.trace);
+  });
+
+  test('ws: wss.close() leaves the connected client: two leaks, the WebSocketServer and the client WebSocket', async () => {
+    const r = await trace(node('app-ws.js'));
+    assert.match(r.stdout, /listening/, 'the client connected before the signal');
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [
+      { site: at('app-ws.js', 'new WebSocketServer('), owner: /^ws (WebSocketServer|WebSocket)\b/, fix: /\b(close|terminate)\(\)/ },
+      { site: at('app-ws.js', 'new WebSocket('), owner: /^ws WebSocket\b/, fix: /\b(close|terminate)\(\)/ },
+    ]);
+    expectVerdictNames(r.trace);
+  });
+
+  test('node-cron task never stopped: one leak owned by the node-cron task at cron.schedule()', async () => {
+    const r = await trace(node('app-cron.js'), { after: 1500 });
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [{ site: at('app-cron.js', 'cron.schedule('), owner: /^node-cron \w*Task\b/, fix: /\b(stop|destroy)\(\)/ }]);
+    expectVerdictNames(r.trace);
+  });
+
+  test('pino transport + keep-alive fetch: graceful, exit 0, neither the logger worker nor the idle connection is a leak', async () => {
+    const before = upstreamConnections;
+    const r = await trace(node('app-pino-fetch.js'));
+    expectGraceful(r);
+    assert.ok(upstreamConnections > before, 'the service did call the upstream');
+    assert.match(r.stdout, /"msg":"upstream reachable"/, 'pino wrote through its transport');
+    assert.match(r.stdout, /"msg":"closed"/, 'and flushed the last line at exit');
+  });
+});

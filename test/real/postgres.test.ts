@@ -1,0 +1,55 @@
+/**
+ * Real libraries on a real PostgreSQL: pg's Pool and Client, knex. pg's Pool would let the
+ * process go by itself after idleTimeoutMillis (10 s); the 2 s grace is well under that.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServers } from './servers';
+import { trace, node, at, expectLeaks, expectExit, expectGraceful, expectVerdictNames, explain } from './helpers';
+
+useServers({ postgres: true });
+
+const KILLED = { code: null, signal: 'SIGKILL' };
+
+describe('postgres libraries', { concurrency: 2 }, () => {
+  test('pg Pool never ended: one leak "pg Pool" at new Pool(), its idle client folded in', async () => {
+    const r = await trace(node('app-pg-pool.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    assert.equal(r.trace.analysis!.servicePid, r.trace.meta.mainPid, explain(r.trace));
+    const [leak] = expectLeaks(r, [{ site: [at('app-pg-pool.js', 'new Pool('), at('app-pg-pool.js', "pool.query('SELECT 1')")], owner: /^pg(-pool)? \w*Pool\b/, fix: /\bend\(\)/ }]);
+    assert.ok(leak.handles.some((h) => h.type === 'socket'), `the idle client's connection is the pool's\n${explain(r.trace)}`);
+    expectVerdictNames(r.trace);
+  });
+
+  test('pg Pool ended on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-pg-pool-graceful.js'));
+    expectGraceful(r);
+  });
+
+  test('pg Client doing LISTEN never ended: one leak "pg Client" at new Client()', async () => {
+    const r = await trace(node('app-pg-listen.js'), { after: 1500 });
+    assert.match(r.stdout, /listening for new_job/, 'LISTEN was issued before the signal');
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [{ site: [at('app-pg-listen.js', 'new Client('), at('app-pg-listen.js', 'client.connect()')], owner: /^pg Client\b/, fix: /\bend\(\)/ }]);
+    expectVerdictNames(r.trace);
+  });
+
+  test('pg Client UNLISTEN + end() on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-pg-listen-graceful.js'), { after: 1500 });
+    assert.match(r.stdout, /listening for new_job/);
+    expectGraceful(r);
+  });
+
+  test('knex never destroyed after one query: one leak owned by knex at knex({...}), connection and reaping interval folded in', async () => {
+    const r = await trace(node('app-knex.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: [at('app-knex.js', 'knex({'), at('app-knex.js', "db.raw('select 1')")], owner: /^knex \w+/, fix: /\bdestroy\(\)/ }]);
+    assert.ok(leak.handles.some((h) => h.type === 'socket'), `the pooled pg connection belongs to knex\n${explain(r.trace)}`);
+    expectVerdictNames(r.trace);
+  });
+
+  test('knex destroyed on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-knex-graceful.js'));
+    expectGraceful(r);
+  });
+});

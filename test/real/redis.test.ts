@@ -1,0 +1,80 @@
+/**
+ * Real libraries on a real Redis: ioredis, node-redis, BullMQ, and a cluster of ioredis
+ * workers. What users must read: the verdict, the exit, and each leak as the library object
+ * they created (owner), at their line, with the call that releases it.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServers } from './servers';
+import { trace, node, at, expectLeaks, expectExit, expectGraceful, expectVerdictNames, explain, listenerPids, proc } from './helpers';
+
+useServers({ redis: true });
+
+const KILLED = { code: null, signal: 'SIGKILL' };
+
+describe('redis libraries', { concurrency: 2 }, () => {
+  test('ioredis client never quit: killed at the deadline, one leak "ioredis Redis" at new Redis()', async () => {
+    const r = await trace(node('app-ioredis.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    assert.equal(r.trace.analysis!.servicePid, r.trace.meta.mainPid, explain(r.trace));
+    const site = at('app-ioredis.js', 'new Redis(');
+    const [leak] = expectLeaks(r, [{ site, owner: /^ioredis Redis\b/, fix: /\bquit\(\)/ }]);
+    assert.ok(leak.handles.some((h) => h.type === 'socket'), `the Redis connection is among its handles\n${explain(r.trace)}`);
+    expectVerdictNames(r.trace);
+  });
+
+  test('ioredis with quit() on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-ioredis-graceful.js'));
+    expectGraceful(r);
+    assert.match(r.stdout, /bye/);
+  });
+
+  test('node-redis client never closed: one leak owned by the redis client at createClient()', async () => {
+    const r = await trace(node('app-redis.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const site = [at('app-redis.js', 'createClient('), at('app-redis.js', 'client.connect()')];
+    const [leak] = expectLeaks(r, [{ site, owner: /^(redis|@redis\/client) \w*Client\b/, fix: /\b(close|quit|destroy)\(\)/ }]);
+    assert.ok(leak.handles.some((h) => h.type === 'socket'), explain(r.trace));
+    expectVerdictNames(r.trace);
+  });
+
+  test('node-redis with close() on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-redis-graceful.js'));
+    expectGraceful(r);
+  });
+
+  test('BullMQ Worker never closed: one leak "bullmq Worker" at new Worker(), its connections and timers folded in', async () => {
+    const r = await trace(node('app-bullmq.js'), { after: 2000 });
+    assert.match(r.stdout, /listening for jobs on emails/, 'the worker was ready before the signal');
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const site = at('app-bullmq.js', 'new Worker(');
+    // The closed Queue is not a leak; the Worker's two ioredis connections are not separate
+    // "ioredis Redis" leaks: they belong to the Worker.
+    const [leak] = expectLeaks(r, [{ site, owner: /^bullmq Worker\b/, fix: /\bclose\(\)/ }]);
+    const sockets = leak.handles.filter((h) => h.type === 'socket').length;
+    assert.equal(sockets, 2, `the Worker holds its connection and its blocking connection\n${explain(r.trace)}`);
+    expectVerdictNames(r.trace);
+  });
+
+  test('BullMQ Worker closed on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-bullmq-graceful.js'), { after: 2000 });
+    assert.match(r.stdout, /sending email to ada@example\.com/, 'the job ran before the signal');
+    expectGraceful(r);
+  });
+
+  test('cluster: the primary stops its 2 workers, each holds its ioredis client; one leak per worker, none in the primary', async () => {
+    const r = await trace(node('app-cluster.js'));
+    const t = r.trace;
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const mainPid = t.meta.mainPid!;
+    assert.equal(t.analysis!.servicePid, mainPid, `the verdict is about the primary\n${explain(t)}`);
+    const workers = listenerPids(t).filter((p) => p !== mainPid);
+    assert.equal(workers.length, 2, `two workers listened\n${explain(t)}`);
+    for (const w of workers) assert.equal(proc(t, w)?.role ?? 'service', 'service', `a worker is not a runner\n${explain(t)}`);
+    assert.equal(proc(t, mainPid)?.role ?? 'service', 'service', `the primary is not a runner\n${explain(t)}`);
+    const site = at('app-cluster.js', 'new Redis(');
+    // The primary waiting for its workers is not a leak of its own: no "child process" entries.
+    expectLeaks(r, workers.map((pid) => ({ site, pid, owner: /^ioredis Redis\b/, fix: /\bquit\(\)/ })));
+    expectVerdictNames(t);
+  });
+});
