@@ -1,7 +1,7 @@
 // The one test command (npm test): build, make sure the browser and code-server are installed,
 // then run every suite with node's test runner: core unit tests, the engine against real
-// processes and signals, the webview in real Chromium, and the extension in a real VS Code
-// (code-server).
+// processes and signals, real libraries against a real PostgreSQL and Redis, the webview in
+// real Chromium, and the extension in a real VS Code (code-server).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -22,8 +22,13 @@ run(process.execPath, ['scripts/build.mjs']);
 // Idempotent and quick when already installed: Debian chromium + code-server 4.100.3 in .cache/.
 run('bash', ['scripts/setup-code-server.sh']);
 
-const suites = ['unit', 'engine', 'webview', 'e2e', 'electron'];
+const suites = ['unit', 'engine', 'real', 'webview', 'e2e', 'electron'];
 const only = process.argv.slice(2);
+// The real-library suite's fixture services have their own dependencies (ioredis, pg, NestJS…).
+const realApp = path.join(root, 'test', 'real-app');
+if ((only.length ? only : suites).includes('real') && !fs.existsSync(path.join(realApp, 'node_modules'))) {
+  run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: realApp });
+}
 const files = [];
 for (const s of only.length ? only : suites) {
   const dir = path.join(root, 'test', s);

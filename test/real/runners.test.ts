@@ -1,0 +1,89 @@
+/**
+ * Services started through runners: tsx (NestJS), nodemon, sh -c, npx tsx. The verdict, the
+ * exit and the leaks are about the node process running the user's service; the runners are
+ * marked as such and their own handles, exits and phases are never the user's leaks.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Trace } from '../../src/core/trace';
+import { useServers } from './servers';
+import { trace, at, expectLeaks, expectExit, expectGraceful, expectService, expectVerdictNames, explain, listenerPids, proc } from './helpers';
+import { finding } from '../engine/helpers';
+
+useServers({ redis: true });
+
+/** The one process that listened on TCP: the user's service, found from the preload's events. */
+function servicePidOf(t: Trace): number {
+  const pids = listenerPids(t);
+  assert.equal(pids.length, 1, `one process listened on TCP: ${pids}\n${explain(t)}`);
+  return pids[0];
+}
+
+/** The processes between the main process and the service (both ends included, service excluded). */
+function runnersAbove(t: Trace, service: number): number[] {
+  const out: number[] = [];
+  let p = proc(t, proc(t, service)?.ppid);
+  while (p) {
+    out.push(p.pid);
+    if (p.pid === t.meta.mainPid) break;
+    p = proc(t, p.ppid);
+  }
+  assert.ok(out.includes(t.meta.mainPid!), `the service descends from the main process\n${explain(t)}`);
+  return out;
+}
+
+describe('runners', { concurrency: 2 }, () => {
+  test('NestJS under tsx: a provider leaks setInterval in onModuleInit; app.close() on SIGTERM is not enough', async () => {
+    const r = await trace(['node_modules/.bin/tsx', 'nest/main.ts']);
+    const t = r.trace;
+    assert.match(r.stdout, /listening[\s\S]*closed/, 'Nest closed the app on SIGTERM');
+    const svc = servicePidOf(t);
+    assert.notEqual(svc, t.meta.mainPid, 'tsx runs the service in a child process');
+    expectService(t, svc, [t.meta.mainPid!]);
+    expectExit(r, 'killed-at-deadline', { code: null, signal: 'SIGKILL' }, svc);
+    // The user's own timer: no library owner, the .ts line of the setInterval call.
+    expectLeaks(r, [{ site: at('nest/metrics.service.ts', 'setInterval('), owner: null, fix: /\bclearInterval\(\)/ }]);
+    expectVerdictNames(t);
+  });
+
+  test('nodemon: the service shuts down cleanly (exit 0) and that is the verdict, whatever nodemon exits with', async () => {
+    const r = await trace(['node_modules/.bin/nodemon', 'service.js']);
+    const t = r.trace;
+    const svc = servicePidOf(t);
+    expectService(t, svc, [t.meta.mainPid!]);
+    expectGraceful(r, svc);
+    assert.equal(r.code, 143, 'nodemon itself exits 128+SIGTERM after its child');
+    assert.match(r.stdout, /SIGTERM: shutting down/);
+  });
+
+  test('sh -c "node service.js", signal to the group (Ctrl+C-like): the service exits 0, the verdict is about it', async () => {
+    const r = await trace(['sh', '-c', 'node service.js'], { delivery: 'group' });
+    const t = r.trace;
+    const svc = servicePidOf(t);
+    assert.notEqual(svc, t.meta.mainPid, 'sh runs node as its child');
+    expectService(t, svc, [t.meta.mainPid!]);
+    expectGraceful(r, svc);
+  });
+
+  test('sh -c "node service.js", signal to the main process only: it never reached the service; no leaks are blamed on the service', async () => {
+    const r = await trace(['sh', '-c', 'node service.js']);
+    const t = r.trace;
+    const svc = servicePidOf(t);
+    expectService(t, svc, [t.meta.mainPid!]);
+    assert.ok(finding(t, 'signal-not-delivered'), `signal-not-delivered finding\n${explain(t)}`);
+    assert.match(t.analysis!.verdict, new RegExp(`never reached the service[\\s\\S]*node service\\.js \\(pid ${svc}\\)`), explain(t));
+    // The service was never asked to stop: its server and Redis client were in use, not leaked.
+    assert.deepEqual(t.analysis!.leaks ?? [], [], `no leaks for a service that never got the signal\n${explain(t)}`);
+  });
+
+  test('npx tsx service.ts, signal to the group: the service (tsx\'s child) exits 0; npx, sh and tsx are runners', async () => {
+    const r = await trace(['npx', 'tsx', 'service.ts'], { delivery: 'group' });
+    const t = r.trace;
+    const svc = servicePidOf(t);
+    assert.match(proc(t, svc)!.command, /service\.ts/, explain(t));
+    const runners = runnersAbove(t, svc);
+    assert.ok(runners.length >= 2, `npx and tsx at least: ${runners}\n${explain(t)}`);
+    expectService(t, svc, runners);
+    expectGraceful(r, svc);
+  });
+});
