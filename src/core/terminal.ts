@@ -90,11 +90,14 @@ async function openPty(o: { keyboard: boolean; size?: { columns: number; rows: n
   delete env.NODE_OPTIONS;
   let child: ChildProcess;
   try {
-    child = spawn('script', ['-q', '-f', '-c', sh, '/dev/null'], { detached: true, env, stdio: [o.keyboard ? 0 : 'ignore', 'pipe', 'ignore', 'pipe', 'pipe'] });
+    // Without the keyboard, script's stdin is a pipe held open and never written: given /dev/null
+    // it would pass end-of-file on to the service, whose reads should wait instead.
+    child = spawn('script', ['-q', '-f', '-c', sh, '/dev/null'], { detached: true, env, stdio: [o.keyboard ? 0 : 'pipe', 'pipe', 'ignore', 'pipe', 'pipe'] });
   } catch {
     return undefined;
   }
   child.on('error', () => {});
+  child.stdin?.on('error', () => {});
   const nameOut = child.stdio[3] as Readable;
   const hold = child.stdio[4] as Writable;
   hold.on('error', () => {});
@@ -137,6 +140,7 @@ async function openPty(o: { keyboard: boolean; size?: { columns: number; rows: n
       if (!closing) {
         try {
           hold.end();
+          child.stdin?.end();
         } catch {}
         closing = Promise.race([exited, new Promise<void>((r) => setTimeout(r, 2000).unref())]).then(() => {
           if (child.exitCode === null && child.signalCode === null) {
@@ -152,6 +156,22 @@ async function openPty(o: { keyboard: boolean; size?: { columns: number; rows: n
   return { helper, fd };
 }
 
+/**
+ * Whether this process is in its terminal's foreground process group. A background job (`&`)
+ * must not take the keyboard: untraced, reading the terminal would stop it (SIGTTIN), and raw
+ * mode would break the shell's line editing. Unknown (no /proc): assume the foreground.
+ */
+function inForeground(): boolean {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // pgrp is field 5, tpgid (the terminal's foreground group) field 8.
+    return f[2] === f[5];
+  } catch {
+    return true;
+  }
+}
+
 function sizeOf(stream: NodeJS.WriteStream): { columns: number; rows: number } | undefined {
   return stream.isTTY && stream.columns > 0 && stream.rows > 0 ? { columns: stream.columns, rows: stream.rows } : undefined;
 }
@@ -163,13 +183,15 @@ export async function attachStdio(): Promise<AttachedStdio> {
   const ptys: AttachedStdio['ptys'] = {};
   const fds: number[] = [];
   const wantPty = kinds.stdout === 'tty' || kinds.stderr === 'tty';
+  const keyboard = kinds.stdin === 'tty' && inForeground();
   if (wantPty && ptyAvailable()) {
     if (kinds.stdout === 'tty') {
       // The keyboard goes through stdout's pty: script copies the terminal's modes and size.
-      const a = await openPty({ keyboard: kinds.stdin === 'tty', size: kinds.stdin === 'tty' ? undefined : sizeOf(process.stdout) });
+      const a = await openPty({ keyboard, size: keyboard ? undefined : sizeOf(process.stdout) });
       if (a) {
         ptys.stdout = a.helper;
         fds[1] = a.fd;
+        // In the background the service's terminal gets no keyboard: its reads wait, as a stopped job's would.
         if (kinds.stdin === 'tty') fds[0] = a.fd;
       }
     }
@@ -182,7 +204,7 @@ export async function attachStdio(): Promise<AttachedStdio> {
     }
   }
   const stdio: StdioOptions = [
-    fds[0] ?? (kinds.stdin === 'closed' ? 'ignore' : 'inherit'),
+    fds[0] ?? (kinds.stdin === 'closed' || (kinds.stdin === 'tty' && !keyboard) ? 'ignore' : 'inherit'),
     fds[1] ?? (kinds.stdout === 'tty' ? 'inherit' : 'pipe'),
     fds[2] ?? (kinds.stderr === 'tty' ? 'inherit' : 'pipe'),
   ];

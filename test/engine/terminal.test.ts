@@ -52,6 +52,22 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     assert.deepEqual(trace.processes[0].exit, { code: 0, signal: null });
   });
 
+  test("in the background (&) the tool leaves the keyboard and the terminal's modes to the shell", async () => {
+    const out = tmpOut();
+    // A shell with job control: the run is a background job, the shell keeps the terminal.
+    const job = cliRun(['--when', 'never', '--out', out], node('reads-stdin.js'));
+    const pty = inPty(`stty -g; sh -c ${shQuote(`set -m; ${job} & sleep 1.5; stty -g; kill -INT %1; wait`)}; stty -g`);
+    await pty.waitFor(/to stderr/);
+    pty.type('for the shell\r');
+    await pty.done;
+    const modes = pty.screen().replace(/\r/g, '').split('\n').filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    assert.equal(modes.length, 3, pty.screen());
+    assert.equal(new Set(modes).size, 1, 'the terminal stayed in the shell\'s modes throughout');
+    const trace = readTrace(out);
+    assert.ok(trace.output.some((o) => o.text === 'tty stdin=true stdout=true stderr=true'));
+    assert.ok(!trace.output.some((o) => /^read /.test(o.text)), 'the service did not read what was typed for the shell');
+  });
+
   test('colour escape sequences reach the terminal, the trace keeps the text', async () => {
     const out = tmpOut();
     const pty = inPty(cliRun(['--when', 'never', '--out', out], node('-e', 'console.log(process.stdout.isTTY ? "\\x1b[32mgreen\\x1b[39m" : "plain")')));
