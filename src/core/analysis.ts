@@ -7,6 +7,7 @@ import { userFrame, formatFrame, isTcpAddress, podWouldHave, type Trace, type Tr
 import type { RequestAccounting, K8sOutcome, Leak } from './trace';
 import { classifyRoles } from './runners';
 import { groupLeaks } from './leaks';
+import { analyzePlatform } from './platform/analysis';
 
 type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
 
@@ -364,6 +365,10 @@ function analyzeCore(trace: Trace): Analysis {
 // ---------------------------------------------------------------- issue #5: traffic during shutdown, Kubernetes termination
 
 export function analyze(trace: Trace): Analysis {
+  return analyzePlatform(trace, analyzeTraffic(trace)); // issue 11: PID 1, zombies, systemd, endpoint lag
+}
+
+function analyzeTraffic(trace: Trace): Analysis {
   const a = analyzeCore(trace);
   const requests = accountRequests(trace);
   if (requests) a.requests = requests;

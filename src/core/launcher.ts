@@ -656,12 +656,12 @@ class Run implements RunHandle {
       this.hook?.cancel();
       await this.finishLoad();
       if (this.treePoll) clearInterval(this.treePoll);
-      this.platform.finish();
       await this.collector.close();
       // The ptys' last output, now that nothing of the service's tree writes to them.
       await this.attached?.close();
       if (this.onHangup) process.off('SIGHUP', this.onHangup);
       this.mergeSpools();
+      this.platform.finish(); // after the spools: who exited by itself before PID 1 did
       this.journal?.close();
       try {
         fs.rmSync(this.spoolDir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync, type ChildProcess, type StdioOptions } from 'child_process';
 import type { Readable } from 'stream';
-import { allProcStats, readCmdline, signalMasks, hasSignal, nsPids, pidNamespaceOf, type ProcStat } from './procfs';
+import { allProcStats, readCmdline, signalMasks, hasSignal, nsPids, pidNamespaceOf, waitedSignals, type ProcStat } from './procfs';
 import type { ContainerOptions, InitProgram, Pid1Meta } from './types';
 
 const SIGNALS = os.constants.signals as Record<string, number>;
@@ -133,14 +133,23 @@ export class PidMap {
   }
 }
 
-/** Does a namespace's init get this signal? It does when it catches or blocks it (pid_namespaces(7); blocked signals are queued). */
+/**
+ * Does a namespace's init get this signal? The kernel drops a signal for init unless init has a
+ * handler for it (SigCgt), or blocks it (SigBlk) or waits for it in sigtimedwait — blocked
+ * signals are queued, whatever their handler (kernel/signal.c sig_ignored; pid_namespaces(7)).
+ */
 export function initReceives(pid: number, signal: string): { receives: boolean; caught: boolean; blocked: boolean; known: boolean } {
   const no = SIGNALS[signal];
   if (signal === 'SIGKILL' || signal === 'SIGSTOP') return { receives: true, caught: false, blocked: false, known: true };
   const m = signalMasks(pid);
   if (!m || !no) return { receives: true, caught: false, blocked: false, known: false };
   const caught = hasSignal(m.caught, no);
-  const blocked = hasSignal(m.blocked, no);
+  let blocked = hasSignal(m.blocked, no);
+  if (!caught && !blocked) {
+    const w = waitedSignals(pid);
+    if (w === 'unreadable') return { receives: true, caught: false, blocked: false, known: false };
+    if (w !== undefined) blocked = hasSignal(w, no);
+  }
   return { receives: caught || blocked, caught, blocked, known: true };
 }
 

@@ -105,3 +105,39 @@ export function pidNamespaceOf(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** rt_sigtimedwait's number on the architectures Node ships for Linux. */
+const SIGTIMEDWAIT: Record<string, number> = { x64: 128, arm64: 137, ia32: 177, arm: 177, ppc64: 176, s390x: 249, riscv64: 137 };
+
+/**
+ * The signals a process is waiting for in sigtimedwait(2)/sigwait(3), as tini and dumb-init do:
+ * while it waits the kernel shows them unblocked (SigBlk 0) but still queues them (they are in
+ * its saved mask), so they reach it even as PID 1. Read from /proc/PID/syscall (the set's
+ * address) and /proc/PID/mem; undefined when not waiting, or not readable (not ours).
+ */
+export function waitedSignals(pid: number): bigint | 'unreadable' | undefined {
+  let line: string;
+  try {
+    line = fs.readFileSync(`/proc/${pid}/syscall`, 'latin1').trim();
+  } catch {
+    try {
+      return /sigtimedwait/.test(fs.readFileSync(`/proc/${pid}/wchan`, 'latin1')) ? 'unreadable' : undefined;
+    } catch {
+      return 'unreadable';
+    }
+  }
+  const parts = line.split(' ');
+  if (Number(parts[0]) !== SIGTIMEDWAIT[process.arch]) return undefined;
+  const addr = BigInt(parts[1]);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(`/proc/${pid}/mem`, 'r');
+    const buf = Buffer.alloc(8);
+    if (fs.readSync(fd, buf, 0, 8, Number(addr)) !== 8) return 'unreadable';
+    return buf.readBigUInt64LE(0);
+  } catch {
+    return 'unreadable';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -4,6 +4,7 @@
  * Kubernetes endpoint lag (endpoint-lag.ts). With no platform option every hook is a no-op and
  * the launcher behaves as before.
  */
+import * as os from 'os';
 import type { ChildProcess, StdioOptions } from 'child_process';
 import type { Readable } from 'stream';
 import type { HelloMessage, PreloadEvent } from '../protocol';
@@ -214,25 +215,47 @@ export class Platform {
   // ---------------------------------------------------------------- the end
 
   onMainExit(t: number): void {
+    if (this.mainGone) return;
     this.mainGone = true;
     this.systemd?.onMainExit();
     if (!this.pid1) return;
-    this.pollZombiesFinal();
     const pid1 = this.pid1;
+    // Emulated, the kernel's part is ours: SIGKILL the rest at once.
+    if (pid1.meta.mode === 'emulated') {
+      this.pollMembers(true);
+      for (const [pid] of this.alive) if (pid !== pid1.hostPid) try { process.kill(pid, 'SIGKILL'); } catch { this.alive.delete(pid); }
+    }
+    this.mainExitAt = t;
+    this.candidates = new Map(this.alive);
+    this.candidates.delete(pid1.hostPid);
+    this.alive.clear();
+  }
+  private mainExitAt = 0;
+  private candidates = new Map<number, { command: string; ppid: number }>();
+
+  /**
+   * Who was killed with the container: alive at the last look before PID 1 exited, and not gone
+   * by itself (a traced process reports its exit; an init's child that died by a signal is in
+   * the init's exit status, 128 + the signal).
+   */
+  private settleContainerKilled(): void {
+    const pid1 = this.pid1;
+    if (!pid1 || !this.candidates.size) return;
+    const t = this.mainExitAt;
     const exited = new Set(this.ctx.events().filter((e) => e.kind === 'exit').map((e) => e.pid));
-    for (const [pid, m] of this.alive) {
-      if (pid === pid1.hostPid || exited.has(pid)) continue;
-      if (pid1.meta.mode === 'emulated') {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          continue;
-        }
+    const main = this.ctx.processes().find((p) => p.pid === pid1.hostPid);
+    const initCode = pid1.meta.init ? main?.exit?.code : undefined;
+    const sigName = initCode && initCode > 128 ? Object.entries(os.constants.signals).find(([, n]) => n === initCode - 128)?.[0] : undefined;
+    for (const [pid, m] of this.candidates) {
+      if (exited.has(pid)) continue;
+      if (sigName && m.ppid === pid1.hostPid) {
+        this.ctx.proc({ pid, exit: { code: null, signal: sigName } });
+        continue;
       }
       this.event({ what: 'container-killed', t, pid, ppid: m.ppid, command: m.command, text: `${m.command} (pid ${pid}) was killed with the container: PID 1 exited, so the kernel SIGKILLed the rest of its PID namespace${pid1.meta.mode === 'emulated' ? ' (emulated: SIGKILL sent by Shutdown Trace)' : ''}` });
       this.ctx.proc({ pid, end: t, exit: { code: null, signal: 'SIGKILL' } });
     }
-    this.alive.clear();
+    this.candidates.clear();
   }
 
   /** After the main process exited, before the launcher looks for orphans. */
@@ -243,18 +266,21 @@ export class Platform {
   finish(): void {
     if (this.poll) clearInterval(this.poll);
     this.poll = undefined;
-    if (!this.mainGone) this.pollZombiesFinal();
+    this.settleContainerKilled();
     this.systemd?.close();
     this.lag?.close();
   }
 
   // ---------------------------------------------------------------- the container's processes
 
-  private pollMembers(): void {
+  private pollMembers(force = false): void {
     const pid1 = this.pid1;
-    if (!pid1 || this.mainGone) return;
+    if (!pid1 || (this.mainGone && !force)) return;
     const known = new Set(this.alive.keys());
     const members = pid1.members(known);
+    // PID 1 exiting: the kernel is killing the rest. Keep the last view of the container as it ran.
+    const init = members.find((m) => m.stat.pid === pid1.hostPid);
+    if (!force && (!init || init.stat.state === 'Z' || init.stat.state === 'X')) return;
     const now = this.ctx.now();
     const procs = new Map(this.ctx.processes().map((p) => [p.pid, p]));
     const seen = new Set<number>();
@@ -296,9 +322,5 @@ export class Platform {
       z.ev.t = z.firstSeen;
       this.ctx.event(z.ev);
     }
-  }
-
-  private pollZombiesFinal(): void {
-    this.pollMembers();
   }
 }
