@@ -245,7 +245,8 @@ class Run implements RunHandle {
     });
     this.mainPid = await this.platform.attach(child);
     this.platform.wrapCollector(this.collector);
-    this.journal.write({ type: 'pids', sessions: [this.mainPid], helpers: this.helperPids() }, true);
+    // The spawned process leads its own session; a platform's PID 1 may lead another.
+    this.journal.write({ type: 'pids', sessions: [...new Set([this.mainPid, child.pid!])], helpers: this.helperPids() }, true);
     this.trace.meta.mainPid = this.mainPid;
     this.upsertProc({ pid: this.mainPid, ppid: process.pid, command: redactArgv(opts.command).join(' '), traced: false, isMain: true, start: 0 });
     this.addLauncher({ kind: 'spawned', t: this.now(), pid: this.mainPid, command: redactArgv(opts.command).join(' ') });
@@ -786,7 +787,7 @@ class Run implements RunHandle {
     if (!preStop) return this.k8sStop(t0, kubeletSchedule(k.graceSeconds));
     const hook = startPreStop(preStop, { cwd: this.cwd, env: this.userEnv, serviceAddress: this.firstTcpAddress });
     this.hook = hook;
-    this.journal?.write({ type: 'pids', sessions: [this.mainPid], helpers: this.helperPids() }, true);
+    this.journal?.write({ type: 'pids', sessions: [...new Set([this.mainPid, this.child.pid!])], helpers: this.helperPids() }, true);
     this.addLauncher({ kind: 'prestop-start', t: this.now(), action: preStop.action, detail: describePreStop(preStop), hookPid: hook.pid });
     let decided = false;
     void hook.done.then((r) => {
