@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI, FIXTURES, node } from './helpers';
+import { CLI, FIXTURES, ROOT, node } from './helpers';
 import { tmpOut, pidsAlive, until } from './stdio-helpers';
 import type { Trace } from '../../src/core/trace';
 
@@ -75,6 +75,27 @@ describe('kill -9 on the CLI', () => {
     assert.equal(trace.meta.complete, false);
     fs.rmSync(m[1]);
     assert.ok(!fs.existsSync(r.spool));
+  });
+
+  test('a host using the launcher as a library (the extension host) dies: the same rescue, to its tracePath', async () => {
+    const out = tmpOut();
+    const host = `
+      const { startRun } = require(${JSON.stringify(path.join(ROOT, 'src', 'core', 'launcher.ts'))});
+      startRun({ command: [process.execPath, 'with-children.js'], cwd: ${JSON.stringify(FIXTURES)}, tracePath: ${JSON.stringify(out)},
+        plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 5000, delivery: 'main' } })
+        .then((run) => run.onUpdate((u) => { for (const o of u.output) if (/^listening pids/.test(o.text)) console.log(o.text); }));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', host], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const closed = new Promise<void>((r) => child.on('close', () => r()));
+    assert.ok(await until(() => /listening pids \d+ \d+ \d+/.test(stdout), 15_000), stdout);
+    const pids = (/listening pids ([\d ]+)/.exec(stdout)![1]).trim().split(' ').map(Number);
+    child.kill('SIGKILL');
+    await closed;
+    assert.ok(await until(() => pidsAlive(pids).length === 0 && fs.existsSync(out), 5000), `left running: ${pidsAlive(pids)}`);
+    const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
+    assert.equal(trace.meta.complete, false);
+    assert.ok(trace.output.some((o) => /^listening pids/.test(o.text)));
   });
 
   test('a normal run leaves no watchdog behind and its trace untouched', async () => {
