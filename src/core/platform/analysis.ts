@@ -252,7 +252,8 @@ function survive(c: Ctx, out: PlatformAnalysis): void {
   const windowEnd = stop?.t ?? first.t + exp.windowMs;
   const alive = endAt >= windowEnd;
   const handled = of('signal', mainPid).some((s) => s.signal === exp.signal && s.t >= first.t - 1);
-  const spans = of('load-request').filter((r) => !r.sse && r.end >= first.t && r.t < windowEnd);
+  // Across the reload: in flight at the signal or sent after it, and over before the stop (what the stop cuts is the stop's).
+  const spans = of('load-request').filter((r) => !r.sse && r.end >= first.t && r.end <= windowEnd);
   const failed = spans.filter((r) => r.outcome !== 'ok');
   const ok = alive && failed.length === 0;
   out.survived = alive;
