@@ -27,6 +27,8 @@ after(() => {
   upstream.close();
 });
 
+// Services with an in-process client are signalled at a fixed time, after the client is
+// surely connected, rather than 100 ms after the server's listen.
 describe('network libraries', { concurrency: 2 }, () => {
   test('gRPC server never shut down: one leak "@grpc/grpc-js Server" at new grpc.Server()', async () => {
     const r = await trace(node('app-grpc.js'));
@@ -44,7 +46,7 @@ describe('network libraries', { concurrency: 2 }, () => {
   });
 
   test('socket.io: http server closed but not io, with a connected socket.io-client: two leaks, the io Server and the client', async () => {
-    const r = await trace(node('app-socketio.js'));
+    const r = await trace(node('app-socketio.js'), { after: 1500 });
     assert.match(r.stdout, /listening/, 'the client connected before the signal');
     expectExit(r, 'killed-at-deadline', KILLED);
     expectLeaks(r, [
@@ -55,7 +57,7 @@ describe('network libraries', { concurrency: 2 }, () => {
   });
 
   test('ws: wss.close() leaves the connected client: two leaks, the WebSocketServer and the client WebSocket', async () => {
-    const r = await trace(node('app-ws.js'));
+    const r = await trace(node('app-ws.js'), { after: 1500 });
     assert.match(r.stdout, /listening/, 'the client connected before the signal');
     expectExit(r, 'killed-at-deadline', KILLED);
     expectLeaks(r, [

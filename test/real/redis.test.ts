@@ -43,28 +43,34 @@ describe('redis libraries', { concurrency: 2 }, () => {
     expectGraceful(r);
   });
 
-  test('BullMQ Worker never closed: one leak "bullmq Worker" at new Worker(), its connections and timers folded in', async () => {
-    const r = await trace(node('app-bullmq.js'), { after: 2000 });
-    assert.match(r.stdout, /listening for jobs on emails/, 'the worker was ready before the signal');
-    expectExit(r, 'killed-at-deadline', KILLED);
-    const site = at('app-bullmq.js', 'new Worker(');
-    // The closed Queue is not a leak; the Worker's two ioredis connections are not separate
-    // "ioredis Redis" leaks: they belong to the Worker.
-    const [leak] = expectLeaks(r, [{ site, owner: /^bullmq Worker\b/, fix: /\bclose\(\)/ }]);
-    const sockets = leak.handles.filter((h) => h.type === 'socket').length;
-    assert.equal(sockets, 2, `the Worker holds its connection and its blocking connection\n${explain(r.trace)}`);
-    expectVerdictNames(r.trace);
-  });
+  // One queue ('emails') on one Redis: the two workers must not take each other's job.
+  describe('bullmq, one at a time', { concurrency: 1 }, () => {
+    test('BullMQ Worker never closed: one leak "bullmq Worker" at new Worker(), its connections and timers folded in', async () => {
+      const r = await trace(node('app-bullmq.js'), { after: 2000 });
+      assert.match(r.stdout, /listening for jobs on emails/, 'the worker was ready before the signal');
+      assert.match(r.stdout, /sending email to ada@example\.com/, 'and ran its job');
+      expectExit(r, 'killed-at-deadline', KILLED);
+      const site = at('app-bullmq.js', 'new Worker(');
+      // The closed Queue is not a leak; the Worker's two ioredis connections are not separate
+      // "ioredis Redis" leaks: they belong to the Worker.
+      const [leak] = expectLeaks(r, [{ site, owner: /^bullmq Worker\b/, fix: /\bclose\(\)/ }]);
+      const sockets = leak.handles.filter((h) => h.type === 'socket').length;
+      assert.equal(sockets, 2, `the Worker holds its connection and its blocking connection\n${explain(r.trace)}`);
+      expectVerdictNames(r.trace);
+    });
 
-  test('BullMQ Worker closed on SIGTERM: graceful, exit 0, no leaks', async () => {
-    const r = await trace(node('app-bullmq-graceful.js'), { after: 2000 });
-    assert.match(r.stdout, /sending email to ada@example\.com/, 'the job ran before the signal');
-    expectGraceful(r);
+    test('BullMQ Worker closed on SIGTERM: graceful, exit 0, no leaks', async () => {
+      const r = await trace(node('app-bullmq-graceful.js'), { after: 2000 });
+      assert.match(r.stdout, /sending email to ada@example\.com/, 'the job ran before the signal');
+      expectGraceful(r);
+    });
   });
 
   test('cluster: the primary stops its 2 workers, each holds its ioredis client; one leak per worker, none in the primary', async () => {
-    const r = await trace(node('app-cluster.js'));
+    // Signalled once both workers are surely up (the first worker's listen would be too early).
+    const r = await trace(node('app-cluster.js'), { after: 1500 });
     const t = r.trace;
+    assert.match(r.stdout, /^listening\nprimary: stopping workers\n/, 'both workers listened before the signal');
     expectExit(r, 'killed-at-deadline', KILLED);
     const mainPid = t.meta.mainPid!;
     assert.equal(t.analysis!.servicePid, mainPid, `the verdict is about the primary\n${explain(t)}`);

@@ -86,4 +86,18 @@ describe('runners', { concurrency: 2 }, () => {
     expectService(t, svc, runners);
     expectGraceful(r, svc);
   });
+
+  for (const init of [['tini', '--'], ['dumb-init']]) {
+    test(`${init[0]} (a container's init) runs node service.js: the service is seen listening, exits 0, ${init[0]} is a runner`, async () => {
+      const r = await trace([...init, 'node', 'service.js']);
+      const t = r.trace;
+      const svc = servicePidOf(t);
+      assert.equal(proc(t, svc)?.ppid, t.meta.mainPid, explain(t));
+      expectService(t, svc, [t.meta.mainPid!]);
+      expectGraceful(r, svc);
+      // The signal plan ran on the service's listen, not on the 10 s listen timeout.
+      assert.equal(finding(t, 'never-listened'), undefined, explain(t));
+      assert.equal(t.meta.counters.rejectedConnections, 0, `the service's preload was let in: ${JSON.stringify(t.meta.counters)}`);
+    });
+  }
 });

@@ -2,20 +2,19 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 
 @Injectable()
 export class MetricsService implements OnModuleInit {
-  private requests = 0;
-  private samples: number[] = [];
+  private readonly samples: number[] = [];
 
   onModuleInit() {
-    // Samples the request rate every 5 s. Never cleared: no onModuleDestroy.
+    // Samples heap usage every 5 s. Never cleared: there is no onModuleDestroy.
     setInterval(() => this.sample(), 5_000);
   }
 
-  count() {
-    this.requests++;
+  latest(): number | undefined {
+    return this.samples[this.samples.length - 1];
   }
 
   private sample() {
-    this.samples.push(this.requests);
-    this.requests = 0;
+    this.samples.push(process.memoryUsage().heapUsed);
+    if (this.samples.length > 100) this.samples.shift();
   }
 }
