@@ -116,13 +116,14 @@ export function list<T>(c: Checker<T>): Checker<T[]> {
   return (v, cx) => {
     if (!Array.isArray(v)) fail(v === undefined ? 'is missing' : `is not a list (${kindOf(v)})`);
     const out: T[] | undefined = cx.copy ? new Array(v.length) : undefined;
-    for (let i = 0; i < v.length; i++) {
-      try {
+    let i = 0;
+    try {
+      for (; i < v.length; i++) {
         const r = c(v[i], cx);
         if (out) out[i] = r;
-      } catch (e) {
-        throw under(e, `[${i}]`);
       }
+    } catch (e) {
+      throw under(e, `[${i}]`);
     }
     return out ?? (v as T[]);
   };
@@ -161,15 +162,15 @@ export function obj<T>(spec: Spec<T>): Checker<T> {
   return (v, cx) => {
     if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
     const out: Record<string, unknown> | undefined = cx.copy ? {} : undefined;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i];
-      let r: unknown;
-      try {
-        r = checks[i](hasOwn.call(v, k) ? v[k] : undefined, cx);
-      } catch (e) {
-        throw under(e, `.${k}`);
+    let i = 0;
+    try {
+      for (; i < keys.length; i++) {
+        // Spec keys are never Object.prototype names, so a plain read is an own-field read.
+        const r = checks[i](v[keys[i]], cx);
+        if (out && r !== undefined) out[keys[i]] = r;
       }
-      if (out && r !== undefined) out[k] = r;
+    } catch (e) {
+      throw under(e, `.${keys[i]}`);
     }
     if (out) return out as T;
     for (const k in v) {

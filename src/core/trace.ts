@@ -4,6 +4,8 @@
  * monotonic clock at spawn), so t=0 is when the service was started.
  */
 import type { PreloadEvent, HandleInfo, Site, Frame } from './protocol';
+import { checkTraceFields } from './validate-trace';
+import { SchemaError } from './schema';
 // ---- traffic during shutdown / Kubernetes termination (issue #5)
 import type { LoadConfig, LoadOutcome, LoadSummary } from './load';
 import type { K8sPlan, KubeletSchedule, PreStop } from './k8s';
@@ -332,6 +334,14 @@ function endsUnclosed(text: string): boolean {
   return inString || depth > 0;
 }
 
+/** Traces already checked (parseTrace, then the webview's own validateTrace on the same object). */
+const validated = new WeakSet<object>();
+
+/**
+ * Checks a parsed trace: the envelope (format, version, its parts), then every field against
+ * the types above (validate-trace.ts). Throws a TraceFormatError of one line that names the
+ * file and the first bad field: `run.shutdown-trace.json: events[12].handles is not a list (number)`.
+ */
 export function validateTrace(data: unknown, source = 'trace'): Trace {
   if (!isObj(data)) throw new TraceFormatError(`${source} is not a Shutdown Trace file: expected a JSON object.`);
   if (data.format !== TRACE_FORMAT) {
@@ -345,13 +355,14 @@ export function validateTrace(data: unknown, source = 'trace'): Trace {
   for (const key of ['processes', 'events', 'output'] as const) {
     if (!Array.isArray(data[key])) throw new TraceFormatError(`${source} is damaged: "${key}" is missing or not a list.`);
   }
-  const events = data.events as unknown[];
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    if (!isObj(e) || typeof e.kind !== 'string' || typeof e.t !== 'number' || typeof e.pid !== 'number') {
-      throw new TraceFormatError(`${source} is damaged: event #${i} has no kind, time or pid.`);
-    }
+  if (validated.has(data)) return data as unknown as Trace;
+  try {
+    checkTraceFields(data);
+  } catch (e) {
+    if (!(e instanceof SchemaError)) throw e;
+    throw new TraceFormatError(`${source}: ${e.path.replace(/^\./, '')} ${e.problem}`);
   }
+  validated.add(data);
   return data as unknown as Trace;
 }
 
