@@ -145,7 +145,7 @@ export class PlatformArgs {
     }
     if (this.systemd) {
       if (o.second) throw new UsageError('with --systemd there is no second signal: systemd sends KillSignal=, then FinalKillSignal= after TimeoutStopSec=');
-      if (o.deliveryGiven) throw new UsageError('with --systemd, --kill-mode says who gets the signal: drop --delivery');
+      if (o.deliveryGiven && plan.delivery !== 'main') throw new UsageError('with --systemd, --kill-mode says who gets the signal: drop --delivery group');
       if (o.signalGiven && this.killSignal && this.killSignal !== plan.signal) throw new UsageError(`--signal ${plan.signal} and --kill-signal ${this.killSignal} disagree`);
       if (o.graceGiven && this.timeoutStopMs !== undefined && this.timeoutStopMs !== plan.graceMs) throw new UsageError('--grace and --timeout-stop disagree');
       const killSignal = this.killSignal ?? plan.signal;
