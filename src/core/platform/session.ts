@@ -27,6 +27,8 @@ export interface PlatformContext {
   mainPid(): number;
   /** Stop sending new requests (the Service no longer routes here). */
   stopNewRequests(): void;
+  /** Keep the traffic going at least this long after the main process exited. */
+  loadTail(ms: number): void;
 }
 
 const POLL_MS = 50;
@@ -210,6 +212,12 @@ export class Platform {
   /** Sees every launcher event as it is recorded (termination-start, prestop-*, signal-sent…). */
   onLauncherEvent(e: LauncherEvent): void {
     if (this.lag) this.lag.onEvent(e);
+    // Kubernetes: what the preStop hook changed, in two snapshots of live handles.
+    if (e.kind === 'prestop-start' || e.kind === 'prestop-end') {
+      const label = e.kind === 'prestop-start' ? 'preStop start' : 'preStop end';
+      this.event({ what: 'snapshot-point', pid: 0, label, text: `handle snapshot at ${label}` });
+      this.ctx.snapshot();
+    }
   }
 
   // ---------------------------------------------------------------- the end
@@ -218,6 +226,7 @@ export class Platform {
     if (this.mainGone) return;
     this.mainGone = true;
     this.systemd?.onMainExit();
+    this.lag?.onMainExit(t);
     if (!this.pid1) return;
     const pid1 = this.pid1;
     // Emulated, the kernel's part is ours: SIGKILL the rest at once.
