@@ -142,10 +142,13 @@ function analyzeCore(trace: Trace): Analysis {
     const f = userFrame(h.site);
     return !!f && !/[\\/]node_modules[\\/]/.test(f.file);
   };
+  const tracedPids = new Set(trace.processes.filter((p) => p.traced).map((p) => p.pid));
   const pidOf = new Map<HandleInfo, number>();
   const refd = (s: Ev<'snapshot'> | undefined) => {
     if (!s) return [];
-    const hs = s.handles.filter((h) => h.ref);
+    // Not leaks: IPC channels (the link to another process) and a child that is itself traced
+    // (a cluster worker, a forked service): its own leaks are listed under its pid.
+    const hs = s.handles.filter((h) => h.ref && !h.details?.ipc && !(h.type === 'child-process' && tracedPids.has(Number(h.details?.pid))));
     for (const h of hs) pidOf.set(h, s.pid);
     // In leak order: the user's own leaks first, each owner's handles together.
     const order = new Map<HandleInfo, number>();
@@ -349,8 +352,11 @@ function analyzeCore(trace: Trace): Analysis {
     }
   }
   const perPid = new Map<number, HandleInfo[]>();
+  // A service the signal never reached did not fail to stop: what it held is not a leak.
+  const unsignalled = new Set(neverSignalled.map((o) => o.pid));
   for (const h of leakedHandles.values()) {
     const pid = pidOf.get(h) ?? mainPid;
+    if (unsignalled.has(pid)) continue;
     const l = perPid.get(pid);
     if (l) l.push(h);
     else perPid.set(pid, [h]);

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { Collector } from './collector';
 import { validateHello, validEvents } from './validate-wire';
-import { sessionMembers, isAlive, listeningAddress, type ProcEntry } from './proctree';
+import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
 import { mapTraceSourcePositions } from './sourcemap';
@@ -283,7 +283,7 @@ class Run implements RunHandle {
   private belongsToRun(pid: number): boolean {
     if (process.platform !== 'linux' || this.platform.owns(pid)) return true;
     if (pid === this.mainPid || this.procs.has(pid)) return true;
-    return sessionMembers(this.mainPid).some((e) => e.pid === pid);
+    return runMembers(this.mainPid, this.procs.keys()).some((e) => e.pid === pid);
   }
 
   private helperPids(): number[] {
@@ -359,7 +359,7 @@ class Run implements RunHandle {
 
   private pollTree(): void {
     if (process.platform !== 'linux' && process.platform !== 'darwin') return;
-    const members = sessionMembers(this.mainPid);
+    const members = runMembers(this.mainPid, this.procs.keys());
     const alive = new Set<number>();
     for (const m of members) {
       alive.add(m.pid);
@@ -527,7 +527,7 @@ class Run implements RunHandle {
     const target = this.mainPid;
     this.addLauncher({ kind: 'kill-sent', t: this.now(), target });
     if (this.platform.killTree(target)) return this.deliver(target, 'SIGKILL');
-    const members = sessionMembers(target);
+    const members = runMembers(target, this.procs.keys());
     try {
       process.kill(-target, 'SIGKILL');
     } catch {}
@@ -579,7 +579,7 @@ class Run implements RunHandle {
 
   private async handleOrphansAndFinish(): Promise<void> {
     await this.platform.beforeOrphans();
-    const survivors = sessionMembers(this.mainPid).filter((m) => m.pid !== this.mainPid);
+    const survivors = runMembers(this.mainPid, this.procs.keys()).filter((m) => m.pid !== this.mainPid);
     if (survivors.length) {
       // Show what they hold before stopping them.
       const tracedSurvivors = survivors.map((s) => s.pid).filter((p) => this.collector.connectedPids().includes(p));
@@ -620,7 +620,7 @@ class Run implements RunHandle {
       this.incompleteReason = reason;
       this.addLauncher({ kind: 'note', t: this.now(), text: `Run stopped: ${reason}` });
       if (!this.mainExited) this.killTree();
-      else for (const m of sessionMembers(this.mainPid)) { try { process.kill(m.pid, 'SIGKILL'); } catch {} this.deliver(m.pid, 'SIGKILL'); }
+      else for (const m of runMembers(this.mainPid, this.procs.keys())) { try { process.kill(m.pid, 'SIGKILL'); } catch {} this.deliver(m.pid, 'SIGKILL'); }
       // Give the process a moment to be reaped and spools to land.
       return new Promise((r) => setTimeout(r, 100)).then(() => this.finish());
     }

@@ -57,7 +57,7 @@ export function fixFor(h: HandleInfo): string {
 export function groupLeaks(pid: number, handles: HandleInfo[]): Leak[] {
   const groups = new Map<string, HandleInfo[]>();
   for (const h of handles) {
-    if (!h.ref) continue;
+    if (!h.ref || h.details?.ipc) continue;
     // A server's open connections are one leak: the server's shutdown did not end them.
     const key = h.owner ? `own:${h.owner.id}` : h.details?.accepted ? `acc:${h.details.local}` : `h:${h.id}:${h.label}`;
     const g = groups.get(key);

@@ -63,6 +63,37 @@ export function sessionMembers(sid: number): ProcEntry[] {
   }
 }
 
+/**
+ * The run's live processes: the session's members and every descendant of them or of `roots`,
+ * so a process that started a session of its own (dumb-init's child, a daemon calling setsid)
+ * still belongs to the run while its parent chain leads back to it.
+ */
+export function runMembers(sid: number, roots: Iterable<number> = []): ProcEntry[] {
+  if (!hasProc) return sessionMembers(sid);
+  const all: ProcEntry[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    const e = readStat(pid, sid);
+    if (e && e.state !== 'Z' && e.state !== 'X') all.push(e);
+  }
+  const inRun = new Set<number>(roots);
+  inRun.add(sid);
+  for (const e of all) if (e.sid === sid) inRun.add(e.pid);
+  // Parents before children is not guaranteed in /proc order: repeat until nothing is added.
+  for (let changed = true, rounds = 0; changed && rounds < 32; rounds++) {
+    changed = false;
+    for (const e of all) {
+      if (!inRun.has(e.pid) && inRun.has(e.ppid)) {
+        inRun.add(e.pid);
+        changed = true;
+      }
+    }
+  }
+  // Members outside the session were read without their command line: read it now.
+  return all.filter((e) => inRun.has(e.pid)).map((e) => (e.sid === sid ? e : readStat(e.pid) ?? e));
+}
+
 export function processInfo(pid: number): ProcEntry | undefined {
   return hasProc ? readStat(pid) : sessionMembers(-1).find((e) => e.pid === pid);
 }

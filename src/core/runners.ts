@@ -47,8 +47,8 @@ export interface Roles {
 }
 
 /**
- * From the launched process down: while the current process is a traced package CLI with a
- * traced descendant that runs user code, it is a runner and the service is further down.
+ * When the launched process is a wrapper (not node, or a package CLI) with a traced descendant
+ * that runs user code, that descendant is the service and every process between is a runner.
  */
 export function classifyRoles(processes: ProcessInfo[], mainPid: number): Roles {
   const roles = new Map<number, 'service' | 'runner'>();
@@ -74,12 +74,13 @@ export function classifyRoles(processes: ProcessInfo[], mainPid: number): Roles 
     return out.sort((a, b) => (a.start ?? 0) - (b.start ?? 0));
   };
   const main = byPid.get(mainPid);
-  if (!main || !main.traced || !runsPackageCli(main.command)) return { servicePid: mainPid, roles };
+  // A wrapper is a program that is not node (sh -c, tini, dumb-init), or a package's CLI.
+  if (!main || (main.traced && !runsPackageCli(main.command))) return { servicePid: mainPid, roles };
   const service = tracedBelow(mainPid).find((p) => !runsPackageCli(p.command));
   if (!service) return { servicePid: mainPid, roles };
   roles.set(service.pid, 'service');
   for (let p = byPid.get(service.ppid), i = 0; p && i < 16; p = byPid.get(p.ppid), i++) {
-    if (p.traced && runsPackageCli(p.command)) roles.set(p.pid, 'runner');
+    roles.set(p.pid, 'runner');
     if (p.pid === mainPid) break;
   }
   const servicePid = service.pid;

@@ -385,12 +385,15 @@ export function isUserFile(file: string): boolean {
   return !file.startsWith('node:') && /[\\/]/.test(file) && !/[\\/]node_modules[\\/]/.test(file);
 }
 
-/** The user's line for a handle: its own user frame, else the user frame of its owner's creation. */
+/**
+ * The user's line for a handle: where the user's code created its owner when a library owns it
+ * (one line per library object), else the handle's own first user frame.
+ */
 export function leakFrame(h: HandleInfo): Frame | undefined {
   const own = h.site && h.site.user >= 0 ? h.site.frames[h.site.user] : undefined;
-  if (own && isUserFile(own.file)) return own;
   const o = h.owner?.site && h.owner.site.user >= 0 ? h.owner.site.frames[h.owner.site.user] : undefined;
   if (o && isUserFile(o.file)) return o;
+  if (own && isUserFile(own.file)) return own;
   return own ?? userFrame(h.site) ?? userFrame(h.owner?.site);
 }
 

@@ -40,7 +40,7 @@ export const handleOwner = obj<HandleOwner>({
   name: str,
   package: opt(str),
   site: opt(site),
-  via: oneOf('reachable', 'method-frame'),
+  via: oneOf('reachable', 'method-frame', 'package'),
   path: opt(str),
   release: opt(list(str)),
 });

@@ -509,6 +509,8 @@ function start(): void {
     }
     if (info) return describe(h, info);
     const name = (h as object).constructor?.name || 'handle';
+    // A bare Pipe handle is an IPC channel (fork, cluster): the link between two processes, not a leak of either.
+    if (name === 'Pipe') return { id: newId('ipc'), type: 'pipe', label: h === (process as unknown as { channel?: unknown }).channel ? 'IPC channel to the parent process' : 'IPC channel', ref: true, details: { ipc: true } };
     if (name === 'FSWatcher') return { id: newId('fsw'), type: 'fs-watcher', label: 'fs.watch (created before tracing)', ref: true, details: { predates: true } };
     if (name === 'StatWatcher') return { id: newId('fsw'), type: 'stat-watcher', label: 'fs.watchFile (created before tracing)', ref: true, details: { predates: true } };
     return { id: newId('h'), type: 'other', label: name, ref: true };
@@ -555,10 +557,22 @@ function start(): void {
   }
 
   /** A live handle without a user frame of its own: a library made it, maybe in a later tick. */
+  // Every ref'd handle that library code made, even when the user's call is further down its
+  // stack (`await client.connect()`), and accepted connections (a WebSocket server's clients);
+  // not what user code made itself (its first frame outside node is the user's).
   const needsOwner = (d: HandleInfo) => {
-    if (!d.ref || d.details?.accepted) return false;
-    const f = d.site && d.site.user >= 0 ? d.site.frames[d.site.user] : undefined;
-    return !f || f.file.startsWith('node:') || /[\\/]node_modules[\\/]/.test(f.file);
+    if (!d.ref || d.details?.ipc) return false;
+    if (d.details?.accepted) return true;
+    const frames = d.site?.frames;
+    if (!frames) return true;
+    let first: { file: string } | undefined;
+    for (const f of frames) {
+      if (!f.file.startsWith('node:')) {
+        first = f;
+        break;
+      }
+    }
+    return !first || /[\\/]node_modules[\\/]/.test(first.file);
   };
   function attachOwners(handles: HandleInfo[], objects: Map<HandleInfo, object>): void {
     const targets = new Map<object, HandleInfo['site']>();

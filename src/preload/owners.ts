@@ -287,23 +287,31 @@ export class Owners {
       const nest = this.constructedInside(rec, live, siteOf);
       if (nest) parent.set(rec, nest);
     }
-    /** The outermost owner created by the same user call, so a library's internals group under it. */
+    /** Made by library code (the constructor's caller is in node_modules): a library's internals, not the user's own object. */
+    const libraryMade = (r: OwnerRecord) => {
+      const site = siteOf(r);
+      if (!site) return false;
+      const k = ctorIndex(site);
+      const caller = site.frames[k + 1];
+      return !!caller && (!!packageOf(caller.file) || caller.file.startsWith('node:'));
+    };
+    /**
+     * The owner to show: climbs from the owner found to its parent while the child is the
+     * parent's internals (made by library code) or was made by the same user call, so BullMQ's
+     * ioredis clients group under the Worker and tarn's pool under knex, but an ioredis client
+     * that a user's class made is not folded into the framework that holds that class.
+     */
     const root = (rec: OwnerRecord): OwnerRecord => {
       let cur = rec;
-      const key = userKey(rec);
       for (let i = 0; i < 16; i++) {
         const p = parent.get(cur);
         if (!p) break;
-        const pk = userKey(p);
-        if (key !== undefined && pk !== key) break;
-        cur = p;
-      }
-      // A library-internal owner with no user line of its own takes its nearest ancestor that has one.
-      if (userKey(cur) === undefined) {
-        let p = parent.get(cur);
-        for (let i = 0; p && i < 16; i++, p = parent.get(p)) {
-          if (userKey(p) !== undefined) return root(p);
+        const key = userKey(cur);
+        if (libraryMade(cur) || (key !== undefined && userKey(p) === key)) {
+          cur = p;
+          continue;
         }
+        break;
       }
       return cur;
     };
@@ -319,10 +327,13 @@ export class Owners {
       return { ...base, via, path };
     };
 
+    const unowned: [object, Site][] = [];
+    const active = new Set<OwnerRecord>();
     for (const [h, ownSite] of targets) {
       const r = reach.get(h);
       if (r) {
         const top = root(r.rec);
+        active.add(top);
         out.set(h, ownerInfo(top, 'reachable', top === r.rec ? r.path : undefined));
         continue;
       }
@@ -343,7 +354,21 @@ export class Owners {
         }
         if (found) break;
       }
-      if (found && !ambiguous) out.set(h, ownerInfo(found, 'method-frame'));
+      if (found && !ambiguous) {
+        active.add(found);
+        out.set(h, ownerInfo(found, 'method-frame'));
+      } else unowned.push([h, ownSite]);
+    }
+    // package: made by a package of which exactly one object holds leaked handles (BullMQ's
+    // job watchdog, armed from a promise chain inside the Worker's backend).
+    for (const [h, ownSite] of unowned) {
+      for (const f of ownSite.frames) {
+        const pkg = packageOf(f.file);
+        if (!pkg) continue;
+        const candidates = [...active].filter((r) => r.cls.pkg === pkg);
+        if (candidates.length === 1) out.set(h, ownerInfo(candidates[0], 'package'));
+        if (candidates.length) break;
+      }
     }
     return out;
   }
