@@ -334,6 +334,9 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
       case 'note':
         instant(LAUNCHER_PID, truncate(e.text, 80), e.t, 'g', 'tool', { text: e.text });
         break;
+      case 'platform':
+        instant(LAUNCHER_PID, truncate(e.text, 80), e.t, 'g', 'platform', { what: e.what, text: e.text, signal: e.signal, message: e.message });
+        break;
       // ---- traffic during shutdown
       case 'load-start':
         instant(LAUNCHER_PID, `load started: ${e.rate} requests/s${e.sse ? `, ${e.sse} stream${e.sse === 1 ? '' : 's'}` : ''}`, e.t, 't', 'load', { url: e.url, rate: e.rate, keepAlive: e.keepAlive, sse: e.sse }, TID.load);

@@ -101,6 +101,7 @@ export function describeEvent(e: TraceEvent, cwd?: string, trace?: Trace): strin
     case 'collector-rejected':
       return `collector rejected a connection: ${e.reason}`;
     case 'note':
+    case 'platform':
       return e.text;
     case 'signal':
       return `pid ${e.pid} received ${e.signal}${e.nth > 1 ? ` (#${e.nth})` : ''}, ${e.listeners} listener${e.listeners === 1 ? '' : 's'}`;

@@ -354,6 +354,13 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       kv.push(['At', rel(e.t)]);
       sections.push(textBlock('Note', e.text));
       break;
+    case 'platform':
+      kv.push(['At', rel(e.t)]);
+      kv.push(['Platform', e.what]);
+      if (e.signal) kv.push(['Signal', `${e.signal}${e.delivered === undefined ? '' : e.delivered ? ' (delivered)' : ' (dropped)'}`]);
+      if (e.message) kv.push(['Message', displayText(e.message, 500)]);
+      sections.push(textBlock('What happened', e.text));
+      break;
     case 'collector-rejected':
       kv.push(['At', rel(e.t)]);
       kv.push(['Reason', displayText(e.reason, 400)]);

@@ -602,6 +602,7 @@ export class Model {
         break;
       }
       case 'note':
+      case 'platform':
         this.run.push(t, NaN, K.process, 0, i);
         break;
       // ------------------------------------------------ preload events
@@ -1406,6 +1407,7 @@ export function eventLabel(e: TraceEvent): string {
     case 'snapshot':
       return `snapshot (${e.reason}): ${e.handles.length} handle${e.handles.length === 1 ? '' : 's'}`;
     case 'note':
+    case 'platform':
       return displayText(e.text, 120);
     case 'orphan':
       return `orphan pid ${e.pid}${e.stopped ? ' (stopped)' : ' left running'}`;
