@@ -138,7 +138,9 @@ export function startWatchdog(spoolDir: string, script: string): Watchdog | unde
   const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
   // Neither the user's NODE_OPTIONS nor anything of the run's reaches the watchdog's node.
   delete env.NODE_OPTIONS;
-  const loop = 'while IFS= read -r l; do [ "$l" = done ] && exit 0; done; [ -d "$1" ] || exit 0; exec "$0" "$2" "$1"';
+  // node gets the tool's stderr as fd 3, not 2: node restores a terminal on fds 0-2 to the modes it
+  // found at start on exit, and a terminal may still be in a pty helper's raw mode at that moment.
+  const loop = 'while IFS= read -r l; do [ "$l" = done ] && exit 0; done; [ -d "$1" ] || exit 0; exec "$0" "$2" "$1" 3>&2 2>/dev/null';
   let child: ChildProcess;
   try {
     child = spawn('/bin/sh', ['-c', loop, process.execPath, spoolDir, script], { detached: true, stdio: ['pipe', 'ignore', 'inherit'], env });

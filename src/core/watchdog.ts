@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { sessionMembers, isAlive, processInfo, type ProcEntry } from './proctree';
+import { sessionMembers, isAlive, type ProcEntry } from './proctree';
 import { readJournal, type JournalPids, type JournalStart } from './journal';
 import { rebuildTrace, writeTrace, type Rescue } from './launcher';
 
@@ -24,20 +24,27 @@ function monoMs(): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** To the tool's stderr, which the watchdog shell passed as fd 3. */
 function say(line: string): void {
   try {
-    fs.writeSync(2, `shutdown-trace: ${line}\n`);
+    fs.writeSync(3, `shutdown-trace: ${line}\n`);
   } catch {}
 }
 
 /** SIGTERM to every live process of the sessions (and the helpers), SIGKILL to what is left. */
 export async function stopRun(sessions: number[], helpers: number[]): Promise<Rescue['stopped']> {
+  // The run's helpers first (the ptys' script, a preStop hook): script gives the terminal its modes
+  // back at once instead of when the service's last process is gone. Not part of the service's trace.
+  for (const pid of helpers) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {}
+  }
   const found = new Map<number, ProcEntry>();
   const scan = () => {
     for (const sid of sessions) for (const m of sessionMembers(sid)) if (m.pid !== process.pid) found.set(m.pid, m);
   };
   scan();
-  // The service first: the helpers (ptys) then still carry its last output.
   const order = [...found.values()];
   const stopped: Rescue['stopped'] = [];
   const signalled = new Map<number, 'SIGTERM' | 'SIGKILL'>();
@@ -73,15 +80,14 @@ export async function stopRun(sessions: number[], helpers: number[]): Promise<Re
     await sleep(20);
   }
   settle();
-  // The run's helpers (the ptys' script, a preStop hook) end on their own once the launcher is
-  // gone; a moment later anything left of them is stopped too. Not part of the service's trace.
+  // script restores the terminal's modes on its way out: SIGKILL only what ignored SIGTERM.
+  const helpersUntil = monoMs() + TERM_WAIT_MS;
+  while (monoMs() < helpersUntil && helpers.some((pid) => isAlive(pid))) await sleep(20);
   for (const pid of helpers) {
-    for (let i = 0; i < 25 && isAlive(pid) && processInfo(pid); i++) await sleep(20);
-    if (isAlive(pid)) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {}
-    }
+    if (!isAlive(pid)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
   }
   return stopped;
 }

@@ -90,6 +90,21 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     assert.match(trace.meta.incompleteReason!, /interrupted by the user/);
   });
 
+  test('Ctrl+\\ kills the tool: its watchdog stops the service, keeps the trace, and the terminal gets its modes back', async () => {
+    const out = tmpOut();
+    const pty = inPty(`stty -g; ${cliRun(['--when', 'never', '--out', out], node('with-children.js'))}; sleep 0.5; stty -g`);
+    await pty.waitFor(/listening pids \d+ \d+ \d+/);
+    const pids = pidsOf(pty.screen());
+    pty.type('\x1c');
+    await pty.done;
+    assert.equal(pidsAlive(pids).length, 0, `left running: ${pidsAlive(pids)}`);
+    const modes = pty.screen().replace(/\r/g, '').split('\n').filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    assert.equal(modes.length, 2, pty.screen());
+    assert.equal(modes[0], modes[1], 'terminal modes restored after the tool died');
+    const trace = readTrace(out);
+    assert.match(trace.meta.incompleteReason!, /the tool's process ended before the run did/);
+  });
+
   test('closing the terminal stops the service and its children, as it does a plain run; the trace is kept', async () => {
     const close = async (command: string) => {
       const pty = inPty(command);
