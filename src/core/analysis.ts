@@ -66,6 +66,16 @@ function analyzeCore(trace: Trace): Analysis {
   const mainPid = relayed ? servicePid : launchedPid;
   const main = trace.processes.find((p) => p.pid === mainPid);
   // A service under a runner is not the launcher's child: its end may be known only from the preload's exit event.
+  /** How a process ended: the launcher's record, else its own exit event, else the tool's SIGKILL if it ended after it. */
+  const exitInfoOf = (pid: number): { code: number | null; signal: string | null } | undefined => {
+    const p = trace.processes.find((x) => x.pid === pid);
+    const ev = of('exit', pid)[0];
+    const killedAt = of('kill-sent')[0]?.t;
+    if (p?.exit) return p.exit;
+    if (ev) return { code: ev.code, signal: null };
+    if (p?.traced && p.end !== undefined && killedAt !== undefined && p.end >= killedAt) return { code: null, signal: 'SIGKILL' };
+    return undefined;
+  };
   const preloadExit = of('exit', mainPid)[0];
   const killAt = of('kill-sent')[0]?.t;
   // No exit event from a traced process that ended: a signal ended it; after the tool's SIGKILL, that one.
@@ -365,7 +375,7 @@ function analyzeCore(trace: Trace): Analysis {
   leaks.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || Number(b.pid === mainPid) - Number(a.pid === mainPid));
   if (!verdict) verdict = 'No shutdown was observed.';
   else if (!firstSent && mainArrivals.length) verdict += ` (${mainArrivals[0].signal} came from outside Shutdown Trace; its plan sent none.)`;
-  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, servicePid: mainPid, serviceExit: mainExitInfo, phases, findings, graceMs };
+  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, servicePid, serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid), phases, findings, graceMs };
 }
 
 // ---------------------------------------------------------------- issue #5: traffic during shutdown, Kubernetes termination

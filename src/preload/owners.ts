@@ -52,6 +52,7 @@ const WALK_DEPTH = 8;
 export const RELEASE_METHODS = ['quit', 'close', 'destroy', 'end', 'disconnect', 'stop', 'tryShutdown', 'shutdown', 'terminate'];
 
 const NEW_FRAME = /^new (.+)$/;
+const GENERIC_NAME = /^(Class|_class|_a|anonymous|default|Object|<anonymous>)$/;
 
 export function packageOf(file: string): string | undefined {
   const i = file.lastIndexOf('/node_modules/');
@@ -70,6 +71,8 @@ export class Owners {
   private byObject = new WeakMap<object, OwnerRecord>();
   private seq = 0;
   private WeakRefCtor: typeof WeakRef | undefined = (globalThis as { WeakRef?: typeof WeakRef }).WeakRef;
+
+  private readonly plainProto = (require('events') as { prototype: object }).prototype;
 
   constructor(private readonly selfFile: string) {}
 
@@ -95,7 +98,9 @@ export class Owners {
   private onConstruct(obj: object, skip: Function): void {
     if (!obj || typeof obj !== 'object') return;
     const proto = Object.getPrototypeOf(obj);
-    if (!proto) return;
+    // A plain `new EventEmitter()` has no class of its own: it is a part of whatever made it,
+    // and one prototype would otherwise classify every plain emitter by the first one seen.
+    if (!proto || proto === this.plainProto) return;
     let cls = this.classes.get(proto);
     if (cls === undefined) {
       const holder = captureSite(skip, DEEP_FRAMES);
@@ -138,7 +143,8 @@ export class Owners {
         break;
       }
       files.add(f.file);
-      name = m[1];
+      // Mixins and factories make classes named "Class" or "_class": the nearest real name is the base's.
+      if (!name || !GENERIC_NAME.test(m[1])) name = m[1];
       pkg = p;
     }
     if (!name) return none;
@@ -285,7 +291,27 @@ export class Owners {
         continue;
       }
       const nest = this.constructedInside(rec, live, siteOf);
-      if (nest) parent.set(rec, nest);
+      if (nest) {
+        parent.set(rec, nest);
+        continue;
+      }
+      // Made in a method of another owner's class (engine.io's Server handling an upgrade).
+      const site = siteOf(rec);
+      if (!site) continue;
+      const k = ctorIndex(site);
+      for (let i = k + 1; i < site.frames.length; i++) {
+        const f = site.frames[i];
+        const pkg = packageOf(f.file);
+        if (!pkg) {
+          if (f.file.startsWith('node:')) continue;
+          break;
+        }
+        const type = /^(?:async )?([\w$]+)\./.exec(f.fn || '')?.[1];
+        if (!type) continue;
+        const matches = live.filter((l) => l.rec !== rec && l.rec.seq < rec.seq && l.rec.cls.name === type && l.rec.cls.pkg === pkg);
+        if (matches.length === 1) parent.set(rec, matches[0].rec);
+        if (matches.length) break;
+      }
     }
     /** Made by library code (the constructor's caller is in node_modules): a library's internals, not the user's own object. */
     const libraryMade = (r: OwnerRecord) => {

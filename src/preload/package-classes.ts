@@ -1,7 +1,7 @@
 /**
- * Library classes that are not EventEmitters (a gRPC Server, for one) never pass through
- * EventEmitter.init, so owners.ts would not see them. When a package's entry module finishes
- * loading, its exported classes that have a release method (close, shutdown, tryShutdown…) get
+ * Library classes that are not EventEmitters (a gRPC Server, a node-cron task) never pass
+ * through EventEmitter.init, so owners.ts would not see them. When a module of a package
+ * finishes loading, its exported classes that have a release method (close, shutdown, tryShutdown…) get
  * their prototype methods wrapped: the first call on an instance records it, with the user's
  * line that started it (`server.bindAsync(…)`). The class itself is untouched, so `instanceof`,
  * class identity and subclassing stay as they are.
@@ -24,7 +24,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   if (!cache || typeof cache !== 'object' || util.types.isProxy(cache)) return;
   const EEProto = (require('events') as { prototype: object }).prototype;
   const fnToString = Function.prototype.toString;
-  const seenPackages = new Set<string>();
+  const seenFiles = new Set<string>();
   const patched = new WeakSet<object>();
 
   const hasRelease = (proto: object): boolean => {
@@ -86,9 +86,9 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
 
   const watch = (filename: string, mod: { loaded?: unknown; exports?: unknown }) => {
     const pkg = packageOf(filename);
-    if (!pkg || seenPackages.has(pkg)) return;
-    // The first module loaded from a package is its entry.
-    seenPackages.add(pkg);
+    // Every module of a package: owners are often exported from an inner file (node-cron's tasks).
+    if (!pkg || seenFiles.has(filename)) return;
+    seenFiles.add(filename);
     const d = Object.getOwnPropertyDescriptor(mod, 'loaded');
     if (!d || d.value !== false || !d.configurable) return;
     Object.defineProperty(mod, 'loaded', {
