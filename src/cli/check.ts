@@ -15,13 +15,17 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeTrace } from '../core/launcher';
+import { collectorTokens } from '../core/collector';
+import { redactText, removeExact } from '../core/redact';
+import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
+import { stdout, stderr, writeWithFallback, fallbackName } from './io';
+import { redactedSummary } from './printable';
 import { userFrame, formatFrame, type Trace } from '../core/trace';
 import type { HandleInfo } from '../core/protocol';
 import { junitXml, type JUnitCase } from '../core/junit';
 import { renderReport } from './report';
 import { parseDuration, UsageError } from './args';
-import { parseRunArgs, traceFromArgs } from './main';
+import { parseRunArgs, traceFromArgs, saveTrace, savedMessage } from './main';
 
 export const CHECK_USAGE = `
 Check options (shutdown-trace check [options] -- <command>; every run option applies too):
@@ -188,6 +192,13 @@ export function checkJUnit(trace: Trace, results: BudgetResult[], o: { tracePath
   ]);
 }
 
+/** A budget result as printed and written: secrets in its texts redacted (the run's token included). */
+function redactResult(r: BudgetResult): BudgetResult {
+  const tokens = collectorTokens();
+  const red = (s: string) => removeExact({ s: redactText(s) }, tokens).s;
+  return { ...r, name: red(r.name), message: red(r.message), ...(r.detail !== undefined ? { detail: red(r.detail) } : {}) };
+}
+
 export async function runCheck(args: string[]): Promise<number> {
   const known = new Set(CHECK_OPTIONS);
   const a = parseRunArgs(args, known);
@@ -207,28 +218,33 @@ export async function runCheck(args: string[]): Promise<number> {
   const timestamp = new Date().toISOString();
   const started = Date.now();
   const { trace, interrupted } = await traceFromArgs(a);
-  writeTrace(out, trace);
-  const results = evaluateBudgets(trace, budgets);
+  const saved = saveTrace(out, trace);
+  // Budgets are held against the trace as recorded (--allow-leak matches real labels); what is
+  // printed and written is redacted.
+  const results = evaluateBudgets(trace, budgets).map(redactResult);
   const failed = results.filter((r) => r.status === 'fail');
-  fs.mkdirSync(path.dirname(junitPath), { recursive: true });
-  fs.writeFileSync(junitPath, checkJUnit(trace, results, { tracePath: out, timestamp, elapsedMs: Date.now() - started }));
+  const summary = redactedSummary(trace);
+  const junit = writeWithFallback(junitPath, checkJUnit(summary, results, { tracePath: saved.path ?? out, timestamp, elapsedMs: Date.now() - started }), fallbackName(junitPath));
 
   if (a.json) {
-    process.stdout.write(JSON.stringify({ passed: failed.length === 0, budgets: results, trace: out, junit: junitPath, analysis: trace.analysis }, null, 2) + '\n');
+    stdout(terminalSafeJson(JSON.stringify({ passed: failed.length === 0, budgets: results, trace: saved.path ?? null, junit: junit.path ?? null, analysis: summary.analysis }, null, 2)) + '\n');
   } else {
     const color = !!process.stderr.isTTY;
     const c = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-    const lines = ['', renderReport(trace, { tracePath: out, color }), '', c('1', '  Budgets')];
+    const lines = ['', renderReport(trace, { tracePath: saved.path, color }), '', c('1', '  Budgets')];
     for (const r of results) {
       const mark = r.status === 'pass' ? c('32', '✔') : r.status === 'fail' ? c('31', '✖') : c('2', '-');
-      lines.push(`  ${mark} ${r.name}: ${r.message}`);
-      if (r.status === 'fail' && r.detail && r.id === 'leaked-handles') for (const l of r.detail.split('\n').slice(0, 10)) lines.push(`      ${l}`);
+      lines.push(`  ${mark} ${terminalSafe(r.name)}: ${terminalSafe(r.message)}`);
+      if (r.status === 'fail' && r.detail && r.id === 'leaked-handles') for (const l of r.detail.split('\n').slice(0, 10)) lines.push(`      ${terminalSafe(l)}`);
     }
     lines.push('');
     lines.push(failed.length ? c('31', `  check failed: ${failed.length} budget${failed.length === 1 ? '' : 's'} broken (${failed.map((f) => f.id).join(', ')})`) : c('32', '  check passed'));
-    lines.push(`  junit: ${junitPath}`);
-    process.stderr.write(lines.join('\n') + '\n');
+    if (junit.path) lines.push(`  junit: ${terminalSafe(junit.path)}`);
+    stderr(lines.join('\n') + '\n');
   }
+  if (saved.problem) stderr(`shutdown-trace: ${savedMessage(out, saved)}\n`);
+  if (junit.problem) stderr(`shutdown-trace: ${savedMessage(junitPath, junit, 'the JUnit report')}\n`);
+  if (!saved.path && !junit.path) return 2;
   if (interrupted) return 130;
   return failed.length ? 1 : 0;
 }

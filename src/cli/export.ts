@@ -1,9 +1,10 @@
-import * as fs from 'fs';
 import type { Trace } from '../core/trace';
 import { toChromeTrace } from '../core/export-chrome';
 import { toMarkdown } from '../core/export-md';
 import { redactTrace } from '../core/redact';
 import { UsageError } from './args';
+import { stdout, writeFileAtomic } from './io';
+import { terminalSafe, terminalSafeJson, terminalSafeLines } from '../core/terminal-safe';
 
 /** shutdown-trace export <trace> --format chrome|md|json [--out FILE] */
 export function runExport(args: string[], read: (f: string) => Trace): number {
@@ -28,7 +29,15 @@ export function runExport(args: string[], read: (f: string) => Trace): number {
     case 'json': text = JSON.stringify(trace); break;
     default: throw new UsageError(`--format must be chrome, md or json (got ${format})`);
   }
-  if (out) fs.writeFileSync(out, text);
-  else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  // Control characters from the trace never reach a terminal (or a file someone cats later):
+  // Markdown line by line, JSON with the characters JSON.stringify leaves raw escaped.
+  text = format === 'md' || format === 'markdown' ? terminalSafeLines(text) : terminalSafeJson(text);
+  if (out) {
+    try {
+      writeFileAtomic(out, text);
+    } catch (e) {
+      throw new UsageError(`could not write ${terminalSafe(out)}: ${terminalSafe((e as Error).message)}`);
+    }
+  } else stdout(text.endsWith('\n') ? text : text + '\n');
   return 0;
 }

@@ -4,7 +4,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { startRun, LaunchError, writeTrace } from '../core/launcher';
+import { startRun, LaunchError } from '../core/launcher';
+import { collectorTokens } from '../core/collector';
+import { removeExact } from '../core/redact';
+import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
+import { guardStdio, stdout, stderr, readTraceText, writeWithFallback, fallbackName, type Written } from './io';
+import { redactedSummary } from './printable';
 import { parseTrace, TraceFormatError, type SignalPlan, type Trace, type Delivery } from '../core/trace';
 import { renderReport } from './report';
 import { parseDuration, UsageError } from './args';
@@ -261,10 +266,29 @@ async function cmdRun(args: string[]): Promise<number> {
   const a = parseRunArgs(args);
   const out = path.resolve(a.cwd ?? process.cwd(), a.out);
   const { trace, interrupted } = await traceFromArgs(a);
-  writeTrace(out, trace);
-  if (a.json) process.stdout.write(JSON.stringify({ trace: out, analysis: trace.analysis }, null, 2) + '\n');
-  else process.stderr.write('\n' + renderReport(trace, { tracePath: out, color: !!process.stderr.isTTY }) + '\n');
+  const saved = saveTrace(out, trace);
+  if (a.json) stdout(terminalSafeJson(JSON.stringify({ trace: saved.path ?? null, analysis: redactedSummary(trace).analysis }, null, 2)) + '\n');
+  else stderr('\n' + renderReport(trace, { tracePath: saved.path, color: !!process.stderr.isTTY }) + '\n');
+  if (saved.problem) stderr(`shutdown-trace: ${savedMessage(out, saved)}\n`);
+  if (!saved.path) return 2;
   return interrupted ? 130 : 0;
+}
+
+/**
+ * Writes a finished run's trace, whole or not at all, without the run's collector token (the
+ * service may have printed its environment); to the temp directory when `out` cannot be
+ * written (a full disk, a read-only folder).
+ */
+export function saveTrace(out: string, trace: Trace): Written {
+  removeExact(trace, collectorTokens());
+  return writeWithFallback(out, JSON.stringify(trace), fallbackName(out));
+}
+
+/** One line saying where a file went when it could not go where asked. */
+export function savedMessage(out: string, saved: Written, what = 'the trace'): string {
+  return saved.path
+    ? `could not write ${what} to ${terminalSafe(out)} (${saved.problem}); wrote it to ${terminalSafe(saved.path)} instead`
+    : `could not write ${what} to ${terminalSafe(out)} (${saved.problem}), nor to the temp directory: ${what} was not saved`;
 }
 
 // ---- issue #5: option helpers
@@ -285,18 +309,13 @@ function wholeSeconds(v: string, opt: string): number {
 }
 // ---- end issue #5
 
+/** Reads a trace file given on the command line: a regular file of a sane size, checked field by field. */
 export function readTraceFile(file: string): Trace {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `trace file not found: ${file}` : `cannot read ${file}: ${(e as Error).message}`);
-  }
-  return parseTrace(text, path.basename(file));
+  return parseTrace(readTraceText(file), terminalSafe(path.basename(file)));
 }
 
 async function main(argv: string[]): Promise<number> {
+  guardStdio();
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'run':
@@ -304,7 +323,7 @@ async function main(argv: string[]): Promise<number> {
     case 'show': {
       if (!rest[0]) throw new UsageError('show needs a trace file');
       const trace = readTraceFile(rest[0]);
-      process.stdout.write(renderReport(trace, { tracePath: rest[0], color: !!process.stdout.isTTY }) + '\n');
+      stdout(renderReport(trace, { tracePath: rest[0], color: !!process.stdout.isTTY }) + '\n');
       return 0;
     }
     case 'export':
@@ -317,10 +336,10 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(USAGE);
+      stdout(USAGE);
       return cmd === undefined ? 2 : 0;
     case '--version':
-      process.stdout.write('0.1.0\n');
+      stdout('0.1.0\n');
       return 0;
     default:
       throw new UsageError(`unknown command "${cmd}"`);
@@ -333,9 +352,10 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      if (e instanceof UsageError) process.stderr.write(`shutdown-trace: ${e.message}\n${e.showUsage ? '\n' + USAGE : ''}`);
-      else if (e instanceof LaunchError || e instanceof TraceFormatError) process.stderr.write(`shutdown-trace: ${e.message}\n`);
-      else process.stderr.write(`shutdown-trace: internal error: ${(e as Error)?.message ?? e}\n(set SHUTDOWN_TRACE_DEBUG=1 for details)\n${process.env.SHUTDOWN_TRACE_DEBUG ? (e as Error)?.stack + '\n' : ''}`);
+      // Messages name files and commands the user gave: one line each, control characters removed.
+      if (e instanceof UsageError) stderr(`shutdown-trace: ${terminalSafe(e.message)}\n${e.showUsage ? '\n' + USAGE : ''}`);
+      else if (e instanceof LaunchError || e instanceof TraceFormatError) stderr(`shutdown-trace: ${terminalSafe(e.message)}\n`);
+      else stderr(`shutdown-trace: internal error: ${terminalSafe((e as Error)?.message ?? e)}\n(set SHUTDOWN_TRACE_DEBUG=1 for details)\n${process.env.SHUTDOWN_TRACE_DEBUG ? terminalSafe((e as Error)?.stack) + '\n' : ''}`);
       process.exitCode = 2;
     },
   );

@@ -2,6 +2,8 @@
 import type { Trace } from '../core/trace';
 import { userFrame, formatFrame, leakFrame, podWouldHave } from '../core/trace';
 import { analyze } from '../core/analysis';
+import { terminalSafe } from '../core/terminal-safe';
+import { printable } from './printable';
 
 function fmtMs(ms: number | undefined): string {
   if (ms === undefined) return '—';
@@ -9,7 +11,10 @@ function fmtMs(ms: number | undefined): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
-export function renderReport(trace: Trace, o: { tracePath?: string; color?: boolean } = {}): string {
+/** Prints from the trace's meta, processes and analysis only: printable() makes those safe (redacted, no control characters). */
+export function renderReport(input: Trace, o: { tracePath?: string; color?: boolean } = {}): string {
+  const trace = printable(input);
+  const tracePath = o.tracePath === undefined ? undefined : terminalSafe(o.tracePath);
   const a = trace.analysis ?? analyze(trace);
   const c = (code: string, s: string) => (o.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const sev = { error: c('31', '✖'), warning: c('33', '▲'), info: c('36', '●') };
@@ -78,10 +83,10 @@ export function renderReport(trace: Trace, o: { tracePath?: string; color?: bool
     lines.push('');
     lines.push(`  counters: ${lost.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
-  if (o.tracePath) {
+  if (tracePath) {
     lines.push('');
-    lines.push(`  trace: ${o.tracePath}`);
-    lines.push(`  open it: shutdown-trace view ${o.tracePath}   |   export: shutdown-trace export ${o.tracePath} --format chrome|md`);
+    lines.push(`  trace: ${tracePath}`);
+    lines.push(`  open it: shutdown-trace view ${tracePath}   |   export: shutdown-trace export ${tracePath} --format chrome|md`);
   }
   return lines.join('\n');
 }

@@ -120,6 +120,30 @@ const KEY_VALUE = new RegExp(
 /** A secret-named flag followed by its value after whitespace: `--token abc`. */
 const FLAG_SPACE = /(?<![\w-])(-{1,2}[A-Za-z][\w.-]*)(\s+)(?!-)("[^"]*"|'[^']*'|(?!«)[^\s"']+)/g;
 const TOKEN_RUN = /(?<![A-Za-z0-9+\/_-])[A-Za-z0-9+\/_-]{32,}={0,3}(?![A-Za-z0-9+\/=_-])/g;
+/**
+ * One path segment or word that is a token, with or without a short type prefix
+ * (`tok_9f8e…`, `sk-…`, `/reset/<token>`): `/` ends it, unlike TOKEN_RUN, so a token in a
+ * request path is not mistaken for a path.
+ */
+const SEGMENT_TOKEN = /(?<![A-Za-z0-9_+-])(?:[A-Za-z][A-Za-z0-9]{0,11}[_-])?([A-Za-z0-9]{20,})(?![A-Za-z0-9_+-])/g;
+/**
+ * A secret named in words rather than as name=value: `aws secret is <value>`, `the password was
+ * <value>`. The name is a bounded word (linear on any input) that must say secret; the value
+ * must look made, not written: letters and digits mixed.
+ */
+const SECRET_PHRASE = /(?<![\w-])([\w-]{1,64})(\s+(?:is|was|are|were)\s+)(?!«)(\S{8,})/g;
+const PHRASE_NAME = /secret|password|passwd|token|api[-_]?key|access[-_]?key|private[-_]?key|credential/i;
+/** An AWS secret access key (40 base64 characters) on a line that speaks of AWS. */
+const AWS_SECRET = /(?<![A-Za-z0-9+\/=])[A-Za-z0-9+\/]{40}(?![A-Za-z0-9+\/=])/g;
+
+function looksMade(v: string): boolean {
+  const core = v.replace(/[.,;:!?)\]}'"]+$/, '');
+  return core.length >= 8 && /\d/.test(core) && /[A-Za-z]/.test(core) && !/^(?:\/|\.\.?\/|~)/.test(core) && !/^v?\d+(\.\d+)+$/.test(core);
+}
+
+function hexToken(t: string): boolean {
+  return t.length >= 24 && /^[0-9a-fA-F]+$/.test(t) && /\d/.test(t) && /[a-fA-F]/.test(t);
+}
 
 function redactQuoted(value: string): string {
   if (value.startsWith('\\"')) return `\\"${REDACTED}\\"`;
@@ -172,6 +196,13 @@ export function redactText(s: string): string {
     return `${flag}${ws}${redactQuoted(value)}`;
   });
   out = out.replace(TOKEN_RUN, (m) => (looksHighEntropy(m) ? REDACTED : m));
+  out = out.replace(SEGMENT_TOKEN, (m, tail: string) => (looksHighEntropy(tail) || hexToken(tail) ? REDACTED : m));
+  out = out.replace(SECRET_PHRASE, (m, name: string, sep: string, value: string) => {
+    if (!PHRASE_NAME.test(name) || value.startsWith(REDACTED) || !looksMade(value)) return m;
+    const trail = /[.,;:!?)\]}'"]+$/.exec(value)?.[0] ?? '';
+    return `${name}${sep}${REDACTED}${trail}`;
+  });
+  if (/aws/i.test(out)) out = out.replace(AWS_SECRET, (m) => (/[A-Z]/.test(m) && /[a-z]/.test(m) && /\d/.test(m) && !m.startsWith('/') ? REDACTED : m));
   return out;
 }
 
@@ -290,14 +321,30 @@ function replaceEverywhere(v: unknown, replace: (s: string) => string, key?: str
   return v;
 }
 
+/**
+ * Replaces exact secret values (the run's collector token) wherever they appear in a trace,
+ * in place, and nothing else: the trace file keeps the service's output as it was, except for
+ * the values the tool itself put into the service's environment.
+ */
+export function removeExact<T>(value: T, secrets: string[]): T {
+  replaceEverywhere(value, exactReplacer(secrets));
+  return value;
+}
+
 const rt = (s: unknown): unknown => (typeof s === 'string' ? redactText(s) : s);
 
 /** Detail keys whose values are dropped outright: environments are never recorded. */
 const DROPPED_DETAIL = /^(env|environment|environ)$/i;
 
+function redactOwner(o: NonNullable<HandleInfo['owner']>): void {
+  if (typeof o.name === 'string') o.name = redactText(o.name);
+  if (typeof o.path === 'string') o.path = redactText(o.path);
+}
+
 function redactHandle(h: HandleInfo | undefined): void {
   if (!h || typeof h !== 'object') return;
   if (typeof h.label === 'string') h.label = redactText(h.label);
+  if (h.owner && typeof h.owner === 'object') redactOwner(h.owner);
   if (h.details && typeof h.details === 'object') {
     for (const k of Object.keys(h.details)) {
       const val = h.details[k];
@@ -328,6 +375,8 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
       if (typeof load.path === 'string') load.path = redactRequestPath(load.path);
       if (typeof load.ssePath === 'string') load.ssePath = redactRequestPath(load.ssePath);
     }
+    const pid1 = c.meta.platformMode?.pid1;
+    if (pid1 && typeof pid1.command === 'string') pid1.command = redactText(pid1.command);
     const ps = c.meta.k8s?.preStop;
     if (ps && typeof ps === 'object') {
       if (ps.action === 'exec' && typeof ps.command === 'string') ps.command = redactText(ps.command);
@@ -407,6 +456,12 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
       case 'grace-extension':
         e.reason = redactText(e.reason);
         break;
+      case 'platform':
+        e.text = redactText(e.text);
+        if (e.command !== undefined) e.command = redactText(e.command);
+        if (e.message !== undefined) e.message = redactText(e.message);
+        if (e.label !== undefined) e.label = redactText(e.label);
+        break;
       default:
         break;
     }
@@ -442,6 +497,14 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
       f.detail = rt(f.detail) as string;
       for (const h of f.handles ?? []) redactHandle(h);
     }
+    // A leak's title is a handle's label or its owner's name; its handles carry labels and details.
+    for (const l of a.leaks ?? []) {
+      l.title = rt(l.title) as string;
+      if (l.fix !== undefined) l.fix = rt(l.fix) as string;
+      for (const h of l.handles ?? []) redactHandle(h);
+      if (l.owner) redactOwner(l.owner);
+    }
+    if (a.platform?.pid1) a.platform.pid1.command = rt(a.platform.pid1.command) as string;
     if (a.requests && typeof a.requests.url === 'string') a.requests.url = redactUrl(a.requests.url);
     if (a.k8s) {
       if (a.k8s.preStop !== undefined) a.k8s.preStop = rt(a.k8s.preStop) as string;

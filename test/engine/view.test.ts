@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import { chromium } from 'playwright-core';
-import { runTraced, node, CLI } from './helpers';
+import * as path from 'node:path';
+import { runTraced, node, CLI, ROOT } from './helpers';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -30,7 +31,7 @@ test('view serves the timeline of a saved trace on 127.0.0.1 and shows the leak'
     const url = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 10_000);
       cli.stdout.on('data', () => {
-        const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+        const m = /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{16,}\//.exec(out);
         if (m) {
           clearTimeout(t);
           resolve(m[0]);
@@ -70,5 +71,87 @@ test('view serves the timeline of a saved trace on 127.0.0.1 and shows the leak'
   } finally {
     cli.kill('SIGINT');
     await new Promise((res) => cli.once('exit', res));
+  }
+});
+
+/** Starts `view` on a trace file; resolves with its URL (secret included) and a way to read its stdout. */
+async function startView(file: string): Promise<{ url: string; out: () => string; stop: () => Promise<void> }> {
+  const cli = spawn(process.execPath, [CLI, 'view', file, '--for', '40s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  cli.stdout.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 10_000);
+    cli.stdout.on('data', () => {
+      const m = /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{16,}\//.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[0]);
+      }
+    });
+  });
+  return {
+    url,
+    out: () => out,
+    stop: async () => {
+      cli.kill('SIGINT');
+      await new Promise((res) => cli.once('exit', res));
+    },
+  };
+}
+
+function request(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: o.method ?? 'GET', headers: o.headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+test('view answers only its own page: DNS rebinding, cross-origin posts and requests without the secret are refused; nothing posted reaches the terminal raw', { timeout: 30_000 }, async () => {
+  const file = path.join(ROOT, 'test', 'unit', 'traces', 'leaked-interval.shutdown-trace.json');
+  const v = await startView(file);
+  try {
+    const { origin, pathname } = new URL(v.url);
+    const own = { origin, 'content-type': 'application/json' };
+    assert.equal((await request(v.url + 'trace.json')).status, 200, 'the page itself is served');
+    // DNS rebinding: evil.example now resolves to 127.0.0.1; the browser still says whose page it is.
+    const rebound = await request(v.url + 'trace.json', { headers: { host: 'evil.example' } });
+    assert.equal(rebound.status, 421);
+    assert.doesNotMatch(rebound.body, /shutdown-trace|setInterval/);
+    assert.equal((await request(v.url, { headers: { host: `evil.example:${new URL(v.url).port}` } })).status, 421);
+    // The secret is required on every path.
+    assert.equal((await request(`${origin}/trace.json`)).status, 404);
+    assert.equal((await request(`${origin}/`)).status, 404);
+    assert.equal((await request(`${origin}/${'A'.repeat(pathname.length - 2)}/trace.json`)).status, 404);
+    assert.equal((await request(`${origin}${pathname.slice(0, -2)}/trace.json`)).status, 404);
+    // A web page's form POST (text/plain, cross-origin), a no-cors fetch, a JSON post from elsewhere.
+    const evil = '\x1b]0;pwned\x07\x1b[2J\nINJECTED line';
+    const msg = JSON.stringify({ type: 'open-frame', file: evil, line: 1, col: 2 });
+    const refused = [
+      await request(v.url + 'message', { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'text/plain' }, body: msg }),
+      await request(v.url + 'message', { method: 'POST', headers: { origin: 'null', 'content-type': 'text/plain;charset=UTF-8' }, body: msg }),
+      await request(v.url + 'message', { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json' }, body: msg }),
+      await request(v.url + 'message', { method: 'POST', headers: { origin, 'content-type': 'text/plain' }, body: msg }),
+      await request(v.url + 'message', { method: 'POST', headers: { 'content-type': 'application/json' }, body: msg }),
+      await request(v.url + 'message', { method: 'POST', headers: { ...own, 'sec-fetch-site': 'cross-site' }, body: msg }),
+      await request(v.url + 'message', { method: 'POST', headers: { ...own, host: 'evil.example' }, body: msg }),
+    ];
+    assert.deepEqual(refused.map((r) => r.status), [403, 403, 403, 415, 403, 403, 421]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.doesNotMatch(v.out(), /pwned|INJECTED/, 'nothing refused was printed');
+    // The page's own post is accepted; what it carries is printed on one line, without control characters.
+    assert.equal((await request(v.url + 'message', { method: 'POST', headers: own, body: msg })).status, 204);
+    const until = Date.now() + 3000;
+    while (!/INJECTED/.test(v.out()) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const printed = v.out();
+    assert.match(printed, /INJECTED line:1:2\n/);
+    assert.ok(!/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.test(printed), `no control characters: ${JSON.stringify(printed)}`);
+    assert.ok(!printed.split('\n').some((l) => l.startsWith('INJECTED')), 'no injected line');
+  } finally {
+    await v.stop();
   }
 });
