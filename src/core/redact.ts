@@ -44,6 +44,8 @@ export function isSecretName(name: string): boolean {
   if (bare === 'PWD' || bare === 'OLDPWD') return false; // the shell's working directory, not a password
   const lower = bare.toLowerCase();
   if (lower.startsWith('no-')) return false;
+  // A source file (`secrets.js:15:8` in a stack frame or a report), not a name for a secret.
+  if (/\.(?:[cm]?[jt]sx?)$/.test(lower)) return false;
   const segments = lower.split(/[-_.]+/).filter(Boolean);
   if (segments.length > 1 && SAFE_SUFFIXES.has(segments[segments.length - 1])) return false;
   if (SECRET_SUBSTRING.test(bare)) return true;

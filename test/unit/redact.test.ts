@@ -147,6 +147,14 @@ describe('redactText', () => {
     [`-----BEGIN RSA PRIVATE KEY-----\n${KEY_BODY}\n-----END RSA PRIVATE KEY-----`, `-----BEGIN RSA PRIVATE KEY-----${REDACTED}-----END RSA PRIVATE KEY-----`],
     [`-----BEGIN PRIVATE KEY-----\n${KEY_BODY}`, `-----BEGIN PRIVATE KEY-----${REDACTED}`],
     ['foo:password=nested-SECRET', `foo:password=${REDACTED}`],
+    // Secrets the hostile test found in exports: a secret said in words, a token as a path segment.
+    ['aws secret is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', `aws secret is ${REDACTED}`],
+    ['the db password was hunter2x9!', `the db password was ${REDACTED}!`],
+    ['aws creds wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY loaded', `aws creds ${REDACTED} loaded`],
+    ['GET /reset/tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0 200', `GET /reset/${REDACTED} 200`],
+    ['GET /invite/9f8e7d6c5b4a39281706f5e4d3c2b1a0aa/accept', `GET /invite/${REDACTED}/accept`],
+    ['child process 12: node -e x -- --api-key=PLANTED-apikey-7q3x', `child process 12: node -e x -- --api-key=${REDACTED}`],
+    ['flush to https://user:Pw@logs.example/ingest?sig=abc', `flush to https://user:${REDACTED}@logs.example/ingest?sig=${REDACTED}`],
   ];
   for (const [input, expected] of cases) {
     test(`redacts: ${input.slice(0, 50)}`, () => {
@@ -167,6 +175,14 @@ describe('redactText', () => {
       'file:///home/dev/app/dist/chunk-ShutdownTraceCollectorConnection.js:10:3',
       'closing session store',
       'SIGTERM received, draining 3 jobs',
+      // Words after "secret is", paths and file names that only look like secrets.
+      'the password is incorrect',
+      'token was expired',
+      'at loadSecrets (/app/src/secrets.js:15:8)',
+      'test/fixtures/secrets.js:15:8',
+      'GET /api/v1/users/12345/orders/67890',
+      'loaded main.7f9c8d6b5e4a3b2c1d0e.js',
+      'src/components/HeaderNavigationBar/index',
     ];
     for (const line of keep) assert.equal(redactText(line), line);
   });
@@ -351,5 +367,18 @@ describe('redactTrace', () => {
     assert.equal(req.path, `/reports/42?format=${REDACTED}`);
     req.path = '/reports/42?format=csv';
     assert.deepEqual(out, trace);
+  });
+});
+
+describe('redactTrace: leaks and platform events', () => {
+  test('a leak\'s title, fix, handles and owner, and platform events are redacted', () => {
+    const trace = loadFixture('leaked-interval');
+    const P = trace.meta.mainPid!;
+    const h = handle('child process 7: node w.js --api-key=leak-SECRET-1', { command: 'node w.js --token leak-SECRET-2' });
+    h.owner = { id: 'o1', name: 'pg Pool postgres://u:leak-SECRET-3@db/x', via: 'reachable', path: 'conn?token=leak-SECRET-4' };
+    trace.analysis!.leaks = [{ pid: P, title: 'child process 7: node w.js --api-key=leak-SECRET-1', handles: [h], count: 1, inUserCode: true, fix: 'kill it (token=leak-SECRET-5)' }];
+    trace.events.push({ kind: 'platform', t: 5000, pid: P, what: 'zombie', text: 'zombie node w.js --password=plat-SECRET-6', command: 'node w.js --secret plat-SECRET-7', message: 'READY=1 token=plat-SECRET-8' } as TraceEvent);
+    const out = JSON.stringify(redactTrace(trace));
+    assertGone(out, ['leak-SECRET-1', 'leak-SECRET-2', 'leak-SECRET-3', 'leak-SECRET-4', 'leak-SECRET-5', 'plat-SECRET-6', 'plat-SECRET-7', 'plat-SECRET-8']);
   });
 });
