@@ -13,6 +13,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
+import { REDACTED } from './redact';
 
 export const JOURNAL_FILE = 'launcher.journal';
 
@@ -41,7 +42,8 @@ export class Journal {
   private scheduled = false;
   private lastMeta = '';
 
-  constructor(dir: string, private readonly meta: () => unknown) {
+  /** secrets: exact values never written, not even here (the run's collector token, which a service printing its environment would show). */
+  constructor(dir: string, private readonly meta: () => unknown, private readonly secrets: string[] = []) {
     try {
       this.fd = fs.openSync(path.join(dir, JOURNAL_FILE), 'a');
     } catch {
@@ -80,8 +82,9 @@ export class Journal {
       this.buf.push(`{"type":"meta","meta":${m}}`);
     }
     if (!this.buf.length) return;
-    const text = this.buf.join('\n') + '\n';
+    let text = this.buf.join('\n') + '\n';
     this.buf = [];
+    for (const s of this.secrets) if (s && text.includes(s)) text = text.split(s).join(REDACTED);
     try {
       fs.writeSync(this.fd, text);
     } catch {

@@ -218,7 +218,7 @@ class Run implements RunHandle {
       env[ENV.stallMs] = String(opts.stallMs ?? 1000);
       if (opts.verbose) env[ENV.verbose] = '1';
     }
-    this.journal = new Journal(this.spoolDir, () => this.trace.meta);
+    this.journal = new Journal(this.spoolDir, () => this.trace.meta, [this.collector.token]);
     const start: JournalStart = { type: 'start', launcherPid: process.pid, t0: this.t0, cwd: this.cwd, command: redactArgv(opts.command), out: opts.tracePathIfKilled ?? opts.tracePath };
     this.journal.write(start, true);
     const watchdogScript = defaultWatchdogPath();

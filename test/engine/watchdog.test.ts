@@ -77,6 +77,27 @@ describe('kill -9 on the CLI', () => {
     assert.ok(!fs.existsSync(r.spool));
   });
 
+  test("the run's collector token never reaches the journal or the rescued trace, though the service prints it", async () => {
+    const out = tmpOut();
+    const printsEnv = 'console.log("env " + JSON.stringify(process.env)); console.log("listening pids " + process.pid + " 0 0"); setInterval(() => console.log("tick"), 200)';
+    const cli = spawn(process.execPath, [CLI, 'run', '--when', 'never', '--out', out, '--', process.execPath, '-e', printsEnv], { cwd: FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    cli.stdout.on('data', (d) => (stdout += d));
+    const closed = new Promise<void>((r) => cli.on('close', () => r()));
+    assert.ok(await until(() => /tick\ntick/.test(stdout), 10_000), stdout);
+    const pid = Number(/listening pids (\d+)/.exec(stdout)![1]);
+    const token = /(?:^|\0)SHUTDOWN_TRACE_TOKEN=([^\0]*)/.exec(fs.readFileSync(`/proc/${pid}/environ`, 'latin1'))![1];
+    assert.ok(stdout.includes(token), 'the service printed it');
+    const journal = fs.readFileSync(path.join(spoolOf(pid)!, 'launcher.journal'), 'utf8');
+    assert.ok(journal.includes('"env '), 'the journal holds the output line');
+    assert.ok(!journal.includes(token), 'but not the token');
+    cli.kill('SIGKILL');
+    await closed;
+    const text = fs.readFileSync(out, 'utf8');
+    assert.ok(text.includes('env {'));
+    assert.ok(!text.includes(token), 'the rescued trace has no token');
+  });
+
   test('a host using the launcher as a library (the extension host) dies: the same rescue, to its tracePath', async () => {
     const out = tmpOut();
     const host = `
