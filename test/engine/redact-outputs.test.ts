@@ -55,7 +55,7 @@ function assertClean(what: string, text: string, secrets: string[]): void {
   for (const s of secrets) assert.ok(!text.includes(s), `${what} holds ${JSON.stringify(s)}:\n${text.slice(Math.max(0, text.indexOf(s) - 300), text.indexOf(s) + 200)}`);
 }
 
-test('planted secrets reach no output: run, show, check, JUnit, json/chrome/md exports, the viewer; the run token is in no file', { timeout: 120_000 }, async () => {
+test('planted secrets reach no output: run (and --json), show, check, JUnit, json/chrome/md exports, the viewer; the run token is in no file', { timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-secrets-'));
   const out = path.join(dir, 'run.shutdown-trace.json');
 
@@ -108,6 +108,14 @@ test('planted secrets reach no output: run, show, check, JUnit, json/chrome/md e
     view.kill('SIGINT');
     await new Promise((r) => view.once('exit', r));
   }
+
+  const json = await cli(['run', '--json', '--grace', '1500', '--out', path.join(dir, 'json.shutdown-trace.json'), '--', process.execPath, 'secrets.js']);
+  assert.equal(json.code, 0, json.stderr);
+  const jsonToken = tokenOf(json.stdout);
+  assert.ok(jsonToken);
+  const printed = json.stdout.slice(json.stdout.lastIndexOf('\n{') + 1);
+  assert.ok(JSON.parse(printed).analysis.verdict, 'run --json printed the analysis');
+  assertClean('run --json', printed + json.stderr, [...PLANTED, jsonToken!]);
 
   const junit = path.join(dir, 'report.junit.xml');
   const checkOut = path.join(dir, 'check.shutdown-trace.json');
