@@ -3,13 +3,15 @@
  * Secure by default: 127.0.0.1 only, random port, a per-run token checked at the upgrade
  * (constant-time), one connection per pid (a second hello for a pid is a replay and refused),
  * an optional check that the pid belongs to the traced process tree, an explicit maxPayload.
+ * Every process of the session holds the token, so every hello and event is also checked field
+ * by field (validate-wire.ts) and only the protocol's fields are kept.
  * Everything refused is counted and reported; nothing refused stops the run.
  */
 import * as http from 'http';
 import * as crypto from 'crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TOKEN_HEADER, PROTOCOL_VERSION, type HelloMessage, type PreloadEvent, type CollectorMessage, type SnapshotReason } from './protocol';
-import { validateHello, validEvents, validatePreloadEvent } from './validate-wire';
+import { validateHello, validEvents } from './validate-wire';
 import { SchemaError, type Ctx } from './schema';
 import { REDACTED } from './redact';
 
@@ -43,17 +45,6 @@ export function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && crypto.timingSafeEqual(x, y);
-}
-
-/** True for an event that passes the wire validator (validate-wire.ts). */
-export function validEvent(e: unknown): e is PreloadEvent {
-  try {
-    validatePreloadEvent(e);
-    return true;
-  } catch (err) {
-    if (err instanceof SchemaError) return false;
-    throw err;
-  }
 }
 
 export class Collector {

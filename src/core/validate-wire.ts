@@ -157,16 +157,19 @@ export function validEvents(events: unknown, onBad: (reason: string) => void, cx
   return good;
 }
 
-const helloShape = obj<HelloMessage>({
+/** A hello as an older preload may send it: the fields after `pid` may be missing. */
+type HelloWire = Pick<HelloMessage, 'type' | 'protocol' | 'pid'> & Partial<Omit<HelloMessage, 'type' | 'protocol' | 'pid'>>;
+
+const helloShape = obj<HelloWire>({
   type: lit('hello'),
   protocol: num,
   pid: int,
-  ppid: opt(count) as Checker<number>,
-  argv: opt(list(str)) as Checker<string[]>,
-  node: opt(str) as Checker<string>,
-  cwd: opt(str) as Checker<string>,
-  t: opt(num) as Checker<number>,
-  isWorker: opt(bool) as Checker<boolean>,
+  ppid: opt(count),
+  argv: opt(list(str)),
+  node: opt(str),
+  cwd: opt(str),
+  t: opt(num),
+  isWorker: opt(bool),
 });
 
 /**
