@@ -12,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { UsageError } from './args';
 import { terminalSafe } from '../core/terminal-safe';
+import { readRegularFile, FileKindError, mib } from '../core/safe-read';
 
 // ------------------------------------------------------------------ stdout / stderr
 
@@ -49,57 +50,23 @@ export const stderr = (text: string): void => write(process.stderr, text);
  */
 export const MAX_TRACE_BYTES = 512 * 1024 * 1024;
 
-/**
- * Reads a trace file's text, after checking through the open descriptor (no race with a swap)
- * that it is a regular file of at most MAX_TRACE_BYTES. O_NONBLOCK: opening a FIFO must not
- * wait for a writer that never comes.
- */
+/** Reads a trace file's text: a regular file of at most MAX_TRACE_BYTES (safe-read.ts), or one line saying what it is. */
 export function readTraceText(file: string, maxBytes = MAX_TRACE_BYTES): string {
   const shown = terminalSafe(file);
-  let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+    return readRegularFile(file, maxBytes);
   } catch (e) {
+    if (e instanceof FileKindError) {
+      if (e.tooBig) throw new UsageError(`${shown} is ${e.what}; trace files are read up to ${mib(maxBytes)}`);
+      if (e.what === 'a directory') throw new UsageError(`${shown} is a directory, not a trace file`);
+      throw new UsageError(`${shown} is ${e.what}, not a regular file: not a trace file`);
+    }
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError(`trace file not found: ${shown}`);
     if (code === 'EISDIR') throw new UsageError(`${shown} is a directory, not a trace file`);
-    if (code === 'ENXIO') throw new UsageError(`${shown} is not a regular file (a socket or a FIFO): not a trace file`);
+    if (code === 'ENXIO') throw new UsageError(`${shown} is a socket, not a regular file: not a trace file`);
     throw new UsageError(`cannot read ${shown}: ${terminalSafe((e as Error).message)}`);
   }
-  try {
-    const st = fs.fstatSync(fd);
-    if (st.isDirectory()) throw new UsageError(`${shown} is a directory, not a trace file`);
-    if (!st.isFile()) {
-      const what = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
-      throw new UsageError(`${shown} is ${what}, not a regular file: not a trace file`);
-    }
-    if (st.size > maxBytes) throw new UsageError(`${shown} is ${mib(st.size)}; trace files are read up to ${mib(maxBytes)}`);
-    // Read up to one byte past the limit: a file that grows while we read is refused too.
-    const buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
-    let n = 0;
-    for (;;) {
-      let got: number;
-      try {
-        got = fs.readSync(fd, buf, n, buf.length - n, null);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-        throw new UsageError(`cannot read ${shown}: ${terminalSafe((e as Error).message)}`);
-      }
-      if (got === 0) break;
-      n += got;
-      if (n === buf.length) {
-        if (n > maxBytes) throw new UsageError(`${shown} is over ${mib(maxBytes)}; trace files are read up to ${mib(maxBytes)}`);
-        break;
-      }
-    }
-    return buf.toString('utf8', 0, n);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function mib(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) ? 1 : 0)} MiB` : `${bytes} bytes`;
 }
 
 // ------------------------------------------------------------------ writing

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { Collector } from './collector';
 import { validateHello, validEvents } from './validate-wire';
+import { readSpoolLines } from './safe-read';
 import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
@@ -635,7 +636,8 @@ class Run implements RunHandle {
       return;
     }
     for (const f of files) {
-      const lines = fs.readFileSync(path.join(this.spoolDir, f), 'utf8').split('\n');
+      // Processes of the session can write here: a FIFO, a device or a directory must not stop the run.
+      const lines = readSpoolLines(path.join(this.spoolDir, f), () => this.trace.meta.counters.malformedFrames++);
       for (const line of lines) {
         if (!line) continue;
         try {
