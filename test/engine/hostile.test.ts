@@ -52,7 +52,7 @@ function killAll(pids: number[]): void {
 }
 
 describe('malformed events from a process of the session', () => {
-  test('wrong field types are refused and counted; the run finishes, the trace is written, nothing is left running', { timeout: 60_000 }, async () => {
+  test('wrong field types (on the socket and in the spool folder) are refused and counted; the run finishes, the trace is written, nothing is left running', { timeout: 60_000 }, async () => {
     const dir = tmpDir('hostile');
     const out = path.join(dir, 'run.shutdown-trace.json');
     const r = await cli(['run', '--grace', '3s', '--out', out, '--', process.execPath, 'hostile-frames.js'], { timeoutMs: 40_000 });
@@ -63,7 +63,9 @@ describe('malformed events from a process of the session', () => {
       assert.doesNotMatch(r.stderr, /TypeError|internal error/);
       assert.ok(fs.existsSync(out), 'trace written');
       const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
-      assert.ok(trace.meta.counters.malformedFrames >= 6, `counted: ${JSON.stringify(trace.meta.counters)}`);
+      // 6 events on the socket; a FIFO, a directory, a bad hello and a bad event in the spool folder.
+      assert.ok(trace.meta.counters.malformedFrames >= 10, `counted: ${JSON.stringify(trace.meta.counters)}`);
+      assert.ok(!trace.processes.some((p) => p.pid === 999999), 'the spool file\'s hello with wrong types was refused');
       assert.equal(trace.meta.counters.droppedEvents, 0, 'a "count" that is not a number never reaches the counter');
       const reasons = eventsOf(trace, 'collector-rejected').map((e) => e.reason).join('\n');
       for (const re of [/events\[0\]\.reason is missing/, /count is not a number \(string\)/, /handles\[0\] is not an object \(null\)/, /name is not a string/, /path is not a string/, /childPid is not a number/]) assert.match(reasons, re);
