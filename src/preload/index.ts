@@ -380,16 +380,21 @@ function start(): void {
   const WorkerProto = OrigWorker.prototype as unknown as Record<string, Function>;
   const origRef = WorkerProto.ref;
   const origUnref = WorkerProto.unref;
-  WorkerProto.ref = function (this: Tracked) {
-    if (this[kInfo]) this[kInfo]!.ref = true;
-    // eslint-disable-next-line prefer-rest-params
-    return origRef.apply(this, arguments);
-  };
-  WorkerProto.unref = function (this: Tracked) {
-    if (this[kInfo]) this[kInfo]!.ref = false;
-    // eslint-disable-next-line prefer-rest-params
-    return origUnref.apply(this, arguments);
-  };
+  // Method syntax, like the originals: no `prototype`, not constructible.
+  WorkerProto.ref = {
+    ref(this: Tracked) {
+      if (this[kInfo]) this[kInfo]!.ref = true;
+      // eslint-disable-next-line prefer-rest-params
+      return origRef.apply(this, arguments);
+    },
+  }.ref;
+  WorkerProto.unref = {
+    unref(this: Tracked) {
+      if (this[kInfo]) this[kInfo]!.ref = false;
+      // eslint-disable-next-line prefer-rest-params
+      return origUnref.apply(this, arguments);
+    },
+  }.unref;
   class TracedWorker extends OrigWorker {
     constructor(filename: string | URL, options?: import('worker_threads').WorkerOptions) {
       super(filename, options);

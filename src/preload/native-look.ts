@@ -12,11 +12,14 @@ function install(): void {
   installed = true;
   const FP = Function.prototype as unknown as { toString: Function };
   const orig = FP.toString;
-  const toString = function toString(this: unknown) {
-    const o = typeof this === 'function' ? originals.get(this) : undefined;
-    // eslint-disable-next-line prefer-rest-params
-    return orig.apply(o ?? this, arguments);
-  };
+  // Method syntax: like the native, it has no `prototype` and is not a constructor.
+  const toString = {
+    toString(this: unknown) {
+      const o = typeof this === 'function' ? originals.get(this) : undefined;
+      // eslint-disable-next-line prefer-rest-params
+      return orig.apply(o ?? this, arguments);
+    },
+  }.toString;
   originals.set(toString, orig);
   copyShape(toString, orig);
   const d = Object.getOwnPropertyDescriptor(FP, 'toString');

@@ -53,15 +53,27 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
       const d = Object.getOwnPropertyDescriptor(proto, k);
       if (!d || typeof d.value !== 'function' || !d.configurable || !d.writable) continue;
       const orig = d.value as Function;
-      const w = function (this: unknown) {
-        if (this !== null && typeof this === 'object') {
+      const record = (self: unknown) => {
+        if (self !== null && typeof self === 'object') {
           try {
-            owners.recordCall(this, w, cls);
+            owners.recordCall(self, w, cls);
           } catch {}
         }
-        // eslint-disable-next-line prefer-rest-params
-        return orig.apply(this, arguments);
       };
+      // Method syntax when the original has no prototype (class methods), so the wrapper has none either.
+      const w: Function = Object.prototype.hasOwnProperty.call(orig, 'prototype')
+        ? function (this: unknown) {
+            record(this);
+            // eslint-disable-next-line prefer-rest-params
+            return orig.apply(this, arguments);
+          }
+        : {
+            method(this: unknown) {
+              record(this);
+              // eslint-disable-next-line prefer-rest-params
+              return orig.apply(this, arguments);
+            },
+          }.method;
       Object.defineProperties(w, Object.getOwnPropertyDescriptors(orig));
       Object.defineProperty(proto, k, { ...d, value: disguise(w, orig) });
     }

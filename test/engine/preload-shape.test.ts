@@ -48,10 +48,10 @@ describe('a signal the tool did not send', () => {
       check();
       cli.on('exit', () => reject(new Error(`the CLI exited before the service listened: ${stdout}`)));
     });
-    console.log('listening seen', stdout);
-    const trace0 = () => fs.readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
-    const [service] = trace0();
-    assert.ok(service > 0, 'the service is the CLI child');
+    // The CLI's child that runs the fixture (its watchdog is a child too).
+    const children = fs.readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    const service = children.find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('graceful-http.js'))!;
+    assert.ok(service > 0, `the service is a child of the CLI: ${children}`);
     process.kill(service, 'SIGTERM');
     const code = await new Promise<number | null>((resolve) => cli.on('exit', resolve));
     assert.equal(code, 0, stdout);
