@@ -182,6 +182,7 @@ function analyzeCore(trace: Trace): Analysis {
   // ---- exit reason and verdict
   let exitReason: ExitReason = 'unknown';
   let verdict = '';
+  let naturalExitAfterMs: number | undefined;
   const sig = firstSent?.signal ?? arrivals[0]?.signal ?? meta.plan.signal;
   const exitedAfter = signalAt !== undefined && mainExit ? mainExit.t - signalAt : undefined;
   const mainArrivals = arrivals.filter((a) => a.pid === mainPid);
@@ -222,7 +223,19 @@ function analyzeCore(trace: Trace): Analysis {
     exitReason = 'killed-at-deadline';
     const leaks = [...leakSnapshots.values()].flatMap(refd).sort((a, b) => Number(inUserCode(b)) - Number(inUserCode(a)));
     verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} kept it alive (${nameLeaks(leaks, 3)})` : ''}.`;
-    findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${fmtMs(graceMs)} grace deadline`, detail: `The process was still running ${fmtMs(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
+    // Held by one-shot timers only: the loop would have drained when the last one fired.
+    const held = refd(leakSnapshots.get(mainPid));
+    let onItsOwn = '';
+    if (signalAt !== undefined && held.length && held.every((h) => h.type === 'timeout' && h.createdAt !== undefined && typeof h.details?.delayMs === 'number')) {
+      naturalExitAfterMs = Math.max(...held.map((h) => h.createdAt! + Number(h.details!.delayMs))) - signalAt;
+      // The platforms' default stop timeouts: docker stop -t 10, terminationGracePeriodSeconds 30, TimeoutStopSec 90.
+      const platforms = [['docker stop', '10 s', 10_000], ['Kubernetes', '30 s', 30_000], ['systemd', '90 s', 90_000]] as const;
+      const within = platforms.filter(([, , ms]) => naturalExitAfterMs! <= ms).map(([n, d]) => `${n} (${d})`);
+      const list = within.length > 1 ? `${within.slice(0, -1).join(', ')} and ${within[within.length - 1]}` : within[0];
+      onItsOwn = ` Held only by timers, it would have exited on its own ${fmtMs(naturalExitAfterMs)} after ${sig}, when the last one fired (unless one re-arms): after this ${fmtMs(graceMs)} grace period${list ? `, within the default stop timeout of ${list}` : ''}.`;
+    }
+    verdict += onItsOwn;
+    findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${fmtMs(graceMs)} grace deadline`, detail: `The process was still running ${fmtMs(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.${onItsOwn}`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
   } else if (mainExitInfo?.signal) {
     exitReason = 'killed-by-signal';
     const tracedBelow = trace.processes.some((p) => p.traced && p.pid !== mainPid);
@@ -375,7 +388,7 @@ function analyzeCore(trace: Trace): Analysis {
   leaks.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || Number(b.pid === mainPid) - Number(a.pid === mainPid));
   if (!verdict) verdict = 'No shutdown was observed.';
   else if (!firstSent && mainArrivals.length) verdict += ` (${mainArrivals[0].signal} came from outside Shutdown Trace; its plan sent none.)`;
-  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, servicePid, serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid), phases, findings, graceMs };
+  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, naturalExitAfterMs, servicePid, serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid), phases, findings, graceMs };
 }
 
 // ---------------------------------------------------------------- issue #5: traffic during shutdown, Kubernetes termination

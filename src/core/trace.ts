@@ -186,6 +186,8 @@ export interface Analysis {
   leaks?: Leak[];
   /** The process the verdict is about: the main process, or the service a runner started. */
   servicePid?: number;
+  /** Killed at the deadline while held only by one-shot timers: ms after the signal when the last would have fired. */
+  naturalExitAfterMs?: number;
   /** How that process ended, as far as the trace shows. */
   serviceExit?: { code: number | null; signal: string | null };
   exitReason: ExitReason;

@@ -207,6 +207,7 @@ const analysis = obj<Analysis>({
   leaks: opt(list(leak)),
   servicePid: opt(int),
   serviceExit: opt(exitInfo),
+  naturalExitAfterMs: opt(num),
   exitReason: oneOf('graceful', 'forced-exit', 'killed-at-deadline', 'killed-by-signal', 'crashed', 'exited-before-signal', 'still-running', 'unknown'),
   signalToExitMs: opt(num),
   leakedHandleCount: count,

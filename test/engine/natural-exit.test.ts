@@ -1,0 +1,24 @@
+/**
+ * A service held only by a one-shot timer is killed at the deadline, and the report says when
+ * it would have exited by itself, against the platforms' default stop timeouts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runTraced, node } from './helpers';
+
+test('held only by a 4 s retry timer: killed at 1.5 s; would have exited about 3.9 s after SIGTERM', async () => {
+  const r = await runTraced(node('retry-timer.js'), { graceMs: 1500 });
+  const a = r.trace.analysis!;
+  assert.equal(a.exitReason, 'killed-at-deadline');
+  assert.equal(r.signal, 'SIGKILL');
+  // Armed ~100 ms before the signal (the plan signals 100 ms after listening), due 4000 ms after arming.
+  assert.ok(a.naturalExitAfterMs! > 3700 && a.naturalExitAfterMs! < 4000, `would exit ${a.naturalExitAfterMs} ms after the signal`);
+  assert.match(a.verdict, /Held only by timers, it would have exited on its own 3\.\d\d s after SIGTERM, when the last one fired \(unless one re-arms\): after this 1\.50 s grace period, within the default stop timeout of docker stop \(10 s\), Kubernetes \(30 s\) and systemd \(90 s\)\./);
+});
+
+test('an interval is never "on its own": no estimate', async () => {
+  const r = await runTraced(node('leaked-interval.js'), { graceMs: 1000 });
+  assert.equal(r.trace.analysis!.exitReason, 'killed-at-deadline');
+  assert.equal(r.trace.analysis!.naturalExitAfterMs, undefined);
+  assert.doesNotMatch(r.trace.analysis!.verdict, /on its own/);
+});
