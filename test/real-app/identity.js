@@ -1,0 +1,43 @@
+// What a program can observe of real library classes: instanceof, class identity, subclassing,
+// and the source of their methods. Traced and plain runs must print the same.
+const Redis = require('ioredis');
+const grpc = require('@grpc/grpc-js');
+const cron = require('node-cron');
+const { Server: IOServer } = require('socket.io');
+const { Pool, Client } = require('pg');
+const { Worker, Queue } = require('bullmq');
+const knex = require('knex');
+
+const fts = Function.prototype.toString;
+const out = [];
+const check = (name, C, make) => {
+  const o = make();
+  const proto = Object.getPrototypeOf(o);
+  const methods = Object.getOwnPropertyNames(C.prototype).filter((k) => {
+    const d = Object.getOwnPropertyDescriptor(C.prototype, k);
+    return d && typeof d.value === 'function';
+  });
+  out.push(`${name}: instanceof=${o instanceof C} constructor===${o.constructor === C} proto===${proto === C.prototype} name=${C.name} length=${C.length} methods=${methods.length}`);
+  for (const m of methods.slice(0, 40)) {
+    const f = C.prototype[m];
+    out.push(`  ${m}: ${f.name}/${f.length} proto=${Object.prototype.hasOwnProperty.call(f, 'prototype')} src=${fts.call(f).length}:${fts.call(f).slice(0, 40).replace(/\s+/g, ' ')}`);
+  }
+  return o;
+};
+const lazy = { lazyConnect: true, enableOfflineQueue: false };
+check('ioredis Redis', Redis, () => new Redis(lazy)).disconnect();
+class Cache extends Redis {}
+const c = new Cache(lazy);
+out.push(`subclass: ${c instanceof Redis} ${c instanceof Cache} ${Object.getPrototypeOf(Cache) === Redis} ${c.constructor === Cache}`);
+c.disconnect();
+const srv = check('grpc Server', grpc.Server, () => new grpc.Server());
+srv.forceShutdown();
+check('node-cron task', cron.schedule('* * * * *', () => {}).constructor, () => cron.schedule('* * * * *', () => {}, { scheduled: false }));
+for (const t of cron.getTasks ? cron.getTasks().values() : []) t.destroy?.();
+check('socket.io Server', IOServer, () => new IOServer()).close();
+check('pg Pool', Pool, () => new Pool()).end();
+check('pg Client', Client, () => new Client());
+check('knex client', knex({ client: 'pg' }).client.constructor, () => knex({ client: 'pg' }).client);
+out.push(`bullmq: ${typeof Worker} ${Worker.name} ${Queue.name} ${fts.call(Worker).slice(0, 30)}`);
+console.log(out.join('\n'));
+process.exit(0);

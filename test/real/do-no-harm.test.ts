@@ -1,0 +1,64 @@
+/**
+ * Do no harm, on real libraries against real servers: each fixture ends the same way traced and
+ * plain (exit code or signal, and its output), and the libraries' classes look the same to the
+ * program (instanceof, class identity, subclassing, method source, name and length).
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServers } from './servers';
+import { trace, node, APP, GRACE } from './helpers';
+import { runPlain, type Plan } from '../engine/helpers';
+
+useServers({ redis: true, postgres: true });
+
+// Output that differs run to run: ports, pids, timestamps, ids.
+const normalize = (s: string) =>
+  s
+    .replace(/\b\d{2,5}\b/g, 'N')
+    .replace(/[0-9a-f]{8,}/gi, 'H')
+    .split('\n')
+    .sort()
+    .join('\n');
+
+// node-cron fires on wall-clock seconds: whether a tick falls inside the run is chance, traced or not.
+const CRON_TICK = /^report at .*$/gm;
+
+const cases: { file: string; plan?: Plan }[] = [
+  { file: 'app-ioredis.js' },
+  { file: 'app-ioredis-graceful.js' },
+  { file: 'app-redis.js' },
+  { file: 'app-pg-pool.js' },
+  { file: 'app-pg-listen.js', plan: { after: 1500 } },
+  { file: 'app-knex.js' },
+  { file: 'app-knex-graceful.js' },
+  { file: 'app-grpc.js' },
+  { file: 'app-grpc-graceful.js' },
+  { file: 'app-socketio.js', plan: { after: 1500 } },
+  { file: 'app-ws.js', plan: { after: 1500 } },
+  { file: 'app-cron.js', plan: { after: 1500 } },
+  { file: 'app-cluster.js', plan: { after: 1500 } },
+];
+
+describe('do no harm: real libraries, traced and plain end the same way', { concurrency: 2 }, () => {
+  for (const c of cases) {
+    test(c.file, async () => {
+      const plan = { graceMs: GRACE, cwd: APP, ...c.plan };
+      const plain = await runPlain(node(c.file), plan);
+      const traced = await trace(node(c.file), plan);
+      assert.deepEqual({ code: traced.code, signal: traced.signal }, { code: plain.code, signal: plain.signal }, 'exit code and signal');
+      const out = (s: string) => normalize(s.replace(CRON_TICK, '').replace(/\n+/g, '\n'));
+      assert.equal(out(traced.stdout), out(plain.stdout), 'stdout');
+      assert.doesNotMatch(traced.stdout + traced.stderr, /shutdown-trace/i, 'the tool never writes into the service output');
+    });
+  }
+
+  test('library classes: instanceof, identity, subclassing and method source as untraced', async () => {
+    const plan = { cwd: APP, after: 5000 };
+    const plain = await runPlain(node('identity.js'), plan);
+    const traced = await trace(node('identity.js'), plan);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(traced.code, 0, traced.stderr);
+    assert.ok(plain.stdout.split('\n').length > 150, 'the fixture printed its checks');
+    assert.equal(traced.stdout, plain.stdout);
+  });
+});
