@@ -13,7 +13,8 @@
 import type { Socket as NetSocket, Server as NetServer } from 'net';
 import { now } from './clock';
 import { captureSite, resolveSite, SHALLOW_FRAMES, type SiteHolder } from './site';
-import { Transport } from './transport';
+import { openSink } from './transport';
+import { STANDALONE_ENV, SPOOL_TOOL_VERSION } from '../core/spool-format';
 import { Owners } from './owners';
 import { installPackageClasses } from './package-classes';
 import { disguise } from './native-look';
@@ -59,7 +60,8 @@ function start(): void {
   verbose = !!env[ENV.verbose];
   const port = Number(env[ENV.port]);
   const token = env[ENV.token];
-  if (!port || !token) {
+  const standaloneDir = !port || !token ? env[STANDALONE_ENV] : undefined;
+  if ((!port || !token) && !standaloneDir) {
     log('no collector configured; staying inert');
     return;
   }
@@ -72,7 +74,9 @@ function start(): void {
   let nextId = 1;
   const newId = (p: string) => `${p}${nextId++}`;
 
-  const transport = new Transport({
+  const transport = openSink({
+    standaloneDir,
+    toolVersion: SPOOL_TOOL_VERSION,
     port,
     token,
     spoolDir: env[ENV.spool],

@@ -12,6 +12,7 @@ import * as path from 'path';
 import WebSocket from 'ws';
 import { now } from './clock';
 import { TOKEN_HEADER, type PreloadEvent, type HelloMessage, type CollectorMessage } from '../core/protocol';
+import { SpoolSink } from './spool-sink';
 
 const MAX_QUEUE = 10_000;
 const RING_MAX_EVENTS = 2_000;
@@ -27,7 +28,22 @@ export interface TransportOptions {
   log: (msg: string) => void;
 }
 
-export class Transport {
+/** Where the preload's events go: the launcher's collector, or (standalone) a spool file. */
+export interface Sink {
+  readonly socket: net.Socket | undefined;
+  connect(): void;
+  send(ev: PreloadEvent): void;
+  finish(): void;
+  isOwnSocket(s: unknown): boolean;
+}
+
+/** The collector when a launcher runs the service; with only a standalone directory, a spool file there. */
+export function openSink(o: Omit<TransportOptions, 'token'> & { token?: string; standaloneDir?: string; toolVersion: string }): Sink {
+  if (o.port && o.token) return new Transport({ ...o, token: o.token });
+  return new SpoolSink({ dir: o.standaloneDir!, hello: o.hello, toolVersion: o.toolVersion, log: o.log });
+}
+
+export class Transport implements Sink {
   private ws: WebSocket | undefined;
   private open = false;
   private seq = 0;
