@@ -2,7 +2,10 @@
 // `npm run bench` (after scripts/build.mjs): every figure of issue #4 in one run, plain and
 // instrumented interleaved, printed as a table and written to bench/results.json.
 //
-//   node bench/run.mjs [--quick] [--only=throughput,startup,latency,memory,timeline,timelineExtension,scale] [--no-write]
+//   node bench/run.mjs [--quick] [--only=throughput,throughputRedis,throughputPostgres,startup,startupReal,latency,memory,timeline,timelineExtension,scale] [--no-write]
+//
+// throughputRedis, throughputPostgres and startupReal use test/real-app's packages (cd test/real-app
+// && npm ci) and a throw-away redis-server and PostgreSQL on free ports (lib/servers.mjs).
 //
 // --quick: fewer rounds (a smoke run; its figures are not the ones to quote). Every child runs in
 // its own process group and is SIGKILLed at the end, on error, on Ctrl+C and by a watchdog.
@@ -13,8 +16,9 @@ import { execFileSync } from 'node:child_process';
 import { buildHelpers, ROOT } from './lib/build.mjs';
 import { killAll, PRELOAD } from './lib/proc.mjs';
 import { launchBrowser } from './lib/page.mjs';
-import { runThroughput } from './throughput.mjs';
-import { runStartup } from './startup.mjs';
+import { runThroughput, runThroughputReal } from './throughput.mjs';
+import { runStartup, runStartupReal } from './startup.mjs';
+import { ensureServers, stopServers, realEnv } from './lib/servers.mjs';
 import { runCollectorLatency } from './latency.mjs';
 import { runTimelineLatency } from './timeline-latency.mjs';
 import { runScale } from './scale.mjs';
@@ -26,7 +30,7 @@ const noWrite = args.includes('--no-write');
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : null;
 const want = (k) => !only || only.has(k);
-const WATCHDOG_MS = 9.5 * 60 * 1000;
+const WATCHDOG_MS = 14 * 60 * 1000;
 const RESULTS = path.join(ROOT, 'bench', 'results.json');
 
 const t0 = Date.now();
@@ -36,6 +40,7 @@ const results = { machine: machineInfo(), quick, figures: {}, errors: {} };
 let browser = null;
 async function cleanup() {
   killAll();
+  await Promise.race([stopServers(), new Promise((r) => setTimeout(r, 40000))]);
   if (browser) {
     const b = browser;
     browser = null;
@@ -106,8 +111,17 @@ function table() {
     const lc = tp.leakCheck;
     rows.push(['1 leak found after load (SIGTERM, traced)', '—', lc?.leak ?? 'none', lc?.exitReason ?? '—', 'setInterval at hello.js:18', pass(lc ? lc.ok : false)]);
   }
+  for (const [key, label] of [['throughputRedis', 'Redis: ioredis SET + GET per request'], ['throughputPostgres', 'PostgreSQL: pg Pool, one SELECT per request']]) {
+    const t = f[key];
+    if (!t) continue;
+    const ka = t.keepAlive;
+    const judge = ka.oursRatio >= 0.97 ? 'pass' : ka.oursRatio >= Math.min(...ka.aaRatioPerRound) ? 'MISS (within A/A noise)' : 'MISS';
+    rows.push([`1 throughput, ${label}, keep-alive (req/s)`, fmt(ka.plainRps, 0), fmt(ka.oursRps, 0), `ours/plain ${fmt(ka.oursRatio, 3)}; A/A ${fmt(ka.aaRatio, 3)}; CPU/req ${fmt(ka.oursCpuEfficiency, 3)} (A/A ${fmt(ka.aaCpuEfficiency, 3)})`, '≥ 0.97', judge]);
+  }
   const su = f.startup;
   if (su) rows.push(['2 start-up, spawn → "listening" (median ms)', fmt(su.plainMs.p50), fmt(su.oursMs.p50), `+${fmt(su.oursAddedMs)} ms (×${fmt(su.oursRatio, 2)})`, '< 30 ms added', pass(su.oursAddedMs < 30)]);
+  const sr = f.startupReal;
+  if (sr) rows.push(['2 start-up with ioredis, bullmq, knex, pg, grpc-js, socket.io loaded (median ms)', fmt(sr.plainMs.p50), fmt(sr.oursMs.p50), `+${fmt(sr.oursAddedMs)} ms (×${fmt(sr.oursRatio, 2)})`, '< 30 ms added', pass(sr.oursAddedMs < 30)]);
   const la = f.latency;
   if (la) rows.push(['3 signal → collector holds the event (ms)', '—', `p50 ${fmt(la.ms.p50, 2)}`, `p95 ${fmt(la.ms.p95, 2)}`, 'p95 < 5 ms', pass(la.ms.p95 < 5 && la.lost === 0)]);
   for (const [key, label] of [['timeline', 'direct host'], ['timelineExtension', 'extension host, leading-edge 100 ms throttle']]) {
@@ -173,8 +187,15 @@ async function main() {
   log(`Shutdown Trace bench — ${results.machine.cpus} × ${results.machine.cpuModel}, node ${process.version}, load ${results.machine.loadAvgAtStart.join(' ')}${quick ? ' (quick)' : ''}`);
   const helpers = await buildHelpers();
   await step('startup', () => runStartup(helpers, { spawns: quick ? 6 : 20, log }));
+  const real = () => ensureServers(helpers, log);
+  await step('startupReal', async () => runStartupReal(helpers, { urls: await real(), realEnv, spawns: quick ? 6 : 20, log }));
   await step('latency', () => runCollectorLatency(helpers, { signals: quick ? 30 : 100, log }));
   await step('throughput', () => runThroughput(helpers, { rounds: quick ? 1 : 3, slices: quick ? 3 : 6, pcSlices: quick ? 2 : 4, log }));
+  for (const kind of ['redis', 'postgres']) {
+    const name = kind === 'redis' ? 'throughputRedis' : 'throughputPostgres';
+    await step(name, async () => runThroughputReal(helpers, { kind, urls: await real(), realEnv, rounds: quick ? 1 : 3, slices: quick ? 3 : 8, log }));
+  }
+  await stopServers();
   await step('memory', () => runMemory(helpers, { rounds: quick ? 1 : 5, log }));
   if (want('timeline') || want('timelineExtension') || want('scale')) {
     try {
@@ -190,8 +211,9 @@ async function main() {
     await step('scale', () => runScale(helpers, { sizes: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000], loadsPerSize: quick ? 1 : 3, browser, log }));
   }
   // samples are large; keep per-round numbers, not every autocannon field
-  if (results.figures.throughput) {
-    const s = results.figures.throughput.samples;
+  for (const key of ['throughput', 'throughputRedis', 'throughputPostgres']) {
+    if (!results.figures[key]) continue;
+    const s = results.figures[key].samples;
     for (const mode of Object.keys(s)) for (const v of Object.keys(s[mode])) s[mode][v] = s[mode][v].map((x) => ({ rps: Math.round(x.rps), requests: x.requests, connections: x.connections, serverCpuMsPer1kReq: +x.serverCpuMsPer1kReq.toFixed(1), errors: x.errors }));
   }
   await cleanup();

@@ -92,11 +92,11 @@ function pin(on) {
 }
 const pinCmd = () => (pinned ? ['taskset', '-c', '1'] : []);
 
-/** Start one instance of a variant; returns { pid, port, close() }. */
-async function startVariant(variant, collector) {
-  const cmd = [...pinCmd(), process.execPath, HELLO];
-  const child = spawnNode(null, { env: variantEnv(variant, collector), shell: cmd.map((a) => `'${a}'`).join(' ').replace(/^/, 'exec ') });
-  const { match } = await waitForLine(child, /listening (\d+)/);
+/** Start one instance of a variant of `fixture`; returns { pid, port, close() }. */
+async function startVariant(variant, collector, fixture = HELLO, envOf = (e) => e) {
+  const cmd = [...pinCmd(), process.execPath, fixture];
+  const child = spawnNode(null, { env: envOf(variantEnv(variant, collector)), shell: cmd.map((a) => `'${a}'`).join(' ').replace(/^/, 'exec ') });
+  const { match } = await waitForLine(child, /listening (\d+)/, 20000);
   return { pid: child.pid, port: Number(match[1]), close: () => stop(child) };
 }
 
@@ -143,33 +143,68 @@ async function leakCheck(helpers, seconds) {
 }
 
 /**
- * Each round starts the three variants side by side (idle ones cost nothing), then drives them in
+ * Each round starts the variants side by side (idle ones cost nothing), then drives them in
  * short slices, A/B/C/A/B/C…, so that the machine's noise (other jobs on 2 shared cores) falls on
  * every variant alike; a variant's figure for the round is its requests over its own measured time.
  * Besides req/s, the server's own CPU time per request (from /proc) is recorded: on a shared machine
  * it is the steadier measure of what the preload costs per request.
  */
 export async function runThroughput(helpers, { rounds = 3, slices = 6, sliceSeconds = 1, pcSlices = 4, warmSeconds = 1, log = () => {} } = {}) {
-  // plain2 is a second, identical plain server: the A/A control. plain2/plain shows how far two
-  // identical servers drift apart in this run, i.e. the noise any ratio here carries.
-  const variants = ['plain', 'ours', 'plain2', 'why'];
-  const samples = { ka: { plain: [], ours: [], plain2: [], why: [] }, pc: { plain: [], ours: [], plain2: [], why: [] } };
-  const pairs = { ka: { ours: [], why: [], plain2: [] }, pc: { ours: [], why: [], plain2: [] } };
+  const res = await runCase(helpers, {
+    fixture: HELLO,
+    // plain2 is a second, identical plain server: the A/A control. plain2/plain shows how far two
+    // identical servers drift apart in this run, i.e. the noise any ratio here carries.
+    variants: ['plain', 'ours', 'plain2', 'why'],
+    modes: [['ka', false, slices], ['pc', true, pcSlices]],
+    rounds,
+    sliceSeconds,
+    warmSeconds,
+    log,
+  });
+  const leak = await leakCheck(helpers, 1);
+  log(`  leak check (startRun, ${leak.requestsBefore} requests, then SIGTERM): ${leak.ok ? 'ok' : 'FAILED'} — ${leak.leak ?? 'no leak reported'} (${leak.exitReason})`);
+  return { rounds, slices, pcSlices, sliceSeconds, pinned: res.pinned, slicePairRatios: res.slicePairRatios, keepAlive: res.ka, perConnection: res.pc, leakCheck: leak, samples: res.samples };
+}
+
+/**
+ * The same method on a service that does real I/O per request: `kind` 'redis' (ioredis SET + GET,
+ * bench/fixtures/real/redis.js) or 'postgres' (pg Pool, one parameterised SELECT,
+ * bench/fixtures/real/postgres.js), against the bench's throw-away servers (lib/servers.mjs).
+ * Keep-alive clients; plain, ours and the A/A control plain2.
+ */
+export async function runThroughputReal(helpers, { kind, urls, realEnv, rounds = 3, slices = 8, sliceSeconds = 1, warmSeconds = 1, log = () => {} } = {}) {
+  const fixture = path.join(ROOT, 'bench', 'fixtures', 'real', `${kind}.js`);
+  const res = await runCase(helpers, {
+    fixture,
+    envOf: (env) => realEnv(env, urls),
+    variants: ['plain', 'ours', 'plain2'],
+    modes: [['ka', false, slices]],
+    rounds,
+    sliceSeconds,
+    warmSeconds,
+    log,
+  });
+  return { kind, fixture: path.relative(ROOT, fixture), rounds, slices, sliceSeconds, pinned: res.pinned, slicePairRatios: res.slicePairRatios, keepAlive: res.ka, samples: res.samples };
+}
+
+async function runCase(helpers, { fixture, envOf, variants, modes, rounds, sliceSeconds, warmSeconds, log }) {
+  const others = variants.filter((v) => v !== 'plain');
+  const samples = Object.fromEntries(modes.map(([m]) => [m, Object.fromEntries(variants.map((v) => [v, []]))]));
+  const pairs = Object.fromEntries(modes.map(([m]) => [m, Object.fromEntries(others.map((v) => [v, []]))]));
   const hellos = new Set();
   const collector = new helpers.Collector({ onHello: (h) => hellos.add(h.pid), onEvents: () => {}, onReject: (k, why) => log(`  collector rejected ${k}: ${why}`) });
   await collector.start();
   const didPin = pin(true);
   log(`  ${didPin ? 'pinned: server on CPU 1, bench (autocannon, collector) on CPU 0' : 'taskset unavailable: not pinned'}`);
-  let leak = null;
   try {
   for (let r = 0; r < rounds; r++) {
     const inst = {};
     try {
-      for (const v of variants) inst[v] = await startVariant(v, collector);
+      for (const v of variants) inst[v] = await startVariant(v, collector, fixture, envOf);
       for (let i = 0; i < 200 && !hellos.has(inst.ours.pid); i++) await sleep(10);
       if (!hellos.has(inst.ours.pid)) throw new Error('the preload never connected to the collector');
       for (const v of variants) await cannon(inst[v].port, warmSeconds, false);
-      for (const [mode, perConnection, n] of [['ka', false, slices], ['pc', true, pcSlices]]) {
+      for (const [mode, perConnection, n] of modes) {
         const acc = Object.fromEntries(variants.map((v) => [v, { ms: 0, requests: 0, connections: 0, cpuMs: 0, errors: 0 }]));
         for (let k = 0; k < n; k++) {
           // rotate who goes first in each slice
@@ -186,9 +221,7 @@ export async function runThroughput(helpers, { rounds = 3, slices = 6, sliceSeco
             a.cpuMs += (m.serverCpuMsPer1kReq * m.requests) / 1000;
             a.errors += m.errors;
           }
-          pairs[mode].ours.push(slice.ours / slice.plain);
-          pairs[mode].why.push(slice.why / slice.plain);
-          pairs[mode].plain2.push(slice.plain2 / slice.plain);
+          for (const v of others) pairs[mode][v].push(slice[v] / slice.plain);
         }
         for (const v of variants) {
           const a = acc[v];
@@ -204,7 +237,10 @@ export async function runThroughput(helpers, { rounds = 3, slices = 6, sliceSeco
       }
       const last = (mode, v) => samples[mode][v][samples[mode][v].length - 1];
       const line = (mode) => variants.map((v) => `${v} ${last(mode, v).rps.toFixed(0)}`).join(', ');
-      log(`  round ${r + 1}/${rounds}: keep-alive ${line('ka')} req/s; per-connection ${line('pc')} req/s (ours: ${last('pc', 'ours').connections} conns / ${last('pc', 'ours').requests} reqs)`);
+      const label = { ka: 'keep-alive', pc: 'per-connection' };
+      const pcNote = samples.pc ? ` (ours: ${last('pc', 'ours').connections} conns / ${last('pc', 'ours').requests} reqs)` : '';
+      const cpuNote = variants.map((v) => `${v} ${last(modes[0][0], v).serverCpuMsPer1kReq.toFixed(1)}`).join(', ');
+      log(`  round ${r + 1}/${rounds}: ${modes.map(([m]) => `${label[m]} ${line(m)} req/s`).join('; ')}${pcNote}; ${label[modes[0][0]]} CPU ms/1k req: ${cpuNote}`);
     } finally {
       for (const v of variants) if (inst[v]) await inst[v].close();
     }
@@ -213,40 +249,51 @@ export async function runThroughput(helpers, { rounds = 3, slices = 6, sliceSeco
     pin(false);
     await collector.close();
   }
-  leak = await leakCheck(helpers, 1);
-  log(`  leak check (startRun, ${leak.requestsBefore} requests, then SIGTERM): ${leak.ok ? 'ok' : 'FAILED'} — ${leak.leak ?? 'no leak reported'} (${leak.exitReason})`);
   const fig = (mode) => {
     const s = samples[mode];
-    const med = (v, k = 'rps') => median(s[v].map((x) => x[k]));
-    const ratios = (v) => s[v].map((x, k) => x.rps / s.plain[k].rps);
-    const cpuRatios = (v) => s[v].map((x, k) => s.plain[k].serverCpuMsPer1kReq / x.serverCpuMsPer1kReq);
-    return {
+    const has = (v) => !!s[v];
+    const med = (v, k = 'rps') => (has(v) ? median(s[v].map((x) => x[k])) : NaN);
+    const ratios = (v) => (has(v) ? s[v].map((x, k) => x.rps / s.plain[k].rps) : []);
+    const cpuRatios = (v) => (has(v) ? s[v].map((x, k) => s.plain[k].serverCpuMsPer1kReq / x.serverCpuMsPer1kReq) : []);
+    const out = {
       plainRps: round(med('plain'), 0),
       oursRps: round(med('ours'), 0),
-      whyRps: round(med('why'), 0),
       // headline: median over rounds of the per-round ratio (each round's variants were interleaved)
       oursRatio: round(median(ratios('ours'))),
-      whyRatio: round(median(ratios('why'))),
       // A/A control: a second plain server measured the same way
       aaRatio: round(median(ratios('plain2'))),
       aaRatioPerRound: ratios('plain2').map((x) => round(x)),
       oursRatioOfMedians: round(med('ours') / med('plain')),
-      whyRatioOfMedians: round(med('why') / med('plain')),
       oursRatioPerRound: ratios('ours').map((x) => round(x)),
       // robust cross-check: the median over every adjacent slice pair (same second, same order rotation)
       oursRatioSlicePairsMedian: round(median(pairs[mode].ours)),
-      whyRatioSlicePairsMedian: round(median(pairs[mode].why)),
+      aaRatioSlicePairsMedian: round(median(pairs[mode].plain2)),
       slicePairs: pairs[mode].ours.length,
-      whyRatioPerRound: ratios('why').map((x) => round(x)),
       // plain CPU per request ÷ variant CPU per request: the throughput ratio a CPU-bound server would see
       oursCpuEfficiency: round(median(cpuRatios('ours'))),
-      whyCpuEfficiency: round(median(cpuRatios('why'))),
       aaCpuEfficiency: round(median(cpuRatios('plain2'))),
-      serverCpuMsPer1kReq: { plain: round(med('plain', 'serverCpuMsPer1kReq'), 1), plain2: round(med('plain2', 'serverCpuMsPer1kReq'), 1), ours: round(med('ours', 'serverCpuMsPer1kReq'), 1), why: round(med('why', 'serverCpuMsPer1kReq'), 1) },
-      connsPerRequest: { plain: round(med('plain', 'connsPerRequest')), ours: round(med('ours', 'connsPerRequest')), why: round(med('why', 'connsPerRequest')) },
-      errors: { plain: s.plain.reduce((a, x) => a + x.errors, 0), ours: s.ours.reduce((a, x) => a + x.errors, 0), why: s.why.reduce((a, x) => a + x.errors, 0) },
+      oursCpuEfficiencyPerRound: cpuRatios('ours').map((x) => round(x)),
+      aaCpuEfficiencyPerRound: cpuRatios('plain2').map((x) => round(x)),
+      serverCpuMsPer1kReq: Object.fromEntries(variants.map((v) => [v, round(med(v, 'serverCpuMsPer1kReq'), 1)])),
+      connsPerRequest: Object.fromEntries(variants.filter((v) => v !== 'plain2').map((v) => [v, round(med(v, 'connsPerRequest'))])),
+      errors: Object.fromEntries(variants.filter((v) => v !== 'plain2').map((v) => [v, s[v].reduce((a, x) => a + x.errors, 0)])),
     };
+    if (has('why')) {
+      Object.assign(out, {
+        whyRps: round(med('why'), 0),
+        whyRatio: round(median(ratios('why'))),
+        whyRatioOfMedians: round(med('why') / med('plain')),
+        whyRatioSlicePairsMedian: round(median(pairs[mode].why)),
+        whyRatioPerRound: ratios('why').map((x) => round(x)),
+        whyCpuEfficiency: round(median(cpuRatios('why'))),
+      });
+    }
+    return out;
   };
   const r3 = (xs) => xs.map((x) => round(x));
-  return { rounds, slices, pcSlices, sliceSeconds, pinned: didPin, slicePairRatios: { keepAlive: { ours: r3(pairs.ka.ours), plain2: r3(pairs.ka.plain2), why: r3(pairs.ka.why) }, perConnection: { ours: r3(pairs.pc.ours), plain2: r3(pairs.pc.plain2), why: r3(pairs.pc.why) } }, keepAlive: fig('ka'), perConnection: fig('pc'), leakCheck: leak, samples };
+  const label = { ka: 'keepAlive', pc: 'perConnection' };
+  const slicePairRatios = Object.fromEntries(modes.map(([m]) => [label[m], Object.fromEntries(others.map((v) => [v, r3(pairs[m][v])]))]));
+  const out = { pinned: didPin, slicePairRatios, samples };
+  for (const [m] of modes) out[m] = fig(m);
+  return out;
 }
