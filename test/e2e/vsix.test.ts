@@ -41,7 +41,7 @@ test('the packaged .vsix installs into code-server and works', { timeout: 240_00
     // The installed CLI works with nothing but the package.
     const cli = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'run', '--grace', '1s', '--quiet', '--out', path.join(tmp, 't.shutdown-trace.json'), '--', process.execPath, path.join(FIXTURE_WORKSPACE, 'server.js')], { encoding: 'utf8', cwd: tmp, timeout: 30_000 });
     assert.equal(cli.status, 0, cli.stderr);
-    assert.match(cli.stderr, /setInterval 1000 ms {2}created at .*server\.js:\d+:\d+/);
+    assert.match(cli.stderr, /✖ setInterval 1000 ms {2}at .*server\.js:15:\d+\n {6}fix clearInterval\(\)/);
 
     // And the installed extension in code-server.
     const cs = await CodeServer.start({ extensionPath: root, openFile: 'server.js' });
