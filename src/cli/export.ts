@@ -5,9 +5,11 @@ import { redactTrace } from '../core/redact';
 import { UsageError } from './args';
 import { stdout, writeFileAtomic } from './io';
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from '../core/terminal-safe';
+import { moreFormat, runExportMore } from './export-more';
 
-/** shutdown-trace export <trace> --format chrome|md|json [--out FILE] */
-export function runExport(args: string[], read: (f: string) => Trace): number {
+/** shutdown-trace export <trace> --format chrome|md|json|otlp|openmetrics [--out FILE] */
+export function runExport(args: string[], read: (f: string) => Trace): number | Promise<number> {
+  if (moreFormat(args)) return runExportMore(args, read);
   let file: string | undefined;
   let format = 'chrome';
   let out: string | undefined;
@@ -27,7 +29,7 @@ export function runExport(args: string[], read: (f: string) => Trace): number {
     case 'chrome': text = JSON.stringify(toChromeTrace(trace)); break;
     case 'md': case 'markdown': text = toMarkdown(trace); break;
     case 'json': text = JSON.stringify(trace); break;
-    default: throw new UsageError(`--format must be chrome, md or json (got ${format})`);
+    default: throw new UsageError(`--format must be chrome, md, json, otlp or openmetrics (got ${format})`);
   }
   // Control characters from the trace never reach a terminal (or a file someone cats later):
   // Markdown line by line, JSON with the characters JSON.stringify leaves raw escaped.

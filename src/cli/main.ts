@@ -15,6 +15,7 @@ import { renderReport } from './report';
 import { parseDuration, UsageError } from './args';
 import { runExport } from './export';
 import { runView } from './view';
+import { runCollect, COLLECT_USAGE } from './collect';
 // ---- issue #5
 import { runCheck, CHECK_USAGE } from './check';
 import { LOAD_DEFAULTS, resolveLoadUrl, type LoadConfig } from '../core/load';
@@ -25,7 +26,9 @@ import type { PlatformOptions } from '../core/platform/types';
 const USAGE = `Usage:
   shutdown-trace run [options] -- <command> [args...]   trace a service's shutdown
   shutdown-trace show <trace>                           print the diagnosis of a saved trace
-  shutdown-trace export <trace> --format chrome|md|json [--out FILE]
+  shutdown-trace export <trace> --format chrome|md|json|otlp|openmetrics [--out FILE]
+  shutdown-trace collect DIR [--out DIR] [--grace S] [--otlp [URL]]
+                                                        traces from spools (no launcher)
   shutdown-trace view <trace> [--port N]                open the timeline in a browser
   shutdown-trace check [budgets] [run options] -- <command>
                                                         CI gate: exit 1 when a budget is broken
@@ -67,7 +70,7 @@ Kubernetes termination (kubelet order; implied by any of these options):
   --prestop-sleep S     preStop: sleep S seconds (or a duration: 500ms, 5s)
   --prestop-exec CMD    preStop: exec, run with sh -c in the service's directory
   --prestop-http PATH   preStop: httpGet on the service's port (/drain), :PORT/path or a URL
-` + PLATFORM_USAGE + CHECK_USAGE;
+` + PLATFORM_USAGE + CHECK_USAGE + COLLECT_USAGE;
 
 function takeValue(args: string[], i: number, name: string): string {
   const v = args[i + 1];
@@ -332,6 +335,8 @@ async function main(argv: string[]): Promise<number> {
       return runView(rest, readTraceFile);
     case 'check':
       return runCheck(rest);
+    case 'collect':
+      return runCollect(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -158,6 +158,8 @@ export interface StandaloneMeta {
   wallAtZero: number;
   /** Where the spools and traces came from (file names). */
   sources: string[];
+  /** Set by `collect` on the traces it writes (the preload's own trace has one process and no flag). */
+  collected?: boolean;
 }
 
 export type StandaloneTrace = Trace & { meta: Trace['meta'] & { standalone?: StandaloneMeta } };

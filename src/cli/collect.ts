@@ -1,0 +1,159 @@
+/**
+ * shutdown-trace collect DIR [--out DIR] [--grace S] [--otlp [URL]] [--json]
+ *
+ * Turns the spools and traces that preloads wrote without a launcher (SHUTDOWN_TRACE_DIR), from
+ * any number of processes, pods and nodes, into one analysed trace per shutdown; prints one line
+ * per shutdown, worst first, and what cannot be known without the launcher; with --otlp sends
+ * each shutdown as an OpenTelemetry trace.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { readCollectDir, groupUnits, buildTrace, collectedName, unknowns, ASSUMED_GRACE_MS } from '../core/spool-read';
+import { analyze } from '../core/analysis';
+import { resourceOf } from '../core/resource';
+import { shutdownSpans, sendOtlp, otlpProtocol, type OtlpProtocol } from '../core/export-otlp';
+import { redactTrace, redactText } from '../core/redact';
+import type { Trace, ExitReason } from '../core/trace';
+import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
+import { UsageError, parseDuration } from './args';
+import { stdout, stderr, writeFileAtomic } from './io';
+
+export const COLLECT_USAGE = `
+Without the launcher (SHUTDOWN_TRACE_DIR; see the README's deployment recipe):
+  shutdown-trace collect DIR [--out DIR] [--grace S] [--otlp [URL]] [--json]
+                        spools and traces of many processes/pods → one analysed trace per
+                        shutdown (written to --out, default DIR); --grace: the platform's grace
+                        period (terminationGracePeriodSeconds), not known otherwise; --otlp:
+                        send each as an OpenTelemetry trace (OTEL_EXPORTER_OTLP_* respected)
+`;
+
+/** Worst first: what needs looking at. */
+const RANK: Record<ExitReason, number> = { crashed: 0, 'killed-at-deadline': 1, 'killed-by-signal': 2, 'forced-exit': 3, 'still-running': 4, unknown: 5, 'exited-before-signal': 6, graceful: 7 };
+
+interface Collected {
+  trace: Trace;
+  /** Where it is: a file collect wrote, or the launcher's trace it found. */
+  file: string;
+  written: boolean;
+}
+
+export async function runCollect(args: string[]): Promise<number> {
+  let dir: string | undefined;
+  let out: string | undefined;
+  let graceMs: number | undefined;
+  let otlp: string | undefined;
+  let otlpWanted = false;
+  let protocol: OtlpProtocol | undefined;
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--out': out = val(); break;
+      case '--grace': { const v = val(); graceMs = /^\d+(\.\d+)?$/.test(v) ? Math.round(parseFloat(v) * 1000) : parseDuration(v, flag); break; }
+      case '--otlp':
+        otlpWanted = true;
+        // The URL is optional: without it, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT or the default.
+        if (inline !== undefined) otlp = inline;
+        else if (args[i + 1] !== undefined && /^https?:\/\//i.test(args[i + 1])) otlp = args[++i];
+        break;
+      case '--otlp-protocol': { const v = val(); if (v !== 'http/protobuf' && v !== 'http/json') throw new UsageError(`--otlp-protocol must be http/protobuf or http/json (got ${v})`); protocol = v; break; }
+      case '--json': json = true; break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+        if (dir !== undefined) throw new UsageError(`collect takes one folder (got ${dir} and ${a})`);
+        dir = a;
+    }
+  }
+  if (!dir) throw new UsageError('collect needs a folder of spools, e.g. shutdown-trace collect ./spools');
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new UsageError(`folder not found: ${terminalSafe(dir)}`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${terminalSafe(dir)} is not a folder`);
+  if (otlpWanted && !protocol) {
+    try {
+      protocol = otlpProtocol();
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const outDir = out ?? dir;
+  const input = readCollectDir(dir, out && path.resolve(out) !== path.resolve(dir) ? out : undefined);
+  const results: Collected[] = [];
+  for (const group of groupUnits(input.units)) {
+    const trace = buildTrace(group, { graceMs });
+    const file = path.join(outDir, collectedName(trace));
+    let written = false;
+    try {
+      writeFileAtomic(file, JSON.stringify(trace));
+      written = true;
+    } catch (e) {
+      input.problems.push(`could not write ${file}: ${(e as Error).message}`);
+    }
+    results.push({ trace, file, written });
+  }
+  for (const t of input.traces) {
+    t.trace.analysis = analyze(t.trace);
+    results.push({ trace: t.trace, file: path.join(dir, t.file), written: false });
+  }
+  results.sort((x, y) => RANK[x.trace.analysis!.exitReason] - RANK[y.trace.analysis!.exitReason] || x.file.localeCompare(y.file));
+
+  let sent: { ok: boolean; error?: string; spans: number } | undefined;
+  if (otlpWanted && results.length) {
+    const spans = results.flatMap((r) => shutdownSpans(redactTrace(r.trace)));
+    try {
+      sent = { ...(await sendOtlp(spans, { url: otlp, protocol })), spans: spans.length };
+    } catch (e) {
+      sent = { ok: false, error: (e as Error).message, spans: spans.length };
+    }
+  }
+
+  const standalone = results.some((r) => (r.trace.meta as { standalone?: unknown }).standalone);
+  if (json) {
+    const rows = results.map((r) => {
+      const a = r.trace.analysis!;
+      const res = resourceOf(r.trace);
+      return { file: r.file, written: r.written, pid: a.servicePid ?? r.trace.meta.mainPid, host: res['host.name'], pod: res['k8s.pod.name'], namespace: res['k8s.namespace.name'], service: res['service.name'], exitReason: a.exitReason, signalToExitMs: a.signalToExitMs, leakedHandleCount: a.leakedHandleCount, verdict: redactText(a.verdict) };
+    });
+    stdout(terminalSafeJson(JSON.stringify({ shutdowns: rows, unknown: standalone ? unknowns(graceMs !== undefined) : [], problems: input.problems, otlp: sent }, null, 2)) + '\n');
+  } else {
+    const lines: string[] = [];
+    lines.push(`Shutdown Trace: ${results.length} shutdown${results.length === 1 ? '' : 's'} in ${terminalSafe(dir)} (${input.units.length} process${input.units.length === 1 ? '' : 'es'} recorded without the launcher, ${input.traces.length} launcher trace${input.traces.length === 1 ? '' : 's'}), worst first`);
+    for (const r of results) {
+      const t = redactTrace({ ...r.trace, events: [], output: [] });
+      const a = t.analysis!;
+      const res = resourceOf(t);
+      const who = [res['k8s.namespace.name'] && res['k8s.pod.name'] ? `${res['k8s.namespace.name']}/${res['k8s.pod.name']}` : res['k8s.pod.name'] ?? res['host.name'], `pid ${a.servicePid ?? t.meta.mainPid}`].filter(Boolean).join(' ');
+      const mark = a.exitReason === 'graceful' ? '✔' : a.exitReason === 'exited-before-signal' ? '●' : '✖';
+      lines.push('');
+      lines.push(`${mark} ${a.exitReason.padEnd(20)} ${terminalSafe(String(who))}  ${terminalSafe(t.meta.command.join(' ')).slice(0, 80)}`);
+      lines.push(`    ${terminalSafe(a.verdict)}`);
+      lines.push(`    ${r.written ? 'trace' : 'found'}: ${terminalSafe(r.file)}`);
+    }
+    if (standalone) {
+      lines.push('');
+      lines.push('Not known without the launcher:');
+      for (const u of unknowns(graceMs !== undefined)) lines.push(`  - ${u}`);
+      if (graceMs === undefined) lines.push(`  (verdicts hold the shutdowns against ${ASSUMED_GRACE_MS / 1000} s; a kill at the real deadline is recognised with --grace)`);
+    }
+    if (sent) lines.push('', sent.ok ? `sent ${results.length} shutdown${results.length === 1 ? '' : 's'} (${sent.spans} spans) over OTLP (${protocol})` : `OTLP export failed: ${terminalSafe(sent.error ?? 'unknown error')}`);
+    if (input.problems.length) {
+      lines.push('', `${input.problems.length} file${input.problems.length === 1 ? '' : 's'} could not be used:`);
+      for (const p of input.problems.slice(0, 20)) lines.push(`  - ${terminalSafe(p)}`);
+    }
+    (results.length ? stdout : stderr)(lines.join('\n') + '\n');
+  }
+  if (!results.length) {
+    if (!json) stderr(`shutdown-trace: no spools or traces in ${terminalSafe(dir)} (files named *.spool.ndjson or *.shutdown-trace.json)\n`);
+    return 2;
+  }
+  return sent && !sent.ok ? 1 : 0;
+}
