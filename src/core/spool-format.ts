@@ -44,6 +44,9 @@ export const RECORDED_ENV = [
   'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES',
 ] as const;
 
+/** Preload messages that are never part of a trace (a write's first characters, for filing output by pid). */
+export const NOT_IN_TRACE: ReadonlySet<string> = new Set(['output']);
+
 export interface SpoolHeader {
   type: 'spool';
   format: typeof SPOOL_FORMAT;
@@ -191,6 +194,7 @@ export function assembleTrace(units: SpoolUnit[], o: AssembleOptions): Standalon
     let lastT = hello.t;
     let exit: { t: number; code: number } | undefined;
     for (const e of u.events) {
+      if (NOT_IN_TRACE.has(e.kind)) continue;
       const ev = { ...e, t: rel(e.t), pid } as TraceEvent;
       if (ev.kind === 'handle-open') ev.handle = relHandle(ev.handle);
       if (ev.kind === 'snapshot') ev.handles = ev.handles.map(relHandle);

@@ -19,7 +19,7 @@ import type { PreloadEvent, HelloMessage } from '../core/protocol';
 import { redactArgv, redactText } from '../core/redact';
 import {
   SPOOL_FORMAT, SPOOL_VERSION, SPOOL_SUFFIX, TRACE_SUFFIX, SPOOL_MAX_BYTES, SPOOL_BEFORE_SHUTDOWN_BYTES, TRACE_AT_EXIT_MAX_BYTES, RECORDED_ENV,
-  fixedCounters, parseSpool, assembleTrace, type SpoolHeader, type SpoolCounters,
+  fixedCounters, parseSpool, assembleTrace, NOT_IN_TRACE, type SpoolHeader, type SpoolCounters,
 } from '../core/spool-format';
 
 /** From these on, the shutdown is under way: the second half of the spool is theirs. */
@@ -151,7 +151,7 @@ export class SpoolSink {
 
   send(ev: PreloadEvent): void {
     try {
-      if (this.closed) return;
+      if (this.closed || NOT_IN_TRACE.has(ev.kind)) return;
       if (ev.kind === 'exit') this.exitSeen = true;
       if (SHUTDOWN_KINDS.has(ev.kind)) this.shutdown = true;
       if (ev.kind === 'active-count') {
