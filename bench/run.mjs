@@ -2,7 +2,7 @@
 // `npm run bench` (after scripts/build.mjs): every figure of issue #4 in one run, plain and
 // instrumented interleaved, printed as a table and written to bench/results.json.
 //
-//   node bench/run.mjs [--quick] [--only=throughput,throughputRedis,throughputPostgres,startup,startupReal,latency,memory,timeline,timelineExtension,scale] [--no-write]
+//   node bench/run.mjs [--quick] [--only=throughput,throughputRedis,throughputPostgres,standalone,startup,startupReal,latency,memory,timeline,timelineExtension,scale] [--no-write]
 //
 // throughputRedis, throughputPostgres and startupReal use test/real-app's packages (cd test/real-app
 // && npm ci) and a throw-away redis-server and PostgreSQL on free ports (lib/servers.mjs).
@@ -16,8 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { buildHelpers, ROOT } from './lib/build.mjs';
 import { killAll, PRELOAD } from './lib/proc.mjs';
 import { launchBrowser } from './lib/page.mjs';
-import { runThroughput, runThroughputReal } from './throughput.mjs';
-import { runStartup, runStartupReal } from './startup.mjs';
+import { runThroughput, runThroughputReal, runThroughputStandalone } from './throughput.mjs';
+import { runStartup, runStartupReal, runStartupStandalone } from './startup.mjs';
 import { ensureServers, stopServers, realEnv } from './lib/servers.mjs';
 import { runCollectorLatency } from './latency.mjs';
 import { runTimelineLatency } from './timeline-latency.mjs';
@@ -122,6 +122,15 @@ function table() {
   if (su) rows.push(['2 start-up, spawn → "listening" (median ms)', fmt(su.plainMs.p50), fmt(su.oursMs.p50), `+${fmt(su.oursAddedMs)} ms (×${fmt(su.oursRatio, 2)})`, '< 30 ms added', pass(su.oursAddedMs < 30)]);
   const sr = f.startupReal;
   if (sr) rows.push(['2 start-up with ioredis, bullmq, knex, pg, grpc-js, socket.io loaded (median ms)', fmt(sr.plainMs.p50), fmt(sr.oursMs.p50), `+${fmt(sr.oursAddedMs)} ms (×${fmt(sr.oursRatio, 2)})`, '< 30 ms added', pass(sr.oursAddedMs < 30)]);
+  const sa = f.standalone;
+  if (sa) {
+    for (const [mode, label, target] of [['keepAlive', 'keep-alive', 0.97], ['perConnection', 'a new connection per request', 0.95]]) {
+      const x = sa.throughput[mode];
+      rows.push([`1 throughput, ${label}: without the launcher (spool file) beside the launcher's (req/s)`, fmt(x.plainRps, 0), `${fmt(x.standaloneRps, 0)} / ${fmt(x.oursRps, 0)}`, `standalone/plain ${fmt(x.standaloneRatio, 3)}; launcher's ${fmt(x.oursRatio, 3)}; A/A ${fmt(x.aaRatio, 3)}; CPU/req ${fmt(x.standaloneCpuEfficiency, 3)}`, `≥ ${target}`, x.standaloneRatio >= target ? 'pass' : x.standaloneRatio >= Math.min(...x.aaRatioPerRound) ? 'MISS (within A/A noise)' : 'MISS']);
+    }
+    const st = sa.startup;
+    rows.push(['2 start-up without the launcher (spool file) beside the launcher\'s (median ms)', fmt(st.plainMs.p50), `${fmt(st.standaloneMs.p50)} / ${fmt(st.oursMs.p50)}`, `+${fmt(st.standaloneAddedMs)} ms standalone; +${fmt(st.oursAddedMs)} ms launcher's`, '< 30 ms added', pass(st.standaloneAddedMs < 30)]);
+  }
   const la = f.latency;
   if (la) rows.push(['3 signal → collector holds the event (ms)', '—', `p50 ${fmt(la.ms.p50, 2)}`, `p95 ${fmt(la.ms.p95, 2)}`, 'p95 < 5 ms', pass(la.ms.p95 < 5 && la.lost === 0)]);
   for (const [key, label] of [['timeline', 'direct host'], ['timelineExtension', 'extension host, leading-edge 100 ms throttle']]) {
@@ -196,6 +205,11 @@ async function main() {
     await step(name, async () => runThroughputReal(helpers, { kind, urls: await real(), realEnv, rounds: quick ? 1 : 3, slices: quick ? 3 : 8, log }));
   }
   await stopServers();
+  // The preload without the launcher (SHUTDOWN_TRACE_DIR, a spool file), beside the launcher's.
+  await step('standalone', async () => ({
+    throughput: await runThroughputStandalone(helpers, { rounds: quick ? 1 : 3, slices: quick ? 3 : 6, pcSlices: quick ? 2 : 4, log }),
+    startup: await runStartupStandalone(helpers, { spawns: quick ? 6 : 20, log }),
+  }));
   await step('memory', () => runMemory(helpers, { rounds: quick ? 1 : 5, log }));
   if (want('timeline') || want('timelineExtension') || want('scale')) {
     try {

@@ -1,14 +1,25 @@
 // Figure 2: start-up cost. spawn() → the service's "listening" line on stdout, interleaved
 // plain / ours / why-is-node-running spawns; ours reports to a real Collector in this process.
+import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './lib/build.mjs';
-import { spawnNode, variantEnv, waitForLine, stop, nowMs, sleep } from './lib/proc.mjs';
+import { spawnNode, variantEnv, waitForLine, stop, nowMs, sleep, STANDALONE_DIR } from './lib/proc.mjs';
 import { median, summary, round } from './lib/stats.mjs';
 
 const HELLO = path.join(ROOT, 'bench', 'fixtures', 'hello.js');
 
 export async function runStartup(helpers, { spawns = 20, log = () => {} } = {}) {
   return measureStartup(helpers, { fixture: HELLO, variants: ['plain', 'ours', 'why'], spawns, log });
+}
+
+/** The preload without the launcher (SHUTDOWN_TRACE_DIR, a spool file) beside the launcher's, on the same fixture. */
+export async function runStartupStandalone(helpers, { spawns = 20, log = () => {} } = {}) {
+  fs.rmSync(STANDALONE_DIR, { recursive: true, force: true });
+  try {
+    return await measureStartup(helpers, { fixture: HELLO, variants: ['plain', 'ours', 'standalone'], spawns, log });
+  } finally {
+    fs.rmSync(STANDALONE_DIR, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -71,6 +82,11 @@ async function measureStartup(helpers, { fixture, envOf = (e) => e, variants, sp
     oursNotConnected: notConnected,
   };
   if (ms.why) Object.assign(out, { whyMs: summary(ms.why, 1), whyAddedMs: round(mw - mp, 1), whyRatio: round(mw / mp) });
+  if (ms.standalone) {
+    const msa = median(ms.standalone);
+    log(`  standalone (spool file, no launcher) ${msa.toFixed(1)} ms (${msa - mp >= 0 ? '+' : ''}${(msa - mp).toFixed(1)} ms)`);
+    Object.assign(out, { standaloneMs: summary(ms.standalone, 1), standaloneAddedMs: round(msa - mp, 1), standaloneRatio: round(msa / mp) });
+  }
   // added ms per interleaved pair (same round): a spread for the median above
   const n = Math.min(ms.plain.length, ms.ours.length);
   const deltas = Array.from({ length: n }, (_, k) => ms.ours[k] - ms.plain[k]);

@@ -7,13 +7,14 @@
 // the trace must name the leaked interval with its file:line.
 // The server is pinned to CPU 1 and this process (autocannon, collector) to CPU 0 with taskset, so
 // that the scheduler's placement of the two (same core or not) does not flip results second to second.
+import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ROOT } from './lib/build.mjs';
-import { spawnNode, variantEnv, waitForLine, stop, cpuMs, sleep, PRELOAD } from './lib/proc.mjs';
+import { spawnNode, variantEnv, waitForLine, stop, cpuMs, sleep, PRELOAD, STANDALONE_DIR } from './lib/proc.mjs';
 import { median, round } from './lib/stats.mjs';
 
 const require = createRequire(import.meta.url);
@@ -167,6 +168,20 @@ export async function runThroughput(helpers, { rounds = 3, slices = 6, sliceSeco
 }
 
 /**
+ * The preload without the launcher (SHUTDOWN_TRACE_DIR: events to a spool file) beside the
+ * launcher's preload and plain, on the same hello fixture, keep-alive and per connection.
+ */
+export async function runThroughputStandalone(helpers, { rounds = 3, slices = 6, pcSlices = 4, sliceSeconds = 1, warmSeconds = 1, log = () => {} } = {}) {
+  fs.rmSync(STANDALONE_DIR, { recursive: true, force: true });
+  try {
+    const res = await runCase(helpers, { fixture: HELLO, variants: ['plain', 'ours', 'standalone', 'plain2'], modes: [['ka', false, slices], ['pc', true, pcSlices]], rounds, sliceSeconds, warmSeconds, log });
+    return { rounds, slices, pcSlices, sliceSeconds, pinned: res.pinned, slicePairRatios: res.slicePairRatios, keepAlive: res.ka, perConnection: res.pc, samples: res.samples };
+  } finally {
+    fs.rmSync(STANDALONE_DIR, { recursive: true, force: true });
+  }
+}
+
+/**
  * The same method on a service that does real I/O per request: `kind` 'redis' (ioredis SET + GET,
  * bench/fixtures/real/redis.js) or 'postgres' (pg Pool, one parameterised SELECT,
  * bench/fixtures/real/postgres.js), against the bench's throw-away servers (lib/servers.mjs).
@@ -278,6 +293,15 @@ async function runCase(helpers, { fixture, envOf, variants, modes, rounds, slice
       connsPerRequest: Object.fromEntries(variants.filter((v) => v !== 'plain2').map((v) => [v, round(med(v, 'connsPerRequest'))])),
       errors: Object.fromEntries(variants.filter((v) => v !== 'plain2').map((v) => [v, s[v].reduce((a, x) => a + x.errors, 0)])),
     };
+    if (has('standalone')) {
+      Object.assign(out, {
+        standaloneRps: round(med('standalone'), 0),
+        standaloneRatio: round(median(ratios('standalone'))),
+        standaloneRatioPerRound: ratios('standalone').map((x) => round(x)),
+        standaloneRatioSlicePairsMedian: round(median(pairs[mode].standalone)),
+        standaloneCpuEfficiency: round(median(cpuRatios('standalone'))),
+      });
+    }
     if (has('why')) {
       Object.assign(out, {
         whyRps: round(med('why'), 0),

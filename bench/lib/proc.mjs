@@ -27,7 +27,8 @@ process.on('exit', killAll);
 
 /**
  * NODE_OPTIONS for a variant:
- *  plain — none; ours — our preload (the caller supplies the collector's port/token); why — why-is-node-running.
+ *  plain — none; ours — our preload (the caller supplies the collector's port/token); standalone — our
+ *  preload without a launcher, writing a spool file; why — why-is-node-running.
  */
 export function variantEnv(variant, collector) {
   const env = { ...process.env };
@@ -37,11 +38,18 @@ export function variantEnv(variant, collector) {
     env.NODE_OPTIONS = `--require ${PRELOAD}`;
     env.SHUTDOWN_TRACE_PORT = String(collector.port);
     env.SHUTDOWN_TRACE_TOKEN = collector.token;
+  } else if (variant === 'standalone') {
+    // The preload without a launcher: events appended to a spool file (SHUTDOWN_TRACE_DIR).
+    env.NODE_OPTIONS = `--require ${PRELOAD}`;
+    env.SHUTDOWN_TRACE_DIR = STANDALONE_DIR;
   } else if (variant === 'why') {
     env.NODE_OPTIONS = '--import why-is-node-running/include';
   }
   return env;
 }
+
+/** Where the standalone variant's spools go; emptied by the bench case that uses it. */
+export const STANDALONE_DIR = path.join(ROOT, 'bench', '.build', 'spools');
 
 /** Spawn `node <args>` (or a shell line when `shell` is given) in its own group, registered for cleanup. */
 export function spawnNode(args, { env, shell } = {}) {
