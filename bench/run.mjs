@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { buildHelpers, ROOT } from './lib/build.mjs';
 import { killAll, PRELOAD } from './lib/proc.mjs';
 import { launchBrowser } from './lib/page.mjs';
@@ -77,7 +78,19 @@ function machineInfo() {
     node: process.version,
     chromium,
     loadAvgAtStart: os.loadavg().map((x) => +x.toFixed(2)),
+    // what was measured: the commit, and whether the preload's sources differed from it (dist/ is built from the work tree)
+    git: gitInfo(),
   };
+}
+
+function gitInfo() {
+  const git = (...a) => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const preloadSha256 = fs.existsSync(PRELOAD) ? createHash('sha256').update(fs.readFileSync(PRELOAD)).digest('hex').slice(0, 16) : null;
+    return { commit: git('rev-parse', 'HEAD'), srcDirty: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean), preloadSha256 };
+  } catch {
+    return null;
+  }
 }
 
 async function step(name, fn) {
