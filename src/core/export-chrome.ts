@@ -152,7 +152,7 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
     span(LAUNCHER_PID, 'k8s', `preStop ${truncate(ps.detail ?? ps.action, 80)}`, ps.t, pe?.t, {
       action: ps.action,
       detail: ps.detail,
-      ...(ps.action === 'exec' && ps.pid ? { hookPid: ps.pid } : {}),
+      ...(ps.action === 'exec' && ps.hookPid ? { hookPid: ps.hookPid } : {}),
       ...(pe
         ? {
             ok: pe.ok,

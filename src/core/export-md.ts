@@ -168,7 +168,7 @@ export function describeEvent(e: TraceEvent, cwd?: string, trace?: Trace): strin
     case 'termination-start':
       return `pod termination began: terminationGracePeriodSeconds ${e.graceSeconds}, stop signal ${e.stopSignal}${e.preStop ? `, preStop ${e.preStop}` : ''}`;
     case 'prestop-start':
-      return `preStop ${e.detail} started${e.action === 'exec' && e.pid ? ` (pid ${e.pid})` : ''}`;
+      return `preStop ${e.detail} started${e.action === 'exec' && e.hookPid ? ` (pid ${e.hookPid})` : ''}`;
     case 'prestop-end':
       return `preStop ${e.overran ? 'still running at the grace deadline: the kubelet stopped waiting' : e.ok ? 'finished' : `failed${e.error ? `: ${e.error}` : ''}`} after ${formatDuration(e.durationMs)}${e.exitCode !== undefined && e.exitCode !== null && !e.overran ? ` (exit code ${e.exitCode})` : ''}${e.status !== undefined ? ` (HTTP ${e.status})` : ''}`;
     case 'grace-extension':
