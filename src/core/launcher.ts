@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import { Collector } from './collector';
 import { validateHello, validEvents } from './validate-wire';
 import { readSpoolLines } from './safe-read';
+import { OutputAttribution } from './output-attribution';
 import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
@@ -108,6 +109,8 @@ class Run implements RunHandle {
   private listenSeen = false;
   private incompleteReason: string | undefined;
   private partial: Record<string, string> = {};
+  /** Files output lines under the pid that wrote them (processes sharing the main pipes report their writes). */
+  private readonly outputs = new OutputAttribution(() => this.mainPid);
   // ---- issue #5
   private load: LoadGenerator | undefined;
   private firstTcpAddress: string | undefined;
@@ -217,6 +220,7 @@ class Run implements RunHandle {
       env[ENV.token] = this.collector.token;
       env[ENV.spool] = this.spoolDir;
       env[ENV.stallMs] = String(opts.stallMs ?? 1000);
+      env[ENV.launcherPid] = String(process.pid);
       if (opts.verbose) env[ENV.verbose] = '1';
     }
     this.journal = new Journal(this.spoolDir, () => this.trace.meta, [this.collector.token]);
@@ -336,6 +340,7 @@ class Run implements RunHandle {
     }
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const line: OutputLine = { t, pid: this.mainPid, stream, text: text.length > MAX_LINE_CHARS ? text.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : text };
+    this.outputs.line(line);
     this.journal?.write({ type: 'out', line });
     this.trace.output.push(line);
     this.pending.output.push(line);
@@ -399,6 +404,10 @@ class Run implements RunHandle {
     if (seen.has(seq)) return;
     seen.add(seq);
     for (const e of events) {
+      if (e.kind === 'output') {
+        this.outputs.report(pid, this.rel(e.t), e.stream, e.text);
+        continue;
+      }
       const ev = { ...e, t: this.rel(e.t), pid } as TraceEvent;
       if (ev.kind === 'handle-open') ev.handle = this.relHandle(ev.handle);
       if (ev.kind === 'snapshot') ev.handles = ev.handles.map((h) => this.relHandle(h));

@@ -18,6 +18,8 @@ export const ENV = {
   spool: 'SHUTDOWN_TRACE_SPOOL',
   verbose: 'SHUTDOWN_TRACE_VERBOSE',
   stallMs: 'SHUTDOWN_TRACE_STALL_MS',
+  /** The launcher's pid: a process whose parent it is has its own pipes; any other shares someone's. */
+  launcherPid: 'SHUTDOWN_TRACE_LAUNCHER_PID',
 } as const;
 /** Header carrying the per-run token on the WebSocket upgrade. */
 export const TOKEN_HEADER = 'x-shutdown-trace-token';
@@ -124,7 +126,9 @@ export type PreloadEvent =
   | { kind: 'spawn'; t: number; childPid: number; command: string; site?: Site }
   | { kind: 'snapshot'; t: number; reason: SnapshotReason; handles: HandleInfo[]; unidentified: { type: string; count: number }[] }
   | { kind: 'active-count'; t: number; count: number }
-  | { kind: 'dropped'; t: number; count: number };
+  | { kind: 'dropped'; t: number; count: number }
+  /** A write to stdout/stderr by a process that shares its parent's (its first characters): for filing output lines by pid; never stored in a trace. */
+  | { kind: 'output'; t: number; stream: 'stdout' | 'stderr'; text: string };
 
 export type PreloadEventKind = PreloadEvent['kind'];
 

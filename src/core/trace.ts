@@ -64,7 +64,7 @@ export type LauncherEvent =
  * launcher events the process they concern (spawned, signal-sent, kill-sent, process-exit, orphan),
  * or 0 when they concern no one process (deadline, note, collector-rejected).
  */
-export type TraceEvent = (PreloadEvent | LauncherEvent) & { pid: number };
+export type TraceEvent = (Exclude<PreloadEvent, { kind: 'output' }> | LauncherEvent) & { pid: number };
 export type TraceEventKind = TraceEvent['kind'];
 
 export interface ProcessInfo {

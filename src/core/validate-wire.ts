@@ -84,13 +84,14 @@ const SNAPSHOT = obj<Ev<'snapshot'>>({
 });
 const ACTIVE_COUNT = obj<Ev<'active-count'>>({ kind: lit('active-count'), t: num, count: count });
 const DROPPED = obj<Ev<'dropped'>>({ kind: lit('dropped'), t: num, count: count });
+const OUTPUT = obj<Ev<'output'>>({ kind: lit('output'), t: num, stream: oneOf('stdout', 'stderr'), text: str });
 
 /** Every kind the preload may send; a Record so that a kind missing here fails to compile. */
 const PRELOAD_KINDS: Record<PreloadEventKind, true> = {
   signal: true, 'listener-start': true, 'listener-end': true, 'listener-settled': true, listen: true, 'server-close': true,
   'server-closed': true, 'conn-end': true, 'request-start': true, 'request-end': true, 'phase-start': true, 'phase-end': true,
   'exit-call': true, 'before-exit': true, exit: true, error: true, 'handle-open': true, 'handle-close': true, spawn: true,
-  snapshot: true, 'active-count': true, dropped: true,
+  snapshot: true, 'active-count': true, dropped: true, output: true,
 };
 
 export function isPreloadKind(kind: unknown): kind is PreloadEventKind {
@@ -122,6 +123,7 @@ export function preloadEventChecker(kind: PreloadEventKind): Checker<PreloadEven
     case 'snapshot': return SNAPSHOT;
     case 'active-count': return ACTIVE_COUNT;
     case 'dropped': return DROPPED;
+    case 'output': return OUTPUT;
     default: return assertNever(kind);
   }
 }

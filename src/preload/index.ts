@@ -18,6 +18,7 @@ import { STANDALONE_ENV, SPOOL_TOOL_VERSION } from '../core/spool-format';
 import { Owners } from './owners';
 import { installPackageClasses } from './package-classes';
 import { disguise } from './native-look';
+import { reportOutput } from './output-report';
 import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../core/protocol';
 
 const LOADED = Symbol.for('shutdown-trace.preload.loaded');
@@ -85,6 +86,10 @@ function start(): void {
     log,
   });
   const emit = (ev: PreloadEvent) => guard('send', () => transport.send(ev));
+
+  // A process the launcher did not start itself writes into someone else's pipes: say what it wrote.
+  const launcherPid = Number(env[ENV.launcherPid]);
+  if (launcherPid && process.ppid !== launcherPid) guard('output', () => reportOutput((stream, text) => emit({ kind: 'output', t: now(), stream, text })));
 
   // Library objects and the user's line that created them, for handles made in a later tick.
   const owners = new Owners(selfFile);
