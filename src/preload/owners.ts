@@ -46,8 +46,9 @@ interface OwnerRecord {
 const ALWAYS = 32;
 const SAMPLE = 256;
 const MAX_RECORDS = 4096;
-const WALK_NODES_PER_OWNER = 5000;
-const WALK_NODES_TOTAL = 100_000;
+// A snapshot at process.exit() runs before the process ends: the walk is bounded to tens of ms.
+const WALK_NODES_PER_OWNER = 3000;
+const WALK_NODES_TOTAL = 30_000;
 const WALK_DEPTH = 8;
 export const RELEASE_METHODS = ['quit', 'close', 'destroy', 'end', 'disconnect', 'stop', 'tryShutdown', 'shutdown', 'terminate'];
 
@@ -200,6 +201,9 @@ export class Owners {
     if (live.length === 0) return out;
     const util = require('util') as typeof import('util');
     const isProxy = util.types.isProxy;
+    const ModuleClass = require('module') as unknown as Function;
+    const mapEntries = Map.prototype.entries;
+    const setValues = Set.prototype.values;
     const recOf = new Map<object, OwnerRecord>();
     for (const l of live) recOf.set(l.obj, l.rec);
 
@@ -231,7 +235,8 @@ export class Owners {
             if (other.seq > rec.seq && (!cur || depth < cur.depth)) reachesOwner.set(other, { rec, depth });
             return;
           }
-          if (isProxy(v) || v === globalThis || v === process) return;
+          // Never into proxies (their traps are code), the global scope, module records, or binary data.
+          if (isProxy(v) || v === globalThis || v === process || v instanceof ModuleClass || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return;
           next.push({ o: v as object, path });
         };
         for (const { o, path } of frontier) {
@@ -245,19 +250,22 @@ export class Owners {
               }
               continue;
             }
+            // The intrinsic iterators: a subclass's overrides never run. At most 1,000 entries.
             if (o instanceof Map) {
-              let i = 0;
-              Map.prototype.forEach.call(o, (val: unknown, key: unknown) => {
-                if (i++ > 1000) return;
-                visit(key, `${path}.<key>`);
-                visit(val, `${path}.get()`);
-              });
+              const it = mapEntries.call(o) as IterableIterator<[unknown, unknown]>;
+              for (let i = 0; i < 1000; i++) {
+                const n = it.next();
+                if (n.done) break;
+                visit(n.value[0], `${path}.<key>`);
+                visit(n.value[1], `${path}.get()`);
+              }
             } else if (o instanceof Set) {
-              let i = 0;
-              Set.prototype.forEach.call(o, (val: unknown) => {
-                if (i++ > 1000) return;
-                visit(val, `${path}.<entry>`);
-              });
+              const it = setValues.call(o) as IterableIterator<unknown>;
+              for (let i = 0; i < 1000; i++) {
+                const n = it.next();
+                if (n.done) break;
+                visit(n.value, `${path}.<entry>`);
+              }
             }
             const keys = Reflect.ownKeys(o);
             if (keys.length > 2000) continue;
