@@ -12,6 +12,11 @@
  *
  * `Spec<T>` lists a checker for every key of T, optional ones included: adding a field to a
  * protocol or trace type without saying how to check it fails to compile.
+ *
+ * Every checker also describes itself as a JSON Schema (draft 2020-12) fragment, so the trace
+ * file's published schema is generated from the same objects that validate it (trace-schema.ts)
+ * and cannot drift from them. A hand-written checker must say its schema with `describe`, or
+ * the generator throws.
  */
 
 export class SchemaError extends Error {
@@ -35,6 +40,73 @@ export type Spec<T> = { [K in keyof Required<T>]: Checker<T[K]> };
 /** Unknown fields may nest at most this deep (a trace's own fields nest about 8 deep). */
 export const MAX_UNKNOWN_DEPTH = 32;
 
+/** A JSON Schema (draft 2020-12) object. */
+export type JsonSchema = { [keyword: string]: unknown };
+/** The schema of another checker; with a name, it goes to `$defs` and a `$ref` comes back. */
+export type Emit = (c: Checker<unknown>, name?: string) => JsonSchema;
+interface Description {
+  schema: (emit: Emit) => JsonSchema;
+  /** Set by `named`: emitted once under `$defs`. */
+  name?: string;
+  /** Set by `opt`: the field may be left out of its object. */
+  optional?: boolean;
+}
+// A side table rather than a property on the function: checkers stay plain functions.
+const descriptions = new WeakMap<Checker<unknown>, Description>();
+
+function described<C extends Checker<any>>(c: C, d: Description): C {
+  descriptions.set(c, d);
+  return c;
+}
+
+/** States the JSON Schema of a hand-written checker (what it accepts, as far as JSON Schema can say it). */
+export function describe<C extends Checker<any>>(c: C, schema: JsonSchema | ((emit: Emit) => JsonSchema)): C {
+  return described(c, { schema: typeof schema === 'function' ? schema : () => schema });
+}
+
+/** The same checker, emitted once under `$defs/<name>` and referenced from every use. */
+export function named<T>(name: string, c: Checker<T>): Checker<T> {
+  const d = descriptions.get(c);
+  if (!d) throw new Error(`named("${name}"): the checker has no JSON Schema`);
+  return described<Checker<T>>((v, cx) => c(v, cx), { schema: d.schema, name });
+}
+
+/**
+ * The JSON Schema of a checker: its own schema, with every named checker below it in `$defs`.
+ * Throws for a checker that has no description (a hand-written one without `describe`).
+ */
+export function jsonSchemaOf(root: Checker<unknown>): { schema: JsonSchema; defs: Record<string, JsonSchema> } {
+  const defs: Record<string, JsonSchema> = {};
+  const owners = new Map<string, Checker<unknown>>();
+  const emit: Emit = (c, as) => {
+    const d = descriptions.get(c);
+    if (!d) throw new Error('a checker has no JSON Schema: give it one with describe()');
+    const name = as ?? d.name;
+    if (name === undefined) return d.schema(emit);
+    const owner = owners.get(name);
+    if (owner !== undefined && owner !== c) throw new Error(`two checkers are named "${name}"`);
+    if (owner === undefined) {
+      owners.set(name, c);
+      defs[name] = {}; // taken before recursing, so a checker that refers to itself ends
+      defs[name] = d.schema(emit);
+    }
+    return { $ref: `#/$defs/${name}` };
+  };
+  const schema = emit(root);
+  return { schema, defs };
+}
+
+const NOT_TYPE_SCOPED = ['enum', 'const', 'anyOf', 'oneOf', 'allOf', '$ref', 'if', 'not'];
+/** A schema that also accepts null. */
+function orNull(s: JsonSchema): JsonSchema {
+  if (Array.isArray(s.enum)) return s.enum.includes(null) ? s : { ...s, enum: [...s.enum, null] };
+  // Keywords such as minimum or items only apply to their own type, so adding "null" is exact.
+  if (typeof s.type === 'string' && !NOT_TYPE_SCOPED.some((k) => k in s)) return { ...s, type: [s.type, 'null'] };
+  if (Array.isArray(s.type) && !NOT_TYPE_SCOPED.some((k) => k in s)) return s.type.includes('null') ? s : { ...s, type: [...s.type, 'null'] };
+  if (Array.isArray(s.anyOf) && s.anyOf.some((x) => (x as JsonSchema).type === 'null')) return s;
+  return { anyOf: [s, { type: 'null' }] };
+}
+
 function fail(problem: string): never {
   throw new SchemaError('', problem);
 }
@@ -50,70 +122,72 @@ function under(e: unknown, step: string): unknown {
 
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : typeof v);
 
-export const str: Checker<string> = (v, cx) => {
+export const str: Checker<string> = describe((v, cx) => {
   if (typeof v !== 'string') fail(v === undefined ? 'is missing' : `is not a string (${kindOf(v)})`);
   return cx.copy && cx.scrub ? cx.scrub(v) : v;
-};
+}, { type: 'string' });
 
-export const num: Checker<number> = (v) => {
+// JSON cannot hold NaN or Infinity, so "number" is exact.
+export const num: Checker<number> = describe((v) => {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(v === undefined ? 'is missing' : `is not a number (${kindOf(v)})`);
   return v;
-};
+}, { type: 'number' });
 
-export const int: Checker<number> = (v) => {
+export const int: Checker<number> = describe((v) => {
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(v === undefined ? 'is missing' : typeof v === 'number' ? 'is not a whole number' : `is not a number (${kindOf(v)})`);
   return v;
-};
+}, { type: 'integer' });
 
 /** A whole number ≥ 0 (counts, pids, sequence numbers). */
-export const count: Checker<number> = (v, cx) => {
+export const count: Checker<number> = describe((v, cx) => {
   const n = int(v, cx);
   if (n < 0) fail('is negative');
   return n;
-};
+}, { type: 'integer', minimum: 0 });
 
-export const bool: Checker<boolean> = (v) => {
+export const bool: Checker<boolean> = describe((v) => {
   if (typeof v !== 'boolean') fail(v === undefined ? 'is missing' : `is not true or false (${kindOf(v)})`);
   return v;
-};
+}, { type: 'boolean' });
 
 /** A field that may be absent. JSON has no `undefined`, so `null` counts as absent too. */
 export function opt<T>(c: Checker<T>): Checker<T | undefined> {
-  return (v, cx) => (v === undefined || v === null ? undefined : c(v, cx));
+  return described<Checker<T | undefined>>((v, cx) => (v === undefined || v === null ? undefined : c(v, cx)), { schema: (emit) => orNull(emit(c)), optional: true });
 }
 
 export function nullable<T>(c: Checker<T>): Checker<T | null> {
-  return (v, cx) => (v === null ? null : c(v, cx));
+  return described<Checker<T | null>>((v, cx) => (v === null ? null : c(v, cx)), { schema: (emit) => orNull(emit(c)) });
 }
 
 export function oneOf<T extends string>(...values: readonly T[]): Checker<T> {
   const set = new Set<string>(values);
-  return (v) => {
+  return describe<Checker<T>>((v) => {
     if (typeof v !== 'string' || !set.has(v)) fail(v === undefined ? 'is missing' : `is not one of ${values.join(', ')}`);
     return v as T;
-  };
+  }, { enum: [...values] });
 }
 
-export function lit<T extends string>(value: T): Checker<T> {
-  return (v) => {
-    if (v !== value) fail(`is not "${value}"`);
+/** Exactly this string (a union's tag) or number (a format version). */
+export function lit<T extends string | number>(value: T): Checker<T> {
+  return describe<Checker<T>>((v) => {
+    if (v !== value) fail(`is not ${JSON.stringify(value)}`);
     return value;
-  };
+  }, { const: value });
 }
 
 /** The first checker that accepts the value; the error of the last one otherwise. */
 export function either<A, B>(a: Checker<A>, b: Checker<B>): Checker<A | B> {
-  return (v, cx) => {
+  return described<Checker<A | B>>((v, cx) => {
     try {
       return a(v, cx);
     } catch {
       return b(v, cx);
     }
-  };
+  }, { schema: (emit) => ({ anyOf: [emit(a), emit(b)] }) });
 }
 
 export function list<T>(c: Checker<T>): Checker<T[]> {
-  return (v, cx) => {
+  return described<Checker<T[]>>((v, cx) => {
     if (!Array.isArray(v)) fail(v === undefined ? 'is missing' : `is not a list (${kindOf(v)})`);
     const out: T[] | undefined = cx.copy ? new Array(v.length) : undefined;
     let i = 0;
@@ -126,7 +200,7 @@ export function list<T>(c: Checker<T>): Checker<T[]> {
       throw under(e, `[${i}]`);
     }
     return out ?? (v as T[]);
-  };
+  }, { schema: (emit) => ({ type: 'array', items: emit(c) }) });
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -159,7 +233,7 @@ const hasOwn = Object.prototype.hasOwnProperty;
 export function obj<T>(spec: Spec<T>): Checker<T> {
   const keys = Object.keys(spec);
   const checks = keys.map((k) => (spec as Record<string, Checker<unknown>>)[k]);
-  return (v, cx) => {
+  return described<Checker<T>>((v, cx) => {
     if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
     const out: Record<string, unknown> | undefined = cx.copy ? {} : undefined;
     let i = 0;
@@ -182,24 +256,37 @@ export function obj<T>(spec: Spec<T>): Checker<T> {
       }
     }
     return v as T;
-  };
+  }, {
+    // Fields it does not know are allowed (additionalProperties is left open): the compatibility policy.
+    schema: (emit) => {
+      const properties: Record<string, JsonSchema> = {};
+      for (let j = 0; j < keys.length; j++) properties[keys[j]] = emit(checks[j]);
+      const required = keys.filter((_, j) => !descriptions.get(checks[j])?.optional);
+      return required.length ? { type: 'object', properties, required } : { type: 'object', properties };
+    },
+  });
 }
 
 /** A union told apart by one string field, e.g. `mode` or `action`. */
 export function variant<T extends Record<K, string>, K extends string>(key: K, specs: { [V in T[K]]: Checker<Extract<T, Record<K, V>>> }): Checker<T> {
   const table = specs as Record<string, Checker<T>>;
   const names = Object.keys(table);
-  return (v, cx) => {
+  return described<Checker<T>>((v, cx) => {
     if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
     const tag = v[key];
     if (typeof tag !== 'string' || !hasOwn.call(table, tag)) throw new SchemaError(`.${key}`, `is not one of ${names.join(', ')}`);
     return table[tag](v, cx);
-  };
+  }, { schema: (emit) => ({ type: 'object', properties: { [key]: { enum: names } }, required: [key], allOf: names.map((n) => whenTag(key, n, emit(table[n]))) }) });
+}
+
+/** `if key is value, then this schema`: a tagged union's branch, which ajv reports by its own errors. */
+export function whenTag(key: string, value: string, then: JsonSchema): JsonSchema {
+  return { if: { properties: { [key]: { const: value } }, required: [key] }, then };
 }
 
 /** An object used as a map: any keys, every value checked. */
 export function record<T>(c: Checker<T>): Checker<Record<string, T>> {
-  return (v, cx) => {
+  return described<Checker<Record<string, T>>>((v, cx) => {
     if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
     const out: Record<string, T> | undefined = cx.copy ? {} : undefined;
     for (const k of Object.keys(v)) {
@@ -213,7 +300,7 @@ export function record<T>(c: Checker<T>): Checker<Record<string, T>> {
       if (out && r !== undefined) Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
     }
     return out ?? (v as Record<string, T>);
-  };
+  }, { schema: (emit) => ({ type: 'object', additionalProperties: emit(c) }) });
 }
 
 /** Runs a checker at the top: the value or a SchemaError whose path starts with `root`. */

@@ -12,8 +12,8 @@ import type { PreloadEventKind } from './protocol';
 import type { Trace, TraceMeta, TraceEvent, TraceEventKind, LauncherEvent, ProcessInfo, OutputLine, Analysis, Finding, FindingCode, PhaseTiming, Leak, RequestAccounting, OutcomeCounts, K8sOutcome, SignalPlan, SignalWhen, LoadConfig, LoadOutcome, LoadSummary, K8sPlan, KubeletSchedule, PreStop } from './trace';
 import type { PlatformMeta, PlatformAnalysis, PlatformEvent, Pid1Meta, DockerOptions, SystemdOptions, SurviveExpectation } from './platform/types';
 import { assertNever } from './protocol';
-import { SchemaError, obj, str, num, int, count, bool, opt, nullable, oneOf, lit, list, variant, checkAt, type Checker, type Ctx } from './schema';
-import { isPreloadKind, preloadEventChecker, frame, handleInfo, handleOwner } from './validate-wire';
+import { SchemaError, obj, str, num, int, count, bool, opt, nullable, oneOf, lit, list, record, variant, checkAt, describe, named, whenTag, type Checker, type Ctx } from './schema';
+import { PRELOAD_KINDS, preloadEventChecker, frame, handleInfo, handleOwner } from './validate-wire';
 
 type LEv<K extends LauncherEvent['kind']> = Extract<LauncherEvent, { kind: K }>;
 
@@ -23,13 +23,13 @@ const signalWhen = variant<SignalWhen, 'mode'>('mode', {
   never: obj<Extract<SignalWhen, { mode: 'never' }>>({ mode: lit('never') }),
 });
 
-const plan = obj<SignalPlan>({
+const plan = named('signal-plan', obj<SignalPlan>({
   signal: str,
   when: signalWhen,
   second: opt(obj<{ signal: string; afterMs: number }>({ signal: str, afterMs: num })),
   graceMs: num,
   delivery: oneOf('main', 'group'),
-});
+}));
 
 const preStop = variant<PreStop, 'action'>('action', {
   sleep: obj<Extract<PreStop, { action: 'sleep' }>>({ action: lit('sleep'), ms: num }),
@@ -37,7 +37,7 @@ const preStop = variant<PreStop, 'action'>('action', {
   httpGet: obj<Extract<PreStop, { action: 'httpGet' }>>({ action: lit('httpGet'), url: str }),
 });
 
-const schedule = obj<KubeletSchedule>({ signalAtMs: num, killAtMs: num, remainingSeconds: num, preStopSeconds: num, extended: bool, overran: bool });
+const schedule = named('kubelet-schedule', obj<KubeletSchedule>({ signalAtMs: num, killAtMs: num, remainingSeconds: num, preStopSeconds: num, extended: bool, overran: bool }));
 
 const loadConfig = obj<LoadConfig & { url?: string }>({
   target: str, path: opt(str), rate: num, keepAlive: bool, sse: opt(num), ssePath: opt(str), timeoutMs: opt(num), tailMs: opt(num), url: opt(str),
@@ -54,9 +54,9 @@ const survive = obj<SurviveExpectation>({ signal: str, windowMs: num, stopSignal
 const pid1Meta = obj<Pid1Meta>({
   mode: oneOf('namespace', 'emulated'), userNamespace: opt(bool), why: opt(str), init: opt(oneOf('tini', 'dumb-init')), command: str, hostPid: opt(int), runtimePid: opt(int),
 });
-const platformMeta = obj<PlatformMeta>({ pid1: opt(pid1Meta), docker: opt(dockerOptions), systemd: opt(systemdOptions), endpointLagMs: opt(num), survive: opt(survive) });
+const platformMeta = named('platform-mode', obj<PlatformMeta>({ pid1: opt(pid1Meta), docker: opt(dockerOptions), systemd: opt(systemdOptions), endpointLagMs: opt(num), survive: opt(survive) }));
 
-const meta = obj<TraceMeta>({
+const meta = named('meta', obj<TraceMeta>({
   tool: str,
   toolVersion: str,
   createdAt: str,
@@ -73,24 +73,20 @@ const meta = obj<TraceMeta>({
   load: opt(loadConfig),
   k8s: opt(k8sPlan),
   platformMode: opt(platformMeta),
-});
+}));
 
-const exitInfo = obj<{ code: number | null; signal: string | null }>({ code: nullable(num), signal: nullable(str) });
+const exitInfo = named('exit-status', obj<{ code: number | null; signal: string | null }>({ code: nullable(num), signal: nullable(str) }));
 
-const processInfo = obj<ProcessInfo>({
+const processInfo = named('process', obj<ProcessInfo>({
   pid: int, ppid: int, command: str, traced: bool, isMain: bool, start: opt(num), end: opt(num), exit: opt(exitInfo), node: opt(str), role: opt(oneOf('service', 'runner')),
-});
+}));
 
-const outputLine = obj<OutputLine>({ t: num, pid: int, stream: oneOf('stdout', 'stderr'), text: str });
+const outputLine = named('output-line', obj<OutputLine>({ t: num, pid: int, stream: oneOf('stdout', 'stderr'), text: str }));
 
 const LOAD_OUTCOMES: Record<LoadOutcome, true> = { ok: true, refused: true, reset: true, timeout: true, 'http-5xx': true, 'other-error': true };
 const loadOutcome = oneOf(...(Object.keys(LOAD_OUTCOMES) as LoadOutcome[]));
-const byOutcome = obj<Record<LoadOutcome, number>>({ ok: count, refused: count, reset: count, timeout: count, 'http-5xx': count, 'other-error': count });
-const statuses: Checker<Record<string, number>> = (v, cx) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SchemaError('', 'is not an object');
-  for (const k of Object.keys(v)) checkAt(count, (v as Record<string, unknown>)[k], `.${k}`, cx);
-  return v as Record<string, number>;
-};
+const byOutcome = named('counts-by-outcome', obj<Record<LoadOutcome, number>>({ ok: count, refused: count, reset: count, timeout: count, 'http-5xx': count, 'other-error': count }));
+const statuses = record(count);
 
 // Launcher events. `pid` is checked for every event before these run.
 const SPAWNED = obj<LEv<'spawned'>>({ kind: lit('spawned'), t: num, pid: int, command: str });
@@ -153,15 +149,20 @@ function traceEventChecker(kind: TraceEventKind): Checker<unknown> {
   }
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
+/** Every kind a trace may hold: the preload's (its `output` reports never reach a trace) and the launcher's. */
+export const TRACE_EVENT_KINDS: readonly TraceEventKind[] = [
+  ...(Object.keys(PRELOAD_KINDS) as PreloadEventKind[]).filter((k): k is Exclude<PreloadEventKind, 'output'> => k !== 'output'),
+  ...(Object.keys(LAUNCHER_KINDS) as LauncherEvent['kind'][]),
+];
+const KNOWN_KINDS = new Set<string>(TRACE_EVENT_KINDS);
 
 const unknownEvent = obj<{ t: number }>({ t: num });
 
-const traceEvent: Checker<TraceEvent> = (v, cx) => {
+const traceEvent: Checker<TraceEvent> = named('event', describe((v, cx) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SchemaError('', `is not an object (${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v})`);
   const e = v as Record<string, unknown>;
   const kind = e.kind;
-  if (isPreloadKind(kind) || hasOwn.call(LAUNCHER_KINDS, kind as string)) traceEventChecker(kind as TraceEventKind)(v, cx);
+  if (typeof kind === 'string' && KNOWN_KINDS.has(kind)) traceEventChecker(kind as TraceEventKind)(v, cx);
   else {
     // A kind this reader does not know: kept (kind and t checked), skipped by every reader.
     checkAt(str, kind, '.kind', cx);
@@ -169,11 +170,18 @@ const traceEvent: Checker<TraceEvent> = (v, cx) => {
   }
   checkAt(count, e.pid, '.pid', cx);
   return v as TraceEvent;
-};
+}, (emit) => ({
+  // kind, t and pid for every event, and for each known kind its own fields. Any other kind
+  // matches no `if`, so only those three apply: the tolerance for a newer writer's kinds.
+  type: 'object',
+  properties: { kind: { type: 'string' }, t: { type: 'number' }, pid: { type: 'integer', minimum: 0 } },
+  required: ['kind', 't', 'pid'],
+  allOf: TRACE_EVENT_KINDS.map((k) => whenTag('kind', k, emit(traceEventChecker(k), `event-${k}`))),
+})));
 
-const phaseTiming = obj<PhaseTiming>({ id: str, pid: int, name: str, start: num, end: opt(num), durationMs: opt(num), depth: count, auto: bool, error: opt(str) });
+const phaseTiming = named('phase', obj<PhaseTiming>({ id: str, pid: int, name: str, start: num, end: opt(num), durationMs: opt(num), depth: count, auto: bool, error: opt(str) }));
 
-const finding = obj<Finding>({
+const finding = named('finding', obj<Finding>({
   // Codes are open: a reader shows any code's title and detail.
   code: str as Checker<FindingCode>,
   severity: oneOf('error', 'warning', 'info'),
@@ -181,19 +189,19 @@ const finding = obj<Finding>({
   detail: str,
   evidence: list(count),
   handles: opt(list(handleInfo)),
-});
+}));
 
-const leak = obj<Leak>({ pid: int, title: str, owner: opt(handleOwner), site: opt(frame), inUserCode: bool, handles: list(handleInfo), count: count, fix: opt(str) });
+const leak = named('leak', obj<Leak>({ pid: int, title: str, owner: opt(handleOwner), site: opt(frame), inUserCode: bool, handles: list(handleInfo), count: count, fix: opt(str) }));
 
 const outcomeCounts = obj<OutcomeCounts>({ total: count, byOutcome });
-const requests = obj<RequestAccounting>({
+const requests = named('request-accounting', obj<RequestAccounting>({
   url: str, all: outcomeCounts, shutdown: outcomeCounts, lost: count, refusedWhileAlive: count, resetAtClose: count, failedBeforeShutdown: count, afterExit: count,
   streams: obj<RequestAccounting['streams']>({ total: count, endedByServer: count, cut: count, other: count }), unrecorded: count,
-});
-const k8sOutcome = obj<K8sOutcome>({
+}));
+const k8sOutcome = named('k8s-outcome', obj<K8sOutcome>({
   graceSeconds: num, stopSignal: str, preStop: opt(str), startedAt: opt(num), schedule: opt(schedule), endedAfterSeconds: opt(num),
   fate: oneOf('graceful', 'killed', 'died-by-signal', 'crashed', 'not-terminated', 'unknown'), summary: str,
-});
+}));
 const platformAnalysis = obj<PlatformAnalysis>({
   pid1: opt(obj<NonNullable<PlatformAnalysis['pid1']>>({ mode: oneOf('namespace', 'emulated'), command: str, stopSignalDelivered: opt(bool) })),
   zombies: opt(count),
@@ -202,7 +210,7 @@ const platformAnalysis = obj<PlatformAnalysis>({
   survived: opt(bool),
 });
 
-const analysis = obj<Analysis>({
+const analysis = named('analysis', obj<Analysis>({
   verdict: str,
   leaks: opt(list(leak)),
   servicePid: opt(int),
@@ -217,11 +225,13 @@ const analysis = obj<Analysis>({
   requests: opt(requests),
   k8s: opt(k8sOutcome),
   platform: opt(platformAnalysis),
-});
+}));
 
-const body = obj<Trace>({
+/** The whole trace file; trace-schema.ts publishes its JSON Schema. */
+export const traceFile = obj<Trace>({
   format: lit('shutdown-trace'),
-  version: num as Checker<1>,
+  // A literal, not TRACE_VERSION (trace.ts imports this file); the type ties the two together.
+  version: lit<Trace['version']>(1),
   meta,
   processes: list(processInfo),
   events: list(traceEvent),
@@ -237,7 +247,7 @@ const CHECK: Ctx = { copy: false };
  * wrong with it.
  */
 export function checkTraceFields(data: unknown): Trace {
-  const t = checkAt(body, data, '', CHECK);
+  const t = checkAt(traceFile, data, '', CHECK);
   // Evidence points into events; readers index with it.
   const n = t.events.length;
   const findings = t.analysis?.findings ?? [];

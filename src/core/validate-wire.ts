@@ -7,19 +7,21 @@
  * The same event checkers serve the trace-file validator (validate-trace.ts) in check mode.
  */
 import { assertNever, PROTOCOL_VERSION, type Frame, type Site, type HandleInfo, type HandleOwner, type HandleType, type PreloadEvent, type PreloadEventKind, type SnapshotReason, type HelloMessage } from './protocol';
-import { SchemaError, obj, str, num, int, count, bool, opt, oneOf, lit, either, list, record, checkAt, type Checker, type Ctx } from './schema';
+import { SchemaError, obj, str, num, int, count, bool, opt, oneOf, lit, either, list, record, checkAt, describe, named, type Checker, type Ctx } from './schema';
 
 type Ev<K extends PreloadEventKind> = Extract<PreloadEvent, { kind: K }>;
 
-export const frame = obj<Frame>({ fn: opt(str), file: str, line: int, col: int, generated: opt(obj<{ file: string; line: number; col: number }>({ file: str, line: int, col: int })) });
+export const frame = named('frame', obj<Frame>({ fn: opt(str), file: str, line: int, col: int, generated: opt(obj<{ file: string; line: number; col: number }>({ file: str, line: int, col: int })) }));
 
-const siteShape = obj<Site>({ frames: list(frame), user: int });
+// The schema says user ≥ -1; that it indexes frames is checked below and only stated in the schema.
+const userIndex = describe<Checker<number>>((v, cx) => int(v, cx), { type: 'integer', minimum: -1, description: '-1, or an index into frames' });
+const siteShape = obj<Site>({ frames: list(frame), user: userIndex });
 /** `user` indexes `frames` (or is -1): readers index with it. */
-export const site: Checker<Site> = (v, cx) => {
+export const site: Checker<Site> = named('site', describe((v, cx) => {
   const s = siteShape(v, cx);
   if (s.user < -1 || s.user >= s.frames.length) throw new SchemaError('.user', `is not -1 or an index into frames (${s.frames.length})`);
   return s;
-};
+}, (emit) => emit(siteShape)));
 
 const HANDLE_TYPES: Record<HandleType, true> = {
   timeout: true, interval: true, immediate: true, server: true, socket: true, pipe: true, udp: true,
@@ -28,14 +30,14 @@ const HANDLE_TYPES: Record<HandleType, true> = {
 const SNAPSHOT_REASONS: Record<SnapshotReason, true> = { stalled: true, deadline: true, 'process-exit': true, exit: true, manual: true };
 
 /** A detail value: string, number or boolean. A null (NaN or Infinity once through JSON) is dropped, not fatal. */
-const detailValue: Checker<string | number | boolean> = (v, cx) => {
+const detailValue: Checker<string | number | boolean> = describe((v, cx) => {
   if (v === null) return undefined as never;
   if (typeof v === 'string') return str(v, cx);
   if (typeof v === 'number' || typeof v === 'boolean') return v;
   throw new SchemaError('', 'is not a string, number or boolean');
-};
+}, { type: ['string', 'number', 'boolean', 'null'] });
 
-export const handleOwner = obj<HandleOwner>({
+export const handleOwner = named('handle-owner', obj<HandleOwner>({
   id: str,
   name: str,
   package: opt(str),
@@ -43,9 +45,9 @@ export const handleOwner = obj<HandleOwner>({
   via: oneOf('reachable', 'method-frame', 'package'),
   path: opt(str),
   release: opt(list(str)),
-});
+}));
 
-export const handleInfo = obj<HandleInfo>({
+export const handleInfo = named('handle', obj<HandleInfo>({
   id: str,
   type: oneOf(...(Object.keys(HANDLE_TYPES) as HandleType[])),
   label: str,
@@ -54,7 +56,7 @@ export const handleInfo = obj<HandleInfo>({
   site: opt(site),
   details: opt(record(detailValue)),
   owner: opt(handleOwner),
-});
+}));
 
 const SIGNAL = obj<Ev<'signal'>>({ kind: lit('signal'), t: num, signal: str, nth: count, listeners: count });
 const LISTENER_START = obj<Ev<'listener-start'>>({ kind: lit('listener-start'), t: num, id: str, signal: str, site: opt(site), name: opt(str) });
@@ -87,7 +89,7 @@ const DROPPED = obj<Ev<'dropped'>>({ kind: lit('dropped'), t: num, count: count 
 const OUTPUT = obj<Ev<'output'>>({ kind: lit('output'), t: num, stream: oneOf('stdout', 'stderr'), text: str });
 
 /** Every kind the preload may send; a Record so that a kind missing here fails to compile. */
-const PRELOAD_KINDS: Record<PreloadEventKind, true> = {
+export const PRELOAD_KINDS: Readonly<Record<PreloadEventKind, true>> = {
   signal: true, 'listener-start': true, 'listener-end': true, 'listener-settled': true, listen: true, 'server-close': true,
   'server-closed': true, 'conn-end': true, 'request-start': true, 'request-end': true, 'phase-start': true, 'phase-end': true,
   'exit-call': true, 'before-exit': true, exit: true, error: true, 'handle-open': true, 'handle-close': true, spawn: true,
