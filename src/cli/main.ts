@@ -13,6 +13,7 @@ import { redactedSummary } from './printable';
 import { parseTrace, TraceFormatError, type SignalPlan, type Trace, type Delivery } from '../core/trace';
 import { renderReport } from './report';
 import { parseDuration, UsageError } from './args';
+import { TOOL_VERSION } from '../core/version';
 import { runExport } from './export';
 import { runView } from './view';
 import { runCollect, COLLECT_USAGE } from './collect';
@@ -344,7 +345,7 @@ async function main(argv: string[]): Promise<number> {
       stdout(USAGE);
       return cmd === undefined ? 2 : 0;
     case '--version':
-      stdout('0.1.0\n');
+      stdout(`${TOOL_VERSION}\n`);
       return 0;
     default:
       throw new UsageError(`unknown command "${cmd}"`);

@@ -22,9 +22,10 @@ import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace
 import type { Trace, TraceEvent, PhaseTiming } from './trace';
 import { analyze } from './analysis';
 import { resourceOf, wallAtZero } from './resource';
+import { TOOL_VERSION } from './version';
 import type { StandaloneTrace } from './spool-format';
 
-const SCOPE = { name: 'shutdown-trace', version: '0.1.0' };
+const SCOPE = { name: 'shutdown-trace', version: TOOL_VERSION };
 
 function hrTime(ms: number): HrTime {
   const whole = Math.floor(ms / 1000);

@@ -29,7 +29,8 @@ import { withPlatformDefaults } from './platform/options';
 export { LaunchError };
 export type { RunOptions, RunHandle, RunUpdate };
 
-export const TOOL_VERSION = '0.1.0';
+import { TOOL_VERSION } from './version';
+export { TOOL_VERSION };
 const MAX_OUTPUT_LINES = 50_000;
 const MAX_LINE_CHARS = 16_384;
 const DEADLINE_SNAPSHOT_WAIT_MS = 1000;

@@ -16,8 +16,8 @@
 import type { HelloMessage, PreloadEvent, HandleInfo } from './protocol';
 import type { Trace, TraceEvent, ProcessInfo } from './trace';
 
-/** The preload's version in the traces it writes itself (launcher.ts's TOOL_VERSION, which the preload cannot import). */
-export const SPOOL_TOOL_VERSION = '0.1.0';
+/** The preload's version in the traces it writes itself. */
+export { TOOL_VERSION as SPOOL_TOOL_VERSION } from './version';
 /** The one variable that turns the preload on without a launcher: the directory for spools. */
 export const STANDALONE_ENV = 'SHUTDOWN_TRACE_DIR';
 export const SPOOL_FORMAT = 'shutdown-trace-spool';
