@@ -96,13 +96,12 @@ export function jsonSchemaOf(root: Checker<unknown>): { schema: JsonSchema; defs
   return { schema, defs };
 }
 
-const NOT_TYPE_SCOPED = ['enum', 'const', 'anyOf', 'oneOf', 'allOf', '$ref', 'if', 'not'];
-/** A schema that also accepts null. */
+/**
+ * A schema that also accepts null. No `"type": [..., "null"]`: ajv's default strict mode warns
+ * on union types, and a third party's validator should compile the schema silently.
+ */
 function orNull(s: JsonSchema): JsonSchema {
   if (Array.isArray(s.enum)) return s.enum.includes(null) ? s : { ...s, enum: [...s.enum, null] };
-  // Keywords such as minimum or items only apply to their own type, so adding "null" is exact.
-  if (typeof s.type === 'string' && !NOT_TYPE_SCOPED.some((k) => k in s)) return { ...s, type: [s.type, 'null'] };
-  if (Array.isArray(s.type) && !NOT_TYPE_SCOPED.some((k) => k in s)) return s.type.includes('null') ? s : { ...s, type: [...s.type, 'null'] };
   if (Array.isArray(s.anyOf) && s.anyOf.some((x) => (x as JsonSchema).type === 'null')) return s;
   return { anyOf: [s, { type: 'null' }] };
 }

@@ -35,7 +35,7 @@ const detailValue: Checker<string | number | boolean> = describe((v, cx) => {
   if (typeof v === 'string') return str(v, cx);
   if (typeof v === 'number' || typeof v === 'boolean') return v;
   throw new SchemaError('', 'is not a string, number or boolean');
-}, { type: ['string', 'number', 'boolean', 'null'] });
+}, { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'null' }] });
 
 export const handleOwner = named('handle-owner', obj<HandleOwner>({
   id: str,
