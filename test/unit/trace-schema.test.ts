@@ -7,7 +7,7 @@
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -104,6 +104,30 @@ describe('the schema file', () => {
   test('a hand-written checker without a schema cannot be published silently', () => {
     const bare: Checker<string> = (v) => v as string;
     assert.throws(() => jsonSchemaOf(obj<{ a: string; b: string }>({ a: str, b: bare })), /has no JSON Schema/);
+  });
+});
+
+describe("the README's example of validating a trace with ajv", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const example = /Validating a trace with the schema alone[^\n]*\n\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  const runExample = (trace: unknown) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-schema-example-'));
+    fs.copyFileSync(SCHEMA_FILE, path.join(dir, 'shutdown-trace.schema.json'));
+    fs.writeFileSync(path.join(dir, 'run.shutdown-trace.json'), JSON.stringify(trace));
+    fs.writeFileSync(path.join(dir, 'example.js'), example!);
+    return spawnSync(process.execPath, ['example.js'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+  };
+  test('is five lines, accepts a trace silently and throws on a broken one', () => {
+    assert.ok(example, 'no js block after "Validating a trace with the schema alone"');
+    assert.equal(example.trim().split('\n').length, 5);
+    const t = readJson(path.join(ROOT, 'test/unit/traces/k8s-prestop-sleep.shutdown-trace.json'));
+    const ok = runExample(t);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stderr, '', 'ajv warned while compiling the schema');
+    t.analysis.exitReason = 'vanished';
+    const bad = runExample(t);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /data\/analysis\/exitReason must be equal to one of the allowed values/);
   });
 });
 
