@@ -20,9 +20,13 @@ import { applyOverrides, describePlan, readSettings, sanitizeOverrides, SIGNALS,
 import { toLoad, describeLoad, toK8s, k8sSignalPlan, describeK8s, fromPreStop, parsePreStopInput, toPreStop, type K8sPreStopSetting } from './settings'; // issue #5
 import { RunStatusBar } from './statusBar';
 import { readTraceFile, TraceStore, writeJson } from './storage';
-import { isRunRequest } from './targets';
+import { isRunRequest, visibleRunnable } from './targets';
 import { resolveVariables } from './launchConfig';
 import { TraceView, webviewOptions, withAnalysis, type ViewCommand, type ViewHost } from './traceView';
+import { ProblemsPublisher, type ShowArgs } from './diagnostics';
+import { RunResults } from './codeLens';
+import { ensureExample, EXAMPLE_GRACE_MS } from './example';
+import type { PanelAction } from '../../webview/src/messages';
 
 export const TIMELINE_VIEW_TYPE = 'shutdownTrace.timeline';
 const LAST_RUN_KEY = 'shutdownTrace.lastRun';
@@ -35,6 +39,10 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   readonly channel: vscode.OutputChannel;
   readonly store: TraceStore;
+  /** Problems (diagnostics) of each target's last run. */
+  readonly problems = new ProblemsPublisher();
+  /** The last result per source file, for the CodeLens. */
+  readonly results: RunResults;
   private readonly statusBar = new RunStatusBar();
   private current?: RunSession;
   private sinks = new Map<RunSession, OutputSink>();
@@ -46,6 +54,18 @@ export class Controller implements ViewHost, vscode.Disposable {
   constructor(private readonly context: vscode.ExtensionContext) {
     this.channel = vscode.window.createOutputChannel('Shutdown Trace');
     this.store = new TraceStore(context);
+    this.results = new RunResults(context.workspaceState);
+    this.problems.extraRoots = [this.exampleDir];
+  }
+
+  /** Where the walkthrough's example lives (the extension's storage, not the user's project). */
+  get exampleDir(): string {
+    return path.join(this.context.globalStorageUri.fsPath, 'example');
+  }
+
+  /** One target = one thing to run in one place: its next run replaces its problems. */
+  static targetKey(r: RunRequest): string {
+    return `${r.kind}\0${r.cwd}\0${r.argv.join('\0')}`;
   }
 
   /** The current (or last) run, for tests and the status bar. */
@@ -102,6 +122,12 @@ export class Controller implements ViewHost, vscode.Disposable {
     const plan = k8sPlan?.plan ?? toPlan(settings);
     const session = new RunSession({ ...request, cwd }, settings, plan);
     this.current = session;
+    this.problems.clearTarget(Controller.targetKey(session.request));
+    // The panel says "starting…" before the service has produced anything.
+    const view = this.ensureTimeline();
+    view.panel.title = `Shutdown Trace: ${request.label}`;
+    view.setSource({ kind: 'session', session });
+    view.reveal(true);
     await this.context.workspaceState.update(LAST_RUN_KEY, request);
 
     const sink = this.makeSink(settings, request.label, session);
@@ -142,10 +168,16 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
     session.attach(handle);
     session.onDidEnd(() => void this.sessionEnded(session));
-    const view = this.ensureTimeline();
-    view.panel.title = `Shutdown Trace: ${request.label}`;
-    view.setSource({ kind: 'session', session });
-    view.reveal(true);
+    // The panel may have been closed (or replaced by another source) while the run was starting.
+    const shown = this.timeline;
+    if (!shown) {
+      const v = this.ensureTimeline();
+      v.panel.title = `Shutdown Trace: ${request.label}`;
+      v.setSource({ kind: 'session', session });
+      v.reveal(true);
+    } else if (shown.session !== session && this.current === session) {
+      shown.setSource({ kind: 'session', session });
+    }
     return session.done;
   }
 
@@ -225,6 +257,13 @@ export class Controller implements ViewHost, vscode.Disposable {
         await this.store.rememberLast(session.tracePath);
       } catch (e) {
         this.channel.appendLine(`[warn] could not save the trace to ${session.tracePath}: ${(e as Error).message}`);
+      }
+      try {
+        withAnalysis(t);
+        this.problems.publish(Controller.targetKey(session.request), t, fs.existsSync(session.tracePath) ? session.tracePath : undefined);
+        if (fs.existsSync(session.tracePath)) await this.results.record(t, session.tracePath, session.request);
+      } catch (e) {
+        this.channel.appendLine(`[warn] could not show the run's problems in the editor: ${(e as Error).stack ?? e}`);
       }
     }
     if (session.state === 'failed' && session.failure) {
@@ -371,7 +410,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   private async showLastTrace(view: TraceView): Promise<boolean> {
     const file = this.store.lastTracePath();
     if (!file) {
-      view.setSource({ kind: 'empty' });
+      view.setSource({ kind: 'empty', activeFile: this.activeRunnableFile() });
       return false;
     }
     try {
@@ -390,17 +429,80 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.timeline.reveal(false);
       return;
     }
-    if (!this.current && !this.store.lastTracePath()) {
-      throw new UserError('No trace yet: run a file with "Shutdown Trace: Run with shutdown trace", or open a .shutdown-trace.json file.');
-    }
     const view = this.ensureTimeline();
-    if (this.current) {
+    if (!this.current && !this.store.lastTracePath()) {
+      view.setSource({ kind: 'empty', activeFile: this.activeRunnableFile() });
+    } else if (this.current) {
       view.panel.title = `Shutdown Trace: ${this.current.request.label}`;
       view.setSource({ kind: 'session', session: this.current });
     } else {
       await this.showLastTrace(view);
     }
     view.reveal(false);
+  }
+
+  /** The active editor's file when "Run with shutdown trace" would run it (for the empty state). */
+  private activeRunnableFile(): string | undefined {
+    const doc = vscode.window.activeTextEditor?.document;
+    const uri = doc && doc.uri.scheme === 'file' && /\.([cm]?[jt]s|[jt]sx)$|(^|[\\/])package\.json$/i.test(doc.uri.fsPath) ? doc.uri : visibleRunnable();
+    return uri ? vscode.workspace.asRelativePath(uri) : undefined;
+  }
+
+  /**
+   * Shows a saved trace in the timeline panel and selects a leak or an event in it: a
+   * diagnostic's "Show in Shutdown Trace timeline", a CodeLens result.
+   */
+  async showInTimeline(arg: unknown): Promise<void> {
+    const a = isObj(arg) ? (arg as Partial<ShowArgs>) : {};
+    const file = typeof a.trace === 'string' ? a.trace : typeof arg === 'string' ? arg : undefined;
+    if (!file) return this.showTimeline();
+    let view = this.timeline;
+    const showing = view && (view.session?.tracePath === file || (view.current.kind === 'trace' && view.current.file?.fsPath === file));
+    if (!view || !showing) {
+      if (!fs.existsSync(file)) throw new UserError(`The trace ${file} is no longer there (traces in the extension's storage are pruned to the 30 newest).`);
+      const trace = await readTraceFile(vscode.Uri.file(file));
+      view ??= this.ensureTimeline();
+      view.panel.title = `Shutdown Trace: ${trace.meta.command?.length ? shortLabel(trace.meta.command.slice(-1)) : path.basename(file)}`;
+      view.setSource({ kind: 'trace', trace, file: vscode.Uri.file(file) });
+    }
+    view.reveal(false);
+    if (typeof a.leak === 'number' || typeof a.event === 'number') view.revealItem({ leak: typeof a.leak === 'number' ? a.leak : undefined, event: typeof a.event === 'number' ? a.event : undefined });
+  }
+
+  /** The walkthrough's example, written to the extension's storage and opened. */
+  async openExample(): Promise<vscode.Uri> {
+    const uri = vscode.Uri.file(ensureExample(this.exampleDir));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preview: false });
+    return uri;
+  }
+
+  /** Opens and runs the example with a short grace period, so the walkthrough's run ends in seconds. */
+  async runExample(): Promise<Trace | undefined> {
+    const uri = await this.openExample();
+    return this.start({ kind: 'file', label: path.basename(uri.fsPath), argv: ['node', uri.fsPath], cwd: path.dirname(uri.fsPath) }, { gracePeriodMs: EXAMPLE_GRACE_MS });
+  }
+
+  async viewAction(_view: TraceView, action: PanelAction): Promise<void> {
+    switch (action) {
+      case 'run-active-file':
+        await vscode.commands.executeCommand('shutdownTrace.runFile');
+        return;
+      case 'run-script':
+        await vscode.commands.executeCommand('shutdownTrace.runScript');
+        return;
+      case 'open-example':
+        await this.openExample();
+        return;
+      case 'open-trace':
+        await this.openTrace();
+        return;
+      case 'walkthrough':
+        await vscode.commands.executeCommand('workbench.action.openWalkthrough', 'shutdown-trace.shutdown-trace#gettingStarted', false);
+        return;
+      default:
+        assertNever(action);
+    }
   }
 
   /** A custom editor on a trace file gets a view of its own. */
@@ -652,6 +754,8 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   dispose(): void {
+    this.problems.dispose();
+    this.results.dispose();
     for (const v of [...this.views]) v.dispose();
     this.statusBar.dispose();
     this.lastTerminal?.sink.dispose();

@@ -10,8 +10,10 @@ import * as vscode from 'vscode';
 import { Controller, TIMELINE_VIEW_TYPE } from './controller';
 import { reportError } from './errors';
 import type { RunRequest } from './session';
-import { commandRequest, fileRequest, launchRequest, scriptRequest } from './targets';
+import { commandRequest, fileRequest, isRunRequest, launchRequest, scriptRequest } from './targets';
 import { TraceEditorProvider } from './traceEditor';
+import { RUN_REQUEST, ShutdownCodeLens } from './codeLens';
+import { SHOW_IN_TIMELINE } from './diagnostics';
 
 let controller: Controller | undefined;
 
@@ -49,6 +51,20 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
   register('shutdownTrace.copySummary', () => c.copySummary());
   register('shutdownTrace.open', (a) => c.openTrace(a));
   register('shutdownTrace.showTimeline', () => c.showTimeline());
+  register('shutdownTrace.openExample', () => c.openExample());
+  register('shutdownTrace.runExample', () => c.runExample());
+  // Not in the palette: the arguments come from a diagnostic's quick fix or a CodeLens.
+  register(SHOW_IN_TIMELINE, (a) => c.showInTimeline(a));
+  register(RUN_REQUEST, async (a) => (isRunRequest(a) ? c.start(a) : undefined));
+
+  const lens = new ShutdownCodeLens(c.results);
+  context.subscriptions.push(
+    lens,
+    vscode.languages.registerCodeLensProvider(
+      ['javascript', 'typescript', 'javascriptreact', 'typescriptreact'].map((language) => ({ language, scheme: 'file' })),
+      lens,
+    ),
+  );
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(TIMELINE_VIEW_TYPE, {

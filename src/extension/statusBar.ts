@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { Analysis } from '../core/trace';
 import type { RunSession } from './session';
 import { fmtMs } from './settings';
+import { headline } from '../../webview/src/headline';
 
 const HIDE_AFTER_FINISH_MS = 5 * 60_000;
 
@@ -82,7 +83,9 @@ export class RunStatusBar implements vscode.Disposable {
         const a = s.final?.analysis;
         const { icon, color } = verdictLook(a, s.state === 'failed');
         const verdict = s.state === 'failed' ? `failed: ${s.failure ?? 'unknown error'}` : (a?.verdict ?? 'finished');
-        this.item.text = `${icon} ${label}: ${shorten(verdict, 60)}`;
+        // The short headline; the whole verdict is in the tooltip.
+        const short = s.state === 'failed' || !a ? verdict : headline(a, { signal: s.final?.meta.plan?.signal, complete: s.final?.meta.complete }).short;
+        this.item.text = `${icon} ${label}: ${shorten(short, 60)}`;
         this.item.tooltip = `${verdict}\nClick to show the timeline.`;
         this.item.backgroundColor = color ? new vscode.ThemeColor(color) : undefined;
         if (!this.hideTimer) this.hideTimer = setTimeout(() => this.item.hide(), HIDE_AFTER_FINISH_MS);

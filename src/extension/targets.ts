@@ -47,8 +47,10 @@ export async function fileRequest(arg?: unknown): Promise<RunRequest | undefined
   let uri: vscode.Uri | undefined;
   if (arg instanceof vscode.Uri) uri = arg;
   else if (isObj(arg) && typeof arg.file === 'string') uri = vscode.Uri.file(path.resolve(firstFolder() ?? process.cwd(), arg.file));
-  else uri = vscode.window.activeTextEditor?.document.uri;
-  if (!uri) throw new UserError('Open a JavaScript or TypeScript file to run it with shutdown trace.');
+  // With the timeline (or another panel) focused there is no active text editor: the runnable
+  // file visible beside it is the one meant.
+  else uri = vscode.window.activeTextEditor?.document.uri ?? visibleRunnable();
+  if (!uri) return pickOtherTarget('No file is open: what should Shutdown Trace run?');
 
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri!.toString());
   if (doc?.isUntitled) throw new UserError('Save the file first: Shutdown Trace runs files from disk.');
@@ -57,6 +59,8 @@ export async function fileRequest(arg?: unknown): Promise<RunRequest | undefined
 
   const file = uri.fsPath;
   if (!fs.existsSync(file)) throw new UserError(`${file} does not exist.`);
+  // A package.json is run through one of its scripts.
+  if (path.basename(file) === 'package.json') return scriptRequest({ packageJson: file });
   const ext = path.extname(file).toLowerCase();
   const folder = folderOf(uri);
   const notes: string[] = [];
@@ -72,9 +76,41 @@ export async function fileRequest(arg?: unknown): Promise<RunRequest | undefined
       notes.push('tsx is not in this workspace\'s node_modules, so the file runs through "npx tsx" (npx is then the main process). Add tsx as a devDependency to run it directly.');
     }
   } else {
-    throw new UserError(`${path.basename(file)} is not a JavaScript or TypeScript file (.js, .mjs, .cjs, .ts, .mts).`);
+    return pickOtherTarget(`${path.basename(file)} is not a JavaScript or TypeScript file: what should Shutdown Trace run instead?`);
   }
   return { kind: 'file', label: path.basename(file), argv, cwd: folder ?? path.dirname(file), folder, notes };
+}
+
+function isRunnablePath(p: string): boolean {
+  const ext = path.extname(p).toLowerCase();
+  return NODE_EXTS.has(ext) || TSX_EXTS.has(ext) || path.basename(p) === 'package.json';
+}
+
+/** The runnable file among the visible editors (the most recently shown first), if any. */
+export function visibleRunnable(): vscode.Uri | undefined {
+  return vscode.window.visibleTextEditors.map((e) => e.document.uri).find((u) => u.scheme === 'file' && isRunnablePath(u.fsPath));
+}
+
+/** Instead of an error when there is no runnable file: the other ways to pick what to run. */
+async function pickOtherTarget(title: string): Promise<RunRequest | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    [
+      { label: '$(package) npm script…', detail: "A script from this workspace's package.json files", value: 'script' as const },
+      { label: '$(debug-alt) Launch configuration…', detail: 'A Node launch configuration from launch.json', value: 'launch' as const },
+      { label: '$(terminal) Command line…', detail: 'Any command, e.g. node server.js --port 3000', value: 'command' as const },
+      { label: '$(book) The example', detail: 'A small service with a shutdown leak, to see what Shutdown Trace shows', value: 'example' as const },
+    ],
+    { title, placeHolder: 'Run with shutdown trace: pick what to run' },
+  );
+  if (!picked) return undefined;
+  if (picked.value === 'script') return scriptRequest();
+  if (picked.value === 'launch') return launchRequest();
+  if (picked.value === 'command') {
+    await vscode.commands.executeCommand('shutdownTrace.runCommand');
+    return undefined;
+  }
+  await vscode.commands.executeCommand('shutdownTrace.runExample');
+  return undefined;
 }
 
 // ------------------------------------------------------------------ npm scripts
@@ -171,6 +207,9 @@ export async function scriptRequest(arg?: unknown): Promise<RunRequest | undefin
     wanted = arg.script;
     const p = typeof arg.packageJson === 'string' ? arg.packageJson : typeof arg.cwd === 'string' ? arg.cwd : undefined;
     if (p) wantedDir = path.resolve(firstFolder() ?? process.cwd(), p.endsWith('package.json') ? path.dirname(p) : p);
+  } else if (isObj(arg) && (typeof arg.packageJson === 'string' || typeof arg.cwd === 'string')) {
+    const p = (typeof arg.packageJson === 'string' ? arg.packageJson : arg.cwd) as string;
+    wantedDir = path.resolve(firstFolder() ?? process.cwd(), p.endsWith('package.json') ? path.dirname(p) : p);
   } else if (fromNode) {
     wanted = fromNode.script;
     wantedDir = fromNode.pkgDir;
@@ -217,7 +256,7 @@ export async function scriptRequest(arg?: unknown): Promise<RunRequest | undefin
     items.push({ label: c.script, description: c.command, choice: c });
   }
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'Run npm script with shutdown trace',
+    title: wantedDir ? `Run a script of ${path.join(path.relative(firstFolder() ?? wantedDir, wantedDir), 'package.json')} with shutdown trace` : 'Run npm script with shutdown trace',
     placeHolder: 'Pick a package.json script',
     matchOnDescription: true,
   });

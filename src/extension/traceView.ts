@@ -11,9 +11,10 @@ import { renderWebviewHtml, makeNonce } from '../core/webview-html';
 import { analyze } from '../core/analysis';
 import type { RunSession } from './session';
 import { resolveFrame } from './frames';
+import type { PanelAction, PanelMessage } from '../../webview/src/messages';
 
 export type ViewSource =
-  | { kind: 'empty' }
+  | { kind: 'empty'; activeFile?: string }
   | { kind: 'trace'; trace: Trace; file?: vscode.Uri }
   | { kind: 'error'; message: string }
   | { kind: 'session'; session: RunSession };
@@ -26,6 +27,8 @@ export interface ViewHost {
   /** The view became the active one (for commands like Export that act on "the current trace"). */
   viewActivated(view: TraceView): void;
   viewDisposed(view: TraceView): void;
+  /** A button of the empty state (run the active file, open the example, …). */
+  viewAction(view: TraceView, action: PanelAction): Promise<void>;
 }
 
 const APPEND_INTERVAL_MS = 100;
@@ -65,7 +68,7 @@ export class TraceView implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
   /** How often the webview said `ready` and what was posted to it (for tests and diagnostics). */
-  readonly stats = { readies: 0, posted: {} as Partial<Record<HostToWebview['type'], number>> };
+  readonly stats = { readies: 0, posted: {} as Partial<Record<HostToWebview['type'] | PanelMessage['type'], number>> };
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -146,10 +149,26 @@ export class TraceView implements vscode.Disposable {
     this.tickTimer = undefined;
   }
 
-  private post(msg: HostToWebview): void {
+  private post(msg: HostToWebview | PanelMessage): void {
     if (this.disposed || !this.ready) return;
     this.stats.posted[msg.type] = (this.stats.posted[msg.type] ?? 0) + 1;
     void this.panel.webview.postMessage(msg).then(undefined, () => undefined);
+  }
+
+  /** What to select once the trace is in the page (a diagnostic's "Show in timeline"). */
+  private pendingReveal?: { leak?: number; event?: number };
+
+  /** Select a leak (index into analysis.leaks) or an event in this view, now or once its trace is posted. */
+  revealItem(target: { leak?: number; event?: number }): void {
+    this.pendingReveal = target;
+    this.flushReveal();
+  }
+
+  private flushReveal(): void {
+    if (!this.pendingReveal || !this.ready || !this.tracePosted) return;
+    const r = this.pendingReveal;
+    this.pendingReveal = undefined;
+    this.post({ type: 'reveal', leak: r.leak, event: r.event });
   }
 
   private postTheme(): void {
@@ -172,7 +191,7 @@ export class TraceView implements vscode.Disposable {
     const s = this.source;
     switch (s.kind) {
       case 'empty':
-        this.post({ type: 'error', message: 'No trace to show yet. Run "Shutdown Trace: Run with shutdown trace" on a file, or open a .shutdown-trace.json file.' });
+        this.post({ type: 'empty', activeFile: s.activeFile });
         return;
       case 'error':
         this.post({ type: 'error', message: s.message });
@@ -181,12 +200,19 @@ export class TraceView implements vscode.Disposable {
         const trace = withAnalysis(s.trace);
         this.post({ type: 'trace', trace, live: false });
         if (trace.analysis) this.post({ type: 'finished', analysis: trace.analysis, trace });
+        this.tracePosted = true;
+        this.flushReveal();
         return;
       }
       case 'session': {
         const session = s.session;
         const trace = session.trace;
-        if (!trace) return; // still starting; the first update posts it
+        if (!trace) {
+          // Shown at once, before the service has produced anything; the first update replaces it.
+          if (session.state === 'failed') this.post({ type: 'error', message: session.failure ?? 'The run could not start.' });
+          else this.post({ type: 'starting', label: session.request.label, command: session.request.argv.join(' ') });
+          return;
+        }
         if (session.final) {
           const t = withAnalysis(session.final);
           this.post({ type: 'trace', trace: t, live: false });
@@ -201,6 +227,7 @@ export class TraceView implements vscode.Disposable {
           this.tracePosted = true;
           if (session.state === 'failed' && session.failure) this.post({ type: 'error', message: session.failure });
         }
+        this.flushReveal();
         return;
       }
       default:
@@ -265,10 +292,20 @@ export class TraceView implements vscode.Disposable {
     } else if (session.failure) {
       this.post({ type: 'error', message: session.failure });
     }
+    this.flushReveal();
   }
 
   private onMessage(raw: unknown): void {
     if (!raw || typeof raw !== 'object' || typeof (raw as { type?: unknown }).type !== 'string') return;
+    if ((raw as { type: string }).type === 'action') {
+      const action = (raw as { action?: unknown }).action;
+      if (action === 'run-active-file' || action === 'run-script' || action === 'open-example' || action === 'open-trace' || action === 'walkthrough') {
+        void this.host.viewAction(this, action).catch((e: unknown) => {
+          void vscode.window.showErrorMessage(`Shutdown Trace: ${e instanceof Error ? e.message : String(e)}`);
+        });
+      }
+      return;
+    }
     const msg = raw as WebviewToHost;
     switch (msg.type) {
       case 'ready':

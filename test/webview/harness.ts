@@ -300,3 +300,16 @@ export async function items(page: Page, kind?: string): Promise<Item[]> {
       }),
   );
 }
+
+/** Fit frames the shutdown (signal → deadline); Fit again shows the whole run. Clicks until it does. */
+export async function fitAll(page: Page): Promise<void> {
+  for (let k = 0; k < 3; k++) {
+    await page.click('[data-testid=fit]');
+    const t0 = await page.evaluate(async () => {
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return Number((document.querySelector('[data-testid=timeline]') as HTMLElement).dataset.t0);
+    });
+    if (t0 <= 0) break;
+  }
+  await page.waitForTimeout(120);
+}

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { renderWebviewHtml, webviewCsp, makeNonce, jsonForScript } from '../../src/core/webview-html';
-import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, type Served, type Opened } from './harness';
+import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, fitAll, type Served, type Opened } from './harness';
 import type { Trace } from '../../src/core/trace';
 
 const IMG = '<img src=x onerror=alert(1)>';
@@ -108,7 +108,8 @@ describe('hostile trace strings are shown as text', () => {
   });
 
   it('shows the payloads literally in the verdict, findings, leaks and items', async () => {
-    assert.equal(await page.textContent('[data-testid=verdict]'), `${IMG} verdict ${SCR}`);
+    await fitAll(page);
+    assert.equal(await page.textContent('[data-testid=verdict-full]'), `${IMG} verdict ${SCR}`);
     const finding = (await page.textContent('[data-testid=finding]'))!;
     assert.ok(finding.includes('<b onmouseover=alert(1)>hover</b>'), finding);
     assert.ok(finding.includes(`${JS} invoice<U+202E>txt.exe`), 'the RTL override is shown, not obeyed: ' + finding);

@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, items, GUTTER, type Served, type Opened, type Item } from './harness';
+import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, items, fitAll, GUTTER, type Served, type Opened, type Item } from './harness';
 
 
 async function windowOf(page: Page): Promise<{ t0: number; t1: number; span: number; range: string }> {
@@ -35,6 +35,7 @@ async function settle(page: Page): Promise<void> {
   await page.waitForTimeout(120);
 }
 
+
 describe('timeline: a leaked interval killed at the grace deadline', () => {
   let served: Served;
   let browser: Browser;
@@ -57,7 +58,9 @@ describe('timeline: a leaked interval killed at the grace deadline', () => {
   it('says ready first, and shows the verdict and the findings, errors first', async () => {
     const posted = await o.posted();
     assert.deepEqual(posted[0], { type: 'ready' });
-    const verdict = await page.textContent('[data-testid=verdict]');
+    // a short headline, the analysis' whole verdict under it
+    assert.equal(await page.textContent('[data-testid=verdict]'), 'Killed at the 5 s deadline');
+    const verdict = await page.textContent('[data-testid=verdict-full]');
     assert.match(verdict!, /^Killed at the grace deadline: setInterval 1000ms \(src\/jobs\/heartbeat\.ts:14:3\)/);
     const codes = await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code')));
     assert.deepEqual(codes, ['killed-at-deadline', 'leaked-handles', 'stalled', 'slowest-phase']);
@@ -75,6 +78,7 @@ describe('timeline: a leaked interval killed at the grace deadline', () => {
   });
 
   it('draws the story as readable items: signal, listener, phases with durations, leak, deadline, SIGKILL, exit', async () => {
+    await fitAll(page);
     const all = await items(page);
     assert.ok(all.length > 10 && all.length <= 300, `items: ${all.length}`);
     const texts = (k: string): string[] => all.filter((i) => i.kind === k).map((i) => i.text);
@@ -92,6 +96,7 @@ describe('timeline: a leaked interval killed at the grace deadline', () => {
   });
 
   it('puts items where the time axis says, nested phases below and inside their parent', async () => {
+    await fitAll(page);
     const w = await windowOf(page);
     const plotW = (await page.$eval('[data-testid=timeline]', (e) => e.clientWidth)) - GUTTER;
     const xOf = (t: number): number => GUTTER + ((t - w.t0) / w.span) * plotW;
@@ -156,10 +161,14 @@ describe('timeline: a leaked interval killed at the grace deadline', () => {
   });
 
   it('zooms with the buttons, fits, and the range shows it', async () => {
+    await fitAll(page);
+    const all = await windowOf(page);
+    assert.ok(all.t0 === 0 && all.t1 >= 6215, `Fit again shows the whole run: ${all.t0}..${all.t1}`);
     await page.click('[data-testid=fit]');
     await settle(page);
     const fit = await windowOf(page);
-    assert.ok(fit.t0 <= 0 && fit.t1 >= 6215, `fit shows the whole run: ${fit.t0}..${fit.t1}`);
+    // Fit frames the shutdown: from just before SIGTERM (1200 ms) to the deadline (6200 ms) and SIGKILL
+    assert.ok(fit.t0 > 900 && fit.t0 <= 1200 && fit.t1 >= 6215 && fit.t1 < 6600, `fit frames signal → deadline: ${fit.t0}..${fit.t1}`);
     await page.click('[data-testid=zoom-in]');
     await waitWindowChange(page, fit);
     const zin = await windowOf(page);
@@ -298,7 +307,8 @@ describe('timeline: other shutdowns', () => {
   it('graceful shutdown: nested phases by depth, two process lanes, the child got the group signal', async () => {
     const o = await show('graceful-nested.shutdown-trace.json');
     const page = o.page;
-    assert.match((await page.textContent('[data-testid=verdict]'))!, /^Graceful: exited with code 0, 466 ms after SIGTERM/);
+    assert.equal(await page.textContent('[data-testid=verdict]'), 'Graceful in 466 ms');
+    assert.match((await page.textContent('[data-testid=verdict-full]'))!, /^Graceful: exited with code 0, 466 ms after SIGTERM/);
     assert.equal(await page.locator('[data-testid=leak]').count(), 0);
     // zoom on the shutdown to read the nested phases
     await page.click('[data-testid=finding][data-code=slowest-phase]');
@@ -334,7 +344,7 @@ describe('timeline: other shutdowns', () => {
   it('no handler: killed by SIGTERM at once, the in-flight request was cut', async () => {
     const o = await show('no-handler.shutdown-trace.json', 'light');
     const page = o.page;
-    assert.match((await page.textContent('[data-testid=verdict]'))!, /^No SIGTERM handler/);
+    assert.match((await page.textContent('[data-testid=verdict]'))!, /^No SIGTERM handler: died at once/);
     assert.deepEqual(
       await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))),
       ['no-handler', 'open-connections'],
@@ -356,6 +366,7 @@ describe('timeline: other shutdowns', () => {
   it('double SIGINT: both signals, the second shutdown, the failed phase and the exit code', async () => {
     const o = await show('double-sigint.shutdown-trace.json');
     const page = o.page;
+    await fitAll(page);
     await page.click('[data-testid=finding][data-code=repeated-signal]');
     await settle(page);
     const sig = (await items(page, 'signal')).map((i) => i.text);

@@ -10,7 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import type { Trace } from '../../src/core/trace';
-import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, items, GUTTER, type Served, type Opened, type Item } from './harness';
+import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, items, fitAll, GUTTER, type Served, type Opened, type Item } from './harness';
 
 
 async function axis(page: Page): Promise<(t: number) => number> {
@@ -42,6 +42,8 @@ describe('timeline: traffic during shutdown and Kubernetes termination', () => {
     await o.send({ type: 'trace', trace, live: false });
     await waitLoaded(o.page);
     await o.page.waitForTimeout(150);
+    // these check the whole load: the run, not only the shutdown that Fit frames first
+    await fitAll(o.page);
     return { o, page: o.page, trace };
   }
 
@@ -139,7 +141,7 @@ describe('timeline: traffic during shutdown and Kubernetes termination', () => {
     const o = await open(browser, served, { theme: 'dark', viewport: { width: 1400, height: 900 } });
     await o.send({ type: 'trace', trace, live: false });
     await waitLoaded(o.page);
-    await o.page.waitForTimeout(150);
+    await fitAll(o.page);
     const lost = (await items(o.page, 'request')).filter((i) => i.text.startsWith('GET reset'));
     assert.equal(lost.length, Math.floor((N - 1) / 997) + 1, 'every lost request is an item');
     await o.page.screenshot({ path: screenshotPath('webview-traffic-20k-dark.png') });

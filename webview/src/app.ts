@@ -9,12 +9,13 @@ import { validateTrace, parseTrace } from '../../src/core/trace';
 import { Host } from './host';
 import { Model, Track, F, HandleRec } from './model';
 import { Viewport } from './view';
-import { Renderer, Frame, hitTest, GUTTER, AXIS_H } from './render';
+import { Renderer, Frame, hitTest, GUTTER, AXIS_H, setGutter, GUTTER_NARROW, GUTTER_WIDE } from './render';
 import { ItemLayer } from './layer';
 import { Summary } from './summary';
 import { renderDetails } from './details';
 import { readPalette, Palette } from './theme';
 import { el, clear, fmtDur, fmtAt, displayText } from './util';
+import type { PanelMessage, PanelAction } from './messages';
 
 export interface Stats {
   /** Bundle started. */
@@ -83,6 +84,7 @@ export class App {
   private banner: HTMLElement;
   private summary: Summary;
   private toolbar: HTMLElement;
+  private nextLeakBtn!: HTMLButtonElement;
   private rangeEl: HTMLElement;
   private statusEl: HTMLElement;
   private commandsEl: HTMLElement;
@@ -106,7 +108,7 @@ export class App {
     this.banner = el('div', { class: 'st-banner-area' });
     this.summary = new Summary({
       selectFinding: (f, i) => this.selectFinding(f, i),
-      selectLeak: (h) => this.selectLeak(h),
+      selectLeak: (h, index) => this.selectLeak(h, index),
       openFrame: (f) => this.openFrame(f),
     });
     const btn = (testid: string, text: string, label: string, fn: () => void): HTMLButtonElement => {
@@ -125,10 +127,11 @@ export class App {
         { class: 'st-tool-group' },
         btn('zoom-out', '−', 'Zoom out (−)', () => this.zoomBy(1 / ZOOM_STEP)),
         btn('zoom-in', '+', 'Zoom in (+)', () => this.zoomBy(ZOOM_STEP)),
-        btn('fit', 'Fit', 'Fit the whole run (0 or F)', () => this.fit()),
+        btn('fit', 'Fit', 'Fit: from the signal to the deadline (F or 0); again: the whole run', () => this.fit()),
+        (this.nextLeakBtn = btn('next-leak', 'Next leak', 'Select the next leak (L; Shift+L: the previous one)', () => this.nextLeak(1))),
       ),
       this.rangeEl,
-      el('span', { class: 'st-hint', text: 'wheel: zoom · drag or ←/→: pan · shift+wheel: scroll · F: fit · Esc: clear' }),
+      el('span', { class: 'st-hint', text: 'wheel: zoom · drag or ←/→: pan · F: fit · L: next leak · Esc: clear' }),
       this.statusEl,
       this.commandsEl,
     );
@@ -144,7 +147,8 @@ export class App {
       this.itemsEl,
       this.emptyEl,
     );
-    this.details = el('aside', { class: 'st-details empty', 'data-testid': 'details', 'aria-label': 'Details', 'aria-live': 'polite' });
+    // Shown only while something is selected: the timeline gets the space first.
+    this.details = el('aside', { class: 'st-details empty', 'data-testid': 'details', 'aria-label': 'Details', 'aria-live': 'polite', hidden: true });
     this.tooltip = el('div', { class: 'st-tooltip', role: 'tooltip', hidden: true });
     mount.append(this.banner, this.summary.root, this.toolbar, el('div', { class: 'st-main' }, this.timeline, this.details), this.tooltip);
 
@@ -168,10 +172,19 @@ export class App {
 
   // ---------------------------------------------------------------- messages
 
-  receive(m: HostToWebview): void {
+  receive(m: HostToWebview | PanelMessage): void {
     const t = performance.now();
     try {
       switch (m.type) {
+        case 'starting':
+          this.showStarting(typeof m.label === 'string' ? m.label : 'the service', typeof m.command === 'string' ? m.command : '');
+          break;
+        case 'empty':
+          this.showEmpty(typeof m.activeFile === 'string' ? m.activeFile : undefined);
+          break;
+        case 'reveal':
+          this.revealTarget(m.leak, m.event);
+          break;
         case 'trace':
           // a host may also post the trace as JSON text: far cheaper to clone than a big object graph
           if (typeof (m.trace as unknown) === 'string') this.loadTrace(parseTrace(m.trace as unknown as string, 'The trace'), !!m.live, t, null);
@@ -223,7 +236,11 @@ export class App {
     this.stats.events = model.eventsSeen;
     this.stats.loads++;
     this.emptyEl.hidden = true;
+    clear(this.emptyEl);
+    this.summary.root.hidden = false;
+    this.toolbar.hidden = false;
     this.timeline.classList.add('has-trace');
+    this.fitMode = 'shutdown';
     const key = traceKeyOf(trace);
     const saved = this.host.getState() as SavedState | undefined;
     const sameAsBefore = key === this.traceKey;
@@ -246,6 +263,7 @@ export class App {
       this.selection = null;
       this.evidenceKeys = [];
       this.summary.activeFinding = -1;
+      this.summary.activeLeak = -1;
       this.fitView();
       this.view.follow = live;
     } else {
@@ -350,26 +368,32 @@ export class App {
   private updateCommands(): void {
     clear(this.commandsEl);
     if (!this.host.commands || !this.model) return;
-    const cmd = (label: string, command: 'send-signal' | 'kill' | 'stop' | 'export' | 'copy-summary' | 'rerun', signal?: string, tone = ''): void => {
-      const b = el('button', { type: 'button', class: `st-cmd-btn ${tone}` }, label);
+    const cmd = (label: string, command: 'send-signal' | 'kill' | 'stop' | 'export' | 'copy-summary' | 'rerun', signal?: string, tone = '', short = label): void => {
+      // a short label when the panel is narrow (half an editor)
+      const b = el('button', { type: 'button', class: `st-cmd-btn ${tone}`, title: label }, el('span', { class: 'long', text: label }), el('span', { class: 'short', text: short }));
       b.addEventListener('click', () => this.host.post({ type: 'command', command, signal }));
       this.commandsEl.append(b);
     };
     if (this.model.live) {
-      cmd('Send SIGTERM', 'send-signal', 'SIGTERM');
-      cmd('Send SIGINT', 'send-signal', 'SIGINT');
+      cmd('Send SIGTERM', 'send-signal', 'SIGTERM', '', 'SIGTERM');
+      cmd('Send SIGINT', 'send-signal', 'SIGINT', '', 'SIGINT');
       cmd('Kill', 'kill', undefined, 'danger');
       cmd('Stop', 'stop');
     } else {
       cmd('Re-run', 'rerun');
-      cmd('Copy summary', 'copy-summary');
-      cmd('Export…', 'export');
+      cmd('Copy summary', 'copy-summary', undefined, '', 'Copy');
+      cmd('Export…', 'export', undefined, '', 'Export');
     }
   }
 
   // ---------------------------------------------------------------- view
 
   private measure(): void {
+    const g = this.timeline.clientWidth > 0 && this.timeline.clientWidth < 700 ? GUTTER_NARROW : GUTTER_WIDE;
+    if (g !== GUTTER) {
+      setGutter(g);
+      this.timeline.dataset.gutter = String(g);
+    }
     this.cssW = Math.max(GUTTER + 50, this.timeline.clientWidth);
     this.cssH = Math.max(AXIS_H + 20, this.timeline.clientHeight);
     this.view.width = this.cssW - GUTTER;
@@ -379,16 +403,62 @@ export class App {
     return this.model ? this.model.extent() : undefined;
   }
 
+  /** What Fit shows: the shutdown (signal → deadline), or the whole run (Fit again). */
+  private fitMode: 'shutdown' | 'all' = 'shutdown';
+
   fitView(): void {
     if (!this.model) return;
-    const [lo, hi] = this.model.extent();
-    this.view.fit(lo, hi);
+    const w = this.fitMode === 'shutdown' ? this.shutdownWindow() : undefined;
+    if (w) this.view.fit(w[0], w[1], this.bounds());
+    else {
+      const [lo, hi] = this.model.extent();
+      this.view.fit(lo, hi, this.bounds());
+    }
+  }
+
+  /**
+   * The shutdown: from the signal (or the start of a Kubernetes termination) to the grace
+   * deadline when the run reached it or is live, else to the end of the run, with the deadline
+   * too when it is near enough to read. Undefined before any signal.
+   */
+  shutdownWindow(): [number, number] | undefined {
+    const m = this.model;
+    if (!m) return undefined;
+    const s = m.graceStart();
+    if (s !== s) return undefined;
+    const [lo, hi] = m.extent();
+    // the end of the last process, not of the trace (the launcher's tail after the exit is empty)
+    const ends = m.lanes.filter((l) => l.pid !== 0).map((l) => l.info.end);
+    const lastEnd = m.live ? Math.max(m.now, m.tMax) : ends.length && ends.every((e) => e !== undefined) ? Math.max(...(ends as number[])) : m.tMax;
+    const dl = m.k8sKillT === m.k8sKillT ? m.k8sKillT : m.deadlineT;
+    let end = lastEnd;
+    if (dl === dl && (m.live || m.killT === m.killT || lastEnd >= dl || dl - s <= 3 * Math.max(1, lastEnd - s))) end = Math.max(end, dl);
+    end = Math.min(hi, Math.max(end, s + 1));
+    // a little room before the signal; a shutdown that was over at once (no handler, an exit)
+    // gets a tenth of the run, what led up to it
+    let start = s - (end - s) * 0.04;
+    start = Math.min(start, end - (hi - lo) * 0.1);
+    return [Math.max(lo, start), end];
   }
 
   fit(): void {
+    if (this.model) {
+      // Fit again on a framed shutdown shows the whole run, and back.
+      const w = this.shutdownWindow();
+      const atShutdown = w && this.fitMode === 'shutdown' && this.isFramed(w);
+      if (atShutdown) this.fitMode = 'all';
+      else if (this.fitMode === 'all' && this.isFramed(this.model.extent())) this.fitMode = 'shutdown';
+      else if (!this.isFramed(w ?? this.model.extent())) this.fitMode = w ? 'shutdown' : 'all';
+    }
     this.fitView();
     this.view.follow = !!this.model?.live;
     this.changed();
+  }
+
+  private isFramed(w: [number, number]): boolean {
+    const v = this.view;
+    const tol = Math.max(1e-6, (w[1] - w[0]) * 0.02);
+    return v.t0 <= w[0] + tol && v.t1 >= w[1] - tol && v.span <= (w[1] - w[0]) * 1.3;
   }
 
   zoomBy(f: number, anchorT?: number): void {
@@ -483,8 +553,14 @@ export class App {
 
   private updateRange(): void {
     const v = this.view;
-    const text = `${fmtTick0(v.t0)} – ${fmtTick0(v.t1)}  ·  span ${fmtDur(v.span)}`;
-    if (this.rangeEl.textContent !== text) this.rangeEl.textContent = text;
+    const main = `${fmtTick0(v.t0)} – ${fmtTick0(v.t1)}`;
+    const span = `  ·  span ${fmtDur(v.span)}`;
+    if (this.rangeEl.textContent !== main + span) {
+      clear(this.rangeEl);
+      this.rangeEl.append(main, el('span', { class: 'st-range-span', text: span }));
+    }
+    const leaks = !!this.model && this.summary.leakTargets(this.model).some(Boolean);
+    if (this.nextLeakBtn.hidden === leaks) this.nextLeakBtn.hidden = !leaks;
     this.timeline.dataset.t0 = v.t0.toFixed(3);
     this.timeline.dataset.t1 = v.t1.toFixed(3);
   }
@@ -522,6 +598,11 @@ export class App {
   select(key: string | null, opts: { keepEvidence?: boolean; reveal?: boolean } = {}): void {
     const m = this.model;
     this.selection = key;
+    if (this.summary.activeLeak !== -1) {
+      this.summary.activeLeak = -1;
+      delete this.timeline.dataset.leak;
+      this.summary.update(m);
+    }
     if (!opts.keepEvidence) {
       this.evidenceKeys = [];
       if (this.summary.activeFinding !== -1) {
@@ -548,6 +629,11 @@ export class App {
 
 
   private renderDetails(): void {
+    const show = !!this.model && (!!this.selection || this.summary.activeFinding >= 0);
+    if (this.details.hidden === show) {
+      this.details.hidden = !show;
+      this.invalidate();
+    }
     renderDetails(this.details, this.model, this.selection, {
       openFrame: (f) => this.openFrame(f),
       close: () => {
@@ -588,12 +674,104 @@ export class App {
     if (locs.length) this.zoomTo(locs);
   }
 
-  selectLeak(h: HandleRec): void {
+  selectLeak(h: HandleRec, row = -1): void {
     const m = this.model;
     if (!m) return;
     const hi = m.handles.indexOf(h);
     if (hi < 0) return;
     this.select('h:' + hi, { reveal: true });
+    const rowIdx = row >= 0 ? row : this.summary.leakTargets(m).indexOf(h);
+    this.summary.activeLeak = rowIdx;
+    this.summary.update(m);
+    this.timeline.dataset.leak = String(rowIdx);
+  }
+
+  /** L / Shift+L: the next (previous) leak of the list, in the verdict's order. */
+  nextLeak(dir: 1 | -1): void {
+    const m = this.model;
+    if (!m) return;
+    const targets = this.summary.leakTargets(m);
+    const n = targets.length;
+    if (!n) {
+      this.status('No leaks in this trace.');
+      return;
+    }
+    let k = this.summary.activeLeak;
+    for (let step = 0; step < n; step++) {
+      k = k < 0 ? (dir > 0 ? 0 : n - 1) : (k + dir + n) % n;
+      const h = targets[k];
+      if (h) {
+        this.selectLeak(h, k);
+        this.status(`Leak ${k + 1} of ${n}`);
+        return;
+      }
+    }
+  }
+
+  /** From the editor: select a leak (index into analysis.leaks) or an event, and bring it into view. */
+  private revealTarget(leak: unknown, event: unknown): void {
+    const m = this.model;
+    if (!m) return;
+    if (typeof leak === 'number') {
+      const h = this.summary.leakTargets(m)[leak];
+      if (h) {
+        this.selectLeak(h, leak);
+        this.timeline.focus();
+        return;
+      }
+    }
+    if (typeof event === 'number' && event >= 0) {
+      const key = m.keyForEvent(event);
+      if (key) this.select(key, { reveal: true });
+    }
+  }
+
+  // ---------------------------------------------------------------- states without a trace
+
+  private showStarting(label: string, command: string): void {
+    if (this.model) return; // a trace already arrived: it wins
+    this.clearError();
+    this.summary.showState('starting', `Starting ${displayText(label, 120)}…`, command ? displayText(command, 300) : '');
+    this.summary.root.hidden = false;
+    this.toolbar.hidden = true;
+    this.emptyState('Waiting for the first events…', 'The timeline fills in as soon as the service starts.', []);
+  }
+
+  private showEmpty(activeFile?: string): void {
+    this.model = null;
+    this.traceKey = '';
+    this.timeline.classList.remove('has-trace');
+    this.clearError();
+    this.summary.showState('empty', 'No trace yet');
+    // the box in the middle says it all; no empty toolbar or summary around it
+    this.summary.root.hidden = true;
+    this.toolbar.hidden = true;
+    const actions: [string, PanelAction, boolean][] = [
+      [activeFile ? `Run ${displayText(activeFile, 60)}` : 'Run the active file', 'run-active-file', !!activeFile],
+      ['Run an npm script…', 'run-script', false],
+      ['Try the example', 'open-example', !activeFile],
+      ['Open a trace file…', 'open-trace', false],
+      ['Walkthrough', 'walkthrough', false],
+    ];
+    this.emptyState(
+      'Nothing traced yet',
+      `Shutdown Trace starts a service, sends it SIGTERM once it listens, and shows what its shutdown did. ${activeFile ? `${displayText(activeFile, 80)} is open: run it, or pick something else.` : 'Open a JavaScript or TypeScript file to run it, or start with the example.'}`,
+      actions,
+    );
+    clear(this.commandsEl);
+    this.renderDetails();
+  }
+
+  private emptyState(title: string, text: string, actions: [string, PanelAction, boolean][]): void {
+    clear(this.emptyEl);
+    const buttons = el('div', { class: 'st-empty-actions' });
+    for (const [label, action, primary] of actions) {
+      const b = el('button', { type: 'button', class: `st-cmd-btn${primary ? ' primary' : ''}`, 'data-action': action }, label);
+      b.addEventListener('click', () => this.host.post({ type: 'action', action }));
+      buttons.append(b);
+    }
+    this.emptyEl.append(el('div', { class: 'st-empty-box', 'data-testid': 'empty' }, el('p', { class: 'st-empty-title', text: title }), el('p', { class: 'st-muted', text }), actions.length ? buttons : null));
+    this.emptyEl.hidden = false;
   }
 
   private spanOf(locs: Loc[]): [number, number] {
@@ -936,6 +1114,10 @@ export class App {
         if (this.selection || this.evidenceKeys.length) this.select(null);
         this.hideTooltip();
         break;
+      case 'l':
+      case 'L':
+        this.nextLeak(e.shiftKey ? -1 : 1);
+        break;
       default:
         return;
     }
@@ -952,6 +1134,7 @@ export class App {
       zoom: (f: number) => this.zoomBy(f),
       pan: (px: number) => this.panBy(px),
       fit: () => this.fit(),
+      nextLeak: () => this.nextLeak(1),
       select: (k: string | null) => this.select(k, { reveal: true }),
       drawNow: () => this.drawNow(),
       /**

@@ -10,6 +10,7 @@
  *    an EventSource on `eventsUrl`, `POST postUrl`; state in sessionStorage.
  */
 import type { HostToWebview, WebviewToHost } from '../../src/core/protocol';
+import type { PanelMessage, PanelRequest } from './messages';
 
 interface VsCodeApi {
   postMessage(msg: unknown): void;
@@ -38,7 +39,7 @@ export class Host {
   private readonly postUrl: string | undefined;
   private readonly stateKey: string;
   /** Called when a post could not reach anything (plain browser without a server endpoint). */
-  onUndeliverable: ((msg: WebviewToHost) => void) | null = null;
+  onUndeliverable: ((msg: WebviewToHost | PanelRequest) => void) | null = null;
 
   constructor() {
     const body = document.body;
@@ -61,10 +62,10 @@ export class Host {
     }
   }
 
-  post(msg: WebviewToHost): void {
+  post(msg: WebviewToHost | PanelRequest): void {
     try {
       if (this.vscode) return this.vscode.postMessage(msg);
-      if (this.injected) return this.injected.postMessage(msg);
+      if (this.injected) return this.injected.postMessage(msg as WebviewToHost);
       if (this.kind === 'iframe') return window.parent.postMessage(msg, '*');
       if (this.postUrl) {
         void fetch(this.postUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(msg), keepalive: true }).catch(() => {
@@ -103,12 +104,12 @@ export class Host {
    * Wire incoming messages, then say `ready` and load what the page itself carries.
    * `deliver` gets every HostToWebview message, in order.
    */
-  start(deliver: (msg: HostToWebview) => void, fail: (message: string) => void, deliverText: (text: string, source: string) => void): void {
+  start(deliver: (msg: HostToWebview | PanelMessage) => void, fail: (message: string) => void, deliverText: (text: string, source: string) => void): void {
     window.addEventListener('message', (ev: MessageEvent) => {
       const d = ev.data as { type?: unknown } | null;
       if (!d || typeof d !== 'object' || typeof d.type !== 'string') return;
       if (!KNOWN.has(d.type)) return;
-      deliver(d as HostToWebview);
+      deliver(d as HostToWebview | PanelMessage);
     });
     this.post({ type: 'ready' });
     let hadTrace = false;
@@ -159,7 +160,8 @@ export class Host {
   }
 }
 
-const KNOWN = new Set(['trace', 'append', 'finished', 'error', 'theme']);
+// The panel's own messages (starting, empty, reveal) come only from the VS Code host.
+const KNOWN = new Set(['trace', 'append', 'finished', 'error', 'theme', 'starting', 'empty', 'reveal']);
 
 function normalizeInitial(data: unknown): HostToWebview[] {
   if (Array.isArray(data)) return data.flatMap((d) => normalizeInitial(d));

@@ -158,7 +158,8 @@ export class ItemLayer {
       }
       left = MAX_ITEMS - entries.length;
     }
-    entries.sort((a, b) => a.order - b.order);
+    // Tab walks the items in time order (then top to bottom), as the story happened.
+    entries.sort((a, b) => a.t - b.t || a.order - b.order);
     this.render(entries, selectedKey);
   }
 
@@ -191,7 +192,7 @@ export class ItemLayer {
       if (s.height !== Hd) s.height = Hd;
       this.used++;
     }
-    // keep DOM order == entries order (tab order follows the picture)
+    // keep DOM order == entries order (tab order follows time)
     for (let j = 0; j < this.used; j++) {
       const b = this.pool[j];
       if (this.root.children[j] !== b) this.root.insertBefore(b, this.root.children[j] ?? null);

@@ -9,7 +9,7 @@
  * Live runs: `apply()` adds events incrementally (amortised O(1) per event, no re-layout of
  * what exists); `setAnalysis()` swaps in the final phases and leaks.
  */
-import type { Trace, TraceEvent, OutputLine, ProcessInfo, Analysis, PhaseTiming, Finding } from '../../src/core/trace';
+import type { Trace, TraceEvent, OutputLine, ProcessInfo, Analysis, PhaseTiming, Finding, Leak } from '../../src/core/trace';
 import type { HandleInfo } from '../../src/core/protocol';
 import { userFrame, formatFrame } from '../../src/core/trace';
 import { lowerBound, fmtDur, displayText } from './util';
@@ -194,6 +194,8 @@ export interface Lane {
   counts: Track;
   logs: Track;
   exitMarked: boolean;
+  /** Handles seen in this process (the "handles (N)" label). */
+  handleCount: number;
   /** signal-sent items by signal name, waiting for the process to report receipt */
   sentWaiting: Map<string, number[]>;
 }
@@ -291,6 +293,12 @@ export class Model {
   /** Bumped whenever drawn content changes. */
   version = 0;
   leaks: HandleRec[] = [];
+  /**
+   * The analysis' leaks (`analysis.leaks`, the one definition, in verdict order) with their
+   * handles on the timeline. Empty for traces whose analysis predates it; `leaks` is then
+   * read from the findings' handles.
+   */
+  leakList: { leak: Leak; index: number; handles: HandleRec[] }[] = [];
   unidentified: { type: string; count: number }[] = [];
   eventsSeen = 0;
   outputSeen = 0;
@@ -381,6 +389,7 @@ export class Model {
     l.counts = new Track('counts', 'live handles', l);
     l.logs = new Track('logs', 'logs', l);
     l.exitMarked = false;
+    l.handleCount = 0;
     l.sentWaiting = new Map();
     this.lanes.push(l);
     this.laneByPid.set(info.pid, l);
@@ -809,6 +818,8 @@ export class Model {
     const tr = this.pack(l.handles, () => this.handleTrack(l), MAX_HANDLE_ROWS, t);
     const k = tr.push(t, Infinity, K.handle, info.ref === false ? F.UNREF : 0, hi);
     this.handles.push({ pid, info, start: t, end: Infinity, openEv: ev, closeEv: -1, leaked: false, snapEv: -1, row: l.handles.indexOf(tr), idx: k });
+    l.handleCount++;
+    this.layoutDirty = true;
     byId.set(info.id, hi);
   }
 
@@ -921,7 +932,24 @@ export class Model {
     const leakedIdx = new Set<number>();
     const a = this.trace.analysis;
     const unidentified = new Map<string, number>();
-    if (a) {
+    this.leakList = [];
+    if (a && Array.isArray(a.leaks)) {
+      a.leaks.forEach((leak, index) => {
+        const recs: HandleRec[] = [];
+        for (const h of leak.handles ?? []) {
+          if (!h || h.ref === false) continue;
+          let hi = this.handleIndex(leak.pid, h.id);
+          if (hi === undefined) {
+            this.openHandle(leak.pid, h, h.createdAt ?? this.lane(leak.pid).info.start ?? 0, -1);
+            hi = this.handleIndex(leak.pid, h.id);
+          }
+          if (hi === undefined) continue;
+          leakedIdx.add(hi);
+          recs.push(this.handles[hi]);
+        }
+        this.leakList.push({ leak, index, handles: recs });
+      });
+    } else if (a) {
       for (const f of a.findings ?? []) {
         if (!LEAK_CODES.has(f.code) || !f.handles) continue;
         for (const h of f.handles) {
@@ -974,7 +1002,9 @@ export class Model {
     this.unidentified = [...unidentified].map(([type, count]) => ({ type, count }));
     for (const h of this.handles) h.leaked = false;
     for (const hi of leakedIdx) this.handles[hi].leaked = true;
-    this.leaks = [...leakedIdx].sort((x, y) => this.handles[x].start - this.handles[y].start).map((hi) => this.handles[hi]);
+    // In the analysis' order (the user's leaks first, as the verdict names them), else by creation.
+    const order = this.leakList.length ? [...new Set(this.leakList.flatMap((l) => l.handles.map((h) => this.handles.indexOf(h))))] : [...leakedIdx].sort((x, y) => this.handles[x].start - this.handles[y].start);
+    this.leaks = order.map((hi) => this.handles[hi]);
     // Mark leaked items in the packed handle tracks, and give each leak its own row.
     for (const l of this.lanes) {
       for (const tr of l.handles) {
@@ -985,7 +1015,7 @@ export class Model {
       }
       l.leaks = [];
     }
-    for (const hi of [...leakedIdx].sort((x, y) => this.handles[x].start - this.handles[y].start)) {
+    for (const hi of order) {
       const h = this.handles[hi];
       const l = this.lane(h.pid);
       let tr: Track;
@@ -1040,8 +1070,8 @@ export class Model {
       if (l.server.n) add(l.server, l, 'server', 18, true);
       if (l.conns.n) add(l.conns, l, 'connections', 16, true);
       l.requests.forEach((t, k) => t.n && add(t, l, 'requests', 14, k === 0));
-      l.leaks.forEach((t, k) => t.n && add(t, l, k === 0 ? `leaked handles (${this.leaks.filter((h) => h.pid === l.pid).length})` : '', 18, k === 0));
-      l.handles.forEach((t, k) => t.n && add(t, l, 'handles', 11, k === 0));
+      l.leaks.forEach((t, k) => t.n && add(t, l, k === 0 ? `leaks (${this.leaks.filter((h) => h.pid === l.pid).length})` : '', 18, k === 0));
+      l.handles.forEach((t, k) => t.n && add(t, l, k === 0 ? `handles (${l.handleCount})` : '', 11, k === 0));
       if (l.counts.n) add(l.counts, l, 'live handles', 34, true);
       if (l.logs.n) add(l.logs, l, 'logs', 16, true);
       y += 6;
@@ -1366,6 +1396,14 @@ export class Model {
     } else if (ev.kind === 'grace-extension') out.push(displayText(ev.reason, 200));
     else if (ev.kind === 'load-summary' || ev.kind === 'load-start') out.push(`requests: ${this.loadCountsText()}`);
     return out;
+  }
+
+  /** A bar's label when its full label has no room: the phase's duration. */
+  shortLabel(tr: Track, i: number): string | undefined {
+    if (tr.kind[i] !== K.phase) return undefined;
+    const s = tr.start[i];
+    const e = tr.end[i];
+    return e === Infinity || e !== e ? undefined : fmtDur(e - s);
   }
 
   siteText(h: HandleRec): string {

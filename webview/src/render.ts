@@ -9,7 +9,13 @@ import { Viewport, tickStep } from './view';
 import { Palette } from './theme';
 import { upperBound, lowerBound, fmtTick, fmtDur } from './util';
 
-export const GUTTER = 196;
+/** Width of the row labels: narrower when the panel is (half an editor is about 515 px). */
+export let GUTTER = 196;
+export const GUTTER_WIDE = 196;
+export const GUTTER_NARROW = 140;
+export function setGutter(w: number): void {
+  GUTTER = w;
+}
 export const AXIS_H = 26;
 
 export interface Box {
@@ -435,14 +441,27 @@ export class Renderer {
           this.text(label, tx, ty, inside);
         });
       } else if (sparse) {
-        // outside, up to the next bar in this row
+        // outside, up to the next bar in this row, when the whole label fits there; else
+        // what fits inside (a long bar keeps most of its label), else the duration alone
         const nextX = j + 1 < wide.length ? Math.max(X(st[wide[j + 1]]), GUTTER) : W;
         const ox0 = Math.max(x1, GUTTER) + 4;
         const room = Math.min(nextX, W) - ox0 - 4;
-        if (room >= Math.min(tw, 40)) {
+        const short = model.shortLabel(tr, i);
+        if (room >= tw || (room >= 40 && room >= inside)) {
           this.post.push(() => {
             ctx.fillStyle = pal.muted;
             this.text(label, ox0, ty, room);
+          });
+        } else if (inside > 60) {
+          this.post.push(() => {
+            ctx.fillStyle = pal.fg;
+            this.text(label, tx, ty, inside);
+          });
+        } else if (short && this.measure(short) <= Math.max(inside, room)) {
+          const outside = this.measure(short) > inside;
+          this.post.push(() => {
+            ctx.fillStyle = outside ? pal.muted : pal.fg;
+            this.text(short, outside ? ox0 : tx, ty, Math.max(inside, room));
           });
         } else if (inside > 24) {
           this.post.push(() => {
@@ -721,7 +740,7 @@ export class Renderer {
         // under the marker pills (termination start, SIGKILL due), just above the bar
         const lx = Math.max(x0, GUTTER) + 8;
         this.text(`grace period ${fmtDur(end - s)} from termination start → SIGKILL`, lx, by - 6, x1 - lx - 8);
-      } else this.text(`grace period ${fmtDur(end - s)}`, Math.max(x0, GUTTER) + 4, y + 8, x1 - Math.max(x0, GUTTER) - 80);
+      } else this.text(`grace period ${fmtDur(model.graceMs > 0 ? model.graceMs : end - s)}`, Math.max(x0, GUTTER) + 4, y + 8, x1 - Math.max(x0, GUTTER) - 80);
       this.setFont(pal.font);
     }
   }
@@ -869,7 +888,8 @@ export class Renderer {
           ctx.fillStyle = pal.fg;
         }
         let right = GUTTER - 8;
-        if (r.lane) {
+        // A narrow gutter keeps the name; the pid is in the process's tooltip and details.
+        if (r.lane && GUTTER >= GUTTER_WIDE) {
           this.setFont(pal.fontSmall);
           const pid = String(r.lane.pid);
           const pw = this.measure(pid);

@@ -5,6 +5,8 @@
 import { clamp } from './util';
 
 export const MIN_SPAN = 0.005; // 5 µs
+/** How far past the end of the data the view may go, as a share of the run. */
+const RIGHT_ROOM = 0.06;
 
 export class Viewport {
   t0 = 0;
@@ -30,13 +32,12 @@ export class Viewport {
   set(t0: number, t1: number, bounds?: [number, number]): void {
     let span = Math.max(MIN_SPAN, t1 - t0);
     if (bounds) {
-      const full = bounds[1] - bounds[0];
-      const maxSpan = Math.max(full * 4, 10);
-      span = Math.min(span, maxSpan);
-      const mid = (t0 + t1) / 2;
-      // never lose the data entirely: keep the window's centre within the data ± one span
-      const c = clamp(mid, bounds[0] - span * 0.45, bounds[1] + span * 0.45);
-      t0 = c - span / 2;
+      const full = Math.max(MIN_SPAN * 10, bounds[1] - bounds[0]);
+      // Zoomed out, the whole run and a little room on the right for the last labels; never
+      // before the start (no negative times) and never past the end by more than that room.
+      const right = full * RIGHT_ROOM;
+      span = Math.min(span, full + right);
+      t0 = clamp(t0, bounds[0], Math.max(bounds[0], bounds[1] + right - span));
     }
     this.t0 = t0;
     this.t1 = t0 + span;
@@ -51,11 +52,10 @@ export class Viewport {
     const dt = (dx / this.width) * this.span;
     this.set(this.t0 + dt, this.t1 + dt, bounds);
   }
-  fit(lo: number, hi: number): void {
+  /** Frame [lo, hi] with a little more room on the right, where exit and SIGKILL labels go. */
+  fit(lo: number, hi: number, bounds?: [number, number]): void {
     const span = Math.max(hi - lo, MIN_SPAN * 10);
-    // a little more room on the right, where exit and SIGKILL labels go
-    this.t0 = lo - span * 0.015;
-    this.t1 = hi + span * 0.05;
+    this.set(lo, hi + span * 0.05, bounds);
   }
 }
 
