@@ -107,6 +107,33 @@ describe('the schema file', () => {
   });
 });
 
+describe('the tool version has one source, package.json', () => {
+  const pkg = readJson(path.join(ROOT, 'package.json'));
+  test('TOOL_VERSION is its version, and the CLI prints it', () => {
+    assert.equal(TOOL_VERSION, pkg.version);
+    const r = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  });
+  test('no source file writes the version out itself', () => {
+    const literal = new RegExp(`['"\`]${pkg.version.replace(/\./g, '\\.')}['"\`]`);
+    const offenders: string[] = [];
+    const scan = (dir: string) => {
+      for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, d.name);
+        if (d.isDirectory()) scan(p);
+        else if (/\.(ts|js|mjs)$/.test(d.name) && literal.test(fs.readFileSync(p, 'utf8'))) offenders.push(rel(p));
+      }
+    };
+    for (const dir of ['src', 'webview/src', 'scripts']) scan(path.join(ROOT, dir));
+    assert.deepEqual(offenders, []);
+  });
+  test('the preload bundle carries it without the rest of package.json', () => {
+    const preload = fs.readFileSync(path.join(ROOT, 'dist', 'preload.js'), 'utf8');
+    assert.ok(preload.includes(JSON.stringify(pkg.version)));
+    assert.ok(!preload.includes('walkthroughs'), 'the whole package.json was bundled');
+  });
+});
+
 describe("the README's example of validating a trace with ajv", () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const example = /Validating a trace with the schema alone[^\n]*\n\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
