@@ -13,6 +13,16 @@ import { CodeServer, FIXTURE_WORKSPACE, REPO_ROOT, assertInstalled } from './har
 
 const RUN = 'Shutdown Trace: Run with shutdown trace';
 const EXPORT = 'Shutdown Trace: Export trace…';
+const SHOW = 'Shutdown Trace: Show timeline';
+
+/** The line of `process.on('SIGTERM', …)` in the fixture (1-based): the CodeLens sits above it. */
+const HANDLER_LINE =
+  fs
+    .readFileSync(path.join(FIXTURE_WORKSPACE, 'server.js'), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes("process.on('SIGTERM'")) + 1;
+/** The diagnostic's message for the leaked interval (the grace period is 3 s in the workspace settings). */
+const LEAK_MESSAGE = /^Leaked setInterval 1000 ms, alive \d+(\.\d+)? s: kept the process alive 3(\.\d)? s past SIGTERM; SIGKILLed at the deadline\. Fix: clearInterval\(\) it on shutdown\./;
 
 /** The line of the leaked setInterval in the fixture (1-based). */
 const LEAK_LINE =
@@ -76,6 +86,7 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
     });
   };
   const RUN_STEP = 'run from the command palette; timeline shows signal, phases and the leak';
+  const PROBLEM_STEP = `after the run, the leak is a problem at server.js line ${LEAK_LINE} with its message`;
   const wv = () => cs.webviewFrame();
 
   try {
@@ -83,7 +94,34 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
       assert.equal(await cs.activeTabLabel(), 'server.js');
     });
 
+    await step('the walkthrough is listed', async () => {
+      await cs.runCommand('Welcome: Open Walkthrough...');
+      const row = cs.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Get started with Shutdown Trace' });
+      await row.first().waitFor({ timeout: 10_000 });
+      await cs.page.keyboard.press('Escape');
+    });
+
+    await step(`a CodeLens above the SIGTERM handler (line ${HANDLER_LINE}) offers the run`, async () => {
+      const lenses = await until('a CodeLens in server.js', async () => {
+        const l = await cs.codeLenses();
+        return l.length ? l : undefined;
+      }, 20_000);
+      assert.deepEqual(lenses, [{ text: 'Run with shutdown trace', line: HANDLER_LINE }]);
+    });
+
+    await step('Show timeline before any run: a guide, not an error', async () => {
+      await cs.runCommand(SHOW);
+      const empty = wv().locator('[data-testid=empty]');
+      await empty.waitFor({ timeout: 15_000 });
+      const text = (await empty.textContent()) ?? '';
+      assert.match(text, /Nothing traced yet/);
+      assert.match(text, /Run server\.js/, 'the empty state offers to run the open file');
+      const toasts = await cs.page.locator('.notifications-toasts .notification-toast').allTextContents();
+      assert.deepEqual(toasts.filter((t) => /Shutdown Trace/.test(t)), [], 'no error notification');
+    });
+
     await step(RUN_STEP, async () => {
+      // The timeline has the focus now: the command runs the file visible beside it.
       await cs.runCommand(RUN);
       await wv().locator('[data-testid=timeline]').waitFor({ timeout: 20_000 });
       await wv().locator('[data-testid=tl-item][data-kind=signal]', { hasText: 'SIGTERM' }).first().waitFor({ timeout: 20_000 });
@@ -92,7 +130,7 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
       await leak.waitFor({ timeout: 30_000 });
       assert.ok((await wv().locator('[data-testid=tl-item][data-kind=phase]').count()) > 0, 'no [data-testid=tl-item][data-kind=phase] on the timeline');
       const verdict = (await wv().locator('[data-testid=verdict]').first().textContent())?.trim();
-      assert.ok(verdict, 'empty [data-testid=verdict]');
+      assert.equal(verdict, 'Killed at the 3 s deadline: 1 leak kept it alive');
       cs.log(`verdict: ${verdict}`);
       cs.log(`leak: ${(await leak.textContent())?.trim()}`);
     });
@@ -100,6 +138,52 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
     await step('the traced service is gone after the run', async () => {
       await until('the traced server.js to exit', () => servicePids(cs.workspace).length === 0 || undefined, 10_000);
     });
+
+    await step(PROBLEM_STEP, async () => {
+      const rows = await until('the leak in the Problems panel', async () => {
+        const r = await cs.problemRows();
+        return r.some((t) => LEAK_MESSAGE.test(t)) ? r : undefined;
+      });
+      const leak = rows.find((t) => LEAK_MESSAGE.test(t))!;
+      cs.log(`problem: ${leak}`);
+      // (the row reads "… Shutdown Trace(leak) [Ln 15, Col 24]"; the parentheses are drawn by CSS)
+      assert.match(leak, new RegExp(`Shutdown Trace\\(?leak\\)?\\s*\\[Ln ${LEAK_LINE}, Col \\d+\\]$`), 'source, code and position');
+      assert.equal(rows.filter((t) => /^Leaked /.test(t)).length, 1, 'one problem for the one leak');
+      // related information: where the SIGTERM listener was added, and the run's trace
+      assert.ok(rows.some((t) => t === `server.js[Ln ${HANDLER_LINE}, Col 9]:the SIGTERM listener that ran`), rows.join(' | '));
+      assert.ok(rows.some((t) => /\.shutdown-trace\.json\[Ln 1, Col 1\]:the trace of this run/.test(t)), rows.join(' | '));
+      // the squiggle at the line
+      assert.ok((await cs.page.locator('.editor-group-container').first().locator('.squiggly-error').count()) > 0, 'an error squiggle in server.js');
+      await cs.screenshot('e2e-problems');
+    }, RUN_STEP);
+
+    await step('the CodeLens above the SIGTERM handler shows the last result', async () => {
+      await cs.page.locator('.editor-group-container').first().locator('.view-line', { hasText: 'setInterval(' }).click();
+      const lenses = await until('the result lens', async () => {
+        const l = await cs.codeLenses();
+        return l.some((x) => /killed/.test(x.text)) ? l : undefined;
+      });
+      assert.deepEqual(lenses, [{ text: 'Run with shutdown trace | killed at 3 s deadline: 1 leak', line: HANDLER_LINE }]);
+    }, RUN_STEP);
+
+    await step('the quick fix "Show in Shutdown Trace timeline" selects the leak in the panel', async () => {
+      await wv().locator('[data-testid=details]').waitFor({ state: 'hidden', timeout: 5_000 });
+      // the cursor on the leak's line, in the editor (left group)
+      await cs.page.locator('.editor-group-container').first().locator('.view-line', { hasText: 'setInterval(' }).click();
+      await cs.page.keyboard.press('Control+.');
+      const fix = cs.page.locator('.action-widget .monaco-list-row', { hasText: 'Show in Shutdown Trace timeline' }).first();
+      await fix.waitFor({ timeout: 10_000 });
+      // the menu's pointer guard swallows clicks while it opens: choose it with the keyboard
+      for (let k = 0; k < 8 && (await cs.page.locator('.action-widget .monaco-list-row.focused').getAttribute('aria-label')) !== 'Show in Shutdown Trace timeline'; k++) {
+        await cs.page.keyboard.press('ArrowDown');
+      }
+      await cs.page.keyboard.press('Enter');
+      const title = wv().locator('[data-testid=details] .st-details-title');
+      await title.waitFor({ timeout: 10_000 });
+      assert.match((await title.textContent()) ?? '', /^leaked: setInterval 1000 ms/);
+      assert.equal(await wv().locator('[data-testid=leak].active').count(), 1, 'the leak row is marked');
+      await wv().locator('body').press('Escape');
+    }, PROBLEM_STEP);
 
     await step('screenshots, dark and light theme', async () => {
       await cs.setTheme('dark');
@@ -127,6 +211,36 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
       });
       assert.deepEqual(pos, { line: LEAK_LINE, col }, 'cursor (status bar "Ln N, Col M") is not at the frame\'s line:col');
       await cs.screenshot('e2e-frame-opened');
+    }, RUN_STEP);
+
+    await step('a second run of the fixed file replaces its problems and its lens', async () => {
+      const file = path.join(cs.workspace, 'server.js');
+      const fixed = fs.readFileSync(file, 'utf8').replace("server.close(() => console.log('server closed'));", "clearInterval(cacheRefresher);\n  server.close(() => console.log('server closed'));");
+      assert.ok(fixed.includes('clearInterval(cacheRefresher)'), 'the fixture changed');
+      fs.writeFileSync(file, fixed);
+      // the editor reloads the file from disk
+      await until('the editor to show the fix', async () => ((await cs.page.locator('.editor-group-container').first().locator('.view-lines').textContent()) ?? '').includes('clearInterval(cacheRefresher)') || undefined);
+      await cs.page.locator('.editor-group-container').first().locator('.view-line', { hasText: 'setInterval(' }).click();
+      await cs.runCommand(RUN);
+      await until('the graceful verdict', async () => ((await wv().locator('[data-testid=verdict]').first().textContent()) ?? '').startsWith('Graceful in') || undefined, 30_000);
+      const rows = await until('the leak to leave the Problems panel', async () => {
+        const r = await cs.problemRows();
+        return r.some((t) => /^Leaked /.test(t)) ? undefined : r;
+      });
+      assert.deepEqual(rows.filter((t) => /Shutdown Trace/.test(t)), [], `no Shutdown Trace problems are left: ${rows.join(' | ')}`);
+      // VS Code re-asks for lenses of a focused editor (a refresh that comes while it loses the
+      // focus is dropped until it has it again), so the test looks at the editor as a user would.
+      await cs.page.locator('.editor-group-container').first().locator('.view-line', { hasText: 'setInterval(' }).click();
+      let seen: unknown;
+      const lenses = await until('the new result lens', async () => {
+        const l = await cs.codeLenses();
+        seen = l;
+        return l.some((x) => /graceful in/.test(x.text)) ? l : undefined;
+      }).catch(async (e) => {
+        cs.log(`lenses: ${JSON.stringify(seen)}; editors: ${JSON.stringify(await cs.page.locator('.editor-group-container').evaluateAll((els) => els.map((e) => [e.className, e.querySelectorAll('.codelens-decoration').length, e.querySelector('.tab.active')?.textContent])))}`);
+        throw e;
+      });
+      assert.match(lenses[0].text, /^Run with shutdown trace \| graceful in \d+ ms$/);
     }, RUN_STEP);
 
     await step('Export trace… writes a .shutdown-trace.json file', async () => {

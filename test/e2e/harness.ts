@@ -458,6 +458,29 @@ export class CodeServer {
     return m ? { line: Number(m[1]), col: Number(m[2]) } : undefined;
   }
 
+  /** The rows of the Problems panel (opened and focused first): file rows and problem rows, as text. */
+  async problemRows(): Promise<string[]> {
+    await this.runCommand('Problems: Focus on Problems View');
+    await this.page.locator('.markers-panel').first().waitFor({ state: 'visible', timeout: 5_000 });
+    await sleep(300);
+    return (await this.page.locator('.markers-panel .monaco-list-row').allTextContents()).map((t) => t.trim());
+  }
+
+  /** The CodeLens texts of the active editor, each with the 1-based line it sits above. */
+  async codeLenses(): Promise<{ text: string; line: number }[]> {
+    return this.page.evaluate(() => {
+      const editor = document.querySelector('.editor-group-container.active .monaco-editor') ?? document.querySelector('.monaco-editor');
+      if (!editor) return [];
+      const numbers = Array.from(editor.querySelectorAll<HTMLElement>('.margin-view-overlays .line-numbers')).map((n) => ({ top: n.getBoundingClientRect().top, n: Number(n.textContent) }));
+      return Array.from(editor.querySelectorAll<HTMLElement>('.codelens-decoration')).map((d) => {
+        const top = d.getBoundingClientRect().top;
+        // the lens sits in a view zone just above its line: the first numbered line below it
+        const below = numbers.filter((x) => x.top > top).sort((a, b) => a.top - b.top)[0];
+        return { text: (d.textContent ?? '').replace(/\s+/g, ' ').trim(), line: below ? below.n : -1 };
+      });
+    });
+  }
+
   /** The DOM inside the visible webview: two iframes deep. */
   webviewFrame(index = 0): FrameLocator {
     return this.page.frameLocator('iframe.webview.ready:visible').nth(index).frameLocator('#active-frame');
