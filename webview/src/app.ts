@@ -407,13 +407,17 @@ export class App {
   private fitMode: 'shutdown' | 'all' = 'shutdown';
 
   fitView(): void {
-    if (!this.model) return;
-    const w = this.fitMode === 'shutdown' ? this.shutdownWindow() : undefined;
-    if (w) this.view.fit(w[0], w[1], this.bounds());
-    else {
-      const [lo, hi] = this.model.extent();
-      this.view.fit(lo, hi, this.bounds());
-    }
+    const t = this.fitTarget(this.fitMode);
+    if (t) this.view.set(t[0], t[1]);
+  }
+
+  /** The window Fit shows in a mode (the whole run when there is no shutdown to frame). */
+  private fitTarget(mode: 'shutdown' | 'all'): [number, number] | undefined {
+    if (!this.model) return undefined;
+    const w = (mode === 'shutdown' ? this.shutdownWindow() : undefined) ?? this.model.extent();
+    const v = new Viewport();
+    v.fit(w[0], w[1], this.bounds());
+    return [v.t0, v.t1];
   }
 
   /**
@@ -443,22 +447,19 @@ export class App {
 
   fit(): void {
     if (this.model) {
-      // Fit again on a framed shutdown shows the whole run, and back.
-      const w = this.shutdownWindow();
-      const atShutdown = w && this.fitMode === 'shutdown' && this.isFramed(w);
-      if (atShutdown) this.fitMode = 'all';
-      else if (this.fitMode === 'all' && this.isFramed(this.model.extent())) this.fitMode = 'shutdown';
-      else if (!this.isFramed(w ?? this.model.extent())) this.fitMode = w ? 'shutdown' : 'all';
+      // Fit shows the shutdown; Fit again (nothing moved since) the whole run, and back.
+      const shown = (mode: 'shutdown' | 'all'): boolean => {
+        const t = this.fitTarget(mode);
+        const tol = Math.max(1e-6, this.view.span * 1e-3);
+        return !!t && Math.abs(this.view.t0 - t[0]) <= tol && Math.abs(this.view.t1 - t[1]) <= tol;
+      };
+      if (this.fitMode === 'shutdown' && shown('shutdown') && this.shutdownWindow()) this.fitMode = 'all';
+      else if (this.fitMode === 'all' && shown('all')) this.fitMode = 'shutdown';
+      else this.fitMode = 'shutdown';
     }
     this.fitView();
     this.view.follow = !!this.model?.live;
     this.changed();
-  }
-
-  private isFramed(w: [number, number]): boolean {
-    const v = this.view;
-    const tol = Math.max(1e-6, (w[1] - w[0]) * 0.02);
-    return v.t0 <= w[0] + tol && v.t1 >= w[1] - tol && v.span <= (w[1] - w[0]) * 1.3;
   }
 
   zoomBy(f: number, anchorT?: number): void {
@@ -612,9 +613,10 @@ export class App {
     }
     this.locVersion = -1;
     this.refreshLocs();
+    // the details pane first: it takes room from the timeline, which the reveal must know
+    this.renderDetails();
     if (opts.reveal && this.selLocs.length) this.reveal(this.selLocs);
     this.layer.markSelected(key);
-    this.renderDetails();
     const ev = key && m ? m.eventOfKey(key) : -1;
     if (ev >= 0) this.host.post({ type: 'select', eventIndex: ev });
     this.invalidate();
@@ -824,6 +826,7 @@ export class App {
 
   private scrollRowIntoView(tr: Track): void {
     const m = this.model!;
+    this.measure();
     m.layout();
     const r = m.rows.find((x) => x.track === tr);
     if (!r) return;

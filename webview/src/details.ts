@@ -85,6 +85,13 @@ export function renderDetails(root: HTMLElement, model: Model | null, key: strin
       if (h.leaked) {
         const end = model.openEnd(model.laneByPid.get(h.pid) ?? null);
         kv.push(['Alive for', `${fmtDur(end - h.start)} (until the process ended)`]);
+        // what the analysis says about the leak it belongs to
+        const leak = model.leakList.find((l) => l.handles.includes(h))?.leak;
+        if (leak) {
+          if (leak.owner || leak.title !== h.info.label) kv.push(['Leak', displayText(leak.title, 300)]);
+          if (leak.site) kv.push(['Created by your code at', displayText(formatFrame(leak.site, model.cwd), 300)]);
+          if (leak.fix) kv.push(['Fix', displayText(leak.fix, 300)]);
+        }
       }
       kv.push(['Id', displayText(h.info.id, 120)]);
       addDetails(kv, h.info);
