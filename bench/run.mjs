@@ -31,7 +31,7 @@ const noWrite = args.includes('--no-write');
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : null;
 const want = (k) => !only || only.has(k);
-const WATCHDOG_MS = 14 * 60 * 1000;
+const WATCHDOG_MS = 20 * 60 * 1000;
 const RESULTS = path.join(ROOT, 'bench', 'results.json');
 
 const t0 = Date.now();
