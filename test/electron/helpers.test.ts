@@ -180,3 +180,92 @@ test('resolveFrame: existing local files only, relative to the trace cwd, never 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- results in the editor: problems (diagnostics), CodeLens anchors, the short headline
+
+import { findAnchors, problemsOf, resultPhrase, stackFrames } from '../../src/extension/results';
+import { headline, fmtShort } from '../../webview/src/headline';
+import type { Trace } from '../../src/core/trace';
+
+const readTrace = (p: string): Trace => JSON.parse(fs.readFileSync(path.join(__dirname, '..', p), 'utf8')) as Trace;
+const everywhere = () => true;
+
+test('problemsOf: a leak in analysis.leaks is a problem at its site: how long it lived, what it did, the fix', () => {
+  const t = readTrace('webview/traces/example-leak.shutdown-trace.json');
+  const ps = problemsOf(t, everywhere);
+  assert.equal(ps.length, 1);
+  const p = ps[0];
+  assert.deepEqual({ file: p.file, line: p.line, col: p.col, kind: p.kind, severity: p.severity, leak: p.leak }, { file: '/app/server.js', line: 13, col: 17, kind: 'leak', severity: 'error', leak: 0 });
+  assert.match(p.message, /^Leaked setInterval 1000 ms, alive 3\.2 s: kept the process alive 3 s past SIGTERM; SIGKILLed at the deadline\. Fix: clearInterval\(\) it on shutdown\.$/);
+  assert.deepEqual(p.related, [{ file: '/app/server.js', line: 15, col: 9, message: 'the SIGTERM listener that ran' }]);
+  // only files the editor owns get one
+  assert.deepEqual(problemsOf(t, (f) => f !== '/app/server.js'), []);
+  // the same definition of a leak as the analysis: none listed, none shown
+  assert.deepEqual(problemsOf({ ...t, analysis: { ...t.analysis!, leaks: [] } }, everywhere), []);
+});
+
+test('problemsOf: process.exit() that masked a leak, at the exit call; the leak itself says process.exit() hid it', () => {
+  const t = readTrace('electron/traces/exit-over-leak.shutdown-trace.json');
+  const ps = problemsOf(t, everywhere);
+  const exit = ps.find((p) => p.kind === 'masked-exit');
+  assert.ok(exit, JSON.stringify(ps));
+  assert.equal(exit.line, 8);
+  assert.match(exit.message, /^process\.exit\(0\) ended the process over 1 leak \(setInterval 500 ms at exit-over-leak\.js:5:16\): without it it would have kept the process alive until SIGKILL\./);
+  assert.deepEqual(exit.related.map((r) => [r.line, r.message]), [[5, 'leaked setInterval 500 ms']]);
+  const leak = ps.find((p) => p.kind === 'leak');
+  assert.ok(leak && leak.line === 5 && leak.severity === 'warning');
+  assert.match(leak.message, /would have kept the process alive until SIGKILL; process\.exit\(\) hid it/);
+});
+
+test('problemsOf: a listener that threw, at the throw (from the stack), related to where it was added', () => {
+  const t = readTrace('electron/traces/throw-sync-handler.shutdown-trace.json');
+  const ps = problemsOf(t, everywhere);
+  assert.equal(ps.length, 1, JSON.stringify(ps));
+  assert.equal(ps[0].kind, 'listener-threw');
+  assert.deepEqual([ps[0].line, ps[0].col], [6, 9]);
+  assert.equal(ps[0].message, 'The SIGTERM listener onTerm threw during shutdown: Error: boom in the SIGTERM handler. The process exited with code 1; the cleanup after the error never ran.');
+  assert.deepEqual(ps[0].related.map((r) => [r.line, r.message]), [[5, 'the listener was added here']]);
+  assert.deepEqual(stackFrames('Error: x\n    at onTerm (/app/a.js:6:9)\n    at process.emit (node:events:524:28)\n    at /app/node_modules/lib/i.js:1:2'), [{ fn: 'onTerm', file: '/app/a.js', line: 6, col: 9 }]);
+});
+
+test('resultPhrase and headline: what a CodeLens and the panel say', () => {
+  assert.deepEqual(resultPhrase(readTrace('webview/traces/example-leak.shutdown-trace.json')), { text: 'killed at 3 s deadline: 1 leak', tone: 'bad' });
+  assert.deepEqual(resultPhrase(readTrace('electron/traces/exit-over-leak.shutdown-trace.json')), { text: 'process.exit() over 1 leak', tone: 'warn' });
+  assert.deepEqual(resultPhrase(readTrace('electron/traces/throw-sync-handler.shutdown-trace.json')), { text: 'crashed during shutdown (exit 1)', tone: 'bad' });
+  const graceful = { exitReason: 'graceful', signalToExitMs: 347.2, graceMs: 30000, findings: [], leaks: [], leakedHandleCount: 0, phases: [], verdict: '' } as unknown as Trace['analysis'];
+  assert.deepEqual(headline(graceful), { text: 'Graceful in 347 ms', short: 'graceful in 347 ms', tone: 'ok' });
+  assert.equal(headline({ ...graceful!, exitReason: 'killed-by-signal', findings: [{ code: 'no-handler' }] } as never, { signal: 'SIGINT' }).text, 'No SIGINT handler: died at once');
+  assert.equal(headline(graceful, { complete: false }).short, 'stopped early');
+  assert.deepEqual([fmtShort(0.4), fmtShort(999.6), fmtShort(3000), fmtShort(2500), fmtShort(1528), fmtShort(45_200)], ['<1 ms', '1000 ms', '3 s', '2.5 s', '1.5 s', '45 s']);
+});
+
+test('findAnchors: signal listeners on process and the phase channel, not commented-out code', () => {
+  const src = [
+    "process.on('SIGTERM', stop);",
+    'process . once ( "SIGINT" , stop)',
+    "// process.on('SIGTERM', old);",
+    '/* process.on(\'SIGHUP\', x);',
+    "   process.on('SIGHUP', y); */",
+    "emitter.on('SIGTERM', z);",
+    "process.on('exit', w);",
+    "const phase = dc.tracingChannel('shutdown-trace:phase');",
+    'process.addListener(`SIGUSR2`, reload); // nodemon',
+  ].join('\n');
+  assert.deepEqual(findAnchors(src), [
+    { line: 0, kind: 'signal', what: 'SIGTERM' },
+    { line: 1, kind: 'signal', what: 'SIGINT' },
+    { line: 7, kind: 'phase', what: 'shutdown-trace:phase' },
+    { line: 8, kind: 'signal', what: 'SIGUSR2' },
+  ]);
+});
+
+test('package.json: the walkthrough, its media, the new settings and an editor-title icon that is not a stop sign', () => {
+  const c = pkg.contributes as unknown as { walkthroughs: { id: string; steps: { media: { markdown?: string } }[] }[]; commands: { command: string; icon?: string }[]; configuration: { properties: Record<string, { default: unknown }> } };
+  const w = c.walkthroughs.find((x) => x.id === 'gettingStarted');
+  assert.ok(w && w.steps.length >= 3);
+  for (const s of w.steps) assert.ok(s.media.markdown && fs.existsSync(path.join(__dirname, '..', '..', s.media.markdown)), `${s.media.markdown} exists`);
+  assert.equal(c.configuration.properties['shutdownTrace.diagnostics.enabled'].default, true);
+  assert.equal(c.configuration.properties['shutdownTrace.codeLens.enabled'].default, true);
+  const icon = c.commands.find((x) => x.command === 'shutdownTrace.runFile')?.icon;
+  assert.ok(icon && !/stop/.test(icon), icon);
+});

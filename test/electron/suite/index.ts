@@ -129,6 +129,37 @@ test('runFile runs TypeScript through the workspace tsx; the leak site is the .t
   assert.ok(user && user.file.endsWith('leaky.ts') && user.line === 7, `creation site is leaky.ts:7 (got ${user ? `${user.file}:${user.line}` : 'none'}; verdict: ${trace.analysis?.verdict})`);
 });
 
+test('results in the editor: the leak is a diagnostic at its line; Show in timeline selects it; a CodeLens shows the result; the setting turns diagnostics off', async () => {
+  const uri = vscode.Uri.file(ws('leaky.js'));
+  await cmd<Trace>('shutdownTrace.runFile', uri, FAST);
+  const ours = () => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Shutdown Trace');
+  await waitFor('the leak diagnostic', () => ours().length > 0);
+  const [d] = ours();
+  assert.equal(ours().length, 1, ours().map((x) => x.message).join(' | '));
+  assert.equal(d.range.start.line, 4, 'line 5 (0-based 4)');
+  assert.equal(d.severity, vscode.DiagnosticSeverity.Error);
+  assert.match(d.message, /^Leaked setInterval 1000 ms, alive [\d.]+ s: kept the process alive 3(\.\d)? s past SIGTERM; SIGKILLed at the deadline\. Fix: clearInterval\(\) it on shutdown\.$/);
+  await vscode.workspace.openTextDocument(uri); // the provider commands need the document loaded
+  // (The quick fix itself, Ctrl+. in the editor, is exercised by the code-server e2e test.)
+  const before = controller.timelineView?.stats.posted.reveal ?? 0;
+  await cmd('shutdownTrace.showInTimeline', { trace: controller.currentSession?.tracePath, leak: 0 });
+  await waitFor('the timeline to be asked to select the leak', () => (controller.timelineView?.stats.posted.reveal ?? 0) > before);
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri).then(undefined, (e: Error) => {
+    throw new Error(`vscode.executeCodeLensProvider: ${e.message}`);
+  })) ?? [];
+  const titles = lenses.map((l) => l.command?.title ?? '');
+  assert.ok(titles.some((t) => /Run with shutdown trace$/.test(t)), titles.join(' | '));
+  assert.ok(titles.some((t) => /killed at 3 s deadline: 1 leak$/.test(t)), titles.join(' | '));
+  // the setting turns them off
+  const cfg = vscode.workspace.getConfiguration('shutdownTrace');
+  await cfg.update('diagnostics.enabled', false, vscode.ConfigurationTarget.Workspace);
+  try {
+    await waitFor('the diagnostics to go', () => ours().length === 0);
+  } finally {
+    await cfg.update('diagnostics.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+  }
+});
+
 test('export writes the native format and Chrome Trace Event JSON, both redacted', async () => {
   const trace = await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST, env: { FIXTURE_SECRET: SECRET } });
   assert.ok(trace?.output.some((l) => l.text.includes(SECRET)), 'the live trace holds the secret (it is redacted on export)');
