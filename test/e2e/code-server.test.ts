@@ -254,6 +254,33 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
       fs.mkdirSync(path.join(REPO_ROOT, 'test-results'), { recursive: true });
       fs.copyFileSync(out, path.join(REPO_ROOT, 'test-results', 'e2e-exported.shutdown-trace.json'));
     });
+    await step("the walkthrough's example runs: phases, the leak and its problem; README screenshots, dark and light", async () => {
+      await cs.runCommand('Shutdown Trace: Run the example with shutdown trace');
+      await until('the example to be the active editor', async () => ((await cs.activeTabLabel()) === 'shutdown-trace-example.js' ? true : undefined));
+      await until('the example\'s verdict', async () => ((await wv().locator('[data-testid=verdict]').first().textContent()) ?? '') === 'Killed at the 3 s deadline: 1 leak kept it alive' || undefined, 30_000);
+      assert.match((await wv().locator('[data-testid=leak]').first().textContent()) ?? '', /setInterval 1000 ms.*shutdown-trace-example\.js:13:17/);
+      const phases = await wv().locator('[data-testid=tl-item][data-kind=phase]').allTextContents();
+      for (const name of ['graceful shutdown', 'close http server', 'flush logs']) assert.ok(phases.some((p) => p.startsWith(name)), `phase ${name} in ${phases.join(' | ')}`);
+      const rows = await until('the example\'s leak in the Problems panel', async () => {
+        const r = await cs.problemRows();
+        return r.some((t) => /^Leaked setInterval 1000 ms.*\[Ln 13, Col 17\]$/.test(t)) ? r : undefined;
+      });
+      void rows;
+      // the default layout: the editor with its lens and squiggle, the timeline beside it, the problems below
+      await cs.runCommand('Notifications: Clear All Notifications');
+      // focus the editor at the start of a line (a click in the middle of a long line scrolls it sideways)
+      await cs.page.locator('.editor-group-container').first().locator('.view-line', { hasText: 'setInterval(' }).click({ position: { x: 2, y: 5 } });
+      await cs.page.keyboard.press('Control+Home');
+      await cs.page.mouse.move(700, 880);
+      await until('the example\'s result lens', async () => ((await cs.codeLenses()).some((l) => /killed at 3 s deadline/.test(l.text)) ? true : undefined));
+      await cs.setTheme('dark');
+      await cs.screenshot('readme-dark');
+      await cs.setTheme('light');
+      await wv().locator('body.vscode-light').waitFor({ timeout: 5_000 });
+      await cs.page.mouse.move(700, 880);
+      await cs.screenshot('readme-light');
+      await cs.setTheme('dark');
+    });
   } finally {
     if (failed) {
       const errors = cs.consoleErrors.filter((e) => !/vsda|ENOTFOUND|Failed to load resource/.test(e));
