@@ -31,7 +31,7 @@ import type { PanelAction } from '../../webview/src/messages';
 export const TIMELINE_VIEW_TYPE = 'shutdownTrace.timeline';
 const LAST_RUN_KEY = 'shutdownTrace.lastRun';
 
-export type ExportFormat = 'native' | 'chrome';
+export type ExportFormat = 'native' | 'chrome' | 'md';
 
 export class Controller implements ViewHost, vscode.Disposable {
   /** Error messages recently shown to the user (tests read these). */
@@ -584,7 +584,8 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   /**
-   * Export the trace: the native format (.shutdown-trace.json) or Chrome Trace Event JSON for Perfetto.
+   * Export the trace: the native format (.shutdown-trace.json), Chrome Trace Event JSON for Perfetto
+   * (any other .json), or the Markdown summary (.md).
    * `arg` may carry { path, format } (for scripts and tests); otherwise a save dialog asks.
    * Returns the written path.
    */
@@ -592,29 +593,35 @@ export class Controller implements ViewHost, vscode.Disposable {
     const t = trace ?? (await this.activeTrace());
     if (!t) throw new UserError('There is no trace to export yet: run something with shutdown trace, or open a trace file.');
     let target: vscode.Uri | undefined;
-    let format: ExportFormat | undefined = isObj(arg) && (arg.format === 'native' || arg.format === 'chrome') ? arg.format : undefined;
+    let format: ExportFormat | undefined = isObj(arg) && (arg.format === 'native' || arg.format === 'chrome' || arg.format === 'md') ? arg.format : undefined;
     if (isObj(arg) && typeof arg.path === 'string') {
       target = vscode.Uri.file(path.resolve(arg.path));
     } else {
       const base = path.basename(t.meta.command[t.meta.command.length - 1] ?? 'trace').replace(/\.[cm]?[jt]sx?$/, '') || 'trace';
       const dir = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath ?? t.meta.cwd;
       target = await vscode.window.showSaveDialog({
-        title: 'Export trace (a name ending .shutdown-trace.json keeps the native format; any other .json is Chrome Trace Event / Perfetto)',
+        title: 'Export trace (.shutdown-trace.json: the native format; any other .json: Chrome Trace Event / Perfetto; .md: the Markdown summary)',
         saveLabel: 'Export',
         defaultUri: vscode.Uri.file(path.join(dir, `${base}.shutdown-trace.json`)),
         filters: {
           'Shutdown Trace (*.shutdown-trace.json)': ['shutdown-trace.json'],
           'Chrome Trace Event / Perfetto (*.json)': ['json'],
+          'Markdown summary (*.md)': ['md'],
         },
       });
       if (!target) return undefined;
     }
-    format ??= target.path.toLowerCase().endsWith('.shutdown-trace.json') ? 'native' : 'chrome';
+    const lower = target.path.toLowerCase();
+    format ??= lower.endsWith('.shutdown-trace.json') ? 'native' : /\.(md|markdown)$/.test(lower) ? 'md' : 'chrome';
     const redacted = this.prepared(t);
-    const data = format === 'native' ? redacted : toChromeTrace(redacted);
-    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(JSON.stringify(data, null, format === 'native' ? 1 : 0)));
+    const text = format === 'md' ? toMarkdown(redacted) : JSON.stringify(format === 'native' ? redacted : toChromeTrace(redacted), null, format === 'native' ? 1 : 0);
+    await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(text));
     const shown = target.fsPath;
-    if (format === 'native') {
+    if (format === 'md') {
+      void vscode.window.showInformationMessage(`Markdown summary written to ${shown} (secrets redacted).`, 'Open').then((c) => {
+        if (c) void vscode.commands.executeCommand('markdown.showPreview', target).then(undefined, () => vscode.window.showTextDocument(target!));
+      });
+    } else if (format === 'native') {
       void vscode.window.showInformationMessage(`Trace exported to ${shown} (secrets redacted).`, 'Open').then((c) => {
         if (c) void vscode.commands.executeCommand('vscode.openWith', target, 'shutdownTrace.traceViewer');
       });

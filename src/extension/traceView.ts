@@ -32,6 +32,12 @@ export interface ViewHost {
 }
 
 const APPEND_INTERVAL_MS = 100;
+/**
+ * From this many events a whole trace goes to the page as JSON text: one string crosses the
+ * webview bridge far cheaper than a structured clone of a million-object graph (the page parses
+ * it with parseTrace; see webview/src/main.ts).
+ */
+export const TEXT_DELIVERY_EVENTS = 50_000;
 const TICK_MS = 500;
 
 /** Makes sure a trace has its analysis (older or incomplete files may lack it). */
@@ -155,6 +161,11 @@ export class TraceView implements vscode.Disposable {
     void this.panel.webview.postMessage(msg).then(undefined, () => undefined);
   }
 
+  private postTrace(trace: Trace, live: boolean): void {
+    if (trace.events.length >= TEXT_DELIVERY_EVENTS) this.post({ type: 'trace', trace: JSON.stringify(trace) as unknown as Trace, live });
+    else this.post({ type: 'trace', trace, live });
+  }
+
   /** What to select once the trace is in the page (a diagnostic's "Show in timeline"). */
   private pendingReveal?: { leak?: number; event?: number };
 
@@ -197,9 +208,8 @@ export class TraceView implements vscode.Disposable {
         this.post({ type: 'error', message: s.message });
         return;
       case 'trace': {
-        const trace = withAnalysis(s.trace);
-        this.post({ type: 'trace', trace, live: false });
-        if (trace.analysis) this.post({ type: 'finished', analysis: trace.analysis, trace });
+        // One message: the trace carries its analysis ('finished' would make the page build it twice).
+        this.postTrace(withAnalysis(s.trace), false);
         this.tracePosted = true;
         this.flushReveal();
         return;
@@ -215,13 +225,12 @@ export class TraceView implements vscode.Disposable {
         }
         if (session.final) {
           const t = withAnalysis(session.final);
-          this.post({ type: 'trace', trace: t, live: false });
-          if (t.analysis) this.post({ type: 'finished', analysis: t.analysis, trace: t });
+          this.postTrace(t, false);
           this.sentEvents = t.events.length;
           this.sentOutput = t.output.length;
           this.tracePosted = true;
         } else {
-          this.post({ type: 'trace', trace, live: session.live });
+          this.postTrace(trace, session.live);
           this.sentEvents = trace.events.length;
           this.sentOutput = trace.output.length;
           this.tracePosted = true;
@@ -285,8 +294,9 @@ export class TraceView implements vscode.Disposable {
     }
     if (session.final) {
       const t = withAnalysis(session.final);
-      if (t.analysis) this.post({ type: 'finished', analysis: t.analysis, trace: t });
-      else this.post({ type: 'trace', trace: t, live: false });
+      const big = t.events.length >= TEXT_DELIVERY_EVENTS;
+      if (t.analysis) this.post({ type: 'finished', analysis: t.analysis, trace: big ? (JSON.stringify(t) as unknown as Trace) : t });
+      else this.postTrace(t, false);
       this.sentEvents = t.events.length;
       this.sentOutput = t.output.length;
     } else if (session.failure) {

@@ -194,7 +194,8 @@ export class App {
           this.append(m.events, m.output, m.processes, m.now);
           break;
         case 'finished':
-          this.finished(m.trace, m.analysis, t);
+          // a big final trace comes as JSON text too (see 'trace')
+          this.finished(typeof (m.trace as unknown) === 'string' ? parseTrace(m.trace as unknown as string, 'The final trace') : m.trace, m.analysis, t);
           break;
         case 'error':
           this.showError(typeof m.message === 'string' ? m.message : 'Unknown error');

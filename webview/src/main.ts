@@ -9,7 +9,7 @@
  * `finished` (final trace + analysis), `error` (shown as a banner), `theme`.
  * The page posts `open-frame` (a stack frame was clicked), `command` (toolbar buttons, when
  * enabled) and `select` (an event was selected).
- * For very large traces a host may put the trace's JSON *text* in `trace.trace` (a string):
+ * For very large traces a host may put the trace's JSON *text* in `trace.trace` or `finished.trace` (a string; the VS Code panel does from 50,000 events):
  * posting one string avoids the structured clone of a million-object graph (≈2 s for 1M events)
  * and the page parses it with parseTrace() (≈0.7 s). Everything else is the typed shape.
  *

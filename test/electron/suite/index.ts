@@ -171,6 +171,12 @@ test('export writes the native format and Chrome Trace Event JSON, both redacted
   const parsed = parseTrace(text);
   assert.equal(parsed.analysis?.exitReason, 'graceful');
 
+  const mdPath = path.join(tmp, 'graceful.md');
+  assert.equal(await cmd<string>('shutdownTrace.export', { path: mdPath }), mdPath);
+  const md = fs.readFileSync(mdPath, 'utf8');
+  assert.match(md, /Graceful/, 'the Markdown summary');
+  assert.ok(!md.includes(SECRET) && !md.trimStart().startsWith('{'), 'Markdown, redacted');
+
   const chromePath = path.join(tmp, 'graceful.json');
   await cmd<string>('shutdownTrace.export', { path: chromePath });
   const chrome = JSON.parse(fs.readFileSync(chromePath, 'utf8')) as { traceEvents?: unknown[] };
@@ -384,14 +390,14 @@ test('a corrupt trace opens in the viewer with the error posted to the panel, no
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
-test('the timeline panel shows the last run: ready handshake, then trace and finished', async () => {
+test('the timeline panel shows the last run: ready handshake, then the trace with its analysis', async () => {
   await cmd('shutdownTrace.showTimeline');
   await waitFor('the timeline tab', () =>
     vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('shutdownTrace.timeline')),
   );
   await waitFor('the timeline webview to say ready and get the trace', () => {
     const v = controller.timelineView;
-    return !!v && v.isReady && (v.stats.posted.trace ?? 0) > 0 && (v.stats.posted.finished ?? 0) > 0;
+    return !!v && v.isReady && (v.stats.posted.trace ?? 0) > 0 && !!v.trace?.analysis;
   });
 });
 
