@@ -146,11 +146,13 @@ function table() {
   }
   const la = f.latency;
   if (la) rows.push(['3 signal → collector holds the event (ms)', '—', `p50 ${fmt(la.ms.p50, 2)}`, `p95 ${fmt(la.ms.p95, 2)}`, 'p95 < 5 ms', pass(la.ms.p95 < 5 && la.lost === 0)]);
-  for (const [key, label] of [['timeline', 'direct host'], ['timelineExtension', 'extension host, leading-edge 100 ms throttle']]) {
+  for (const [key, label] of [['timeline', 'direct host'], ['timelineExtension', 'extension host, leading-edge 30 ms throttle']]) {
     const tl = f[key];
     if (!tl) continue;
-    rows.push([`3 signal → marker drawn in the canvas, ${label} (ms)`, '—', `p50 ${fmt(tl.signalToCanvasFrameMs.p50)}`, `p95 ${fmt(tl.signalToCanvasFrameMs.p95)}`, 'p95 < 100 ms', pass(tl.signalToCanvasFrameMs.p95 < 100 && tl.missing === 0)]);
-    rows.push([`3 signal → DOM marker [data-kind=signal], ${label} (ms)`, '—', `p50 ${fmt(tl.signalToDomMarkerMs.p50)}`, `p95 ${fmt(tl.signalToDomMarkerMs.p95)}`, 'p95 < 100 ms', pass(tl.signalToDomMarkerMs.p95 < 100 && tl.missing === 0)]);
+    // the panel (extension host) has its own, tighter target
+    const lim = key === 'timelineExtension' ? 50 : 100;
+    rows.push([`3 signal → marker drawn in the canvas, ${label} (ms)`, '—', `p50 ${fmt(tl.signalToCanvasFrameMs.p50)}`, `p95 ${fmt(tl.signalToCanvasFrameMs.p95)}`, `p95 < ${lim} ms`, pass(tl.signalToCanvasFrameMs.p95 < lim && tl.missing === 0)]);
+    rows.push([`3 signal → DOM marker [data-kind=signal], ${label} (ms)`, '—', `p50 ${fmt(tl.signalToDomMarkerMs.p50)}`, `p95 ${fmt(tl.signalToDomMarkerMs.p95)}`, `p95 < ${lim} ms`, pass(tl.signalToDomMarkerMs.p95 < lim && tl.missing === 0)]);
   }
   const sc = f.scale;
   if (sc) {
@@ -236,7 +238,8 @@ async function main() {
   }
   if (browser) {
     await step('timeline', () => runTimelineLatency(helpers, { signals: quick ? 20 : 60, host: 'direct', browser, log }));
-    await step('timelineExtension', () => runTimelineLatency(helpers, { signals: quick ? 20 : 50, host: 'extension', browser, log }));
+    // appendIntervalMs: APPEND_INTERVAL_MS of src/extension/traceView.ts
+    await step('timelineExtension', () => runTimelineLatency(helpers, { signals: quick ? 20 : 50, host: 'extension', appendIntervalMs: 30, browser, log }));
     await step('scale', () => runScale(helpers, { sizes: quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000], loadsPerSize: quick ? 1 : 3, browser, log }));
   }
   // samples are large; keep per-round numbers, not every autocannon field

@@ -5,7 +5,7 @@
 // Two hosts are measured: 'direct' forwards each launcher update at once (what the standalone
 // /events contract allows); 'extension' copies the VS Code panel's policy in
 // src/extension/traceView.ts (scheduleAppend: a leading-edge throttle — the first change after a
-// quiet spell is posted at once, then at most one append per 100 ms — events sliced by index,
+// quiet spell is posted at once, then at most one append per 30 ms — events sliced by index,
 // plus a 500 ms tick), so its figure is what the extension's users get. 'batched' is the policy
 // the panel had before (one append 100 ms after the first change), kept for comparison.
 // Times are taken on each side's own clock (timeOrigin + now) and put on one clock with an offset

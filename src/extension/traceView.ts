@@ -31,7 +31,8 @@ export interface ViewHost {
   viewAction(view: TraceView, action: PanelAction): Promise<void>;
 }
 
-const APPEND_INTERVAL_MS = 100;
+/** At most one live append per this many ms (a leading-edge throttle): a signal is on screen within it. */
+const APPEND_INTERVAL_MS = 30;
 /**
  * From this many events a whole trace goes to the page as JSON text: one string crosses the
  * webview bridge far cheaper than a structured clone of a million-object graph (the page parses

@@ -58,6 +58,8 @@ interface SavedState {
 type Loc = { tr: Track; i: number };
 
 const ZOOM_STEP = 1.6;
+/** Live events whose marker must reach the item layer in the frame that draws it. */
+const URGENT_KINDS = new Set(['signal', 'signal-sent', 'kill-sent', 'deadline', 'process-exit', 'exit']);
 
 export class App {
   readonly host = new Host();
@@ -292,6 +294,8 @@ export class App {
     const good = evs.filter((e) => e && typeof e === 'object' && typeof e.kind === 'string' && typeof e.t === 'number' && typeof e.pid === 'number');
     if (good.length !== evs.length) this.showError(`${evs.length - good.length} malformed live event(s) were ignored.`);
     model.apply(good, Array.isArray(output) ? output.filter((o) => o && typeof o.t === 'number') : [], Array.isArray(processes) ? processes : [], typeof now === 'number' ? now : 0);
+    // a signal, a kill or an exit is listed as an item with the frame that draws it, not up to a layer throttle later
+    if (good.some((e) => URGENT_KINDS.has(e.kind))) this.urgentLayer = true;
     this.stats.events = model.eventsSeen;
     this.stats.appends++;
     this.stats.appendMs = performance.now() - t;
@@ -548,10 +552,14 @@ export class App {
     this.stats.frames++;
     if (dt > this.stats.maxFrameMs) this.stats.maxFrameMs = dt;
     this.updateRange();
-    if (!this.benchmarking) this.scheduleLayer();
+    if (this.urgentLayer && !this.benchmarking) {
+      this.urgentLayer = false;
+      this.syncLayer();
+    } else if (!this.benchmarking) this.scheduleLayer();
     return dt;
   }
   private benchmarking = false;
+  private urgentLayer = false;
 
   private updateRange(): void {
     const v = this.view;
