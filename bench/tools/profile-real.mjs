@@ -34,7 +34,7 @@ try {
     const env = variantEnv(variant, collector);
     if (variant === 'ours') env.NODE_OPTIONS = `--require ${preload}`;
     const dir = path.join(outDir, variant);
-    const cmd = ['taskset', '-c', '1', process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250', fixture];
+    const cmd = ['taskset', '-c', '1', process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250', '--require', path.join(ROOT, 'bench', 'tools', 'exit-on-sigterm.cjs'), fixture];
     const child = spawnNode(null, { env: urls ? realEnv(env, urls) : env, shell: 'exec ' + cmd.map((a) => `'${a}'`).join(' ') });
     const { match } = await waitForLine(child, /listening (\d+)/, 20000);
     const port = Number(match[1]);
