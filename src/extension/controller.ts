@@ -43,6 +43,8 @@ export class Controller implements ViewHost, vscode.Disposable {
   readonly problems = new ProblemsPublisher();
   /** The last result per source file, for the CodeLens. */
   readonly results: RunResults;
+  /** The check budgets in the Testing view (set on activation). */
+  budgets?: import('./testing').BudgetTests;
   private readonly statusBar = new RunStatusBar();
   private current?: RunSession;
   private sinks = new Map<RunSession, OutputSink>();

@@ -14,6 +14,7 @@ import { commandRequest, fileRequest, isRunRequest, launchRequest, scriptRequest
 import { TraceEditorProvider } from './traceEditor';
 import { RUN_REQUEST, ShutdownCodeLens } from './codeLens';
 import { SHOW_IN_TIMELINE } from './diagnostics';
+import { BudgetTests } from './testing';
 
 let controller: Controller | undefined;
 
@@ -56,6 +57,10 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
   // Not in the palette: the arguments come from a diagnostic's quick fix or a CodeLens.
   register(SHOW_IN_TIMELINE, (a) => c.showInTimeline(a));
   register(RUN_REQUEST, async (a) => (isRunRequest(a) ? c.start(a) : undefined));
+
+  // The check budgets in the Testing view.
+  c.budgets = new BudgetTests(c);
+  context.subscriptions.push(c.budgets);
 
   const lens = new ShutdownCodeLens(c.results);
   context.subscriptions.push(

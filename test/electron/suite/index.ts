@@ -160,6 +160,29 @@ test('results in the editor: the leak is a diagnostic at its line; Show in timel
   }
 });
 
+test('the check budgets in the Testing view: files with a signal listener are suites; leaky.js breaks its budgets, graceful.js keeps them', async () => {
+  const budgets = controller.budgets;
+  assert.ok(budgets, 'the test controller exists');
+  await budgets.ctrl.resolveHandler?.(undefined);
+  const suites: string[] = [];
+  budgets.ctrl.items.forEach((i) => suites.push(i.label));
+  for (const f of ['leaky.js', 'graceful.js', 'leaky.ts']) assert.ok(suites.includes(f), `${f} is a suite (${suites.join(', ')})`);
+  const leaky = budgets.fileItem(vscode.Uri.file(ws('leaky.js')));
+  const ids: string[] = [];
+  leaky.children.forEach((c) => ids.push(c.id.slice(c.id.lastIndexOf('#') + 1)));
+  assert.deepEqual(ids, ['graceful-exit', 'shutdown-time', 'leaked-handles', 'orphans', 'lost-requests']);
+  await budgets.run(new vscode.TestRunRequest([leaky]), undefined, FAST);
+  const status = (file: string) => Object.fromEntries((budgets.lastResults.get(ws(file)) ?? []).map((r) => [r.id, r.status]));
+  assert.deepEqual(status('leaky.js'), { 'graceful-exit': 'fail', 'shutdown-time': 'fail', 'leaked-handles': 'fail', orphans: 'pass', 'lost-requests': 'skip' });
+  // one budget runs its file
+  let gracefulBudget: vscode.TestItem | undefined;
+  budgets.fileItem(vscode.Uri.file(ws('graceful.js'))).children.forEach((c) => {
+    if (c.id.endsWith('#leaked-handles')) gracefulBudget = c;
+  });
+  await budgets.run(new vscode.TestRunRequest([gracefulBudget!]), undefined, FAST);
+  assert.deepEqual(status('graceful.js'), { 'graceful-exit': 'pass', 'shutdown-time': 'pass', 'leaked-handles': 'pass', orphans: 'pass', 'lost-requests': 'skip' });
+});
+
 test('export writes the native format and Chrome Trace Event JSON, both redacted', async () => {
   const trace = await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST, env: { FIXTURE_SECRET: SECRET } });
   assert.ok(trace?.output.some((l) => l.text.includes(SECRET)), 'the live trace holds the secret (it is redacted on export)');
