@@ -118,6 +118,26 @@ function start(): void {
   const SITE_SAMPLE = 16;
   let sampleTick = 0;
   const wantSite = (live: number) => live < SITE_ALWAYS || ++sampleTick % SITE_SAMPLE === 0;
+  // CPU stays proportional too: a site costs ~20 µs, and some libraries arm a timer per request
+  // (pg-pool's idle timer each time a client goes back to the pool). The first TIMER_SITES_PER_S
+  // timers of each second get a site, then one in SITE_SAMPLE. A library's timer left alive is
+  // still tied to its owner (owners.ts) without a site of its own.
+  const TIMER_SITES_PER_S = 100;
+  let timerWindow = 0;
+  let timerSites = 0;
+  const wantTimerSite = (live: number) => {
+    const second = Math.floor(now() / 1000);
+    if (second !== timerWindow) {
+      timerWindow = second;
+      timerSites = 0;
+    }
+    if (timerSites < TIMER_SITES_PER_S) {
+      if (!wantSite(live)) return false;
+      timerSites++;
+      return true;
+    }
+    return ++sampleTick % SITE_SAMPLE === 0;
+  };
   const timers = require('timers') as typeof import('timers');
   const wrapTimer = (orig: Function, type: 'timeout' | 'interval') => {
     const wrapped = function (this: unknown, _cb: unknown, ms?: unknown) {
@@ -125,7 +145,7 @@ function start(): void {
       const t = orig.apply(this, arguments);
       try {
         if (t && typeof t === 'object') {
-          const sampled = wantSite(liveTimerCount());
+          const sampled = wantTimerSite(liveTimerCount());
           (t as Tracked)[kInfo] = { id: '', type, site: sampled ? captureSite(wrapped, SHALLOW_FRAMES) : undefined, createdAt: now(), details: sampled ? { delayMs: typeof ms === 'number' ? ms : 1 } : { delayMs: typeof ms === 'number' ? ms : 1, siteSampled: false } };
           liveTimers.add(t);
           if (liveTimers.size >= pruneAt) pruneTimers();

@@ -83,7 +83,9 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     if (!exp || (typeof exp !== 'object' && typeof exp !== 'function')) return;
     if (typeof exp === 'function') wrapClass(exp, pkg);
     let n = 0;
-    for (const k of Object.getOwnPropertyNames(exp)) {
+    // Enumerable keys only: exports are; a function's `arguments` and `caller` are not, and
+    // reading their descriptors walks the stack.
+    for (const k of Object.keys(exp)) {
       if (++n > 500) break;
       const d = Object.getOwnPropertyDescriptor(exp, k);
       if (!d) continue;
