@@ -104,12 +104,11 @@ export class Owners {
     if (!proto || proto === this.plainProto) return;
     let cls = this.classes.get(proto);
     if (cls === undefined) {
-      const holder = captureSite(skip, DEEP_FRAMES);
-      cls = this.classify(holder);
+      cls = this.classify(skip);
       this.classes.set(proto, cls);
       if (cls.kind === 1) {
         cls.seen++;
-        this.add(obj, holder, cls);
+        this.add(obj, captureSite(skip, DEEP_FRAMES), cls);
       }
       return;
     }
@@ -120,24 +119,27 @@ export class Owners {
   }
 
   /** From the first instance's stack: the run of constructor frames at its top names the class chain. */
-  private classify(holder: SiteHolder): ClassInfo {
-    const site = resolveSite(holder, this.selfFile);
+  /**
+   * From the first instance's stack: the run of constructor frames at its top names the class
+   * chain. Read from V8's structured call sites (no text is formatted), with the tool's own
+   * prepareStackTrace set just for this capture, so no user code runs.
+   */
+  private classify(skip: Function): ClassInfo {
     const none: ClassInfo = { kind: 0, name: '', pkg: '', files: new Set(), seen: 0 };
-    if (!site) return none;
+    const frames = callFrames(skip);
+    if (!frames) return none;
     let name = '';
     let pkg = '';
     const files = new Set<string>();
-    for (const f of site.frames) {
-      const fn = f.fn || '';
-      const m = NEW_FRAME.exec(fn);
-      if (!m) {
+    for (const f of frames) {
+      if (!f.isNew) {
         // ES5 constructors of node core (EventEmitter, Stream, Readable…) are called, not new'd.
         if (f.file.startsWith('node:')) continue;
         break;
       }
       if (f.file === this.selfFile) return none;
-      const p = packageOf(f.file);
       if (f.file.startsWith('node:')) continue;
+      const p = packageOf(f.file);
       if (!p) {
         // The most derived class is the user's own: its own handles carry user frames.
         if (!name) return none;
@@ -145,7 +147,7 @@ export class Owners {
       }
       files.add(f.file);
       // Mixins and factories make classes named "Class" or "_class": the nearest real name is the base's.
-      if (!name || !GENERIC_NAME.test(m[1])) name = m[1];
+      if (!name || !GENERIC_NAME.test(f.fn)) name = f.fn;
       pkg = p;
     }
     if (!name) return none;
@@ -431,6 +433,41 @@ export class Owners {
       }
     }
     return best;
+  }
+}
+
+interface CallFrame {
+  fn: string;
+  file: string;
+  isNew: boolean;
+}
+
+/** The current stack above `skip` as V8's call sites: names, files, and which frames are `new`. */
+function callFrames(skip: Function): CallFrame[] | undefined {
+  const E = Error as { prepareStackTrace?: unknown; stackTraceLimit: number };
+  const prev = E.prepareStackTrace;
+  const limit = E.stackTraceLimit;
+  try {
+    E.prepareStackTrace = (_e: unknown, sites: NodeJS.CallSite[]) => sites;
+    E.stackTraceLimit = DEEP_FRAMES;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, skip);
+    const sites = holder.stack as NodeJS.CallSite[] | undefined;
+    if (!Array.isArray(sites)) return undefined;
+    return sites.map((c) => {
+      let file = c.getFileName() || '';
+      if (file.startsWith('file://')) {
+        try {
+          file = decodeURIComponent(new URL(file).pathname);
+        } catch {}
+      }
+      return { fn: c.getFunctionName() || '', file, isNew: c.isConstructor() };
+    });
+  } catch {
+    return undefined;
+  } finally {
+    E.prepareStackTrace = prev;
+    E.stackTraceLimit = limit;
   }
 }
 
