@@ -33,6 +33,8 @@ const cases: Case[] = [
   { name: 'graceful-http', command: node('graceful-http.js'), timed: true },
   { name: 'cleanup-phase', command: node('cleanup-phase.js'), timed: true },
   { name: 'leaked-interval', command: node('leaked-interval.js') },
+  // A user Error.prepareStackTrace that prints: the tool's stacks never call it.
+  { name: 'user prepareStackTrace with side effects', command: node('user-prepare-stack.js') },
   { name: 'leaked-timer.ts (tsx)', command: [TSX, 'leaked-timer.ts'] },
   { name: 'streaming', command: node('streaming.js') },
   { name: 'client-socket', command: node('client-socket.js') },
