@@ -77,10 +77,7 @@ function analyzeCore(trace: Trace): Analysis {
     return undefined;
   };
   const preloadExit = of('exit', mainPid)[0];
-  const killAt = of('kill-sent')[0]?.t;
-  // No exit event from a traced process that ended: a signal ended it; after the tool's SIGKILL, that one.
-  const inferred = main?.traced && !preloadExit && main.end !== undefined && killAt !== undefined && main.end >= killAt ? { code: null, signal: 'SIGKILL' } : undefined;
-  const svcExit = main?.exit ?? (preloadExit ? { code: preloadExit.code, signal: null } : inferred);
+  const svcExit = exitInfoOf(mainPid);
   const mainExit: Ev<'process-exit'> | undefined =
     of('process-exit', mainPid)[0] ??
     (mainPid !== launchedPid && svcExit
