@@ -8,12 +8,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { readCollectDir, groupUnits, buildTrace, collectedName, unknowns, ASSUMED_GRACE_MS } from '../core/spool-read';
-import { analyze } from '../core/analysis';
+import { unknowns, ASSUMED_GRACE_MS } from '../core/spool-read';
+import { collectDir } from '../core/collect-dir';
 import { resourceOf } from '../core/resource';
 import { shutdownSpans, sendOtlp, otlpProtocol, type OtlpProtocol } from '../core/export-otlp';
 import { redactTrace, redactText } from '../core/redact';
-import type { Trace, ExitReason } from '../core/trace';
 import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
 import { UsageError, parseDuration } from './args';
 import { stdout, stderr, writeFileAtomic } from './io';
@@ -26,16 +25,6 @@ Without the launcher (SHUTDOWN_TRACE_DIR; see the README's deployment recipe):
                         period (terminationGracePeriodSeconds), not known otherwise; --otlp:
                         send each as an OpenTelemetry trace (OTEL_EXPORTER_OTLP_* respected)
 `;
-
-/** Worst first: what needs looking at. */
-const RANK: Record<ExitReason, number> = { crashed: 0, 'killed-at-deadline': 1, 'killed-by-signal': 2, 'forced-exit': 3, 'still-running': 4, unknown: 5, 'exited-before-signal': 6, graceful: 7 };
-
-interface Collected {
-  trace: Trace;
-  /** Where it is: a file collect wrote, or the launcher's trace it found. */
-  file: string;
-  written: boolean;
-}
 
 export async function runCollect(args: string[]): Promise<number> {
   let dir: string | undefined;
@@ -85,26 +74,7 @@ export async function runCollect(args: string[]): Promise<number> {
       throw new UsageError((e as Error).message);
     }
   }
-  const outDir = out ?? dir;
-  const input = readCollectDir(dir, out && path.resolve(out) !== path.resolve(dir) ? out : undefined);
-  const results: Collected[] = [];
-  for (const group of groupUnits(input.units)) {
-    const trace = buildTrace(group, { graceMs });
-    const file = path.join(outDir, collectedName(trace));
-    let written = false;
-    try {
-      writeFileAtomic(file, JSON.stringify(trace));
-      written = true;
-    } catch (e) {
-      input.problems.push(`could not write ${file}: ${(e as Error).message}`);
-    }
-    results.push({ trace, file, written });
-  }
-  for (const t of input.traces) {
-    t.trace.analysis = analyze(t.trace);
-    results.push({ trace: t.trace, file: path.join(dir, t.file), written: false });
-  }
-  results.sort((x, y) => RANK[x.trace.analysis!.exitReason] - RANK[y.trace.analysis!.exitReason] || x.file.localeCompare(y.file));
+  const { results, input } = collectDir(dir, { graceMs, out, write: writeFileAtomic });
 
   let sent: { ok: boolean; error?: string; spans: number } | undefined;
   if (otlpWanted && results.length) {
