@@ -7,7 +7,6 @@
  * each shutdown as an OpenTelemetry trace.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import { unknowns, ASSUMED_GRACE_MS } from '../core/spool-read';
 import { collectDir } from '../core/collect-dir';
 import { resourceOf } from '../core/resource';
