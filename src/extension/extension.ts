@@ -15,10 +15,11 @@ import { TraceEditorProvider } from './traceEditor';
 import { RUN_REQUEST, ShutdownCodeLens } from './codeLens';
 import { SHOW_IN_TIMELINE } from './diagnostics';
 import { BudgetTests } from './testing';
+import { TracesFolderView } from './tracesView';
 
 let controller: Controller | undefined;
 
-export function activate(context: vscode.ExtensionContext): { controller: Controller } {
+export function activate(context: vscode.ExtensionContext): { controller: Controller; traces: TracesFolderView } {
   const c = new Controller(context);
   controller = c;
   context.subscriptions.push(c);
@@ -58,6 +59,16 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
   register(SHOW_IN_TIMELINE, (a) => c.showInTimeline(a));
   register(RUN_REQUEST, async (a) => (isRunRequest(a) ? c.start(a) : undefined));
 
+  // A folder of traces (collect's output, spools, saved runs), worst first. Allowed in Restricted Mode: it runs no code.
+  const traces = new TracesFolderView(context);
+  context.subscriptions.push(traces);
+  register('shutdownTrace.openTracesFolder', (a) => traces.openCommand(a));
+  register('shutdownTrace.traces.collect', (a) => traces.collect(a));
+  register('shutdownTrace.traces.refresh', () => traces.refresh());
+  register('shutdownTrace.traces.orderByTime', () => traces.setOrder('time'));
+  register('shutdownTrace.traces.orderByVerdict', () => traces.setOrder('verdict'));
+  register('shutdownTrace.traces.close', () => traces.close());
+
   // The check budgets in the Testing view.
   c.budgets = new BudgetTests(c);
   context.subscriptions.push(c.budgets);
@@ -83,7 +94,7 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
     }),
     TraceEditorProvider.register(c),
   );
-  return { controller: c };
+  return { controller: c, traces };
 }
 
 export async function deactivate(): Promise<void> {
