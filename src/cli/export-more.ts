@@ -5,7 +5,7 @@
  * otlp writes the OTLP/HTTP JSON request body (POST it to /v1/traces), or with --otlp sends it
  * with the official exporter (OTEL_EXPORTER_OTLP_* respected).
  */
-import type { Trace } from '../core/trace';
+import type { Trace } from '../shared/trace';
 import { redactTrace } from '../core/redact';
 import { shutdownSpans, otlpBody, sendOtlp, otlpProtocol, type OtlpProtocol } from '../core/export-otlp';
 import { toOpenMetrics } from '../core/export-openmetrics';

@@ -1,4 +1,4 @@
-import type { Trace } from '../core/trace';
+import type { Trace } from '../shared/trace';
 import { toChromeTrace } from '../core/export-chrome';
 import { toMarkdown } from '../core/export-md';
 import { redactTrace } from '../core/redact';

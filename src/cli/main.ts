@@ -10,7 +10,8 @@ import { removeExact } from '../core/redact';
 import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
 import { guardStdio, stdout, stderr, readTraceText, writeWithFallback, fallbackName, type Written } from './io';
 import { redactedSummary } from './printable';
-import { parseTrace, TraceFormatError, type SignalPlan, type Trace, type Delivery } from '../core/trace';
+import { parseTrace, TraceFormatError } from '../shared/trace-file';
+import type { SignalPlan, Trace, Delivery } from '../shared/trace';
 import { renderReport } from './report';
 import { parseDuration, UsageError } from './args';
 import { TOOL_VERSION } from '../core/version';
@@ -19,10 +20,11 @@ import { runView } from './view';
 import { runCollect, COLLECT_USAGE } from './collect';
 // ---- issue #5
 import { runCheck, CHECK_USAGE } from './check';
-import { LOAD_DEFAULTS, resolveLoadUrl, type LoadConfig } from '../core/load';
-import type { K8sPlan, PreStop } from '../core/k8s';
+import { LOAD_DEFAULTS, resolveLoadUrl } from '../core/load';
+import type { LoadConfig } from '../shared/traffic';
+import type { K8sPlan, PreStop } from '../shared/kubernetes';
 import { PlatformArgs, PLATFORM_USAGE } from './platform-args'; // issue 11
-import type { PlatformOptions } from '../core/platform/types';
+import type { PlatformOptions } from '../shared/platform';
 
 const USAGE = `Usage:
   shutdown-trace run [options] -- <command> [args...]   trace a service's shutdown

@@ -6,8 +6,8 @@
  */
 import * as os from 'os';
 import { parseDuration, UsageError } from './args';
-import type { SignalPlan } from '../core/trace';
-import type { PlatformOptions, KillMode, InitProgram } from '../core/platform/types';
+import type { SignalPlan } from '../shared/trace';
+import type { PlatformOptions, KillMode, InitProgram } from '../shared/platform';
 
 export const PLATFORM_USAGE = `
 Platforms (issue 11; see README "Platforms"):

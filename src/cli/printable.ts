@@ -4,7 +4,7 @@
  * output lines are left out: a report prints from these three parts only, and redacting a
  * million events for a summary would take seconds.
  */
-import type { Trace } from '../core/trace';
+import type { Trace } from '../shared/trace';
 import { analyze } from '../core/analysis';
 import { redactTrace } from '../core/redact';
 import { collectorTokens } from '../core/collector';

@@ -1,6 +1,7 @@
 /** The terminal report printed after a run and by `show`. */
-import type { Trace } from '../core/trace';
-import { userFrame, formatFrame, leakFrame, podWouldHave } from '../core/trace';
+import type { Trace } from '../shared/trace';
+import { userFrame, formatFrame, leakFrame } from '../shared/frames';
+import { podWouldHave } from '../shared/kubernetes';
 import { analyze } from '../core/analysis';
 import { terminalSafe } from '../core/terminal-safe';
 import { printable } from './printable';

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import * as crypto from 'crypto';
-import type { Trace } from '../core/trace';
+import type { Trace } from '../shared/trace';
 import { renderWebviewHtml, makeNonce, webviewCsp } from '../core/webview-html';
 import { redactTrace } from '../core/redact';
 import { UsageError, parseDuration } from './args';

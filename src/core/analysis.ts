@@ -2,9 +2,13 @@
  * Diagnosis: from a trace's events to a verdict in plain words, findings with evidence,
  * phase timings and the summary fields a bug report needs. Pure; vscode-free.
  */
-import type { HandleInfo } from './protocol';
-import { userFrame, formatFrame, isTcpAddress, podWouldHave, type Trace, type TraceEvent, type Analysis, type Finding, type PhaseTiming, type ExitReason } from './trace';
-import type { RequestAccounting, K8sOutcome, Leak } from './trace';
+import type { HandleInfo } from '../shared/wire';
+import { userFrame, formatFrame } from '../shared/frames';
+import { isTcpAddress } from '../shared/address';
+import { podWouldHave } from '../shared/kubernetes';
+import type { Trace, TraceEvent, Analysis, Finding, PhaseTiming, ExitReason } from '../shared/trace';
+import type { RequestAccounting, Leak } from '../shared/trace';
+import type { K8sOutcome } from '../shared/kubernetes';
 import { classifyRoles } from './runners';
 import { groupLeaks } from './leaks';
 import { analyzePlatform } from './platform/analysis';

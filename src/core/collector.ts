@@ -10,9 +10,9 @@
 import * as http from 'http';
 import * as crypto from 'crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { TOKEN_HEADER, PROTOCOL_VERSION, type HelloMessage, type PreloadEvent, type CollectorMessage, type SnapshotReason } from './protocol';
-import { validateHello, validEvents } from './validate-wire';
-import { SchemaError, type Ctx } from './schema';
+import { TOKEN_HEADER, PROTOCOL_VERSION, type HelloMessage, type PreloadEvent, type CollectorMessage, type SnapshotReason } from '../shared/wire';
+import { validateHello, validEvents } from '../shared/validate-wire';
+import { SchemaError, type Ctx } from '../shared/schema';
 import { REDACTED } from './redact';
 
 export const COLLECTOR_MAX_PAYLOAD = 16 * 1024 * 1024;

@@ -18,8 +18,9 @@
  * and the grace period's countdown as spans, and the countdown's end (SIGKILL due).
  * No `vscode` or Node imports.
  */
-import type { HandleInfo, Site } from './protocol';
-import type { Trace, TraceEvent } from './trace';
+import type { HandleInfo } from '../shared/wire';
+import type { Site } from '../shared/frames';
+import type { Trace, TraceEvent } from '../shared/trace';
 import { redactTrace } from './redact';
 import { formatFrameLine, formatSite, leakedHandles, truncate, userFrames } from './format';
 import { requestRoles, type RequestRole } from './export-md';

@@ -4,9 +4,10 @@
  * Markdown/HTML escaping, inline code and fenced blocks get a fence longer than any backtick
  * run inside them. No `vscode` or Node imports.
  */
-import type { Frame } from './protocol';
-import type { Finding, LoadOutcome, RequestAccounting, Trace, TraceEvent } from './trace';
-import { podWouldHave } from './trace';
+import type { Frame } from '../shared/frames';
+import type { Finding, RequestAccounting, Trace, TraceEvent } from '../shared/trace';
+import type { LoadOutcome } from '../shared/traffic';
+import { podWouldHave } from '../shared/kubernetes';
 import { redactTrace } from './redact';
 import { describePlan, describeWhen, formatDuration, formatExit, formatFrameLine, formatOffset, formatSite, leakedHandles, truncate, userFrames } from './format';
 

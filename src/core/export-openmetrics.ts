@@ -5,7 +5,7 @@
  * shutdown's wall time is its own gauge. Several traces (collect) make one exposition, told
  * apart by their instance labels (service, host, pod, namespace, pid).
  */
-import type { Trace, ExitReason } from './trace';
+import type { Trace, ExitReason } from '../shared/trace';
 import { analyze } from './analysis';
 import { resourceOf, wallAtZero } from './resource';
 

@@ -19,7 +19,7 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import type { Trace, TraceEvent, PhaseTiming } from './trace';
+import type { Trace, TraceEvent, PhaseTiming } from '../shared/trace';
 import { analyze } from './analysis';
 import { resourceOf, wallAtZero } from './resource';
 import { TOOL_VERSION } from './version';

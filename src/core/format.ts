@@ -2,8 +2,9 @@
  * Small formatting helpers shared by the exporters, the CLI and the webview.
  * No `vscode` or Node imports, so every runtime can bundle it.
  */
-import type { Frame, HandleInfo, Site, SnapshotReason } from './protocol';
-import type { ProcessInfo, SignalPlan, SignalWhen, Trace } from './trace';
+import type { Frame, Site } from '../shared/frames';
+import type { HandleInfo, SnapshotReason } from '../shared/wire';
+import type { ProcessInfo, SignalPlan, SignalWhen, Trace } from '../shared/trace';
 
 /**
  * A duration for people: "0.4 ms", "512 ms", "2.31 s", "12.3 s", "2 min 05 s".

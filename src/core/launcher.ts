@@ -7,22 +7,24 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { Collector } from './collector';
-import { validateHello, validEvents } from './validate-wire';
+import { validateHello, validEvents } from '../shared/validate-wire';
 import { readSpoolLines } from './safe-read';
 import { OutputAttribution } from './output-attribution';
 import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from './proctree';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
 import { mapTraceSourcePositions } from './sourcemap';
-import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from './protocol';
-import { TRACE_FORMAT, TRACE_VERSION, isTcpAddress, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from './trace';
+import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from '../shared/wire';
+import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from '../shared/trace';
+import { isTcpAddress } from '../shared/address';
 import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
 import { Journal, readJournal, startWatchdog, defaultWatchdogPath, type Watchdog, type JournalStart } from './journal';
 import { planPermission } from './permission';
 import { attachStdio, stripTerminalControls, type AttachedStdio } from './terminal';
 // ---- issue #5: traffic during shutdown, Kubernetes termination
 import { LoadGenerator, LOAD_DEFAULTS } from './load';
-import { kubeletSchedule, startPreStop, describePreStop, type KubeletSchedule, type RunningHook } from './k8s';
+import { kubeletSchedule, describePreStop, type KubeletSchedule } from '../shared/kubernetes';
+import { startPreStop, type RunningHook } from './k8s';
 import { Platform } from './platform/session'; // issue 11: PID 1, init, docker, systemd, endpoint lag
 import { withPlatformDefaults } from './platform/options';
 

@@ -3,8 +3,9 @@
  * object that owns them, each with the user's line and the call that releases it.
  * The analysis builds them once; the report, exports and viewer read `analysis.leaks`.
  */
-import type { HandleInfo, HandleType } from './protocol';
-import { leakFrame, isUserFile, type Leak } from './trace';
+import type { HandleInfo, HandleType } from '../shared/wire';
+import { leakFrame, isUserFile } from '../shared/frames';
+import type { Leak } from '../shared/trace';
 
 const FIX: Record<HandleType, string> = {
   timeout: 'clearTimeout() it on shutdown, or unref() it',

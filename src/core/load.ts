@@ -15,28 +15,7 @@
  * vscode-free; the launcher owns one LoadGenerator per run.
  */
 import { Pool } from 'undici';
-
-export type LoadOutcome = 'ok' | 'refused' | 'reset' | 'timeout' | 'http-5xx' | 'other-error';
-export const LOAD_OUTCOMES: readonly LoadOutcome[] = ['ok', 'refused', 'reset', 'timeout', 'http-5xx', 'other-error'];
-
-export interface LoadConfig {
-  /** "auto" (the TCP port the service listens on first), a port, host:port, or an http:// URL. */
-  target: string;
-  /** Request path for the auto/port forms (default "/"); a URL target carries its own. */
-  path?: string;
-  /** Requests per second; 0 sends none (streams only). */
-  rate: number;
-  /** Reuse connections (keep-alive Pool) instead of one connection per request (`connection: close`). */
-  keepAlive: boolean;
-  /** Long-lived server-sent-event streams to hold open (GET with accept: text/event-stream). */
-  sse?: number;
-  /** Path of the streams (default: the request path). */
-  ssePath?: string;
-  /** Per-request timeout in ms (default 5000). Streams have none. */
-  timeoutMs?: number;
-  /** Keep sending this long after the main process exited, to observe refusals (default 300). */
-  tailMs?: number;
-}
+import { LOAD_OUTCOMES, type LoadConfig, type LoadOutcome, type LoadSummary } from '../shared/traffic';
 
 export const LOAD_DEFAULTS = { rate: 20, timeoutMs: 5000, tailMs: 300, path: '/' } as const;
 /** At most this many spans are recorded per run; the rest are only counted. */
@@ -58,17 +37,6 @@ export interface LoadSpan {
   sse?: boolean;
   /** Events received on a stream. */
   events?: number;
-}
-
-export interface LoadSummary {
-  url: string;
-  sent: number;
-  recorded: number;
-  streams: number;
-  byOutcome: Record<LoadOutcome, number>;
-  statuses: Record<string, number>;
-  /** Requests that were due but not sent because the launcher fell behind (event loop blocked). */
-  skipped: number;
 }
 
 /** Classifies a failed request from undici's error (and whether our own timer fired). */

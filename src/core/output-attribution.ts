@@ -4,7 +4,7 @@
  * characters over the socket. A line and its report can arrive in either order, so both wait
  * briefly for each other; a line nobody reported stays with the main process.
  */
-import type { OutputLine } from './trace';
+import type { OutputLine } from '../shared/trace';
 
 interface Report {
   pid: number;

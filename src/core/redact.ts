@@ -4,8 +4,8 @@
  * command with one value too many replaced is better than a leaked token.
  * No `vscode` or Node imports.
  */
-import type { HandleInfo } from './protocol';
-import type { Trace } from './trace';
+import type { HandleInfo } from '../shared/wire';
+import type { Trace } from '../shared/trace';
 
 export const REDACTED = '«redacted»';
 

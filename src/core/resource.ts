@@ -3,7 +3,7 @@
  * Kubernetes pod (from the downward API variables the spool header recorded), everything in
  * OTEL_RESOURCE_ATTRIBUTES, and the process. Shared by the OTLP and OpenMetrics exports.
  */
-import type { Trace } from './trace';
+import type { Trace } from '../shared/trace';
 import type { StandaloneTrace } from './spool-format';
 
 export type Attrs = Record<string, string | number | boolean>;

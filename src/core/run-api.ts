@@ -2,7 +2,9 @@
  * The public API of the launcher, used by the CLI and the extension host alike.
  * Implemented in launcher.ts.
  */
-import type { Delivery, SignalPlan, Trace, TraceEvent, OutputLine, ProcessInfo, Analysis, LoadConfig, K8sPlan } from './trace';
+import type { Delivery, SignalPlan, Trace, TraceEvent, OutputLine, ProcessInfo, Analysis } from '../shared/trace';
+import type { LoadConfig } from '../shared/traffic';
+import type { K8sPlan } from '../shared/kubernetes';
 
 export interface RunOptions {
   /** argv; command[0] is resolved on PATH like a shell would. */
@@ -44,7 +46,7 @@ export interface RunOptions {
    */
   k8s?: K8sPlan;
   /** Platform modes (issue 11): PID 1 in a PID namespace, init, docker, systemd, endpoint lag. */
-  platform?: import('./platform/types').PlatformOptions;
+  platform?: import('../shared/platform').PlatformOptions;
 }
 
 export interface RunUpdate {

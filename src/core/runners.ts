@@ -5,7 +5,7 @@
  * a node process whose main script lives in node_modules (or npm's own title), and which
  * started a traced node process that runs the user's code, is a runner.
  */
-import type { ProcessInfo } from './trace';
+import type { ProcessInfo } from '../shared/trace';
 
 // node options whose value is the next argument (`--require x`, not `--require=x`).
 const TAKES_VALUE = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader', '--env-file', '--title', '--inspect-port', '--conditions', '-C', '--input-type', '--stack-size', '--max-old-space-size', '--openssl-config', '--redirect-warnings', '--watch-path', '--test-reporter', '--test-reporter-destination']);

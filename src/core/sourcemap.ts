@@ -12,9 +12,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SourceMap } from 'module';
 import { fileURLToPath, pathToFileURL } from 'url';
-import type { Frame, Site } from './protocol';
-import type { Trace } from './trace';
-import { isUserFile } from './trace';
+import type { Frame, Site } from '../shared/frames';
+import type { Trace } from '../shared/trace';
+import { isUserFile } from '../shared/frames';
 
 /** Compiled files and maps larger than this are not read. */
 export const MAX_SOURCEMAP_BYTES = 50 * 1024 * 1024;

@@ -13,8 +13,8 @@
  *  3. at a clean exit, an `end` record (`type: "end"`). No end record: the process was killed
  *     (SIGKILL at a deadline, the OOM killer) or died in native code.
  */
-import type { HelloMessage, PreloadEvent, HandleInfo } from './protocol';
-import type { Trace, TraceEvent, ProcessInfo } from './trace';
+import type { HelloMessage, PreloadEvent, HandleInfo } from '../shared/wire';
+import type { Trace, TraceEvent, ProcessInfo } from '../shared/trace';
 
 /** The preload's version in the traces it writes itself. */
 export { TOOL_VERSION as SPOOL_TOOL_VERSION } from './version';

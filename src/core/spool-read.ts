@@ -10,11 +10,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readRegularFile } from './safe-read';
-import { validEvents, validateHello } from './validate-wire';
+import { validEvents, validateHello } from '../shared/validate-wire';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
 import { mapTraceSourcePositions } from './sourcemap';
-import { parseTrace, type Trace, type TraceEvent } from './trace';
+import { parseTrace } from '../shared/trace-file';
+import type { Trace, TraceEvent } from '../shared/trace';
 import { SPOOL_SUFFIX, TRACE_SUFFIX, SPOOL_TOOL_VERSION, parseSpool, assembleTrace, unitFromTrace, type SpoolUnit, type StandaloneTrace } from './spool-format';
 
 const MAX_SPOOL_READ = 256 * 1024 * 1024;

@@ -4,9 +4,9 @@
  * and the reader cannot disagree. `npm run schema` writes it to schema/shutdown-trace.schema.json;
  * test/unit/trace-schema.test.ts fails when the committed file is not what this returns.
  */
-import { jsonSchemaOf, MAX_UNKNOWN_DEPTH, type JsonSchema } from './schema';
-import { traceFile } from './validate-trace';
-import { TRACE_FORMAT, TRACE_VERSION } from './trace';
+import { jsonSchemaOf, MAX_UNKNOWN_DEPTH, type JsonSchema } from '../shared/schema';
+import { traceFile } from '../shared/validate-trace';
+import { TRACE_FORMAT, TRACE_VERSION } from '../shared/trace';
 
 /** Where the schema sits in the repository and in the .vsix. */
 export const TRACE_SCHEMA_PATH = 'schema/shutdown-trace.schema.json';

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
-import type { Trace } from '../core/trace';
+import type { Trace } from '../shared/trace';
 import type { RunRequest } from './session';
 import { filesOf, findAnchors, resultPhrase } from './results';
 import { isRunRequest } from './targets';

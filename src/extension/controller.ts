@@ -5,10 +5,10 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertNever } from '../core/protocol';
+import { assertNever } from '../shared/assert-never';
 import type { RunHandle } from '../core/run-api';
 import { startRun } from '../core/launcher';
-import type { Delivery, Trace } from '../core/trace';
+import type { Delivery, Trace } from '../shared/trace';
 import { redactTrace, REDACTED } from '../core/redact';
 import { toChromeTrace } from '../core/export-chrome';
 import { toMarkdown } from '../core/export-md';

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Trace } from '../core/trace';
+import type { Trace } from '../shared/trace';
 import { problemsOf, type Problem } from './results';
 
 export const SOURCE = 'Shutdown Trace';

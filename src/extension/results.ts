@@ -5,9 +5,9 @@
  * Diagnostics, and the unit tests read them directly.
  */
 import * as path from 'node:path';
-import type { Frame } from '../core/protocol';
-import type { Analysis, Leak, Trace, TraceEvent } from '../core/trace';
-import { formatFrame, isUserFile, userFrame } from '../core/trace';
+import type { Frame } from '../shared/frames';
+import type { Analysis, Leak, Trace, TraceEvent } from '../shared/trace';
+import { formatFrame, isUserFile, userFrame } from '../shared/frames';
 import { fmtShort, headline } from '../../webview/src/headline';
 
 export interface Place {

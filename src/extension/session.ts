@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { RunHandle } from '../core/run-api';
-import type { SignalPlan, Trace, TraceEvent } from '../core/trace';
+import type { SignalPlan, Trace, TraceEvent } from '../shared/trace';
 import type { RunOverrides, RunSettings } from './settings';
 
 export interface RunRequest {

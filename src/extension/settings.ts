@@ -2,7 +2,9 @@
  * The `shutdownTrace.*` settings, per-run overrides, and the SignalPlan they make.
  * No `vscode` import: callers pass a getter (WorkspaceConfiguration.get).
  */
-import type { Delivery, SignalPlan, LoadConfig, K8sPlan, PreStop } from '../core/trace';
+import type { Delivery, SignalPlan } from '../shared/trace';
+import type { LoadConfig } from '../shared/traffic';
+import type { K8sPlan, PreStop } from '../shared/kubernetes';
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT'] as const;
 export type SignalWhenMode = 'listening' | 'after' | 'never';

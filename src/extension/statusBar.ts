@@ -3,7 +3,7 @@
  * Clicking it focuses the timeline panel.
  */
 import * as vscode from 'vscode';
-import type { Analysis } from '../core/trace';
+import type { Analysis } from '../shared/trace';
 import type { RunSession } from './session';
 import { fmtMs } from './settings';
 import { headline } from '../../webview/src/headline';

@@ -5,7 +5,8 @@
 import * as vscode from 'vscode';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseTrace, TRACE_EXTENSION, type Trace } from '../core/trace';
+import { parseTrace } from '../shared/trace-file';
+import { TRACE_EXTENSION, type Trace } from '../shared/trace';
 
 const LAST_TRACE_KEY = 'shutdownTrace.lastTracePath';
 /** How many traces the default folder keeps; a folder the user chose is never pruned. */

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 // check.ts brings the CLI with it: loaded on the first run of a budget, not at activation.
 import type { BudgetResult, Budgets } from '../cli/check';
-import type { Trace } from '../core/trace';
+import type { Trace } from '../shared/trace';
 import { findAnchors } from './results';
 import { fileRequest } from './targets';
 

@@ -5,8 +5,9 @@
  * the webview sends back.
  */
 import * as vscode from 'vscode';
-import { assertNever, type HostToWebview, type WebviewToHost } from '../core/protocol';
-import type { Analysis, Trace } from '../core/trace';
+import { assertNever } from '../shared/assert-never';
+import type { HostToWebview, WebviewToHost } from '../shared/messages';
+import type { Analysis, Trace } from '../shared/trace';
 import { renderWebviewHtml, makeNonce } from '../core/webview-html';
 import { analyze } from '../core/analysis';
 import type { RunSession } from './session';

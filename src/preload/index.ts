@@ -19,7 +19,7 @@ import { Owners } from './owners';
 import { installPackageClasses } from './package-classes';
 import { disguise } from './native-look';
 import { reportOutput } from './output-report';
-import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../core/protocol';
+import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../shared/wire';
 
 const LOADED = Symbol.for('shutdown-trace.preload.loaded');
 const kInfo = Symbol('shutdown-trace.info');

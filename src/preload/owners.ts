@@ -20,7 +20,8 @@
  *    live owner of that class exists (timers armed from closures: BullMQ's stalled checker).
  * The owner shown is the outermost one created by the same user call.
  */
-import type { HandleOwner, Site } from '../core/protocol';
+import type { HandleOwner } from '../shared/wire';
+import type { Site } from '../shared/frames';
 import { captureSite, resolveSite, DEEP_FRAMES, type SiteHolder } from './site';
 import { disguise } from './native-look';
 

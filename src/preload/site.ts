@@ -4,7 +4,7 @@
  * snapshot. Formatting happens then through the runtime's own prepareStackTrace, so stacks
  * are source-mapped whenever the service runs with source maps (tsx, --enable-source-maps).
  */
-import type { Frame, Site } from '../core/protocol';
+import type { Frame, Site } from '../shared/frames';
 
 export interface SiteHolder {
   stack?: unknown;

@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { now } from './clock';
-import type { PreloadEvent, HelloMessage } from '../core/protocol';
+import type { PreloadEvent, HelloMessage } from '../shared/wire';
 import { redactArgv, redactText } from '../core/redact';
 import {
   SPOOL_FORMAT, SPOOL_VERSION, SPOOL_SUFFIX, TRACE_SUFFIX, SPOOL_MAX_BYTES, SPOOL_BEFORE_SHUTDOWN_BYTES, TRACE_AT_EXIT_MAX_BYTES, RECORDED_ENV,

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import WebSocket from 'ws';
 import { now } from './clock';
-import { TOKEN_HEADER, type PreloadEvent, type HelloMessage, type CollectorMessage } from '../core/protocol';
+import { TOKEN_HEADER, type PreloadEvent, type HelloMessage, type CollectorMessage } from '../shared/wire';
 import { SpoolSink } from './spool-sink';
 
 const MAX_QUEUE = 10_000;

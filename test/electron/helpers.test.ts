@@ -185,7 +185,7 @@ test('resolveFrame: existing local files only, relative to the trace cwd, never 
 
 import { findAnchors, problemsOf, resultPhrase, stackFrames } from '../../src/extension/results';
 import { headline, fmtShort } from '../../webview/src/headline';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 const readTrace = (p: string): Trace => JSON.parse(fs.readFileSync(path.join(__dirname, '..', p), 'utf8')) as Trace;
 const everywhere = () => true;

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI, FIXTURES } from './helpers';
 import { assertWellFormed, parseXml, assertJUnitShape, type XmlNode } from '../unit/xml-check';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 import { isAlive } from '../../src/core/proctree';
 
 interface CheckResult {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { runTraced, runPlain, node, TSX, FIXTURES, CLI, type Plan } from './helpers';
 import { withStdin, inPty, cliRun, serviceLines, tmpOut, hasScript, shQuote } from './stdio-helpers';
 import * as fs from 'node:fs';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 interface Case {
   name: string;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTraced, node, TSX, ROOT, eventsOf } from './helpers';
 import { toMarkdown } from '../../src/core/export-md';
-import type { Trace, ProcessInfo } from '../../src/core/trace';
+import type { Trace, ProcessInfo } from '../../src/shared/trace';
 
 function exitEvent(t: Trace, pid: number) {
   return eventsOf(t, 'process-exit').find((e) => e.pid === pid);

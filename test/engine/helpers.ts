@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Trace, TraceEvent, Finding } from '../../src/core/trace';
-import { userFrame, formatFrame } from '../../src/core/trace';
+import type { Trace, TraceEvent, Finding } from '../../src/shared/trace';
+import { userFrame, formatFrame } from '../../src/shared/frames';
 import { sessionMembers } from '../../src/core/proctree';
 
 export const ROOT = path.resolve(__dirname, '..', '..');

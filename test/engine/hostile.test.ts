@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTraced, node, CLI, FIXTURES, eventsOf } from './helpers';
 import { isAlive } from '../../src/core/proctree';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 import { assertWellFormed } from '../unit/xml-check';
 
 const tmpDir = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `st-${name}-`));

@@ -8,7 +8,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { runTraced, finding, eventsOf, node, CLI, type TracedOutcome } from './helpers';
-import { parseTrace, type Trace } from '../../src/core/trace';
+import { parseTrace } from '../../src/shared/trace-file';
+import type { Trace } from '../../src/shared/trace';
 import * as fs from 'node:fs';
 
 const TOL = 100;

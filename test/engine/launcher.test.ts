@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTraced, runPlain, node, CLI, FIXTURES, ROOT, finding, eventsOf } from './helpers';
 import { withPreload, quoteNodeOption, startRun, LaunchError } from '../../src/core/launcher';
-import { parseTrace } from '../../src/core/trace';
+import { parseTrace } from '../../src/shared/trace-file';
 
 describe('NODE_OPTIONS injection', () => {
   test('prepends --require and keeps the user options', () => {

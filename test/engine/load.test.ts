@@ -9,7 +9,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { runTraced, finding, eventsOf, node, type TracedOutcome } from './helpers';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 import type { Plan } from './helpers';
 
 /**

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTraced, finding, eventsOf, node, CLI, FIXTURES } from './helpers';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 const DIR = path.join(FIXTURES, 'platform');
 

@@ -9,7 +9,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { runTraced, finding, eventsOf, node, FIXTURES } from './helpers';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 const DIR = path.join(FIXTURES, 'platform');
 const plat = (t: Trace, what: string) => eventsOf(t, 'platform').filter((e) => e.what === what);

@@ -12,8 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { runTraced, finding, eventsOf, node, CLI, FIXTURES, type TracedOutcome } from './helpers';
-import type { Trace } from '../../src/core/trace';
-import type { PlatformEvent } from '../../src/core/platform/types';
+import type { Trace } from '../../src/shared/trace';
+import type { PlatformEvent } from '../../src/shared/platform';
 
 const DIR = path.join(FIXTURES, 'platform');
 const plat = (t: Trace, what: PlatformEvent['what']) => eventsOf(t, 'platform').filter((e) => e.what === what);

@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTraced, eventsOf, node, ROOT, FIXTURES, type TracedOutcome } from './helpers';
-import { leakFrame, formatFrame } from '../../src/core/trace';
-import type { HandleInfo } from '../../src/core/protocol';
+import { leakFrame, formatFrame } from '../../src/shared/frames';
+import type { HandleInfo } from '../../src/shared/wire';
 
 const SRC = path.join(FIXTURES, 'sourcemapped', 'src');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import protobuf from 'protobufjs';
 import { runTraced, node, CLI, FIXTURES, ROOT } from './helpers';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 import { SPOOL_SUFFIX, TRACE_SUFFIX, type SpoolHeader } from '../../src/core/spool-format';
 
 const PRELOAD = path.join(ROOT, 'dist', 'preload.js');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { CLI, FIXTURES, node } from './helpers';
 import { withStdin, inPty, cliRun, serviceLines, tmpOut, hasScript, pidsAlive, until, shQuote } from './stdio-helpers';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 const readTrace = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Trace;
 const pidsOf = (screen: string) => (/listening pids ([\d ]+)/.exec(screen)?.[1] ?? '').trim().split(' ').map(Number);

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI, FIXTURES, ROOT, node } from './helpers';
 import { tmpOut, pidsAlive, until } from './stdio-helpers';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 function spoolOf(pid: number): string | undefined {
   try {

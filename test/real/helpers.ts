@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Trace, Leak, ProcessInfo } from '../../src/core/trace';
-import type { Frame } from '../../src/core/protocol';
+import type { Trace, Leak, ProcessInfo } from '../../src/shared/trace';
+import type { Frame } from '../../src/shared/frames';
 import { runTraced, ROOT, type Plan, type TracedOutcome } from '../engine/helpers';
 
 export const APP = path.join(ROOT, 'test', 'real-app');

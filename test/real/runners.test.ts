@@ -5,7 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 import { useServers } from './servers';
 import { trace, at, expectLeaks, expectExit, expectGraceful, expectService, expectVerdictNames, explain, listenerPids, proc } from './helpers';
 import { finding } from '../engine/helpers';

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame } from '../../src/core/protocol';
+import type { Frame } from '../../src/shared/frames';
 import { APP, APP_BIN, trace, at, expectLeaks, expectExit, expectVerdictNames, explain } from './helpers';
 
 const PROJECT = path.join(APP, 'tsc-app');

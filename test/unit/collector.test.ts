@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import WebSocket from 'ws';
 import { Collector, COLLECTOR_MAX_PAYLOAD } from '../../src/core/collector';
-import { TOKEN_HEADER, PROTOCOL_VERSION, type PreloadEvent } from '../../src/core/protocol';
+import { TOKEN_HEADER, PROTOCOL_VERSION, type PreloadEvent } from '../../src/shared/wire';
 
 interface Log {
   hellos: number[];

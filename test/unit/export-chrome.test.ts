@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toChromeTrace, LAUNCHER_PID, TID, type ChromeEvent, type ChromeTrace } from '../../src/core/export-chrome';
-import type { Trace, TraceEvent } from '../../src/core/trace';
+import type { Trace, TraceEvent } from '../../src/shared/trace';
 import { loadFixture } from './traces/load';
 
 const PHASES = new Set(['M', 'b', 'e', 'i', 'C']);

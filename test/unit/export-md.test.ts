@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toMarkdown, mdText, mdLine, mdCode, mdFence, describeEvent, LOG_TAIL_LINES } from '../../src/core/export-md';
-import type { OutputLine } from '../../src/core/trace';
+import type { OutputLine } from '../../src/shared/trace';
 import { loadFixture } from './traces/load';
 
 /** Text between a heading line and the next heading. */

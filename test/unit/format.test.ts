@@ -13,7 +13,7 @@ import {
   truncate,
   leakedHandles,
 } from '../../src/core/format';
-import type { Site } from '../../src/core/protocol';
+import type { Site } from '../../src/shared/frames';
 import { loadFixture } from './traces/load';
 
 describe('formatDuration', () => {

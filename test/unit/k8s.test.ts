@@ -6,7 +6,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { kubeletSchedule, describePreStop, resolveHttpGet, startPreStop, MIN_GRACE_SECONDS } from '../../src/core/k8s';
+import { kubeletSchedule, describePreStop, MIN_GRACE_SECONDS } from '../../src/shared/kubernetes';
+import { resolveHttpGet, startPreStop } from '../../src/core/k8s';
 
 describe('kubeletSchedule: when the stop signal and SIGKILL come, counted from the start of preStop', () => {
   test('no preStop: the signal at once, SIGKILL after the whole grace period', () => {

@@ -7,9 +7,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { LoadGenerator, classifyError, resolveLoadUrl, type LoadConfig, type LoadSpan } from '../../src/core/load';
+import { LoadGenerator, classifyError, resolveLoadUrl, type LoadSpan } from '../../src/core/load';
+import type { LoadConfig } from '../../src/shared/traffic';
 import { accountRequests } from '../../src/core/analysis';
-import type { Trace, TraceEvent } from '../../src/core/trace';
+import type { Trace, TraceEvent } from '../../src/shared/trace';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEvent } from '../../src/core/export-md';
 import { toChromeTrace } from '../../src/core/export-chrome';
-import type { Trace, TraceEvent } from '../../src/core/trace';
+import type { Trace, TraceEvent } from '../../src/shared/trace';
 
 const start = { kind: 'prestop-start', t: 100, pid: 0, action: 'exec', detail: 'exec: sleep 1', hookPid: 4242 } as TraceEvent;
 const end = { kind: 'prestop-end', t: 1100, pid: 0, ok: true, durationMs: 1000, exitCode: 0 } as unknown as TraceEvent;

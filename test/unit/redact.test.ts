@@ -9,8 +9,9 @@ import {
   redactText,
   redactTrace,
 } from '../../src/core/redact';
-import { validateTrace, type Trace, type TraceEvent } from '../../src/core/trace';
-import type { HandleInfo } from '../../src/core/protocol';
+import { validateTrace } from '../../src/shared/trace-file';
+import type { Trace, TraceEvent } from '../../src/shared/trace';
+import type { HandleInfo } from '../../src/shared/wire';
 import { loadFixture } from './traces/load';
 
 // Planted secrets: every value is unique, so its absence from the output is meaningful.

@@ -6,8 +6,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { scriptOf, runsPackageCli, classifyRoles } from '../../src/core/runners';
 import { groupLeaks, fixFor } from '../../src/core/leaks';
-import type { ProcessInfo } from '../../src/core/trace';
-import type { HandleInfo, Site } from '../../src/core/protocol';
+import type { ProcessInfo } from '../../src/shared/trace';
+import type { HandleInfo } from '../../src/shared/wire';
+import type { Site } from '../../src/shared/frames';
 
 const proc = (pid: number, ppid: number, command: string, traced = true, start = pid): ProcessInfo => ({ pid, ppid, command, traced, isMain: false, start });
 

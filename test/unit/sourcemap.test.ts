@@ -15,8 +15,8 @@ import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { SourceMapper, mapTraceSourcePositions, userIndex, MAX_SOURCEMAP_BYTES } from '../../src/core/sourcemap';
 import { parseStack } from '../../src/preload/site';
-import type { Frame, Site } from '../../src/core/protocol';
-import type { Trace } from '../../src/core/trace';
+import type { Frame, Site } from '../../src/shared/frames';
+import type { Trace } from '../../src/shared/trace';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const execFileAsync = promisify(execFile);

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTrace, validateTrace, TraceFormatError, TRACE_VERSION } from '../../src/core/trace';
+import { parseTrace, validateTrace, TraceFormatError } from '../../src/shared/trace-file';
+import { TRACE_VERSION } from '../../src/shared/trace';
 import { toChromeTrace } from '../../src/core/export-chrome';
 import { fixtureText, loadFixture } from './traces/load';
 

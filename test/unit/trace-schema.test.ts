@@ -13,10 +13,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
-import { parseTrace, validateTrace, TraceFormatError, TRACE_VERSION } from '../../src/core/trace';
+import { parseTrace, validateTrace, TraceFormatError } from '../../src/shared/trace-file';
+import { TRACE_VERSION } from '../../src/shared/trace';
 import { TRACE_SCHEMA_PATH, traceJsonSchema, traceJsonSchemaText } from '../../src/core/trace-schema';
-import { TRACE_EVENT_KINDS } from '../../src/core/validate-trace';
-import { jsonSchemaOf, obj, str, type Checker } from '../../src/core/schema';
+import { TRACE_EVENT_KINDS } from '../../src/shared/validate-trace';
+import { jsonSchemaOf, obj, str, type Checker } from '../../src/shared/schema';
 import { TOOL_VERSION } from '../../src/core/version';
 
 const ROOT = path.resolve(__dirname, '..', '..');

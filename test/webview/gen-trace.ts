@@ -6,7 +6,7 @@
  *
  * CLI: node --import tsx test/webview/gen-trace.ts 100000 > big.shutdown-trace.json
  */
-import type { Trace, TraceEvent, OutputLine } from '../../src/core/trace';
+import type { Trace, TraceEvent, OutputLine } from '../../src/shared/trace';
 
 export interface GenOptions {
   seed?: number;

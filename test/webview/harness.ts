@@ -18,8 +18,8 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import * as esbuild from 'esbuild';
 import { renderWebviewHtml, makeNonce, webviewCsp } from '../../src/core/webview-html';
-import type { HostToWebview, WebviewToHost } from '../../src/core/protocol';
-import type { Trace } from '../../src/core/trace';
+import type { HostToWebview, WebviewToHost } from '../../src/shared/messages';
+import type { Trace } from '../../src/shared/trace';
 import type { Stats } from '../../webview/src/app';
 
 export const ROOT = path.resolve(__dirname, '..', '..');

@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { serve, launch, open, loadTrace, waitLoaded, readStats, type Served } from './harness';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 async function itemTexts(page: Page, kind: string): Promise<string[]> {
   return page.$$eval(`[data-testid=tl-item][data-kind="${kind}"]`, (els) => els.map((e) => e.textContent!));

@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, type Served, type Opened } from './harness';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 const W = 515;
 const H = 500;

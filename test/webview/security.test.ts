@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { renderWebviewHtml, webviewCsp, makeNonce, jsonForScript } from '../../src/core/webview-html';
 import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, fitAll, type Served, type Opened } from './harness';
-import type { Trace } from '../../src/core/trace';
+import type { Trace } from '../../src/shared/trace';
 
 const IMG = '<img src=x onerror=alert(1)>';
 const SCR = '</script><script>alert(1)</script>';

@@ -3,9 +3,10 @@
  * the canvas renderer, the accessible item layer, the summary, the details pane and the
  * keyboard/mouse interaction. Frames are coalesced with requestAnimationFrame.
  */
-import type { HostToWebview, Frame as StackFrame } from '../../src/core/protocol';
-import type { Trace, TraceEvent, Finding, OutputLine } from '../../src/core/trace';
-import { validateTrace, parseTrace } from '../../src/core/trace';
+import type { HostToWebview } from '../../src/shared/messages';
+import type { Frame as StackFrame } from '../../src/shared/frames';
+import type { Trace, TraceEvent, Finding, OutputLine } from '../../src/shared/trace';
+import { validateTrace, parseTrace } from '../../src/shared/trace-file';
 import { Host } from './host';
 import { Model, Track, F, HandleRec } from './model';
 import { Viewport } from './view';

@@ -3,9 +3,10 @@
  * first signal), addresses and other facts, and its stack — each frame a button that asks the
  * host to open that file at that line. All trace text goes through textContent.
  */
-import type { Frame as StackFrame, Site, HandleInfo } from '../../src/core/protocol';
-import type { TraceEvent } from '../../src/core/trace';
-import { formatFrame } from '../../src/core/trace';
+import type { Frame as StackFrame, Site } from '../../src/shared/frames';
+import type { HandleInfo } from '../../src/shared/wire';
+import type { TraceEvent } from '../../src/shared/trace';
+import { formatFrame } from '../../src/shared/frames';
 import { Model, Track, exitText, KIND_NAME } from './model';
 import { el, clear, displayText, fmtAt, fmtDur, displayPath, isInternalFile, fmtInt } from './util';
 

@@ -4,7 +4,7 @@
  * Read from the analysis (exitReason, leaks, signalToExitMs, serviceExit, findings); it never
  * recomputes a leak. DOM-free: the extension host uses it too.
  */
-import type { Analysis } from '../../src/core/trace';
+import type { Analysis } from '../../src/shared/trace';
 
 export type Tone = 'ok' | 'warn' | 'bad';
 

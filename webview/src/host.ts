@@ -9,7 +9,7 @@
  *  - Standalone page (`shutdown-trace view`): initial data embedded in the page, `GET traceUrl`,
  *    an EventSource on `eventsUrl`, `POST postUrl`; state in sessionStorage.
  */
-import type { HostToWebview, WebviewToHost } from '../../src/core/protocol';
+import type { HostToWebview, WebviewToHost } from '../../src/shared/messages';
 import type { PanelMessage, PanelRequest } from './messages';
 
 interface VsCodeApi {

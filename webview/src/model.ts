@@ -9,9 +9,9 @@
  * Live runs: `apply()` adds events incrementally (amortised O(1) per event, no re-layout of
  * what exists); `setAnalysis()` swaps in the final phases and leaks.
  */
-import type { Trace, TraceEvent, OutputLine, ProcessInfo, Analysis, PhaseTiming, Finding, Leak } from '../../src/core/trace';
-import type { HandleInfo } from '../../src/core/protocol';
-import { userFrame, formatFrame } from '../../src/core/trace';
+import type { Trace, TraceEvent, OutputLine, ProcessInfo, Analysis, PhaseTiming, Finding, Leak } from '../../src/shared/trace';
+import type { HandleInfo } from '../../src/shared/wire';
+import { userFrame, formatFrame } from '../../src/shared/frames';
 import { lowerBound, fmtDur, displayText } from './util';
 
 /** Item kinds; names are the `data-kind` values of the UI contract. */

@@ -4,9 +4,10 @@
  * creation site and fix), the key facts, and the findings (each a button that selects its
  * evidence on the timeline). Laid out so the headline and the first leak fit at half width.
  */
-import type { Finding } from '../../src/core/trace';
-import type { Frame as StackFrame } from '../../src/core/protocol';
-import { userFrame, podWouldHave, formatFrame } from '../../src/core/trace';
+import type { Finding } from '../../src/shared/trace';
+import type { Frame as StackFrame } from '../../src/shared/frames';
+import { userFrame, formatFrame } from '../../src/shared/frames';
+import { podWouldHave } from '../../src/shared/kubernetes';
 import { Model, HandleRec } from './model';
 import { headline } from './headline';
 import { el, clear, displayText, fmtDur, fmtInt } from './util';

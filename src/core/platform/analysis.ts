@@ -4,8 +4,11 @@
  * with the container, zombies, systemd's kill modes and notify messages, the Kubernetes
  * endpoint lag by phase, signals that must not stop the service, SIGUSR1. Pure.
  */
-import { userFrame, formatFrame, isTcpAddress, podWouldHave, type Trace, type TraceEvent, type Analysis, type Finding } from '../trace';
-import type { PlatformEvent, PlatformAnalysis } from './types';
+import { userFrame, formatFrame } from '../../shared/frames';
+import { isTcpAddress } from '../../shared/address';
+import { podWouldHave } from '../../shared/kubernetes';
+import type { Trace, TraceEvent, Analysis, Finding } from '../../shared/trace';
+import type { PlatformEvent, PlatformAnalysis } from '../../shared/platform';
 import { systemdFindings } from './systemd-analysis';
 import { endpointLagFindings } from './endpoint-lag-analysis';
 

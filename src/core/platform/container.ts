@@ -22,7 +22,7 @@ import * as path from 'path';
 import { spawnSync, type ChildProcess, type StdioOptions } from 'child_process';
 import type { Readable } from 'stream';
 import { allProcStats, readCmdline, signalMasks, hasSignal, nsPids, pidNamespaceOf, waitedSignals, type ProcStat } from './procfs';
-import type { ContainerOptions, InitProgram, Pid1Meta } from './types';
+import type { ContainerOptions, InitProgram, Pid1Meta } from '../../shared/platform';
 
 const SIGNALS = os.constants.signals as Record<string, number>;
 

@@ -5,9 +5,9 @@
  * "turned away". Reported the way rolling updates are measured: N of M requests failed, as a
  * percentage, by phase (preStop, drain, after SIGKILL).
  */
-import type { TraceEvent } from '../trace';
+import type { TraceEvent } from '../../shared/trace';
 import type { Ctx } from './analysis';
-import type { PlatformAnalysis } from './types';
+import type { PlatformAnalysis } from '../../shared/platform';
 
 type Span = Extract<TraceEvent, { kind: 'load-request' }>;
 

@@ -6,9 +6,9 @@
  * flight ones go on); requests refused or reset in that window are lost (analysis). With a
  * preStop sleep at least as long as the lag the pod still serves them.
  */
-import type { LauncherEvent } from '../trace';
+import type { LauncherEvent } from '../../shared/trace';
 import type { PlatformContext } from './session';
-import type { PlatformEvent } from './types';
+import type { PlatformEvent } from '../../shared/platform';
 
 export class EndpointLag {
   private timer: NodeJS.Timeout | undefined;

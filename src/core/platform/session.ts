@@ -7,13 +7,13 @@
 import * as os from 'os';
 import type { ChildProcess, StdioOptions } from 'child_process';
 import type { Readable } from 'stream';
-import type { HelloMessage, PreloadEvent } from '../protocol';
-import type { LauncherEvent, ProcessInfo, TraceEvent, TraceMeta } from '../trace';
+import type { HelloMessage, PreloadEvent } from '../../shared/wire';
+import type { LauncherEvent, ProcessInfo, TraceEvent, TraceMeta } from '../../shared/trace';
 import type { Collector } from '../collector';
 import { Pid1Runtime, initReceives } from './container';
 import { SystemdUnit } from './systemd';
 import { EndpointLag } from './endpoint-lag';
-import type { PlatformEvent, PlatformOptions, PlatformMeta } from './types';
+import type { PlatformEvent, PlatformOptions, PlatformMeta } from '../../shared/platform';
 
 export interface PlatformContext {
   now(): number;

@@ -25,7 +25,7 @@ import * as readline from 'readline';
 import { allProcStats, readCmdline } from './procfs';
 import { LaunchError } from '../run-api';
 import type { PlatformContext } from './session';
-import type { PlatformEvent, SystemdOptions } from './types';
+import type { PlatformEvent, SystemdOptions } from '../../shared/platform';
 
 const RECEIVER = String.raw`use strict; use IO::Socket::UNIX; use Socket;
 my $p = shift; unlink $p;

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseTrace, type Trace } from '../../../src/core/trace';
+import { parseTrace } from '../../../src/shared/trace-file';
+import type { Trace } from '../../../src/shared/trace';
 import type { Controller } from '../../../src/extension/controller';
 
 const EXT_ID = 'shutdown-trace.shutdown-trace';

@@ -1,7 +1,8 @@
 /** Shared helpers for the unit tests of the core modules: fixture traces, loaded fresh each time. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseTrace, type Trace } from '../../../src/core/trace';
+import { parseTrace } from '../../../src/shared/trace-file';
+import type { Trace } from '../../../src/shared/trace';
 
 export const TRACES_DIR = __dirname;
 

@@ -6,7 +6,9 @@
  *
  * The same event checkers serve the trace-file validator (validate-trace.ts) in check mode.
  */
-import { assertNever, PROTOCOL_VERSION, type Frame, type Site, type HandleInfo, type HandleOwner, type HandleType, type PreloadEvent, type PreloadEventKind, type SnapshotReason, type HelloMessage } from './protocol';
+import { assertNever } from './assert-never';
+import { PROTOCOL_VERSION, type HandleInfo, type HandleOwner, type HandleType, type PreloadEvent, type PreloadEventKind, type SnapshotReason, type HelloMessage } from './wire';
+import type { Frame, Site } from './frames';
 import { SchemaError, obj, str, num, int, count, bool, opt, oneOf, lit, either, list, record, checkAt, describe, named, type Checker, type Ctx } from './schema';
 
 type Ev<K extends PreloadEventKind> = Extract<PreloadEvent, { kind: K }>;

@@ -1,12 +1,10 @@
 /**
- * The one protocol shared by the preload, the collector, the extension host and the webview.
- * Kept free of `vscode` and Node imports so every runtime can bundle it.
- *
- * Three channels:
- *  - preload → collector (WebSocket text frames, JSON): PreloadMessage
- *  - collector → preload: CollectorMessage
- *  - host ↔ webview (postMessage): HostToWebview / WebviewToHost
+ * The wire between the preload (inside every traced process) and the collector (in the
+ * launcher): WebSocket text frames of JSON, or the spool file when the socket is not there.
+ * Two discriminated unions: PreloadMessage (preload → collector, on `type`; its events on
+ * `kind`) and CollectorMessage (collector → preload). Browser-safe: no Node imports.
  */
+import type { Frame, Site } from './frames';
 
 export const PROTOCOL_VERSION = 1;
 /** Name of the diagnostics_channel tracing channel apps publish their own phases on. */
@@ -23,29 +21,6 @@ export const ENV = {
 } as const;
 /** Header carrying the per-run token on the WebSocket upgrade. */
 export const TOKEN_HEADER = 'x-shutdown-trace-token';
-
-/**
- * One stack frame, already source-mapped where the runtime had maps (tsx, --enable-source-maps);
- * otherwise mapped by the launcher from the compiled file's `.map` (src/core/sourcemap.ts).
- */
-export interface Frame {
-  fn?: string;
-  file: string;
-  line: number;
-  col: number;
-  /**
-   * Set when the launcher mapped this frame from a source map after the run: the compiled
-   * position that actually ran (e.g. dist/cache.js:14:5); file/line/col are then the original's.
-   */
-  generated?: { file: string; line: number; col: number };
-}
-
-/** Where something was created or called: frames plus the first frame in user code. */
-export interface Site {
-  frames: Frame[];
-  /** Index into frames of the first frame outside node internals, the tool and node_modules; -1 if none. */
-  user: number;
-}
 
 export type HandleType =
   | 'timeout'
@@ -164,28 +139,3 @@ export type PreloadMessage =
 export type CollectorMessage =
   | { type: 'snapshot-request'; reason: SnapshotReason }
   | { type: 'bye' };
-
-// ---------------------------------------------------------------- host ↔ webview
-
-import type { Trace, TraceEvent, ProcessInfo, Analysis, OutputLine } from './trace';
-
-export type HostToWebview =
-  /** A whole trace: a saved file, or the state of a live run when the panel (re)opens. */
-  | { type: 'trace'; trace: Trace; live: boolean }
-  /** Incremental live updates; applied in order to the last 'trace'. */
-  | { type: 'append'; events: TraceEvent[]; output: OutputLine[]; processes: ProcessInfo[]; now: number }
-  /** The run ended; carries the final analysis. */
-  | { type: 'finished'; analysis: Analysis; trace: Trace }
-  | { type: 'error'; message: string }
-  | { type: 'theme'; kind: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light' };
-
-export type WebviewToHost =
-  | { type: 'ready' }
-  | { type: 'open-frame'; file: string; line: number; col: number }
-  | { type: 'command'; command: 'send-signal' | 'kill' | 'stop' | 'export' | 'copy-summary' | 'rerun'; signal?: string }
-  | { type: 'select'; eventIndex: number };
-
-/** Exhaustiveness guard for discriminated-union switches. */
-export function assertNever(x: never): never {
-  throw new Error(`unhandled message: ${JSON.stringify(x)}`);
-}

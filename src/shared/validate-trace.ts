@@ -8,10 +8,12 @@
  * Unknown event kinds and finding codes are tolerated too (kind, t and pid are still checked):
  * every reader skips kinds it does not know.
  */
-import type { PreloadEventKind } from './protocol';
-import type { Trace, TraceMeta, TraceEvent, TraceEventKind, LauncherEvent, ProcessInfo, OutputLine, Analysis, Finding, FindingCode, PhaseTiming, Leak, RequestAccounting, OutcomeCounts, K8sOutcome, SignalPlan, SignalWhen, LoadConfig, LoadOutcome, LoadSummary, K8sPlan, KubeletSchedule, PreStop } from './trace';
-import type { PlatformMeta, PlatformAnalysis, PlatformEvent, Pid1Meta, DockerOptions, SystemdOptions, SurviveExpectation } from './platform/types';
-import { assertNever } from './protocol';
+import type { PreloadEventKind } from './wire';
+import type { Trace, TraceMeta, TraceEvent, TraceEventKind, LauncherEvent, ProcessInfo, OutputLine, Analysis, Finding, FindingCode, PhaseTiming, Leak, RequestAccounting, OutcomeCounts, SignalPlan, SignalWhen } from './trace';
+import type { K8sOutcome, K8sPlan, KubeletSchedule, PreStop } from './kubernetes';
+import type { LoadConfig, LoadOutcome, LoadSummary } from './traffic';
+import type { PlatformMeta, PlatformAnalysis, PlatformEvent, Pid1Meta, DockerOptions, SystemdOptions, SurviveExpectation } from './platform';
+import { assertNever } from './assert-never';
 import { SchemaError, obj, str, num, int, count, bool, opt, nullable, oneOf, lit, list, record, variant, checkAt, describe, named, whenTag, type Checker, type Ctx } from './schema';
 import { PRELOAD_KINDS, preloadEventChecker, frame, handleInfo, handleOwner } from './validate-wire';
 

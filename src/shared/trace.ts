@@ -1,17 +1,14 @@
 /**
  * The trace file: a versioned JSON document written by `run`, read by every other command,
- * the extension and the webview. Times are milliseconds relative to `meta.t0` (the launcher's
+ * the extension and the webview. Its types, as one discriminated union of events on `kind`
+ * (reading and checking a file: trace-file.ts). Times are milliseconds relative to `meta.t0` (the launcher's
  * monotonic clock at spawn), so t=0 is when the service was started.
  */
-import type { PreloadEvent, HandleInfo, Site, Frame } from './protocol';
-import { checkTraceFields } from './validate-trace';
-import { SchemaError } from './schema';
-// ---- traffic during shutdown / Kubernetes termination (issue #5)
-import type { LoadConfig, LoadOutcome, LoadSummary } from './load';
-import type { K8sPlan, KubeletSchedule, PreStop } from './k8s';
-export type { LoadConfig, LoadOutcome, LoadSummary, K8sPlan, KubeletSchedule, PreStop };
-// ---- end issue #5
-import type { PlatformEvent, PlatformMeta, PlatformFindingCode, PlatformAnalysis } from './platform/types'; // issue 11
+import type { PreloadEvent, HandleInfo, HandleOwner } from './wire';
+import type { Frame } from './frames';
+import type { LoadConfig, LoadOutcome, LoadSummary } from './traffic';
+import type { K8sPlan, KubeletSchedule, PreStop, K8sOutcome } from './kubernetes';
+import type { PlatformEvent, PlatformMeta, PlatformFindingCode, PlatformAnalysis } from './platform';
 
 export const TRACE_FORMAT = 'shutdown-trace';
 export const TRACE_VERSION = 1;
@@ -168,7 +165,7 @@ export interface Leak {
   /** "ioredis Redis (127.0.0.1:6379)", or the handle's own label when it has no library owner. */
   title: string;
   /** The owner, when the handles were created by a library on behalf of a user-created object. */
-  owner?: import('./protocol').HandleOwner;
+  owner?: HandleOwner;
   /** The user's line: the handle's own user frame, else its owner's. Undefined if none is known. */
   site?: Frame;
   /** True when `site` is in the user's code (not node_modules, not node internals). */
@@ -237,20 +234,6 @@ export interface RequestAccounting {
   unrecorded: number;
 }
 
-export interface K8sOutcome {
-  graceSeconds: number;
-  stopSignal: string;
-  preStop?: string;
-  /** Trace ms when termination began (the grace period counts from here). */
-  startedAt?: number;
-  schedule?: KubeletSchedule;
-  /** Seconds from termination start to the main process's end. */
-  endedAfterSeconds?: number;
-  fate: 'graceful' | 'killed' | 'died-by-signal' | 'crashed' | 'not-terminated' | 'unknown';
-  /** "killed at 30 s; 3 requests lost; 2 handles alive" (the verdict says "A real pod would have been …") */
-  summary: string;
-}
-
 export interface TraceMeta {
   tool: string;
   toolVersion: string;
@@ -284,130 +267,4 @@ export interface Trace {
   events: TraceEvent[];
   output: OutputLine[];
   analysis?: Analysis;
-}
-
-export class TraceFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TraceFormatError';
-  }
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Parses and checks a trace file's text. Throws TraceFormatError with a message that names
- * the problem (not JSON, truncated, not a trace, a future version, a damaged field).
- */
-export function parseTrace(text: string, source = 'trace'): Trace {
-  let data: unknown;
-  // A UTF-8 byte-order mark (editors on Windows add one) is not part of the JSON.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === '') throw new TraceFormatError(`${source} is empty: not a Shutdown Trace file.`);
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    const trimmed = text.trimEnd();
-    const truncated = trimmed.startsWith('{') && endsUnclosed(trimmed);
-    throw new TraceFormatError(
-      truncated
-        ? `${source} is truncated: the JSON ends early (${text.length} bytes read). The file was cut off while being written or copied.`
-        : `${source} is not valid JSON: ${(e as Error).message}`,
-    );
-  }
-  return validateTrace(data, source);
-}
-
-/** True when JSON text ends inside a string or with an object/array still open (it was cut off). */
-function endsUnclosed(text: string): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') depth--;
-  }
-  return inString || depth > 0;
-}
-
-/** Traces already checked (parseTrace, then the webview's own validateTrace on the same object). */
-const validated = new WeakSet<object>();
-
-/**
- * Checks a parsed trace: the envelope (format, version, its parts), then every field against
- * the types above (validate-trace.ts). Throws a TraceFormatError of one line that names the
- * file and the first bad field: `run.shutdown-trace.json: events[12].handles is not a list (number)`.
- */
-export function validateTrace(data: unknown, source = 'trace'): Trace {
-  if (!isObj(data)) throw new TraceFormatError(`${source} is not a Shutdown Trace file: expected a JSON object.`);
-  if (data.format !== TRACE_FORMAT) {
-    if ('traceEvents' in data) throw new TraceFormatError(`${source} is a Chrome Trace Event file (an export), not a Shutdown Trace file. Open it in Perfetto, or open the original .shutdown-trace.json.`);
-    throw new TraceFormatError(`${source} is not a Shutdown Trace file: "format" is ${JSON.stringify(data.format)}, expected "${TRACE_FORMAT}".`);
-  }
-  if (typeof data.version !== 'number') throw new TraceFormatError(`${source} has no version number.`);
-  if (data.version > TRACE_VERSION) throw new TraceFormatError(`${source} was written by a newer Shutdown Trace (format version ${data.version}); this one reads version ${TRACE_VERSION}. Update Shutdown Trace to open it.`);
-  if (data.version < 1) throw new TraceFormatError(`${source} has an unknown format version ${data.version}.`);
-  if (!isObj(data.meta)) throw new TraceFormatError(`${source} is damaged: "meta" is missing.`);
-  for (const key of ['processes', 'events', 'output'] as const) {
-    if (!Array.isArray(data[key])) throw new TraceFormatError(`${source} is damaged: "${key}" is missing or not a list.`);
-  }
-  if (validated.has(data)) return data as unknown as Trace;
-  try {
-    checkTraceFields(data);
-  } catch (e) {
-    if (!(e instanceof SchemaError)) throw e;
-    throw new TraceFormatError(`${source}: ${e.path.replace(/^\./, '')} ${e.problem}`);
-  }
-  validated.add(data);
-  return data as unknown as Trace;
-}
-
-/**
- * "a real pod would have been killed at 30 s…", "…would have died by SIGTERM at 0 s…": the
- * Kubernetes verdict's phrase, with the verb its fate needs (never "would have been died").
- */
-export function podWouldHave(k: Pick<K8sOutcome, 'fate' | 'summary'>): string {
-  if (k.fate === 'not-terminated') return `no pod termination: ${k.summary.replace(/^not terminated: /, '')}`;
-  return `a real pod would have ${k.fate === 'killed' ? 'been ' : ''}${k.summary}`;
-}
-
-/** A listen address on a TCP port ("127.0.0.1:3000"), as opposed to a Unix socket or pipe path. */
-export function isTcpAddress(address: string): boolean {
-  return /:\d+$/.test(address);
-}
-
-/** True for a frame in the user's own code: a path outside node_modules and node's internals. */
-export function isUserFile(file: string): boolean {
-  return !file.startsWith('node:') && /[\\/]/.test(file) && !/[\\/]node_modules[\\/]/.test(file);
-}
-
-/**
- * The user's line for a handle: where the user's code created its owner when a library owns it
- * (one line per library object), else the handle's own first user frame.
- */
-export function leakFrame(h: HandleInfo): Frame | undefined {
-  const own = h.site && h.site.user >= 0 ? h.site.frames[h.site.user] : undefined;
-  const o = h.owner?.site && h.owner.site.user >= 0 ? h.owner.site.frames[h.owner.site.user] : undefined;
-  if (o && isUserFile(o.file)) return o;
-  if (own && isUserFile(own.file)) return own;
-  return own ?? userFrame(h.site) ?? userFrame(h.owner?.site);
-}
-
-/** The frame to show for a site: the first user frame, else the first frame. */
-export function userFrame(site: Site | undefined): Frame | undefined {
-  if (!site || site.frames.length === 0) return undefined;
-  return site.frames[site.user >= 0 ? site.user : 0];
-}
-
-export function formatFrame(f: Frame | undefined, cwd?: string): string {
-  if (!f) return 'unknown site';
-  let file = f.file;
-  if (cwd && file.startsWith(cwd + '/')) file = file.slice(cwd.length + 1);
-  return `${file}:${f.line}:${f.col}`;
 }
