@@ -176,10 +176,12 @@ export function rowOf(trace: Trace, file: string, rel: string): TraceRow {
   };
 }
 
-/** The first problem line of an error, without the file name repeated. */
-export function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0].trim().slice(0, 300) || 'unreadable';
+/** The first line of an error, without the file's name in front (the item shows it): "is truncated: the JSON ends early…". */
+export function oneLine(e: unknown, name?: string): string {
+  let msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
+  if (name && msg.startsWith(`${name} `)) msg = msg.slice(name.length + 1);
+  else if (name && msg.startsWith(`${name}: `)) msg = msg.slice(name.length + 2);
+  return msg.slice(0, 300) || 'unreadable';
 }
 
 interface Cached {
@@ -233,7 +235,7 @@ async function readRow(file: string, rel: string, st: fs.Stats): Promise<Row> {
     const text = await fs.promises.readFile(file, 'utf8');
     return rowOf(parseTrace(text, rel), file, rel);
   } catch (e) {
-    return { kind: 'bad', file, rel, problem: oneLine(e), openable: false };
+    return { kind: 'bad', file, rel, problem: oneLine(e, rel), openable: false };
   }
 }
 
