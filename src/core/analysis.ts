@@ -2,6 +2,7 @@
  * Diagnosis: from a trace's events to a verdict in plain words, findings with evidence,
  * phase timings and the summary fields a bug report needs. Pure; vscode-free.
  */
+import { formatDuration, formatSeconds } from '../shared/duration';
 import type { HandleInfo } from '../shared/wire';
 import { userFrame, formatFrame } from '../shared/frames';
 import { isTcpAddress } from '../shared/address';
@@ -15,11 +16,6 @@ import { analyzePlatform } from './platform/analysis';
 
 type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
 
-function fmtMs(ms: number): string {
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
 
 function pct(part: number, whole: number): string {
   if (!whole) return '';
@@ -200,11 +196,11 @@ function analyzeCore(trace: Trace): Analysis {
   if (!meta.complete) {
     exitReason = mainExit ? 'killed-by-signal' : 'still-running';
     const leaks = [...leakSnapshots.values()].flatMap(refd);
-    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}) ${fmtMs((manualKill ?? mainExit)?.t ?? meta.durationMs)} after launch${firstSent ? `, ${fmtMs(((manualKill ?? mainExit)?.t ?? meta.durationMs) - firstSent.t)} after ${sig}` : ', before any signal was sent'}; the trace holds what was captured until then${leaks.length ? ` (${plural(handleCount(leaks), 'handle')} alive: ${nameLeaks(leaks, 2)})` : ''}.`;
+    verdict = `Run ended early (${meta.incompleteReason ?? 'stopped'}) ${formatDuration((manualKill ?? mainExit)?.t ?? meta.durationMs)} after launch${firstSent ? `, ${formatDuration(((manualKill ?? mainExit)?.t ?? meta.durationMs) - firstSent.t)} after ${sig}` : ', before any signal was sent'}; the trace holds what was captured until then${leaks.length ? ` (${plural(handleCount(leaks), 'handle')} alive: ${nameLeaks(leaks, 2)})` : ''}.`;
   } else if (manualKill && mainExitInfo?.signal === 'SIGKILL') {
     exitReason = 'killed-by-signal';
     const leaks = [...leakSnapshots.values()].flatMap(refd);
-    verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${fmtMs(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} were alive: ${nameLeaks(leaks, 3)}` : ''}.`;
+    verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${formatDuration(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} were alive: ${nameLeaks(leaks, 3)}` : ''}.`;
     if (leaks.length) findings.push({ code: 'leaked-handles', severity: 'warning', title: `${plural(handleCount(leaks), 'handle')} alive when it was killed`, detail: 'Snapshot taken just before the kill.', evidence: ix(manualKill), handles: leaks });
   } else if (!firstSent && mainArrivals.length === 0 && mainExit) {
     // A signal someone else sent (kill by hand, a platform) is a shutdown too: only no signal at all is "on its own".
@@ -212,7 +208,7 @@ function analyzeCore(trace: Trace): Analysis {
     const how = mainExitInfo?.signal ? `died by ${mainExitInfo.signal}` : `exited with code ${mainExitInfo?.code}`;
     const errLines = trace.output.filter((o) => o.stream === 'stderr' && o.text.trim() && !/^Node\.js v\d/.test(o.text));
     const lastErr = errLines.find((o) => /^\s*(\w*Error|Uncaught)\b/.test(o.text)) ?? errLines[errLines.length - 1];
-    verdict = exitReason === 'crashed' ? `Crashed at start-up: ${how} ${fmtMs(mainExit.t)} after launch, before any signal was sent.` : `Exited on its own (${how}) ${fmtMs(mainExit.t)} after launch, before any signal was sent.`;
+    verdict = exitReason === 'crashed' ? `Crashed at start-up: ${how} ${formatDuration(mainExit.t)} after launch, before any signal was sent.` : `Exited on its own (${how}) ${formatDuration(mainExit.t)} after launch, before any signal was sent.`;
     findings.push({
       code: exitReason === 'crashed' ? 'crashed' : 'exited-before-signal',
       severity: exitReason === 'crashed' ? 'error' : 'warning',
@@ -223,7 +219,7 @@ function analyzeCore(trace: Trace): Analysis {
   } else if (killSent && deadline && mainExitInfo?.signal === 'SIGKILL') {
     exitReason = 'killed-at-deadline';
     const leaks = [...leakSnapshots.values()].flatMap(refd).sort((a, b) => Number(inUserCode(b)) - Number(inUserCode(a)));
-    verdict = `Killed at the ${fmtMs(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} kept it alive (${nameLeaks(leaks, 3)})` : ''}.`;
+    verdict = `Killed at the ${formatDuration(graceMs)} deadline: ${sig} did not stop it${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} kept it alive (${nameLeaks(leaks, 3)})` : ''}.`;
     // Held by one-shot timers only: the loop would have drained when the last one fired.
     const held = refd(leakSnapshots.get(mainPid));
     let onItsOwn = '';
@@ -233,19 +229,19 @@ function analyzeCore(trace: Trace): Analysis {
       const platforms = [['docker stop', '10 s', 10_000], ['Kubernetes', '30 s', 30_000], ['systemd', '90 s', 90_000]] as const;
       const within = platforms.filter(([, , ms]) => naturalExitAfterMs! <= ms).map(([n, d]) => `${n} (${d})`);
       const list = within.length > 1 ? `${within.slice(0, -1).join(', ')} and ${within[within.length - 1]}` : within[0];
-      onItsOwn = ` Held only by timers, it would have exited on its own ${fmtMs(naturalExitAfterMs)} after ${sig}, when the last one fired (unless one re-arms): after this ${fmtMs(graceMs)} grace period${list ? `, within the default stop timeout of ${list}` : ''}.`;
+      onItsOwn = ` Held only by timers, it would have exited on its own ${formatDuration(naturalExitAfterMs)} after ${sig}, when the last one fired (unless one re-arms): after this ${formatDuration(graceMs)} grace period${list ? `, within the default stop timeout of ${list}` : ''}.`;
     }
     verdict += onItsOwn;
-    findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${fmtMs(graceMs)} grace deadline`, detail: `The process was still running ${fmtMs(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.${onItsOwn}`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
+    findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${formatDuration(graceMs)} grace deadline`, detail: `The process was still running ${formatDuration(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.${onItsOwn}`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
   } else if (mainExitInfo?.signal) {
     exitReason = 'killed-by-signal';
     const tracedBelow = trace.processes.some((p) => p.traced && p.pid !== mainPid);
     const noHandler = mainExitInfo.signal === sig && (mainTraced ? mainArrivals.length === 0 : !tracedBelow);
     if (noHandler) {
-      verdict = `No ${sig} handler: the process died by ${sig} at once (${exitedAfter !== undefined ? fmtMs(exitedAfter) : '?'} after the signal); in-flight work was cut and nothing was flushed.`;
+      verdict = `No ${sig} handler: the process died by ${sig} at once (${exitedAfter !== undefined ? formatDuration(exitedAfter) : '?'} after the signal); in-flight work was cut and nothing was flushed.`;
       findings.push({ code: 'no-handler', severity: 'error', title: `No ${sig} handler`, detail: `Node took the default action for ${sig}: immediate death by signal. Add process.on('${sig}', …) that closes servers and clients, or let a library (close-with-grace, terminus) do it.`, evidence: ix(firstSent, mainExit) });
     } else {
-      verdict = `Died by ${mainExitInfo.signal} ${exitedAfter !== undefined ? fmtMs(exitedAfter) + ' after ' + sig : ''}.`;
+      verdict = `Died by ${mainExitInfo.signal} ${exitedAfter !== undefined ? formatDuration(exitedAfter) + ' after ' + sig : ''}.`;
     }
   } else if (mainExitInfo) {
     const code = mainExitInfo.code ?? 0;
@@ -258,11 +254,11 @@ function analyzeCore(trace: Trace): Analysis {
       findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(handleCount(masked), 'live handle')}`, detail: `Without process.exit() these would have kept the process alive until SIGKILL. In-flight work on them was cut.`, evidence: ix(exitCall, of('snapshot', mainPid).find((s) => s.reason === 'process-exit')), handles: masked });
     } else if (code === 0) {
       exitReason = 'graceful';
-      verdict = `Graceful: exited with code 0 ${exitedAfter !== undefined ? `${fmtMs(exitedAfter)} after ${sig} (${pct(exitedAfter, graceMs)} of the ${fmtMs(graceMs)} grace period)` : ''}.`.replace(' .', '.');
-      findings.push({ code: 'graceful', severity: 'info', title: `Graceful exit in ${exitedAfter !== undefined ? fmtMs(exitedAfter) : '?'}`, detail: `Exit code 0${exitCall ? ' through process.exit()' : ' after the event loop drained'}; ${exitedAfter !== undefined ? `${pct(exitedAfter, graceMs)} of the grace period was used.` : ''}`, evidence: ix(firstSent, mainExit) });
+      verdict = `Graceful: exited with code 0 ${exitedAfter !== undefined ? `${formatDuration(exitedAfter)} after ${sig} (${pct(exitedAfter, graceMs)} of the ${formatDuration(graceMs)} grace period)` : ''}.`.replace(' .', '.');
+      findings.push({ code: 'graceful', severity: 'info', title: `Graceful exit in ${exitedAfter !== undefined ? formatDuration(exitedAfter) : '?'}`, detail: `Exit code 0${exitCall ? ' through process.exit()' : ' after the event loop drained'}; ${exitedAfter !== undefined ? `${pct(exitedAfter, graceMs)} of the grace period was used.` : ''}`, evidence: ix(firstSent, mainExit) });
     } else {
       exitReason = 'crashed';
-      verdict = `Exited with code ${code} ${exitedAfter !== undefined ? `${fmtMs(exitedAfter)} after ${sig}` : ''}: the shutdown failed.`.replace(' :', ':');
+      verdict = `Exited with code ${code} ${exitedAfter !== undefined ? `${formatDuration(exitedAfter)} after ${sig}` : ''}: the shutdown failed.`.replace(' :', ':');
     }
   }
 
@@ -323,7 +319,7 @@ function analyzeCore(trace: Trace): Analysis {
     const listen = of('listen', c.pid).find((l) => l.server === c.server);
     const snap = leakSnapshots.get(c.pid);
     const conns = snap ? snap.handles.filter((h) => h.ref && h.details?.accepted) : [];
-    findings.push({ code: 'open-connections', severity: 'error', title: `server.close() never finished for ${listen?.address ?? c.server}`, detail: `close() was called at ${fmtMs(c.t)} with ${plural(c.connections, 'open connection')} (${c.active} in a request). ${conns.length ? `${plural(handleCount(conns), 'connection')} never ended: ${conns.slice(0, 3).map((h) => h.label).join('; ')}. Long-lived streams (SSE, WebSocket, long-poll) must be ended by the app; idle keep-alive sockets by closeIdleConnections().` : 'Its connections kept it open.'}`, evidence: ix(c), handles: conns });
+    findings.push({ code: 'open-connections', severity: 'error', title: `server.close() never finished for ${listen?.address ?? c.server}`, detail: `close() was called at ${formatDuration(c.t)} with ${plural(c.connections, 'open connection')} (${c.active} in a request). ${conns.length ? `${plural(handleCount(conns), 'connection')} never ended: ${conns.slice(0, 3).map((h) => h.label).join('; ')}. Long-lived streams (SSE, WebSocket, long-poll) must be ended by the app; idle keep-alive sockets by closeIdleConnections().` : 'Its connections kept it open.'}`, evidence: ix(c), handles: conns });
   }
 
   // ---- repeated signals
@@ -332,7 +328,7 @@ function analyzeCore(trace: Trace): Analysis {
     if (arr.length < 2 || isRunner(pid)) continue;
     const runs = arr.map((a) => of('listener-start', pid).filter((l) => l.t >= a.t && l.t < a.t + 1 && l.signal === a.signal).length);
     const reran = runs.slice(1).some((n) => n > 0);
-    findings.push({ code: 'repeated-signal', severity: reran ? 'warning' : 'info', title: `${arr.length} signals arrived at pid ${pid} (${arr.map((a) => a.signal).join(', ')})`, detail: `A ${arr[1].signal} arrived ${fmtMs(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way. ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`, evidence: ix(...arr) });
+    findings.push({ code: 'repeated-signal', severity: reran ? 'warning' : 'info', title: `${arr.length} signals arrived at pid ${pid} (${arr.map((a) => a.signal).join(', ')})`, detail: `A ${arr[1].signal} arrived ${formatDuration(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way. ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`, evidence: ix(...arr) });
   }
 
   // ---- errors during shutdown
@@ -346,18 +342,18 @@ function analyzeCore(trace: Trace): Analysis {
     const first = shutdownErrors.find((e) => e.kind === 'error') ?? shutdownErrors[0];
     const msg = first.kind === 'error' ? first.message : first.kind === 'listener-end' ? first.threw : first.kind === 'listener-settled' ? first.error : first.kind === 'phase-end' ? first.error : '';
     const code = mainExitInfo?.code;
-    findings.push({ code: 'shutdown-error', severity: 'error', title: `An error during shutdown: ${msg}`, detail: `${plural(shutdownErrors.length, 'error')} after the signal; the first at ${fmtMs(first.t)} in pid ${first.pid}.${code ? ` The process exited with code ${code}, and the cleanup after the error never ran.` : ''}`, evidence: ix(...shutdownErrors) });
-    if (exitReason === 'crashed') verdict = `Crashed during shutdown: ${msg} — exited with code ${code} ${exitedAfter !== undefined ? fmtMs(exitedAfter) + ' after ' + sig : ''}.`.replace(' .', '.');
+    findings.push({ code: 'shutdown-error', severity: 'error', title: `An error during shutdown: ${msg}`, detail: `${plural(shutdownErrors.length, 'error')} after the signal; the first at ${formatDuration(first.t)} in pid ${first.pid}.${code ? ` The process exited with code ${code}, and the cleanup after the error never ran.` : ''}`, evidence: ix(...shutdownErrors) });
+    if (exitReason === 'crashed') verdict = `Crashed during shutdown: ${msg} — exited with code ${code} ${exitedAfter !== undefined ? formatDuration(exitedAfter) + ' after ' + sig : ''}.`.replace(' .', '.');
   }
 
   // ---- slowest phase
   const measured = phases.filter((p) => p.durationMs !== undefined && !p.id.startsWith('shutdown-'));
   if (measured.length) {
     const slow = measured.reduce((a, b) => (b.durationMs! > a.durationMs! ? b : a));
-    findings.push({ code: 'slowest-phase', severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info', title: `Slowest phase: ${slow.name}, ${fmtMs(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`, detail: `It ran from ${fmtMs(slow.start)} to ${fmtMs(slow.end!)} in pid ${slow.pid}.`, evidence: [] });
+    findings.push({ code: 'slowest-phase', severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info', title: `Slowest phase: ${slow.name}, ${formatDuration(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`, detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}.`, evidence: [] });
   }
   const unfinished = phases.filter((p) => p.end === undefined && !p.auto);
-  for (const p of unfinished) findings.push({ code: 'stalled', severity: 'warning', title: `Phase "${p.name}" never finished`, detail: `It started at ${fmtMs(p.start)} in pid ${p.pid} and was still running when the process ended.`, evidence: [] });
+  for (const p of unfinished) findings.push({ code: 'stalled', severity: 'warning', title: `Phase "${p.name}" never finished`, detail: `It started at ${formatDuration(p.start)} in pid ${p.pid} and was still running when the process ended.`, evidence: [] });
 
   if (meta.counters.droppedEvents > 0) findings.push({ code: 'dropped-events', severity: 'warning', title: `${meta.counters.droppedEvents} events were dropped`, detail: 'The preload buffer overflowed while the collector was unreachable; the trace is missing those events.', evidence: ix(...of('dropped')) });
   for (const n of of('note')) if (/did not start listening/.test(n.text)) findings.push({ code: 'never-listened', severity: 'info', title: 'The service never started listening', detail: n.text, evidence: ix(n) });
@@ -467,15 +463,15 @@ function analyzeTraffic(trace: Trace): Analysis {
         title: prestopEnd.overran ? `preStop was still running at the ${k8s.graceSeconds} s grace deadline` : `preStop failed: ${prestopEnd.error ?? 'unknown error'}`,
         detail: prestopEnd.overran
           ? `The kubelet waits for preStop at most the whole grace period, then sends ${k8s.stopSignal} and SIGKILL ${k8s.schedule?.remainingSeconds ?? 2} s later (its one-off extension): the app had ${k8s.schedule?.remainingSeconds ?? 2} s to shut down.`
-          : `The kubelet records a FailedPreStopHook event and goes on: ${k8s.stopSignal} was sent after ${fmtMs(prestopEnd.durationMs)}.${prestopEnd.output ? ` Hook output: ${prestopEnd.output.slice(-300)}` : ''}`,
+          : `The kubelet records a FailedPreStopHook event and goes on: ${k8s.stopSignal} was sent after ${formatDuration(prestopEnd.durationMs)}.${prestopEnd.output ? ` Hook output: ${prestopEnd.output.slice(-300)}` : ''}`,
         evidence: ix([started, prestopEnd, ext]),
       });
     }
     const killed = findings.find((f) => f.code === 'killed-at-deadline');
     if (killed && k8s.fate === 'killed' && k8s.schedule) {
       const s = k8s.schedule;
-      killed.title = `Killed by SIGKILL ${fmtMs(s.killAtMs)} after termination began (terminationGracePeriodSeconds ${k8s.graceSeconds}${s.extended ? `, ${s.remainingSeconds} s minimum after the signal` : ''})`;
-      killed.detail = `${k8s.stopSignal} reached the main process ${fmtMs(s.signalAtMs)} after termination began${k8s.preStop ? ` (after preStop ${k8s.preStop})` : ''}; it was still running when the kubelet's time was up. SIGKILL cannot be caught, so nothing after it ran.`;
+      killed.title = `Killed by SIGKILL ${formatDuration(s.killAtMs)} after termination began (terminationGracePeriodSeconds ${k8s.graceSeconds}${s.extended ? `, ${s.remainingSeconds} s minimum after the signal` : ''})`;
+      killed.detail = `${k8s.stopSignal} reached the main process ${formatDuration(s.signalAtMs)} after termination began${k8s.preStop ? ` (after preStop ${k8s.preStop})` : ''}; it was still running when the kubelet's time was up. SIGKILL cannot be caught, so nothing after it ran.`;
     }
     findings.push({
       code: 'k8s-termination',
@@ -575,10 +571,6 @@ export function accountRequests(trace: Trace): RequestAccounting | undefined {
   };
 }
 
-function secs(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(Math.round(s * 10) / 10) ? Math.round(s) : s.toFixed(1)} s`;
-}
 
 /** What a real pod would have gone through, in one line. */
 function k8sOutcome(trace: Trace, a: Analysis, requests: RequestAccounting | undefined): K8sOutcome | undefined {
@@ -598,18 +590,18 @@ function k8sOutcome(trace: Trace, a: Analysis, requests: RequestAccounting | und
   const ext = k.schedule?.extended ? (k.schedule.overran ? ` (preStop overran the ${k.graceSeconds} s grace period; SIGKILL came ${k.schedule.remainingSeconds} s after ${k.stopSignal})` : ` (the kubelet's ${k.schedule.remainingSeconds} s minimum after ${k.stopSignal})`) : '';
   if (a.exitReason === 'killed-at-deadline' && kill) {
     fate = 'killed';
-    parts.push(`killed at ${secs(kill.t - start.t)}${ext}`);
+    parts.push(`killed at ${formatSeconds(kill.t - start.t)}${ext}`);
   } else if (a.exitReason === 'graceful' || a.exitReason === 'forced-exit') {
     fate = 'graceful';
-    parts.push(`stopped ${a.exitReason === 'graceful' ? 'gracefully' : 'through process.exit()'} ${endedAfterSeconds !== undefined ? `${secs(endedAfterSeconds * 1000)} into its ${k.graceSeconds} s grace period` : ''}`.trim());
+    parts.push(`stopped ${a.exitReason === 'graceful' ? 'gracefully' : 'through process.exit()'} ${endedAfterSeconds !== undefined ? `${formatSeconds(endedAfterSeconds * 1000)} into its ${k.graceSeconds} s grace period` : ''}`.trim());
   } else if (a.exitReason === 'killed-by-signal') {
     fate = 'died-by-signal';
     const sig = trace.processes.find((p) => p.pid === mainPid)?.exit?.signal;
-    parts.push(`died by ${sig ?? 'a signal'} at ${endedAfterSeconds !== undefined ? secs(endedAfterSeconds * 1000) : '?'}`);
+    parts.push(`died by ${sig ?? 'a signal'} at ${endedAfterSeconds !== undefined ? formatSeconds(endedAfterSeconds * 1000) : '?'}`);
   } else if (a.exitReason === 'crashed') {
     fate = 'crashed';
     const code = trace.processes.find((p) => p.pid === mainPid)?.exit?.code;
-    parts.push(`crashed: exited with code ${code} at ${endedAfterSeconds !== undefined ? secs(endedAfterSeconds * 1000) : '?'}`);
+    parts.push(`crashed: exited with code ${code} at ${endedAfterSeconds !== undefined ? formatSeconds(endedAfterSeconds * 1000) : '?'}`);
   } else {
     fate = 'unknown';
     parts.push(`ended as ${a.exitReason}`);
@@ -622,8 +614,8 @@ function k8sOutcome(trace: Trace, a: Analysis, requests: RequestAccounting | und
 function k8sTimeline(trace: Trace, k: K8sOutcome): string {
   const { events } = trace;
   const t0 = k.startedAt ?? 0;
-  const rel = (t: number) => `+${fmtMs(t - t0)}`;
-  const steps: string[] = [`Termination began at ${fmtMs(t0)} (terminationGracePeriodSeconds ${k.graceSeconds}, stop signal ${k.stopSignal}).`];
+  const rel = (t: number) => `+${formatDuration(t - t0)}`;
+  const steps: string[] = [`Termination began at ${formatDuration(t0)} (terminationGracePeriodSeconds ${k.graceSeconds}, stop signal ${k.stopSignal}).`];
   const ps = events.find((e): e is Ev<'prestop-start'> => e.kind === 'prestop-start');
   const pe = events.find((e): e is Ev<'prestop-end'> => e.kind === 'prestop-end');
   if (ps) steps.push(`preStop ${ps.detail} started at ${rel(ps.t)}${pe ? (pe.overran ? `; still running at ${rel(pe.t)}, when the kubelet stopped waiting` : `; ${pe.ok ? 'finished' : `failed (${pe.error})`} at ${rel(pe.t)}`) : ''}.`);
@@ -631,10 +623,10 @@ function k8sTimeline(trace: Trace, k: K8sOutcome): string {
   if (sig) steps.push(`${sig.signal} to the main process (pid ${sig.target}) at ${rel(sig.t)}.`);
   if (k.schedule) {
     const s = k.schedule;
-    steps.push(`SIGKILL due at +${fmtMs(s.killAtMs)}: ${s.overran ? `preStop overran, so ${s.remainingSeconds} s after the signal (the one-off extension)` : k.preStop ? `${k.graceSeconds} s − ${s.preStopSeconds} s of preStop (whole seconds, as the kubelet counts) = ${s.remainingSeconds} s after the signal${s.extended ? ' (raised to the 2 s minimum)' : ''}` : `${s.remainingSeconds} s after the signal`}.`);
+    steps.push(`SIGKILL due at +${formatDuration(s.killAtMs)}: ${s.overran ? `preStop overran, so ${s.remainingSeconds} s after the signal (the one-off extension)` : k.preStop ? `${k.graceSeconds} s − ${s.preStopSeconds} s of preStop (whole seconds, as the kubelet counts) = ${s.remainingSeconds} s after the signal${s.extended ? ' (raised to the 2 s minimum)' : ''}` : `${s.remainingSeconds} s after the signal`}.`);
   }
   const kill = events.find((e): e is Ev<'kill-sent'> => e.kind === 'kill-sent');
   if (kill) steps.push(`SIGKILL sent at ${rel(kill.t)}.`);
-  if (k.endedAfterSeconds !== undefined) steps.push(`The main process ended at +${fmtMs(k.endedAfterSeconds * 1000)}.`);
+  if (k.endedAfterSeconds !== undefined) steps.push(`The main process ended at +${formatDuration(k.endedAfterSeconds * 1000)}.`);
   return steps.join(' ');
 }

@@ -22,7 +22,8 @@ import type { HandleInfo } from '../shared/wire';
 import type { Site } from '../shared/frames';
 import type { Trace, TraceEvent } from '../shared/trace';
 import { redactTrace } from './redact';
-import { formatFrameLine, formatSite, leakedHandles, truncate, userFrames } from './format';
+import { formatSite, leakedHandles, truncate, userFrames } from './format';
+import { formatFrameLine } from '../shared/frames';
 import { requestRoles, type RequestRole } from './export-md';
 
 export type ChromePhase = 'M' | 'b' | 'e' | 'i' | 'C';

@@ -9,7 +9,9 @@ import type { Finding, RequestAccounting, Trace, TraceEvent } from '../shared/tr
 import type { LoadOutcome } from '../shared/traffic';
 import { podWouldHave } from '../shared/kubernetes';
 import { redactTrace } from './redact';
-import { describePlan, describeWhen, formatDuration, formatExit, formatFrameLine, formatOffset, formatSite, leakedHandles, truncate, userFrames } from './format';
+import { describePlan, describeWhen, formatExit, formatSite, leakedHandles, truncate, userFrames } from './format';
+import { formatDuration, formatOffset } from '../shared/duration';
+import { formatFrameLine } from '../shared/frames';
 
 /** How many output lines before the exit to include. */
 export const LOG_TAIL_LINES = 20;

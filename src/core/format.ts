@@ -1,43 +1,16 @@
 /**
- * Small formatting helpers shared by the exporters, the CLI and the webview.
- * No `vscode` or Node imports, so every runtime can bundle it.
+ * Small formatting helpers for the exporters and the CLI: sites, exits, the signal plan, bytes.
+ * Durations and frames are written by src/shared/duration.ts and src/shared/frames.ts.
  */
-import type { Frame, Site } from '../shared/frames';
+import { formatFrame, type Frame, type Site } from '../shared/frames';
+import { formatDuration } from '../shared/duration';
 import type { HandleInfo, SnapshotReason } from '../shared/wire';
 import type { ProcessInfo, SignalPlan, SignalWhen, Trace } from '../shared/trace';
 
-/**
- * A duration for people: "0.4 ms", "512 ms", "2.31 s", "12.3 s", "2 min 05 s".
- * Undefined, NaN and infinite values give "–".
- */
-export function formatDuration(ms: number | undefined | null): string {
-  if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
-  const sign = ms < 0 ? '-' : '';
-  const a = Math.abs(ms);
-  if (a < 1) return `${sign}${a === 0 ? '0' : a.toFixed(1)} ms`;
-  if (a < 10 && !Number.isInteger(a)) {
-    const r = Math.round(a * 10) / 10;
-    return `${sign}${Number.isInteger(r) ? r.toFixed(0) : r.toFixed(1)} ms`;
-  }
-  if (Math.round(a) < 1000) return `${sign}${Math.round(a)} ms`;
-  const s = a / 1000;
-  if (s < 9.995) return `${sign}${s.toFixed(2)} s`;
-  if (s < 59.95) return `${sign}${s.toFixed(1)} s`;
-  const total = Math.round(s);
-  const min = Math.floor(total / 60);
-  const sec = total % 60;
-  if (min < 60) return `${sign}${min} min ${String(sec).padStart(2, '0')} s`;
-  const h = Math.floor(min / 60);
-  return `${sign}${h} h ${String(min % 60).padStart(2, '0')} min`;
-}
-
-/** A time on the trace clock as an offset from spawn: "+2.31 s". */
-export function formatOffset(t: number | undefined | null): string {
-  if (t === undefined || t === null || !Number.isFinite(t)) return '–';
-  return t < 0 ? formatDuration(t) : `+${formatDuration(t)}`;
-}
-
 /** Byte sizes with binary units: "512 B", "1.5 KiB", "20 MiB". */
+// Until the extension's traceFolder.ts imports it from src/shared/duration directly.
+export { formatDuration } from '../shared/duration';
+
 export function formatBytes(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '–';
   const sign = n < 0 ? '-' : '';
@@ -60,51 +33,6 @@ export function formatBytes(n: number | undefined | null): string {
   return `${sign}${text.replace(/\.0$/, '')} ${units[u]}`;
 }
 
-function fileUrlToPath(file: string): string {
-  if (!file.startsWith('file://')) return file;
-  let p = file.slice('file://'.length);
-  // file:///C:/x → C:/x
-  if (/^\/[A-Za-z]:\//.test(p)) p = p.slice(1);
-  try {
-    return decodeURIComponent(p);
-  } catch {
-    return p;
-  }
-}
-
-/**
- * A file path relative to cwd when it lies inside cwd ("src/server.ts"), else unchanged.
- * Accepts `file://` URLs (ESM stack frames) and Windows separators. `node:` and other
- * non-file specifiers come back as they are.
- */
-export function relativePath(file: string, cwd?: string): string {
-  const p = fileUrlToPath(file);
-  if (!cwd) return p;
-  const norm = (s: string) => s.replace(/\\/g, '/').replace(/\/+$/, '');
-  const base = norm(cwd);
-  const np = p.replace(/\\/g, '/');
-  if (base === '') return p;
-  const ci = /^[A-Za-z]:\//.test(base); // Windows paths compare case-insensitively
-  const eq = (a: string, b: string) => (ci ? a.toLowerCase() === b.toLowerCase() : a === b);
-  if (eq(np, base)) return '.';
-  if (np.length > base.length && eq(np.slice(0, base.length), base) && np[base.length] === '/') {
-    return np.slice(base.length + 1);
-  }
-  return p;
-}
-
-/** "src/server.ts:12:3" for a frame, relative to cwd. */
-export function formatFrameLocation(f: Frame | undefined, cwd?: string): string {
-  if (!f) return 'unknown site';
-  return `${relativePath(f.file, cwd)}:${f.line}:${f.col}`;
-}
-
-/** "at fn (src/server.ts:12:3)" or "at src/server.ts:12:3". */
-export function formatFrameLine(f: Frame, cwd?: string): string {
-  const loc = formatFrameLocation(f, cwd);
-  return f.fn ? `at ${f.fn} (${loc})` : `at ${loc}`;
-}
-
 /** True for frames in node internals, node_modules or the tool itself. */
 export function isInternalFrame(f: Frame): boolean {
   const file = f.file.replace(/\\/g, '/');
@@ -120,7 +48,7 @@ export function siteFrame(site: Site | undefined): Frame | undefined {
 
 /** "src/server.ts:12:3" for a site (its first user frame), relative to cwd; "unknown site" without one. */
 export function formatSite(site: Site | undefined, cwd?: string): string {
-  return formatFrameLocation(siteFrame(site), cwd);
+  return formatFrame(siteFrame(site), cwd);
 }
 
 /**

@@ -48,9 +48,50 @@ export function userFrame(site: Site | undefined): Frame | undefined {
   return site.frames[site.user >= 0 ? site.user : 0];
 }
 
+/**
+ * The one way a frame is written: "src/server.ts:12:3", relative to `cwd` (the workspace)
+ * when the file lies inside it; "unknown site" when there is none.
+ */
 export function formatFrame(f: Frame | undefined, cwd?: string): string {
   if (!f) return 'unknown site';
-  let file = f.file;
-  if (cwd && file.startsWith(cwd + '/')) file = file.slice(cwd.length + 1);
-  return `${file}:${f.line}:${f.col}`;
+  return `${relativePath(f.file, cwd)}:${f.line}:${f.col}`;
+}
+
+/** "at fn (src/server.ts:12:3)" or "at src/server.ts:12:3". */
+export function formatFrameLine(f: Frame, cwd?: string): string {
+  const loc = formatFrame(f, cwd);
+  return f.fn ? `at ${f.fn} (${loc})` : `at ${loc}`;
+}
+
+function fileUrlToPath(file: string): string {
+  if (!file.startsWith('file://')) return file;
+  let p = file.slice('file://'.length);
+  // file:///C:/x → C:/x
+  if (/^\/[A-Za-z]:\//.test(p)) p = p.slice(1);
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * A file path relative to cwd when it lies inside cwd ("src/server.ts"), else unchanged.
+ * Accepts `file://` URLs (ESM stack frames) and Windows separators. `node:` and other
+ * non-file specifiers come back as they are.
+ */
+export function relativePath(file: string, cwd?: string): string {
+  const p = fileUrlToPath(file);
+  if (!cwd) return p;
+  const norm = (s: string) => s.replace(/\\/g, '/').replace(/\/+$/, '');
+  const base = norm(cwd);
+  const np = p.replace(/\\/g, '/');
+  if (base === '') return p;
+  const ci = /^[A-Za-z]:\//.test(base); // Windows paths compare case-insensitively
+  const eq = (a: string, b: string) => (ci ? a.toLowerCase() === b.toLowerCase() : a === b);
+  if (eq(np, base)) return '.';
+  if (np.length > base.length && eq(np.slice(0, base.length), base) && np[base.length] === '/') {
+    return np.slice(base.length + 1);
+  }
+  return p;
 }

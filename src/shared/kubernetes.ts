@@ -3,6 +3,7 @@
  * preStop), the kubelet's schedule (pure arithmetic, see src/core/k8s.ts for how the hooks
  * run), and the outcome the analysis gives. Browser-safe.
  */
+import { formatSeconds } from './duration';
 
 /** kubelet's minimumGracePeriodInSeconds. */
 export const MIN_GRACE_SECONDS = 2;
@@ -58,15 +59,11 @@ export function kubeletSchedule(graceSeconds: number, preStopMs?: number): Kubel
 
 /** "sleep 5 s", "exec: curl -s localhost/drain", "httpGet /drain" */
 export function describePreStop(p: PreStop): string {
-  if (p.action === 'sleep') return `sleep ${fmtSeconds(p.ms)}`;
+  if (p.action === 'sleep') return `sleep ${formatSeconds(p.ms)}`;
   if (p.action === 'exec') return `exec: ${p.command}`;
   return `httpGet ${p.url}`;
 }
 
-function fmtSeconds(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
-}
 
 export interface K8sOutcome {
   graceSeconds: number;

@@ -211,7 +211,7 @@ describe('CLI exports', () => {
     const r = await runTraced(node('leaked-interval.js'));
     const show = spawnSync(process.execPath, [CLI, 'show', r.tracePath], { encoding: 'utf8' });
     assert.equal(show.status, 0);
-    assert.match(show.stdout, /Killed at the 1\.50 s deadline/);
+    assert.match(show.stdout, /Killed at the 1\.5 s deadline/);
     // The leak is listed once, under Leaks, with its line and the fix; not again under the finding.
     assert.match(show.stdout, /Leaks \(1\)[^\n]*\n {2}✖ setInterval 1000 ms {2}at leaked-interval\.js:5:19\n {6}fix clearInterval\(\) it on shutdown\n/);
     assert.equal(show.stdout.match(/leaked-interval\.js:5:19/g)?.length, 2, 'the verdict and the leak list name it, nothing else');

@@ -83,7 +83,7 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
     assert.equal(get('Command'), '`node test/fixtures/leaked-interval.js`');
     assert.equal(get('Exit reason'), '`killed-at-deadline`');
     assert.equal(get('Signal → exit'), '5.02 s');
-    assert.equal(get('Grace period'), '5.00 s');
+    assert.equal(get('Grace period'), '5 s');
     assert.equal(get('Leaked handles'), '1');
     assert.equal(get('Phase: close http server'), '2 ms');
   });
@@ -91,7 +91,7 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
   test('signal plan', () => {
     assert.equal(
       section(md, 'Signal plan').trim(),
-      ['- Signal: SIGTERM, 400 ms after spawn', '- Grace period: SIGKILL 5.00 s after the first signal', '- Delivery: the main process only (like Kubernetes or docker stop)'].join('\n'),
+      ['- Signal: SIGTERM, 400 ms after spawn', '- Grace period: SIGKILL 5 s after the first signal', '- Delivery: the main process only (like Kubernetes or docker stop)'].join('\n'),
     );
   });
 
@@ -107,14 +107,14 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
     assert.ok(f.includes('- 🔴 **Killed at the grace deadline** (`killed-at-deadline`)'));
     assert.ok(f.includes('  The process was still alive 5000 ms after SIGTERM and was killed with SIGKILL. Nothing after that point ran.'));
     assert.ok(f.includes('  - `+400 ms` tool sent SIGTERM to pid 31337'));
-    assert.ok(f.includes('  - `+5.40 s` grace deadline (5.00 s) reached'));
+    assert.ok(f.includes('  - `+5.4 s` grace deadline (5 s) reached'));
     assert.ok(f.includes('  - `+5.42 s` pid 31337 killed by SIGKILL'));
     assert.ok(f.includes('  - `+47 ms` interval opened: setInterval 1000ms (src/metrics.js:12:3)'));
   });
 
   test('leaked handle with its relative creation site and user frames only', () => {
     const s = section(md, 'Leaked handles (1)');
-    assert.ok(s.includes('- **interval** `setInterval 1000ms` in pid 31337, created at `src/metrics.js:12:3` at +47 ms; still open at the deadline snapshot (+5.40 s)'));
+    assert.ok(s.includes('- **interval** `setInterval 1000ms` in pid 31337, created at `src/metrics.js:12:3` at +47 ms; still open at the deadline snapshot (+5.4 s)'));
     const [block] = fences(s);
     const body = s.split('\n').slice(block.open + 1, block.close).map((l) => l.trim());
     assert.deepEqual(body, ['at startMetrics (src/metrics.js:12:3)', 'at main (test/fixtures/leaked-interval.js:14:3)']);
@@ -155,8 +155,8 @@ describe('toMarkdown: graceful shutdown across two processes', () => {
 
   test('signal plan for "when listening" and group delivery', () => {
     const s = section(md, 'Signal plan');
-    assert.ok(s.includes('- Signal: SIGTERM, 200 ms after the service starts listening (or after 5.00 s if it never does)'));
-    assert.ok(s.includes('- Grace period: SIGKILL 10.0 s after the first signal'));
+    assert.ok(s.includes('- Signal: SIGTERM, 200 ms after the service starts listening (or after 5 s if it never does)'));
+    assert.ok(s.includes('- Grace period: SIGKILL 10 s after the first signal'));
     assert.ok(s.includes('- Delivery: the whole process group (like Ctrl+C in a terminal)'));
   });
 
@@ -278,7 +278,7 @@ describe('toMarkdown: hostile trace text', () => {
     assert.equal(blocks.length, 1);
     assert.equal(blocks[0].fence, '``````');
     const body = s.split('\n').slice(blocks[0].open + 1, blocks[0].close);
-    assert.equal(body[body.length - 1], '[  +5.10 s] ````` <img src=y> done');
+    assert.equal(body[body.length - 1], '[   +5.1 s] ````` <img src=y> done');
   });
 });
 
@@ -389,17 +389,17 @@ describe('toMarkdown: Kubernetes termination', () => {
     const rows = Object.fromEntries(s.split('\n').filter((l) => l.startsWith('| ')).map(cells).map((r) => [r[0], r[1]]));
     assert.equal(rows['terminationGracePeriodSeconds'], '3 s');
     assert.equal(rows['Stop signal'], '`SIGTERM`');
-    assert.equal(rows['preStop'], 'sleep 1.00 s: ran 1.00 s, from +349 ms: finished');
+    assert.equal(rows['preStop'], 'sleep 1 s: ran 1 s, from +349 ms: finished');
     assert.equal(rows['Termination began'], '+349 ms (the grace period counts from here)');
-    assert.equal(rows['Stop signal sent'], 'SIGTERM to pid 22900 at +1.35 s (1.00 s after termination began)');
-    assert.equal(rows['SIGKILL'], 'not needed: due at +3.35 s (3.00 s after termination began), the main process ended before');
+    assert.equal(rows['Stop signal sent'], 'SIGTERM to pid 22900 at +1.35 s (1 s after termination began)');
+    assert.equal(rows['SIGKILL'], 'not needed: due at +3.35 s (3 s after termination began), the main process ended before');
     assert.equal(rows['Grace extension'], 'none');
     assert.equal(rows['Kubelet arithmetic'], '3 s − 1 s of preStop (whole seconds) = 2 s after the stop signal');
-    assert.equal(rows['Main process ended'], '+1.40 s (1.05 s after termination began), exit code 0');
+    assert.equal(rows['Main process ended'], '+1.4 s (1.05 s after termination began), exit code 0');
     // The plan reads as the kubelet's, not as "SIGKILL N s after the first signal".
     const plan = section(md, 'Signal plan');
     assert.ok(plan.includes('- Termination (Kubernetes, --k8s): 100 ms after the service starts listening'));
-    assert.ok(plan.includes('- preStop: sleep 1.00 s, then the stop signal'));
+    assert.ok(plan.includes('- preStop: sleep 1 s, then the stop signal'));
     assert.ok(plan.includes('- SIGKILL: terminationGracePeriodSeconds 3 counted from the start of termination'));
     assert.ok(!plan.includes('after the first signal'));
     // Traffic counts from the start of termination.
@@ -414,10 +414,10 @@ describe('toMarkdown: Kubernetes termination', () => {
     assert.equal(rows['terminationGracePeriodSeconds'], '2 s');
     assert.equal(rows['preStop'], 'exec `echo draining; sleep 5`: ran 2.01 s, from +283 ms: ⚠️ still running at the 2 s grace deadline: the kubelet stopped waiting (overran)');
     assert.equal(rows['Stop signal sent'], 'SIGTERM to pid 24504 at +2.29 s (2.01 s after termination began)');
-    assert.equal(rows['SIGKILL'], 'sent at +4.29 s (4.01 s after termination began); due 4.00 s after termination began, 2 s after the stop signal');
+    assert.equal(rows['SIGKILL'], 'sent at +4.29 s (4.01 s after termination began); due 4 s after termination began, 2 s after the stop signal');
     assert.match(rows['Grace extension'], /^applied: SIGKILL 2 s after the stop signal \(at \+2\.29 s\); preStop was still running at the 2 s grace deadline/);
     assert.equal(rows['Kubelet arithmetic'], undefined, 'no arithmetic line when the hook overran');
-    assert.equal(rows['Main process ended'], '+4.30 s (4.03 s after termination began), killed by SIGKILL');
+    assert.equal(rows['Main process ended'], '+4.3 s (4.03 s after termination began), killed by SIGKILL');
     const f = section(md, 'Findings');
     assert.ok(f.includes('(`prestop`)') && f.includes('(`k8s-termination`)'));
     assert.ok(f.includes('  - `+283 ms` preStop exec: echo draining; sleep 5 started (pid 24519)'));
@@ -430,7 +430,7 @@ describe('toMarkdown: Kubernetes termination', () => {
     const pe = t.events.find((e) => e.kind === 'prestop-end')!;
     Object.assign(pe, { ok: false, error: 'exited with code 7', exitCode: 7, output: 'curl: (7) Failed to connect\n```\n<b>done</b>' });
     const s = section(toMarkdown(t), 'Kubernetes termination');
-    assert.ok(s.includes('| preStop | sleep 1.00 s: ran 1.00 s, from +349 ms: ❌ failed: exited with code 7, exit code 7 |'));
+    assert.ok(s.includes('| preStop | sleep 1 s: ran 1 s, from +349 ms: ❌ failed: exited with code 7, exit code 7 |'));
     assert.ok(s.includes('preStop output (last lines):'));
     const [block] = fences(s);
     assert.equal(block.fence, '````');
@@ -486,6 +486,6 @@ describe('describeEvent: traffic and Kubernetes', () => {
     assert.equal(describeEvent(s.events[4], s.meta.cwd, s), 'event stream #1 reset (HTTP 200) after 1.13 s, 12 events: HPE_INVALID_EOF_STATE: Response does not match the HTTP/1.1 protocol (Invalid EOF state)');
     assert.equal(describeEvent(s.events[3], s.meta.cwd, s), 'load started: 5 requests/s at http://127.0.0.1:39975/, 2 event streams');
     const k = loadFixture('k8s-prestop-sleep');
-    assert.equal(describeEvent(k.events.find((e) => e.kind === 'prestop-end')!, k.meta.cwd, k), 'preStop finished after 1.00 s');
+    assert.equal(describeEvent(k.events.find((e) => e.kind === 'prestop-end')!, k.meta.cwd, k), 'preStop finished after 1 s');
   });
 });

@@ -1,12 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { formatDuration, formatOffset, parseDuration } from '../../src/shared/duration';
+import { relativePath, formatFrameLine } from '../../src/shared/frames';
 import {
-  formatDuration,
-  formatOffset,
   formatBytes,
-  relativePath,
   formatSite,
-  formatFrameLine,
   userFrames,
   formatExit,
   describePlan,
@@ -19,16 +17,18 @@ import { loadFixture } from './traces/load';
 describe('formatDuration', () => {
   const cases: [number | undefined, string][] = [
     [0, '0 ms'],
-    [0.42, '0.4 ms'],
+    [0.42, '0.42 ms'],
     [2.5, '2.5 ms'],
     [3, '3 ms'],
     [512, '512 ms'],
     [999.4, '999 ms'],
-    [999.6, '1.00 s'],
+    [999.6, '1 s'],
     [2310, '2.31 s'],
     [9994, '9.99 s'],
-    [9996, '10.0 s'],
+    [9996, '10 s'],
+    [1500, '1.5 s'],
     [12_345, '12.3 s'],
+    [30_000, '30 s'],
     [59_940, '59.9 s'],
     [59_960, '1 min 00 s'],
     [125_000, '2 min 05 s'],
@@ -45,6 +45,25 @@ describe('formatDuration', () => {
     assert.equal(formatOffset(-3), '-3 ms');
     assert.equal(formatOffset(undefined), '–');
   });
+});
+
+describe('parseDuration: the one grammar of CLI flags and extension settings', () => {
+  const cases: [string, number | undefined][] = [
+    ['1500', 1500],
+    ['1500ms', 1500],
+    ['1.5s', 1500],
+    ['45 S', 45_000],
+    ['1m', 60_000],
+    ['2.5m', 150_000],
+    [' 250 ms ', 250],
+    ['0', 0],
+    ['', undefined],
+    ['-5s', undefined],
+    ['5h', undefined],
+    ['1m30s', undefined],
+    ['s', undefined],
+  ];
+  for (const [text, want] of cases) test(`${JSON.stringify(text)} → ${want}`, () => assert.equal(parseDuration(text), want));
 });
 
 describe('formatBytes', () => {
@@ -113,9 +132,9 @@ describe('small helpers', () => {
   });
   test('describePlan', () => {
     assert.deepEqual(describePlan({ signal: 'SIGINT', when: { mode: 'after', ms: 1500 }, second: { signal: 'SIGINT', afterMs: 300 }, graceMs: 30_000, delivery: 'group' }), [
-      'Signal: SIGINT, 1.50 s after spawn',
+      'Signal: SIGINT, 1.5 s after spawn',
       'Second signal: SIGINT, 300 ms after the first',
-      'Grace period: SIGKILL 30.0 s after the first signal',
+      'Grace period: SIGKILL 30 s after the first signal',
       'Delivery: the whole process group (like Ctrl+C in a terminal)',
     ]);
     assert.deepEqual(describePlan({ signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 5000, delivery: 'main' }), [

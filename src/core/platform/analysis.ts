@@ -4,6 +4,7 @@
  * with the container, zombies, systemd's kill modes and notify messages, the Kubernetes
  * endpoint lag by phase, signals that must not stop the service, SIGUSR1. Pure.
  */
+import { formatDuration } from '../../shared/duration';
 import { userFrame, formatFrame } from '../../shared/frames';
 import { isTcpAddress } from '../../shared/address';
 import { podWouldHave } from '../../shared/kubernetes';
@@ -19,11 +20,6 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function secs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  return Number.isInteger(Math.round(s * 10) / 10) ? `${Math.round(s)} s` : `${s.toFixed(1)} s`;
-}
 
 const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 10: 'SIGUSR1', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM' };
 const SHELL_RE = /^(?:\S*\/)?(sh|dash|bash|ash|zsh|ksh|busybox)\b/;
@@ -128,9 +124,9 @@ function pid1(c: Ctx, out: PlatformAnalysis): void {
       const k = a.k8s;
       if (k && (k.fate === 'died-by-signal' || k.fate === 'unknown')) {
         k.fate = 'killed';
-        k.summary = `killed at ${secs((k.schedule?.killAtMs ?? grace))} (emulated PID 1: ${sig} would have been ignored)`;
+        k.summary = `killed at ${formatDuration((k.schedule?.killAtMs ?? grace))} (emulated PID 1: ${sig} would have been ignored)`;
       }
-      a.verdict = `${k ? podWouldHave(k).replace(/^a/, 'A') + '. ' : ''}As PID 1 of a container this process would have ignored ${sig} (Node's own handler re-raises it, and the kernel drops that for PID 1) and been killed at the ${secs(grace)} deadline. Emulated: it died by ${sig} here.`;
+      a.verdict = `${k ? podWouldHave(k).replace(/^a/, 'A') + '. ' : ''}As PID 1 of a container this process would have ignored ${sig} (Node's own handler re-raises it, and the kernel drops that for PID 1) and been killed at the ${formatDuration(grace)} deadline. Emulated: it died by ${sig} here.`;
     }
   }
 
@@ -140,7 +136,7 @@ function pid1(c: Ctx, out: PlatformAnalysis): void {
   const child = bySignal ? trace.processes.find((p) => p.ppid === mainPid && p.pid !== mainPid) : undefined;
   if (sent && bySignal && child) {
     const noHandler = bySignal === sig && !arrived(child.pid);
-    const after = child.end !== undefined ? ` ${secs(Math.max(0, child.end - sent.t))} after the signal` : '';
+    const after = child.end !== undefined ? ` ${formatDuration(Math.max(0, child.end - sent.t))} after the signal` : '';
     a.exitReason = 'killed-by-signal';
     a.servicePid = child.pid;
     a.serviceExit = { code: null, signal: bySignal };
@@ -267,11 +263,11 @@ function survive(c: Ctx, out: PlatformAnalysis): void {
     severity: ok ? 'info' : 'error',
     title: alive ? `Survived ${exp.signal}${spans.length ? `: ${failed.length ? `${plural(failed.length, 'request')} of ${spans.length} failed across it` : `${spans.length} requests answered across it, none lost`}` : ''}` : `${exp.signal} stopped the service`,
     detail: alive
-      ? `${exp.signal} was sent at ${secs(first.t)}; ${handled ? 'a listener handled it' : 'no listener ran for it (it is ignored or handled natively)'} and the service was still running ${secs(windowEnd - first.t)} later, when ${stop ? `${exp.stopSignal} (the stop) followed` : 'the window ended'}.${spans.length ? ` Traffic across the reload: ${spans.length - failed.length} answered, ${failed.length} failed${failed.length ? ` (${[...new Set(failed.map((f) => f.outcome))].join(', ')})` : ''}.` : ' Use --load to check it keeps answering.'}`
-      : `${exp.signal} was expected to leave the service running (a reload), but it ended ${secs(endAt - first.t)} after it${main?.exit ? ` (${main.exit.signal ? `killed by ${main.exit.signal}` : `exit code ${main.exit.code}`})` : ''}. ${handled ? 'A listener ran and then the process ended.' : `No listener ran: Node's default action for ${exp.signal} ends the process. Add process.on('${exp.signal}', reload).`}`,
+      ? `${exp.signal} was sent at ${formatDuration(first.t)}; ${handled ? 'a listener handled it' : 'no listener ran for it (it is ignored or handled natively)'} and the service was still running ${formatDuration(windowEnd - first.t)} later, when ${stop ? `${exp.stopSignal} (the stop) followed` : 'the window ended'}.${spans.length ? ` Traffic across the reload: ${spans.length - failed.length} answered, ${failed.length} failed${failed.length ? ` (${[...new Set(failed.map((f) => f.outcome))].join(', ')})` : ''}.` : ' Use --load to check it keeps answering.'}`
+      : `${exp.signal} was expected to leave the service running (a reload), but it ended ${formatDuration(endAt - first.t)} after it${main?.exit ? ` (${main.exit.signal ? `killed by ${main.exit.signal}` : `exit code ${main.exit.code}`})` : ''}. ${handled ? 'A listener ran and then the process ended.' : `No listener ran: Node's default action for ${exp.signal} ends the process. Add process.on('${exp.signal}', reload).`}`,
     evidence: ix(first, stop, ...failed.slice(0, 100)),
   });
-  a.verdict = alive ? `Survived ${exp.signal}${spans.length ? ` with ${failed.length ? `${plural(failed.length, 'request')} lost` : 'no request lost'}` : ''}; then ${exp.stopSignal}: ${a.verdict}` : `${exp.signal} stopped the service ${secs(endAt - first.t)} after it was sent; it was expected to survive it (a reload). ${a.verdict}`;
+  a.verdict = alive ? `Survived ${exp.signal}${spans.length ? ` with ${failed.length ? `${plural(failed.length, 'request')} lost` : 'no request lost'}` : ''}; then ${exp.stopSignal}: ${a.verdict}` : `${exp.signal} stopped the service ${formatDuration(endAt - first.t)} after it was sent; it was expected to survive it (a reload). ${a.verdict}`;
 }
 
 // ---------------------------------------------------------------- SIGUSR1
