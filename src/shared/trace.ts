@@ -188,19 +188,50 @@ export interface Analysis {
   /** How that process ended, as far as the trace shows. */
   serviceExit?: { code: number | null; signal: string | null };
   exitReason: ExitReason;
-  /** First signal sent/arrived → main process exit, ms. */
+  /** First signal sent/arrived → main process exit, ms. The one figure every consumer shows as "signal → exit". */
   signalToExitMs?: number;
+  /** The shutdown window the requests are counted over; absent in traces analysed before it was recorded. */
+  window?: ShutdownWindow;
   leakedHandleCount: number;
   phases: PhaseTiming[];
   findings: Finding[];
   graceMs: number;
-  // ---- issue #5
   /** Request accounting when load was on. */
   requests?: RequestAccounting;
   /** The Kubernetes termination as simulated (--k8s). */
   k8s?: K8sOutcome;
-  /** Platform modes (issue 11): PID 1, zombies, systemd, endpoint lag. */
+  /** Platform modes: PID 1, zombies, systemd, endpoint lag. */
   platform?: PlatformAnalysis;
+}
+
+/**
+ * The shutdown window: from the start of termination (preStop's start with --k8s, else the
+ * first signal sent or seen) to the main process's exit. Requests are counted over it.
+ */
+export interface ShutdownWindow {
+  /** Trace ms when it opened; absent when no termination happened. */
+  start?: number;
+  /** What opened it, in words: "the start of termination", "SIGTERM". */
+  opener: string;
+  /** Trace ms when the main process exited (or was last seen); absent when it never ended in the trace. */
+  end?: number;
+  /** The first server.close() call, trace ms; absent if none. Resets after it are turned away, not lost. */
+  closeAt?: number;
+}
+
+/**
+ * How each load request counts, as indexes into trace.events (load-request events). A request
+ * in no list was answered (or is a stream: see `sse`).
+ */
+export interface RequestRoles {
+  /** In the shutdown window and not answered properly. */
+  lost: number[];
+  /** In the shutdown window, refused by the closed listener or reset in its accept queue, while the process still ran. */
+  turnedAway: number[];
+  /** Sent after the main process exited: the tail that observes refusals, never counted as lost. */
+  afterExit: number[];
+  /** Failed before the shutdown window opened. */
+  beforeShutdown: number[];
 }
 
 /** Outcome counts; `lost` = reset + timeout + http-5xx + other-error (refusals are counted apart). */
@@ -232,6 +263,8 @@ export interface RequestAccounting {
   streams: { total: number; endedByServer: number; cut: number; other: number };
   /** Requests sent but not recorded as spans (over the cap). */
   unrecorded: number;
+  /** Which requests those counts are; absent in traces analysed before it was recorded. */
+  roles?: RequestRoles;
 }
 
 export interface TraceMeta {

@@ -9,7 +9,7 @@
  * every reader skips kinds it does not know.
  */
 import type { PreloadEventKind } from './wire';
-import type { Trace, TraceMeta, TraceEvent, TraceEventKind, LauncherEvent, ProcessInfo, OutputLine, Analysis, Finding, FindingCode, PhaseTiming, Leak, RequestAccounting, OutcomeCounts, SignalPlan, SignalWhen } from './trace';
+import type { Trace, TraceMeta, TraceEvent, TraceEventKind, LauncherEvent, ProcessInfo, OutputLine, Analysis, Finding, FindingCode, PhaseTiming, Leak, RequestAccounting, RequestRoles, ShutdownWindow, OutcomeCounts, SignalPlan, SignalWhen } from './trace';
 import type { K8sOutcome, K8sPlan, KubeletSchedule, PreStop } from './kubernetes';
 import type { LoadConfig, LoadOutcome, LoadSummary } from './traffic';
 import type { PlatformMeta, PlatformAnalysis, PlatformEvent, Pid1Meta, DockerOptions, SystemdOptions, SurviveExpectation } from './platform';
@@ -199,7 +199,9 @@ const outcomeCounts = obj<OutcomeCounts>({ total: count, byOutcome });
 const requests = named('request-accounting', obj<RequestAccounting>({
   url: str, all: outcomeCounts, shutdown: outcomeCounts, lost: count, refusedWhileAlive: count, resetAtClose: count, failedBeforeShutdown: count, afterExit: count,
   streams: obj<RequestAccounting['streams']>({ total: count, endedByServer: count, cut: count, other: count }), unrecorded: count,
+  roles: opt(named('request-roles', obj<RequestRoles>({ lost: list(count), turnedAway: list(count), afterExit: list(count), beforeShutdown: list(count) }))),
 }));
+const shutdownWindow = named('shutdown-window', obj<ShutdownWindow>({ start: opt(num), opener: str, end: opt(num), closeAt: opt(num) }));
 const k8sOutcome = named('k8s-outcome', obj<K8sOutcome>({
   graceSeconds: num, stopSignal: str, preStop: opt(str), startedAt: opt(num), schedule: opt(schedule), endedAfterSeconds: opt(num),
   fate: oneOf('graceful', 'killed', 'died-by-signal', 'crashed', 'not-terminated', 'unknown'), summary: str,
@@ -220,6 +222,7 @@ const analysis = named('analysis', obj<Analysis>({
   naturalExitAfterMs: opt(num),
   exitReason: oneOf('graceful', 'forced-exit', 'killed-at-deadline', 'killed-by-signal', 'crashed', 'exited-before-signal', 'still-running', 'unknown'),
   signalToExitMs: opt(num),
+  window: opt(shutdownWindow),
   leakedHandleCount: count,
   phases: list(phaseTiming),
   findings: list(finding),

@@ -1,46 +1,22 @@
 /**
- * Diagnosis: from a trace's events to a verdict in plain words, findings with evidence,
- * phase timings and the summary fields a bug report needs. Pure; vscode-free.
+ * The diagnosis: how the service ended (exit reason), the verdict in plain words, the findings
+ * with their evidence, and the leaks (with owners, in the order the verdict names them).
+ * Traffic, Kubernetes and platform modes are added by index.ts.
  */
-import { formatDuration, formatSeconds } from '../shared/duration';
-import type { HandleInfo } from '../shared/wire';
-import { userFrame, formatFrame } from '../shared/frames';
-import { isTcpAddress } from '../shared/address';
-import { podWouldHave } from '../shared/kubernetes';
-import type { Trace, TraceEvent, Analysis, Finding, PhaseTiming, ExitReason } from '../shared/trace';
-import type { RequestAccounting, Leak } from '../shared/trace';
-import type { K8sOutcome } from '../shared/kubernetes';
-import { classifyRoles } from './runners';
-import { groupLeaks } from './leaks';
-import { analyzePlatform } from './platform/analysis';
+import { formatDuration } from '../../shared/duration';
+import type { HandleInfo } from '../../shared/wire';
+import { userFrame, formatFrame } from '../../shared/frames';
+import { isTcpAddress } from '../../shared/address';
+import type { Trace, TraceEvent, Analysis, Finding, PhaseTiming, ExitReason, Leak } from '../../shared/trace';
+import { classifyRoles } from '../runners';
+import { groupLeaks } from '../leaks';
+import { phaseTimings } from './phases';
+import { handleCount, pct, plural } from './words';
 
 type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
 
-
-function pct(part: number, whole: number): string {
-  if (!whole) return '';
-  const p = (part / whole) * 100;
-  return p < 1 ? '<1%' : `${Math.round(p)}%`;
-}
-
-export function handleSite(h: HandleInfo, cwd?: string): string {
-  const f = userFrame(h.site);
-  return f ? formatFrame(f, cwd) : 'creation site unknown';
-}
-
-/** How many handles a list stands for: a collapsed entry ("6 × setTimeout …") counts as its members. */
-export function handleCount(hs: HandleInfo[]): number {
-  let n = 0;
-  for (const h of hs) n += Number(h.details?.count ?? 1);
-  return n;
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-/** The diagnosis without the traffic and Kubernetes parts (issue #5), which `analyze` adds. */
-function analyzeCore(trace: Trace): Analysis {
+/** The diagnosis without the traffic and Kubernetes parts, which `analyze` adds. */
+export function diagnose(trace: Trace): Analysis {
   const { events, meta } = trace;
   const cwd = meta.cwd;
   const graceMs = meta.plan.graceMs;
@@ -92,49 +68,9 @@ function analyzeCore(trace: Trace): Analysis {
   const findings: Finding[] = [];
   const signalAt = firstSent?.t ?? arrivals[0]?.t;
 
-  // ---- phases
-  const phases: PhaseTiming[] = [];
   const procEnd = (pid: number) => trace.processes.find((p) => p.pid === pid)?.end ?? meta.durationMs;
   const pids = [...new Set(events.filter((e) => e.pid > 0).map((e) => e.pid))];
-  for (const pid of pids) {
-    const arr = arrivals.filter((e) => e.pid === pid);
-    const end = procEnd(pid);
-    if (arr.length) {
-      phases.push({ id: `shutdown-${pid}`, pid, name: `shutdown after ${arr[0].signal}`, start: arr[0].t, end, durationMs: end - arr[0].t, depth: 0, auto: true });
-    }
-    const starts = of('listener-start', pid);
-    for (const s of starts) {
-      const endEv = events.find((e) => e.pid === pid && e.kind === 'listener-end' && e.id === s.id && e.t >= s.t) as Ev<'listener-end'> | undefined;
-      const settled = events.find((e) => e.pid === pid && e.kind === 'listener-settled' && e.id === s.id && e.t >= s.t) as Ev<'listener-settled'> | undefined;
-      const f = userFrame(s.site);
-      const name = `${s.signal} listener ${s.name ? s.name + ' ' : ''}(${f ? formatFrame(f, cwd) : 'unknown site'})`;
-      const stop = settled?.t ?? (endEv && !endEv.returnedPromise ? endEv.t : undefined);
-      phases.push({ id: `listener-${pid}-${s.id}-${s.t}`, pid, name, start: s.t, end: stop, durationMs: stop !== undefined ? stop - s.t : undefined, depth: 0, auto: true, error: endEv?.threw ?? (settled && !settled.ok ? settled.error : undefined) });
-    }
-    for (const c of of('server-close', pid)) {
-      const closed = events.find((e) => e.pid === pid && e.kind === 'server-closed' && e.server === c.server && e.t >= c.t);
-      const listen = of('listen', pid).find((l) => l.server === c.server);
-      phases.push({ id: `close-${pid}-${c.server}`, pid, name: `close server ${listen?.address ?? c.server}`, start: c.t, end: closed?.t, durationMs: closed ? closed.t - c.t : undefined, depth: 0, auto: true });
-    }
-    const ends = new Map<string, Ev<'phase-end'>>();
-    for (const e of of('phase-end', pid)) ends.set(e.id, e);
-    for (const s of of('phase-start', pid)) {
-      const e = ends.get(s.id);
-      phases.push({ id: `phase-${pid}-${s.id}`, pid, name: s.name, start: s.t, end: e?.t, durationMs: e ? e.t - s.t : undefined, depth: 0, auto: !!s.auto, error: e?.error });
-    }
-  }
-  // Nesting by containment within a process.
-  for (const pid of pids) {
-    const ps = phases.filter((p) => p.pid === pid).sort((a, b) => a.start - b.start || (b.end ?? Infinity) - (a.end ?? Infinity));
-    const stack: PhaseTiming[] = [];
-    for (const p of ps) {
-      const pEnd = p.end ?? procEnd(pid);
-      while (stack.length && (stack[stack.length - 1].end ?? procEnd(pid)) < pEnd - 1e-6) stack.pop();
-      p.depth = stack.length;
-      stack.push(p);
-    }
-  }
-  phases.sort((a, b) => a.pid - b.pid || a.start - b.start);
+  const phases = phaseTimings(trace);
 
   // ---- leaked handles: the most telling snapshot per process
   const leakSnapshots = new Map<number, Ev<'snapshot'>>();
@@ -386,247 +322,4 @@ function analyzeCore(trace: Trace): Analysis {
   if (!verdict) verdict = 'No shutdown was observed.';
   else if (!firstSent && mainArrivals.length) verdict += ` (${mainArrivals[0].signal} came from outside Shutdown Trace; its plan sent none.)`;
   return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, naturalExitAfterMs, servicePid, serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid), phases, findings, graceMs };
-}
-
-// ---------------------------------------------------------------- issue #5: traffic during shutdown, Kubernetes termination
-
-export function analyze(trace: Trace): Analysis {
-  return analyzePlatform(trace, analyzeTraffic(trace)); // issue 11: PID 1, zombies, systemd, endpoint lag
-}
-
-function analyzeTraffic(trace: Trace): Analysis {
-  const a = analyzeCore(trace);
-  const requests = accountRequests(trace);
-  if (requests) a.requests = requests;
-  const k8s = k8sOutcome(trace, a, requests);
-  if (k8s) a.k8s = k8s;
-  if (!requests && !k8s) return a;
-  const { events } = trace;
-  const idx = new Map<TraceEvent, number>();
-  events.forEach((e, i) => idx.set(e, i));
-  const ix = (es: (TraceEvent | undefined)[]) => es.filter((e): e is TraceEvent => !!e).map((e) => idx.get(e)!);
-  const spans = events.filter((e): e is Ev<'load-request'> => e.kind === 'load-request');
-  const findings = a.findings;
-
-  if (requests) {
-    const w = window(trace);
-    const inWindow = spans.filter((r) => !r.sse && w.start !== undefined && r.end >= w.start && r.t < w.exitAt);
-    const closeAt = closeCalledAt(trace);
-    const atClose = (r: LoadSpanEvent) => r.outcome === 'reset' && r.t >= closeAt;
-    const lostSpans = inWindow.filter((r) => LOST.includes(r.outcome) && !atClose(r));
-    const refused = inWindow.filter((r) => r.outcome === 'refused' || atClose(r));
-    const b = requests.shutdown.byOutcome;
-    const resetMid = b.reset - requests.resetAtClose;
-    const turnedAway = requests.refusedWhileAlive + requests.resetAtClose;
-    const parts = [
-      resetMid && `${resetMid} reset mid-request`,
-      b.timeout && `${b.timeout} timed out`,
-      b['http-5xx'] && `${b['http-5xx']} answered 5xx`,
-      b['other-error'] && `${b['other-error']} failed otherwise`,
-    ].filter(Boolean);
-    const during = `${plural(requests.shutdown.total, 'request')} were in flight at ${w.label} or sent after it until the main process exited`;
-    const refusedText = turnedAway
-      ? ` ${plural(turnedAway, 'new connection')} ${turnedAway === 1 ? 'was' : 'were'} turned away while the process still ran (${requests.refusedWhileAlive} refused by the closed listener${requests.resetAtClose ? `, ${requests.resetAtClose} reset in its accept queue as close() ran` : ''}): a load balancer that still routes here fails them, which a preStop sleep or a short delay before server.close() covers.`
-      : '';
-    const after = requests.afterExit ? ` ${plural(requests.afterExit, 'request')} sent after it exited ${requests.afterExit === 1 ? 'was' : 'were'} not counted.` : '';
-    if (w.start === undefined || (requests.all.total === 0 && requests.streams.total > 0)) {
-      // No termination happened, or streams only: no plain request to count as lost.
-    } else if (requests.lost > 0) {
-      findings.push({ code: 'lost-requests', severity: 'error', title: `${plural(requests.lost, 'request')} lost during shutdown: ${parts.join(', ')}`, detail: `${during}; ${requests.lost} of them got no proper answer.${refusedText}${after}`, evidence: ix(lostSpans.slice(0, 500)) });
-      a.verdict = `${a.verdict} ${plural(requests.lost, 'request')} lost during shutdown (${parts.join(', ')}).`;
-    } else {
-      findings.push({ code: 'lost-requests', severity: turnedAway ? 'warning' : 'info', title: `No request lost during shutdown${turnedAway ? `; ${turnedAway} turned away after the listener closed` : ''}`, detail: `${during}; every one that reached the service was answered (${b.ok} ok).${refusedText}${after}`, evidence: ix(refused.slice(0, 500)) });
-    }
-    if (requests.failedBeforeShutdown > 0) {
-      const before = spans.filter((r) => !r.sse && r.outcome !== 'ok' && (w.start === undefined || r.end < w.start) && r.t < w.exitAt);
-      findings.push({ code: 'lost-requests', severity: 'warning', title: `${plural(requests.failedBeforeShutdown, 'request')} failed before shutdown began`, detail: `They were not answered while the service was supposed to be serving (${describeOutcomes(before)}): check the --load target and path, or the service's readiness.`, evidence: ix(before.slice(0, 200)) });
-    }
-    const st = requests.streams;
-    if (st.total > 0 && w.start !== undefined) {
-      const streams = spans.filter((r) => r.sse);
-      if (st.cut + st.other > 0) {
-        findings.push({ code: 'open-streams', severity: 'error', title: `${plural(st.cut + st.other, 'event stream')} never ended by the app`, detail: `Of ${plural(st.total, 'server-sent-event stream')}, ${st.endedByServer} ${st.endedByServer === 1 ? 'was' : 'were'} ended by the service; ${st.cut + st.other} ${st.cut + st.other === 1 ? 'was' : 'were'} cut (${describeOutcomes(streams.filter((r) => r.outcome !== 'ok'))}). A stream never ends on its own, so it holds server.close() open until the app ends it (res.end() on shutdown) or the process is killed.`, evidence: ix(streams) });
-      } else {
-        findings.push({ code: 'open-streams', severity: 'info', title: `${plural(st.total, 'event stream')} ended by the service`, detail: 'Every server-sent-event stream was ended by the app during shutdown, so none held server.close() open.', evidence: ix(streams) });
-      }
-    }
-  }
-
-  if (k8s) {
-    const prestopEnd = events.find((e): e is Ev<'prestop-end'> => e.kind === 'prestop-end');
-    const started = events.find((e): e is Ev<'termination-start'> => e.kind === 'termination-start');
-    const ext = events.find((e): e is Ev<'grace-extension'> => e.kind === 'grace-extension');
-    if (prestopEnd && (!prestopEnd.ok || prestopEnd.overran)) {
-      findings.push({
-        code: 'prestop',
-        severity: 'warning',
-        title: prestopEnd.overran ? `preStop was still running at the ${k8s.graceSeconds} s grace deadline` : `preStop failed: ${prestopEnd.error ?? 'unknown error'}`,
-        detail: prestopEnd.overran
-          ? `The kubelet waits for preStop at most the whole grace period, then sends ${k8s.stopSignal} and SIGKILL ${k8s.schedule?.remainingSeconds ?? 2} s later (its one-off extension): the app had ${k8s.schedule?.remainingSeconds ?? 2} s to shut down.`
-          : `The kubelet records a FailedPreStopHook event and goes on: ${k8s.stopSignal} was sent after ${formatDuration(prestopEnd.durationMs)}.${prestopEnd.output ? ` Hook output: ${prestopEnd.output.slice(-300)}` : ''}`,
-        evidence: ix([started, prestopEnd, ext]),
-      });
-    }
-    const killed = findings.find((f) => f.code === 'killed-at-deadline');
-    if (killed && k8s.fate === 'killed' && k8s.schedule) {
-      const s = k8s.schedule;
-      killed.title = `Killed by SIGKILL ${formatDuration(s.killAtMs)} after termination began (terminationGracePeriodSeconds ${k8s.graceSeconds}${s.extended ? `, ${s.remainingSeconds} s minimum after the signal` : ''})`;
-      killed.detail = `${k8s.stopSignal} reached the main process ${formatDuration(s.signalAtMs)} after termination began${k8s.preStop ? ` (after preStop ${k8s.preStop})` : ''}; it was still running when the kubelet's time was up. SIGKILL cannot be caught, so nothing after it ran.`;
-    }
-    findings.push({
-      code: 'k8s-termination',
-      severity: k8s.fate === 'graceful' ? 'info' : k8s.fate === 'not-terminated' ? 'warning' : 'error',
-      title: `As a Kubernetes pod: ${k8s.summary}`,
-      detail: k8sTimeline(trace, k8s),
-      evidence: ix([started, events.find((e) => e.kind === 'prestop-start'), prestopEnd, ext, events.find((e) => e.kind === 'signal-sent'), events.find((e) => e.kind === 'kill-sent')]),
-    });
-    if (k8s.fate !== 'not-terminated') {
-      const rest = a.verdict.replace(/^Killed at the [^:]+ deadline: /, '');
-      a.verdict = `${podWouldHave(k8s).replace(/^a/, 'A')}. ${rest.charAt(0).toUpperCase()}${rest.slice(1)}`;
-    }
-  }
-  const sevRank = { error: 0, warning: 1, info: 2 };
-  findings.sort((x, y) => sevRank[x.severity] - sevRank[y.severity]);
-  return a;
-}
-
-type LoadSpanEvent = Ev<'load-request'>;
-const LOST: readonly LoadSpanEvent['outcome'][] = ['reset', 'timeout', 'http-5xx', 'other-error'];
-const OUTCOME_WORDS: Record<LoadSpanEvent['outcome'], string> = { ok: 'ok', refused: 'refused', reset: 'reset', timeout: 'timed out', 'http-5xx': 'answered 5xx', 'other-error': 'other errors' };
-
-function describeOutcomes(spans: LoadSpanEvent[]): string {
-  const n = new Map<string, number>();
-  for (const s of spans) n.set(s.outcome, (n.get(s.outcome) ?? 0) + 1);
-  return [...n].map(([o, c]) => `${c} ${OUTCOME_WORDS[o as LoadSpanEvent['outcome']]}`).join(', ') || 'none';
-}
-
-/** Termination start (preStop with --k8s, else the first signal) and the main process's exit. */
-function window(trace: Trace): { start?: number; exitAt: number; label: string } {
-  const { events, meta } = trace;
-  const mainPid = meta.mainPid ?? trace.processes.find((p) => p.isMain)?.pid;
-  const term = events.find((e) => e.kind === 'termination-start');
-  const sent = events.find((e): e is Ev<'signal-sent'> => e.kind === 'signal-sent');
-  const arrived = events.find((e): e is Ev<'signal'> => e.kind === 'signal');
-  const exit = events.find((e) => e.kind === 'process-exit' && e.pid === mainPid);
-  const main = trace.processes.find((p) => p.pid === mainPid);
-  const start = term?.t ?? sent?.t ?? arrived?.t;
-  const label = term ? 'the start of termination' : (sent ?? arrived) ? (sent ?? arrived)!.signal : 'the signal';
-  return { start, exitAt: exit?.t ?? main?.end ?? Infinity, label };
-}
-
-function emptyCounts() {
-  return { total: 0, byOutcome: { ok: 0, refused: 0, reset: 0, timeout: 0, 'http-5xx': 0, 'other-error': 0 } };
-}
-
-/** When the service first called server.close() on a TCP listener (Infinity if never). */
-function closeCalledAt(trace: Trace): number {
-  const closes = trace.events.filter((e): e is Ev<'server-close'> => e.kind === 'server-close');
-  return closes.length ? Math.min(...closes.map((c) => c.t)) : Infinity;
-}
-
-/** Every request accounted for; `lost` and `refusedWhileAlive` over the shutdown window. */
-export function accountRequests(trace: Trace): RequestAccounting | undefined {
-  const { events, meta } = trace;
-  const started = events.find((e): e is Ev<'load-start'> => e.kind === 'load-start');
-  const summary = events.find((e): e is Ev<'load-summary'> => e.kind === 'load-summary');
-  if (!meta.load && !started) return undefined;
-  const w = window(trace);
-  const spans = events.filter((e): e is LoadSpanEvent => e.kind === 'load-request');
-  const all = emptyCounts();
-  const shutdown = emptyCounts();
-  const closeAt = closeCalledAt(trace);
-  let resetAtClose = 0;
-  let failedBeforeShutdown = 0;
-  let afterExit = 0;
-  const streams = { total: 0, endedByServer: 0, cut: 0, other: 0 };
-  for (const r of spans) {
-    if (r.sse) {
-      streams.total++;
-      if (r.outcome === 'ok') streams.endedByServer++;
-      else if (r.outcome === 'reset') streams.cut++;
-      else streams.other++;
-      continue;
-    }
-    all.total++;
-    all.byOutcome[r.outcome]++;
-    if (r.t >= w.exitAt) afterExit++;
-    else if (w.start !== undefined && r.end >= w.start) {
-      shutdown.total++;
-      shutdown.byOutcome[r.outcome]++;
-      if (r.outcome === 'reset' && r.t >= closeAt) resetAtClose++;
-    } else if (r.outcome !== 'ok') failedBeforeShutdown++;
-  }
-  const b = shutdown.byOutcome;
-  return {
-    url: started?.url ?? meta.load?.url ?? '',
-    all,
-    shutdown,
-    lost: b.reset - resetAtClose + b.timeout + b['http-5xx'] + b['other-error'],
-    refusedWhileAlive: b.refused,
-    resetAtClose,
-    failedBeforeShutdown,
-    afterExit,
-    streams,
-    unrecorded: summary ? Math.max(0, summary.sent + summary.streams - summary.recorded) : 0,
-  };
-}
-
-
-/** What a real pod would have gone through, in one line. */
-function k8sOutcome(trace: Trace, a: Analysis, requests: RequestAccounting | undefined): K8sOutcome | undefined {
-  const k = trace.meta.k8s;
-  if (!k) return undefined;
-  const { events } = trace;
-  const mainPid = trace.meta.mainPid ?? trace.processes.find((p) => p.isMain)?.pid;
-  const start = events.find((e): e is Ev<'termination-start'> => e.kind === 'termination-start');
-  const base = { graceSeconds: k.graceSeconds, stopSignal: k.stopSignal, preStop: start?.preStop, startedAt: start?.t ?? k.startedAt, schedule: k.schedule };
-  if (!start) return { ...base, fate: 'not-terminated', summary: 'not terminated: the run ended before the termination began' };
-  const exit = events.find((e): e is Ev<'process-exit'> => e.kind === 'process-exit' && e.pid === mainPid);
-  const kill = events.find((e): e is Ev<'kill-sent'> => e.kind === 'kill-sent');
-  const endAt = exit?.t ?? trace.processes.find((p) => p.pid === mainPid)?.end;
-  const endedAfterSeconds = endAt !== undefined ? (endAt - start.t) / 1000 : undefined;
-  const parts: string[] = [];
-  let fate: K8sOutcome['fate'];
-  const ext = k.schedule?.extended ? (k.schedule.overran ? ` (preStop overran the ${k.graceSeconds} s grace period; SIGKILL came ${k.schedule.remainingSeconds} s after ${k.stopSignal})` : ` (the kubelet's ${k.schedule.remainingSeconds} s minimum after ${k.stopSignal})`) : '';
-  if (a.exitReason === 'killed-at-deadline' && kill) {
-    fate = 'killed';
-    parts.push(`killed at ${formatSeconds(kill.t - start.t)}${ext}`);
-  } else if (a.exitReason === 'graceful' || a.exitReason === 'forced-exit') {
-    fate = 'graceful';
-    parts.push(`stopped ${a.exitReason === 'graceful' ? 'gracefully' : 'through process.exit()'} ${endedAfterSeconds !== undefined ? `${formatSeconds(endedAfterSeconds * 1000)} into its ${k.graceSeconds} s grace period` : ''}`.trim());
-  } else if (a.exitReason === 'killed-by-signal') {
-    fate = 'died-by-signal';
-    const sig = trace.processes.find((p) => p.pid === mainPid)?.exit?.signal;
-    parts.push(`died by ${sig ?? 'a signal'} at ${endedAfterSeconds !== undefined ? formatSeconds(endedAfterSeconds * 1000) : '?'}`);
-  } else if (a.exitReason === 'crashed') {
-    fate = 'crashed';
-    const code = trace.processes.find((p) => p.pid === mainPid)?.exit?.code;
-    parts.push(`crashed: exited with code ${code} at ${endedAfterSeconds !== undefined ? formatSeconds(endedAfterSeconds * 1000) : '?'}`);
-  } else {
-    fate = 'unknown';
-    parts.push(`ended as ${a.exitReason}`);
-  }
-  if (requests) parts.push(`${plural(requests.lost, 'request')} lost`);
-  parts.push(a.leakedHandleCount ? `${plural(a.leakedHandleCount, 'handle')} alive` : 'no handles alive');
-  return { ...base, endedAfterSeconds, fate, summary: parts.join('; ') };
-}
-
-function k8sTimeline(trace: Trace, k: K8sOutcome): string {
-  const { events } = trace;
-  const t0 = k.startedAt ?? 0;
-  const rel = (t: number) => `+${formatDuration(t - t0)}`;
-  const steps: string[] = [`Termination began at ${formatDuration(t0)} (terminationGracePeriodSeconds ${k.graceSeconds}, stop signal ${k.stopSignal}).`];
-  const ps = events.find((e): e is Ev<'prestop-start'> => e.kind === 'prestop-start');
-  const pe = events.find((e): e is Ev<'prestop-end'> => e.kind === 'prestop-end');
-  if (ps) steps.push(`preStop ${ps.detail} started at ${rel(ps.t)}${pe ? (pe.overran ? `; still running at ${rel(pe.t)}, when the kubelet stopped waiting` : `; ${pe.ok ? 'finished' : `failed (${pe.error})`} at ${rel(pe.t)}`) : ''}.`);
-  const sig = events.find((e): e is Ev<'signal-sent'> => e.kind === 'signal-sent');
-  if (sig) steps.push(`${sig.signal} to the main process (pid ${sig.target}) at ${rel(sig.t)}.`);
-  if (k.schedule) {
-    const s = k.schedule;
-    steps.push(`SIGKILL due at +${formatDuration(s.killAtMs)}: ${s.overran ? `preStop overran, so ${s.remainingSeconds} s after the signal (the one-off extension)` : k.preStop ? `${k.graceSeconds} s − ${s.preStopSeconds} s of preStop (whole seconds, as the kubelet counts) = ${s.remainingSeconds} s after the signal${s.extended ? ' (raised to the 2 s minimum)' : ''}` : `${s.remainingSeconds} s after the signal`}.`);
-  }
-  const kill = events.find((e): e is Ev<'kill-sent'> => e.kind === 'kill-sent');
-  if (kill) steps.push(`SIGKILL sent at ${rel(kill.t)}.`);
-  if (k.endedAfterSeconds !== undefined) steps.push(`The main process ended at +${formatDuration(k.endedAfterSeconds * 1000)}.`);
-  return steps.join(' ');
 }

@@ -1,0 +1,35 @@
+/**
+ * The analysis: from a trace's events to a verdict in plain words, findings with evidence,
+ * phase timings, leaks, the shutdown window, request roles and the Kubernetes outcome. The one
+ * source every consumer reads (reports, check, exports, JUnit, the viewer). Pure; vscode-free.
+ *
+ * The rooms: verdict.ts (exit reason, verdict, findings, leaks), phases.ts, requests.ts
+ * (window, request roles, accounting), kubernetes.ts, words.ts; platform modes in ../platform.
+ */
+import type { Trace, Analysis } from '../../shared/trace';
+import { diagnose } from './verdict';
+import { accountRequests, addRequestFindings, shutdownWindow } from './requests';
+import { k8sOutcome, addK8sFindings } from './kubernetes';
+import { analyzePlatform } from '../platform/analysis';
+
+export { accountRequests } from './requests';
+
+export function analyze(trace: Trace): Analysis {
+  return analyzePlatform(trace, analyzeTraffic(trace));
+}
+
+const SEVERITY_RANK = { error: 0, warning: 1, info: 2 };
+
+function analyzeTraffic(trace: Trace): Analysis {
+  const a = diagnose(trace);
+  a.window = shutdownWindow(trace);
+  const requests = accountRequests(trace);
+  if (requests) a.requests = requests;
+  const k8s = k8sOutcome(trace, a, requests);
+  if (k8s) a.k8s = k8s;
+  if (!requests && !k8s) return a;
+  if (requests) addRequestFindings(trace, a, requests);
+  if (k8s) addK8sFindings(trace, a, k8s);
+  a.findings.sort((x, y) => SEVERITY_RANK[x.severity] - SEVERITY_RANK[y.severity]);
+  return a;
+}
