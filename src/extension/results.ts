@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Frame } from '../shared/frames';
 import type { Analysis, Leak, Trace, TraceEvent } from '../shared/trace';
 import { formatFrame, isUserFile, userFrame } from '../shared/frames';
-import { fmtShort, headline } from '../../webview/src/headline';
+import { fmtShort, headline } from '../shared/headline';
 
 export interface Place {
   /** Absolute path. */

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { Analysis } from '../shared/trace';
 import type { RunSession } from './session';
 import { fmtMs } from './settings';
-import { headline } from '../../webview/src/headline';
+import { headline } from '../shared/headline';
 
 const HIDE_AFTER_FINISH_MS = 5 * 60_000;
 

@@ -28,10 +28,10 @@ function trimZeros(s: string): string {
 
 /**
  * A duration for people: "0.42 ms", "2.5 ms", "512 ms", "1.5 s", "2.31 s", "12.3 s", "30 s",
- * "2 min 05 s", "1 h 05 min". Three significant digits at most, no trailing zeros.
- * Undefined, NaN and infinite values give "–".
+ * "2 min 05 s", "1 h 05 min". At most `digits` significant digits in seconds (3; headlines
+ * use 2: "45 s"), no trailing zeros. Undefined, NaN and infinite values give "–".
  */
-export function formatDuration(ms: number | undefined | null): string {
+export function formatDuration(ms: number | undefined | null, digits: 2 | 3 = 3): string {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
   const sign = ms < 0 ? '-' : '';
   const a = Math.abs(ms);
@@ -39,8 +39,8 @@ export function formatDuration(ms: number | undefined | null): string {
   if (a < 9.95) return `${sign}${trimZeros(a.toFixed(1))} ms`;
   if (Math.round(a) < 1000) return `${sign}${Math.round(a)} ms`;
   const s = a / 1000;
-  if (s < 9.995) return `${sign}${trimZeros(s.toFixed(2))} s`;
-  if (s < 59.95) return `${sign}${trimZeros(s.toFixed(1))} s`;
+  if (s < 9.995) return `${sign}${trimZeros(s.toFixed(digits - 1))} s`;
+  if (s < 59.95) return `${sign}${trimZeros(s.toFixed(digits - 2))} s`;
   const total = Math.round(s);
   const min = Math.floor(total / 60);
   const sec = total % 60;

@@ -184,7 +184,7 @@ test('resolveFrame: existing local files only, relative to the trace cwd, never 
 // ---- results in the editor: problems (diagnostics), CodeLens anchors, the short headline
 
 import { findAnchors, problemsOf, resultPhrase, stackFrames } from '../../src/extension/results';
-import { headline, fmtShort } from '../../webview/src/headline';
+import { headline, fmtShort } from '../../src/shared/headline';
 import type { Trace } from '../../src/shared/trace';
 
 const readTrace = (p: string): Trace => JSON.parse(fs.readFileSync(path.join(__dirname, '..', p), 'utf8')) as Trace;
@@ -236,7 +236,7 @@ test('resultPhrase and headline: what a CodeLens and the panel say', () => {
   assert.deepEqual(headline(graceful), { text: 'Graceful in 347 ms', short: 'graceful in 347 ms', tone: 'ok' });
   assert.equal(headline({ ...graceful!, exitReason: 'killed-by-signal', findings: [{ code: 'no-handler' }] } as never, { signal: 'SIGINT' }).text, 'No SIGINT handler: died at once');
   assert.equal(headline(graceful, { complete: false }).short, 'stopped early');
-  assert.deepEqual([fmtShort(0.4), fmtShort(999.6), fmtShort(3000), fmtShort(2500), fmtShort(1528), fmtShort(45_200)], ['<1 ms', '1000 ms', '3 s', '2.5 s', '1.5 s', '45 s']);
+  assert.deepEqual([fmtShort(0.4), fmtShort(999.6), fmtShort(3000), fmtShort(2500), fmtShort(1528), fmtShort(45_200)], ['0.4 ms', '1 s', '3 s', '2.5 s', '1.5 s', '45 s']);
 });
 
 test('findAnchors: signal listeners on process and the phase channel, not commented-out code', () => {

@@ -39,6 +39,9 @@ describe('formatDuration', () => {
     [Infinity, '–'],
   ];
   for (const [ms, want] of cases) test(`${ms} → ${want}`, () => assert.equal(formatDuration(ms), want));
+  test('two significant digits for headlines', () => {
+    assert.deepEqual([347, 1528, 2500, 9960, 45_200].map((ms) => formatDuration(ms, 2)), ['347 ms', '1.5 s', '2.5 s', '10 s', '45 s']);
+  });
   test('offsets carry a sign', () => {
     assert.equal(formatOffset(400), '+400 ms');
     assert.equal(formatOffset(5421), '+5.42 s');

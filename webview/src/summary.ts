@@ -9,7 +9,7 @@ import type { Frame as StackFrame } from '../../src/shared/frames';
 import { userFrame, formatFrame } from '../../src/shared/frames';
 import { podWouldHave } from '../../src/shared/kubernetes';
 import { Model, HandleRec } from './model';
-import { headline } from './headline';
+import { headline } from '../../src/shared/headline';
 import { el, clear, displayText, fmtDur, fmtInt } from './util';
 
 export interface SummaryCallbacks {

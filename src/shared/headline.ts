@@ -2,9 +2,10 @@
  * The verdict as a short headline ("Killed at the 3 s deadline: 1 leak kept it alive") and as
  * a shorter phrase for CodeLens and the status bar ("killed at 3 s deadline: 1 leak").
  * Read from the analysis (exitReason, leaks, signalToExitMs, serviceExit, findings); it never
- * recomputes a leak. DOM-free: the extension host uses it too.
+ * recomputes a leak. Browser-safe: the viewer, the extension host and the Markdown export use it.
  */
-import type { Analysis } from '../../src/shared/trace';
+import type { Analysis } from './trace';
+import { formatDuration } from './duration';
 
 export type Tone = 'ok' | 'warn' | 'bad';
 
@@ -18,12 +19,7 @@ export interface Headline {
 
 /** 347 ms, 3 s, 2.5 s, 1.5 s, 45 s: two significant digits, what a headline needs. */
 export function fmtShort(ms: number | undefined): string {
-  if (ms === undefined || !isFinite(ms)) return '?';
-  if (ms < 1) return '<1 ms';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s >= 10) return `${Math.round(s)} s`;
-  return `${Number(s.toFixed(1))} s`;
+  return formatDuration(ms, 2);
 }
 
 function plural(n: number, one: string, many = one + 's'): string {
