@@ -162,12 +162,13 @@ function table() {
       const lim = limit[n];
       rows.push([`4 ${Number(n).toLocaleString('en')} events: first paint, app (ms)`, '—', fmt(r.firstPaintMs), `host post → paint ${fmt(r.postToPaintMs)}`, lim ? `< ${lim} ms` : '—', lim ? pass(r.firstPaintMs < lim) : 'n/a']);
       if (lim) rows.push([`4 ${Number(n).toLocaleString('en')} events: host post → paint, incl. clone (ms)`, '—', fmt(r.postToPaintMs), `clone ${fmt(r.structuredCloneMs)} / JSON.parse ${fmt(r.jsonParseMs)}`, `< ${lim} ms`, pass(r.postToPaintMs < lim)]);
-      // the VS Code panel posts traces of 50k events or more as JSON text (src/extension/traceView.ts)
-      if (r.textPostToPaintMs !== undefined && Number(n) >= 100000) rows.push([`4 ${Number(n).toLocaleString('en')} events: post → paint as JSON text, the panel's delivery (ms)`, '—', fmt(r.textPostToPaintMs), `vs object ${fmt(r.postToPaintMs)}`, '< 1000 ms', pass(r.textPostToPaintMs < 1000)]);
+      // the VS Code panel posts traces of 20k events or more in columns (src/extension/traceView.ts, src/shared/trace-columns.ts)
+      if (r.columnsPostToPaintMs !== undefined && Number(n) >= 100000) rows.push([`4 ${Number(n).toLocaleString('en')} events: post → paint as columns, the panel's delivery (ms)`, '—', fmt(r.columnsPostToPaintMs), `+ VS Code's JSON of the rest ${fmt(r.columnsRestJsonMs)}; as JSON text ${fmt(r.textPostToPaintMs)}, object ${fmt(r.postToPaintMs)}`, '< 1000 ms', pass(r.columnsPostToPaintMs + (r.columnsRestJsonMs ?? 0) < 1000)]);
+      else if (r.textPostToPaintMs !== undefined && Number(n) >= 100000) rows.push([`4 ${Number(n).toLocaleString('en')} events: post → paint as JSON text (ms)`, '—', fmt(r.textPostToPaintMs), `vs object ${fmt(r.postToPaintMs)}`, '< 1000 ms', pass(r.textPostToPaintMs < 1000)]);
     }
     for (const n of Object.keys(sc)) {
       const r = sc[n];
-      const judged = Number(n) === 100000;
+      const judged = Number(n) >= 100000;
       rows.push([`4 ${Number(n).toLocaleString('en')} events: zoom/pan frame, draw + raster (ms)`, '—', `p50 ${fmt(r.frameDrawPlusRasterMs.p50, 2)}`, `p95 ${fmt(r.frameDrawPlusRasterMs.p95, 2)}; anim ${r.animationDroppedFrames}/${r.animationFrames} > 20 ms`, judged ? 'p95 < 16 ms' : '—', judged ? pass(r.frameDrawPlusRasterMs.p95 < 16) : 'n/a']);
     }
   }

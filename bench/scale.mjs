@@ -10,6 +10,10 @@
 //    zoom/pan animation, (c) the app hook benchFrames(80), (d) real input:
 //    mouse-wheel zooms and drag pans sent through Chromium's input pipeline, each frame's draw time
 //    read from the stats hook right after it, plus input → frame-done latency.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+import { ROOT } from './lib/build.mjs';
 import { launchBrowser, serveWebview, openPage } from './lib/page.mjs';
 import { sleep } from './lib/proc.mjs';
 import { summary, round, median } from './lib/stats.mjs';
@@ -31,35 +35,79 @@ const INIT = String.raw`(() => {
   window.addEventListener('pointermove', (ev) => { if (ev.buttons) stamp(ev); }, { capture: true, passive: true });
 })();`;
 
-async function postAndPaint(page, k, asText = false) {
+// The panel's column encoder (src/shared/trace-columns.ts), for the page: window.__columns.
+async function columnsScript() {
+  const r = await esbuild.build({
+    absWorkingDir: ROOT,
+    stdin: { contents: "import { encodeTraceColumns, columnBuffers } from './src/shared/trace-columns'; (globalThis as any).__columns = { encodeTraceColumns, columnBuffers };", loader: 'ts', resolveDir: ROOT },
+    bundle: true,
+    platform: 'browser',
+    target: 'es2020',
+    format: 'iife',
+    write: false,
+    logLevel: 'warning',
+  });
+  return r.outputFiles[0].text;
+}
+
+/** Whether the bundle served reads 'trace-columns' (a bundle from before it, for a before/after run, does not). */
+function bundleReadsColumns() {
+  const dir = process.env.BENCH_WEBVIEW_DIR || path.join(ROOT, 'media');
+  try {
+    return fs.readFileSync(path.join(dir, 'webview.js'), 'utf8').includes('trace-columns');
+  } catch {
+    return false;
+  }
+}
+
+// mode: 'object' (a structured clone of the trace), 'text' (its JSON text, the panel's delivery
+// before columns), 'columns' (the panel's delivery: trace-columns with its ArrayBuffers transferred)
+async function postAndPaint(page, k, mode = 'object') {
   return page.evaluate(
-    ({ k, asText }) =>
+    ({ k, mode }) =>
       new Promise((resolve) => {
         const s = window.__shutdownTraceStats;
         const loads = s.loads;
         // a new identity each time, so every load is a first load (not a refresh of the same run)
-        window.__trace.meta.createdAt = '2026-11-20T15:00:00.000Z#bench' + k + (asText ? 't' : '');
-        // As the VS Code panel delivers big traces: the JSON text (made by the extension host,
-        // so not timed here), one string to clone, parsed by the page.
-        const payload = asText ? JSON.stringify(window.__trace) : window.__trace;
+        window.__trace.meta.createdAt = '2026-11-20T15:00:00.000Z#bench' + k + mode;
+        // Made by the extension host in VS Code, so not timed here (encodeMs says what it costs).
+        let te = performance.now();
+        let msg;
+        let transfer = [];
+        if (mode === 'columns') {
+          const columns = window.__columns.encodeTraceColumns(window.__trace);
+          transfer = window.__columns.columnBuffers(columns);
+          msg = { type: 'trace-columns', columns, live: false };
+        } else msg = { type: 'trace', trace: mode === 'text' ? JSON.stringify(window.__trace) : window.__trace, live: false };
+        const encodeMs = performance.now() - te;
+        // What VS Code adds for a message with ArrayBuffers: the rest of it goes through JSON
+        // (stringify in the extension host, parse in the webview). Timed apart, not in post → paint.
+        let restJsonMs = 0;
+        if (mode === 'columns') {
+          const { events, output, ...rest } = msg.columns;
+          const strip = (o) => JSON.stringify(o, (key, v) => (v instanceof ArrayBuffer ? { byteLength: v.byteLength } : v));
+          te = performance.now();
+          JSON.parse(strip({ ...rest, events, output }));
+          restJsonMs = performance.now() - te;
+        }
         const onMsg = () => {
           window.removeEventListener('message', onMsg);
           // added after the app's listener: the app has handled the message, and the frame
           // requested now runs right after the app's first-paint frame callback
           requestAnimationFrame(() => {
             const t1 = performance.now();
-            resolve({ postToPaintMs: t1 - t0, firstPaintMs: s.firstPaintMs, loadMs: s.loadMs, buildMs: s.buildMs, loaded: s.loads > loads });
+            resolve({ postToPaintMs: t1 - t0, firstPaintMs: s.firstPaintMs, loadMs: s.loadMs, buildMs: s.buildMs, loaded: s.loads > loads, encodeMs, restJsonMs });
           });
         };
         window.addEventListener('message', onMsg);
         const t0 = performance.now();
-        window.postMessage({ type: 'trace', trace: payload, live: false }, '*');
+        window.postMessage(msg, '*', transfer);
       }),
-    { k, asText },
+    { k, mode },
   );
 }
 
-async function oneSize(page, n, loadsPerSize) {
+async function oneSize(page, n, loadsPerSize, columns) {
   const cdp = await page.context().newCDPSession(page);
   const gc = async () => {
     await cdp.send('HeapProfiler.collectGarbage');
@@ -81,7 +129,14 @@ async function oneSize(page, n, loadsPerSize) {
   const textLoads = [];
   for (let k = 0; k < loadsPerSize; k++) {
     await gc();
-    textLoads.push(await postAndPaint(page, k, true));
+    textLoads.push(await postAndPaint(page, k, 'text'));
+    await page.waitForFunction(() => window.__shutdownTraceStats.domItems > 0, null, { timeout: 30000 });
+    await sleep(150);
+  }
+  const columnLoads = [];
+  for (let k = 0; columns && k < loadsPerSize; k++) {
+    await gc();
+    columnLoads.push(await postAndPaint(page, k, 'columns'));
     await page.waitForFunction(() => window.__shutdownTraceStats.domItems > 0, null, { timeout: 30000 });
     await sleep(150);
   }
@@ -185,6 +240,17 @@ async function oneSize(page, n, loadsPerSize) {
     postToPaintMsEach: loads.map((l) => round(l.postToPaintMs, 1)),
     textPostToPaintMs: round(median(textLoads.map((l) => l.postToPaintMs)), 1),
     textPostToPaintMsEach: textLoads.map((l) => round(l.postToPaintMs, 1)),
+    ...(columnLoads.length
+      ? {
+          columnsPostToPaintMs: round(median(columnLoads.map((l) => l.postToPaintMs)), 1),
+          columnsPostToPaintMsEach: columnLoads.map((l) => round(l.postToPaintMs, 1)),
+          columnsAllLoaded: columnLoads.every((l) => l.loaded),
+          columnsFirstPaintMs: round(median(columnLoads.map((l) => l.firstPaintMs)), 1),
+          columnsBuildMs: round(median(columnLoads.map((l) => l.buildMs)), 1),
+          columnsHostEncodeMs: round(median(columnLoads.map((l) => l.encodeMs)), 1),
+          columnsRestJsonMs: round(median(columnLoads.map((l) => l.restJsonMs)), 1),
+        }
+      : {}),
     loadMs: round(median(loads.map((l) => l.loadMs)), 1),
     buildMs: round(median(loads.map((l) => l.buildMs)), 1),
     pageHeapMB: heap ? round(heap.usedSize / 1048576, 0) : null,
@@ -210,6 +276,8 @@ async function oneSize(page, n, loadsPerSize) {
 export async function runScale(helpers, { sizes = [10_000, 100_000, 1_000_000], loadsPerSize = 3, browser: given, log = () => {} } = {}) {
   const browser = given ?? (await launchBrowser());
   const served = await serveWebview(helpers, { mode: 'host' });
+  const columns = bundleReadsColumns();
+  const colScript = columns ? await columnsScript() : null;
   const out = {};
   try {
     for (const n of sizes) {
@@ -217,10 +285,11 @@ export async function runScale(helpers, { sizes = [10_000, 100_000, 1_000_000], 
       const { page, ctx, problems } = await openPage(browser, served.url, { initScript: INIT });
       try {
         await page.evaluate(helpers.genTraceScript);
-        const r = await oneSize(page, n, loadsPerSize);
+        if (colScript) await page.evaluate(colScript);
+        const r = await oneSize(page, n, loadsPerSize, columns);
         r.problems = problems.slice(0, 5);
         out[n] = r;
-        log(`  ${String(n).padStart(7)} events: first paint ${r.firstPaintMs} ms [${r.firstPaintMsEach.join(', ')}] (post→paint incl. clone ${r.postToPaintMs} ms, as JSON text ${r.textPostToPaintMs} ms), frame draw+raster p95 ${r.frameDrawPlusRasterMs.p95} ms, animation ${r.animationDroppedFrames}/${r.animationFrames} frames over 20 ms, hook benchFrames p95 ${r.benchFramesHookMs.p95} ms`);
+        log(`  ${String(n).padStart(7)} events: first paint ${r.firstPaintMs} ms [${r.firstPaintMsEach.join(', ')}] (post→paint incl. clone ${r.postToPaintMs} ms, as JSON text ${r.textPostToPaintMs} ms${r.columnsPostToPaintMs !== undefined ? `, as columns ${r.columnsPostToPaintMs} ms [${r.columnsPostToPaintMsEach.join(', ')}] + VS Code's JSON of the rest ${r.columnsRestJsonMs} ms, host encode ${r.columnsHostEncodeMs} ms` : ''}), frame draw+raster p95 ${r.frameDrawPlusRasterMs.p95} ms, animation ${r.animationDroppedFrames}/${r.animationFrames} frames over 20 ms, hook benchFrames p95 ${r.benchFramesHookMs.p95} ms`);
       } finally {
         await ctx.close();
       }

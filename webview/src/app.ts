@@ -16,7 +16,8 @@ import { Summary } from './summary';
 import { renderDetails } from './details';
 import { readPalette, Palette } from './theme';
 import { el, clear, fmtDur, fmtAt, displayText } from './util';
-import type { PanelMessage, PanelAction } from './messages';
+import type { PanelAction } from '../../src/shared/messages';
+import { decodeTraceColumns } from '../../src/shared/trace-columns';
 
 export interface Stats {
   /** Bundle started. */
@@ -80,6 +81,10 @@ export class App {
   private summaryTimer = 0;
   private cssW = 1;
   private cssH = 1;
+  /** Set by the ResizeObserver: measure() reads the DOM again. */
+  private sizeDirty = true;
+  /** The timeline's scrollTop, kept by its scroll events (reading it in a frame would force a layout). */
+  private scrollY = 0;
   readonly stats: Stats = { ready: false, loads: 0, events: 0, buildMs: 0, loadMs: 0, firstPaintMs: 0, frameMs: 0, maxFrameMs: 0, frames: 0, domItems: 0, syncMs: 0, appends: 0, appendMs: 0, paintedAt: 0 };
 
   // DOM
@@ -175,7 +180,7 @@ export class App {
 
   // ---------------------------------------------------------------- messages
 
-  receive(m: HostToWebview | PanelMessage): void {
+  receive(m: HostToWebview): void {
     const t = performance.now();
     try {
       switch (m.type) {
@@ -193,12 +198,18 @@ export class App {
           if (typeof (m.trace as unknown) === 'string') this.loadTrace(parseTrace(m.trace as unknown as string, 'The trace'), !!m.live, t, null);
           else this.loadTrace(m.trace, !!m.live, t, null);
           break;
+        case 'trace-columns':
+          this.loadTrace(decodeTraceColumns(m.columns), !!m.live, t, null, true);
+          break;
         case 'append':
           this.append(m.events, m.output, m.processes, m.now);
           break;
         case 'finished':
           // a big final trace comes as JSON text too (see 'trace')
           this.finished(typeof (m.trace as unknown) === 'string' ? parseTrace(m.trace as unknown as string, 'The final trace') : m.trace, m.analysis, t);
+          break;
+        case 'finished-columns':
+          this.finished(decodeTraceColumns(m.columns), m.analysis, t, true);
           break;
         case 'error':
           this.showError(typeof m.message === 'string' ? m.message : 'Unknown error');
@@ -207,7 +218,8 @@ export class App {
           this.setTheme(m.kind);
           break;
         default:
-          break;
+          // a message type from a newer host: ignored
+          tolerate(m);
       }
     } catch (e) {
       if ((e as Error).name === 'TraceFormatError') {
@@ -230,8 +242,9 @@ export class App {
     }
   }
 
-  private loadTrace(trace: Trace, live: boolean, tRecv: number, keepView: [number, number] | null): void {
-    validateTrace(trace, 'The trace');
+  /** `columns`: decoded from columns, whose decoder checked the envelope and every column's type. */
+  private loadTrace(trace: Trace, live: boolean, tRecv: number, keepView: [number, number] | null, columns = false): void {
+    if (!columns) validateTrace(trace, 'The trace');
     this.clearError();
     const t0 = performance.now();
     const model = new Model(trace, live);
@@ -249,7 +262,7 @@ export class App {
     const saved = this.host.getState() as SavedState | undefined;
     const sameAsBefore = key === this.traceKey;
     this.traceKey = key;
-    this.measure();
+    this.measure(true);
     this.hover = null;
     this.locVersion = -1;
     if (keepView) {
@@ -309,10 +322,10 @@ export class App {
       }, 200);
   }
 
-  private finished(trace: Trace, analysis: Trace['analysis'], tRecv: number): void {
+  private finished(trace: Trace, analysis: Trace['analysis'], tRecv: number, columns = false): void {
     const model = this.model;
     const full: Trace = { ...trace, analysis: analysis ?? trace.analysis };
-    validateTrace(full, 'The final trace');
+    if (!columns) validateTrace(full, 'The final trace');
     if (model && model.live && traceKeyOf(full) === this.traceKey && full.events.length >= model.events.length) {
       // Same run: catch up and swap in the analysis without rebuilding everything.
       model.live = false;
@@ -333,7 +346,7 @@ export class App {
       return;
     }
     const keep: [number, number] | null = model && traceKeyOf(full) === this.traceKey && !this.view.follow ? [this.view.t0, this.view.t1] : null;
-    this.loadTrace(full, false, tRecv, keep);
+    this.loadTrace(full, false, tRecv, keep, columns);
   }
 
   // ---------------------------------------------------------------- errors, status, theme
@@ -394,7 +407,14 @@ export class App {
 
   // ---------------------------------------------------------------- view
 
-  private measure(): void {
+  /**
+   * The timeline's size, read from the DOM only when it may have changed (a resize, a load, a
+   * reveal): a read after any DOM change forces a layout, which a zoom or pan frame must not pay.
+   */
+  private measure(force = false): void {
+    if (!force && !this.sizeDirty) return;
+    this.sizeDirty = false;
+    this.scrollY = this.timeline.scrollTop;
     const g = this.timeline.clientWidth > 0 && this.timeline.clientWidth < 700 ? GUTTER_NARROW : GUTTER_WIDE;
     if (g !== GUTTER) {
       setGutter(g);
@@ -525,7 +545,7 @@ export class App {
       pal: this.pal,
       width: this.cssW,
       height: this.cssH,
-      scrollTop: this.timeline.scrollTop,
+      scrollTop: this.scrollY,
       selected: this.selLocs.map((l) => ({ ...l, x: 0, y: 0, w: 0, h: 0 })),
       evidence: this.evLocs,
       hover: this.hover,
@@ -583,12 +603,8 @@ export class App {
    * zooming or panning.
    */
   private scheduleLayer(): void {
-    const since = performance.now() - this.lastSyncAt;
-    if (since >= 60) {
-      this.syncLayer();
-      return;
-    }
-    if (!this.layerTimer) this.layerTimer = window.setTimeout(() => this.syncLayer(), 60 - since);
+    // in a task of its own, never inside the frame that draws (a frame pays for the canvas only)
+    if (!this.layerTimer) this.layerTimer = window.setTimeout(() => this.syncLayer(), Math.max(0, 60 - (performance.now() - this.lastSyncAt)));
   }
   private lastSyncAt = -1e9;
 
@@ -644,6 +660,7 @@ export class App {
     const show = !!this.model && (!!this.selection || this.summary.activeFinding >= 0);
     if (this.details.hidden === show) {
       this.details.hidden = !show;
+      this.sizeDirty = true;
       this.invalidate();
     }
     renderDetails(this.details, this.model, this.selection, {
@@ -836,7 +853,7 @@ export class App {
 
   private scrollRowIntoView(tr: Track): void {
     const m = this.model!;
-    this.measure();
+    this.measure(true);
     m.layout();
     const r = m.rows.find((x) => x.track === tr);
     if (!r) return;
@@ -873,6 +890,7 @@ export class App {
   private wire(): void {
     const tl = this.timeline;
     new ResizeObserver(() => {
+      this.sizeDirty = true;
       if (!this.model) return;
       this.invalidate();
     }).observe(tl);
@@ -884,6 +902,7 @@ export class App {
     mq?.addEventListener?.('change', () => this.refreshPalette());
 
     tl.addEventListener('scroll', () => {
+      this.scrollY = tl.scrollTop;
       this.invalidate();
       this.saveStateSoon();
     });
@@ -1194,3 +1213,6 @@ function traceKeyOf(t: Trace): string {
   const m = t.meta;
   return `${m?.createdAt ?? ''}|${(m?.command ?? []).join(' ')}|${m?.mainPid ?? ''}`;
 }
+
+/** The exhaustive check of a switch that tolerates unknown message types at run time. */
+function tolerate(_m: never): void {}

@@ -9,8 +9,7 @@
  *  - Standalone page (`shutdown-trace view`): initial data embedded in the page, `GET traceUrl`,
  *    an EventSource on `eventsUrl`, `POST postUrl`; state in sessionStorage.
  */
-import type { HostToWebview, WebviewToHost } from '../../src/shared/messages';
-import type { PanelMessage, PanelRequest } from './messages';
+import { HOST_TO_WEBVIEW_TYPES, type HostToWebview, type WebviewToHost } from '../../src/shared/messages';
 
 interface VsCodeApi {
   postMessage(msg: unknown): void;
@@ -39,7 +38,7 @@ export class Host {
   private readonly postUrl: string | undefined;
   private readonly stateKey: string;
   /** Called when a post could not reach anything (plain browser without a server endpoint). */
-  onUndeliverable: ((msg: WebviewToHost | PanelRequest) => void) | null = null;
+  onUndeliverable: ((msg: WebviewToHost) => void) | null = null;
 
   constructor() {
     const body = document.body;
@@ -62,7 +61,7 @@ export class Host {
     }
   }
 
-  post(msg: WebviewToHost | PanelRequest): void {
+  post(msg: WebviewToHost): void {
     try {
       if (this.vscode) return this.vscode.postMessage(msg);
       if (this.injected) return this.injected.postMessage(msg as WebviewToHost);
@@ -104,12 +103,12 @@ export class Host {
    * Wire incoming messages, then say `ready` and load what the page itself carries.
    * `deliver` gets every HostToWebview message, in order.
    */
-  start(deliver: (msg: HostToWebview | PanelMessage) => void, fail: (message: string) => void, deliverText: (text: string, source: string) => void): void {
+  start(deliver: (msg: HostToWebview) => void, fail: (message: string) => void, deliverText: (text: string, source: string) => void): void {
     window.addEventListener('message', (ev: MessageEvent) => {
       const d = ev.data as { type?: unknown } | null;
       if (!d || typeof d !== 'object' || typeof d.type !== 'string') return;
       if (!KNOWN.has(d.type)) return;
-      deliver(d as HostToWebview | PanelMessage);
+      deliver(d as HostToWebview);
     });
     this.post({ type: 'ready' });
     let hadTrace = false;
@@ -160,8 +159,8 @@ export class Host {
   }
 }
 
-// The panel's own messages (starting, empty, reveal) come only from the VS Code host.
-const KNOWN = new Set(['trace', 'append', 'finished', 'error', 'theme', 'starting', 'empty', 'reveal']);
+// A message type this page does not know (a newer host) is dropped here.
+const KNOWN = HOST_TO_WEBVIEW_TYPES;
 
 function normalizeInitial(data: unknown): HostToWebview[] {
   if (Array.isArray(data)) return data.flatMap((d) => normalizeInitial(d));

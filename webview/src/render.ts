@@ -8,6 +8,7 @@ import { Model, Track, Row, K, F, Lane } from './model';
 import { Viewport, tickStep } from './view';
 import { Palette } from './theme';
 import { upperBound, lowerBound, fmtTick, fmtDur } from './util';
+import { levelFor } from './model/lod';
 
 /** Width of the row labels: narrower when the panel is (half an editor is about 515 px). */
 export let GUTTER = 196;
@@ -124,6 +125,20 @@ const SPARSE = new Set(['phases', 'listeners', 'server', 'leaks', 'k8s']);
 const FLUSH_ORDER = [C.grey, C.faint, C.green, C.blue, C.purple, C.yellow, C.orange, C.red];
 /** Bars at least this wide are drawn one by one (soft fill, edge, label); narrower ones merge. */
 const WIDE_PX = 12;
+/** From this many items in view, a row is drawn from its track's level of detail (model/lod.ts). */
+const LOD_MIN_ITEMS = 1500;
+
+/** Index (even) of the first span [s, e] of a sorted, disjoint span list with e >= t. */
+function firstSpanReaching(sp: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = sp.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sp[mid * 2 + 1] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo * 2;
+}
 
 export class Renderer {
   readonly ctx: CanvasRenderingContext2D;
@@ -341,23 +356,9 @@ export class Renderer {
     for (let c = 0; c < C.count; c++) rects.push([]);
     const wide: number[] = [];
     const t0 = view.t0;
-    // Sparse, important rows: every bar is drawn (and labelled) individually.
-    const sparse = SPARSE.has(tr.type) && i1 - i0 < 600;
-    for (let i = i0; i < i1; i++) {
-      let e = en[i];
-      if (e !== e) e = st[i];
-      else if (e === Infinity) e = openEnd;
-      if (e < t0) continue;
-      let x0 = X(st[i]);
-      let x1 = X(e);
-      if (x0 < GUTTER - 4) x0 = GUTTER - 4;
-      if (x1 > W + 4) x1 = W + 4;
-      if ((sparse || x1 - x0 >= WIDE_PX) && wide.length < 2000) {
-        wide.push(i);
-        continue;
-      }
-      // narrow: merged into solid pixel spans per colour
-      const c = slot(tr.type, kd[i], fl[i]);
+    const t1 = view.t1;
+    // narrow marks: merged into solid pixel spans per colour
+    const narrow = (c: number, x0: number, x1: number): void => {
       x0 = Math.floor(x0);
       x1 = Math.max(x0 + 1, Math.round(x1));
       const p0 = pendX0[c];
@@ -368,7 +369,32 @@ export class Renderer {
         pendX0[c] = x0;
         pendX1[c] = x1;
       }
-    }
+    };
+    // Sparse, important rows: every bar is drawn (and labelled) individually.
+    const sparse = SPARSE.has(tr.type) && i1 - i0 < 600;
+    const item = (i: number): void => {
+      let e = en[i];
+      if (e !== e) e = st[i];
+      else if (e === Infinity) e = openEnd;
+      if (e < t0) return;
+      let x0 = X(st[i]);
+      let x1 = X(e);
+      if (x0 < GUTTER - 4) x0 = GUTTER - 4;
+      if (x1 > W + 4) x1 = W + 4;
+      if ((sparse || x1 - x0 >= WIDE_PX) && wide.length < 2000) wide.push(i);
+      else narrow(slot(tr.type, kd[i], fl[i]), x0, x1);
+    };
+    if (!sparse && i1 - i0 > LOD_MIN_ITEMS) {
+      // Zoomed out over many items: the short ones from the track's level of detail (their
+      // union per colour, O(pixels)), the long and open ones one by one.
+      const lv = tr.lod.get(tr, levelFor(view.scale), C.count, (i) => slot(tr.type, kd[i], fl[i]));
+      for (let c = 0; c < C.count; c++) {
+        const sp = lv.spans[c];
+        for (let q = firstSpanReaching(sp, t0); q < sp.length && sp[q] <= t1; q += 2) narrow(c, Math.max(GUTTER - 4, X(sp[q])), Math.min(W + 4, X(sp[q + 1])));
+      }
+      const lg = lv.long;
+      for (let j = lowerBound(lv.longMaxEnd, lg.length, t0); j < lg.length && st[lg[j]] <= t1; j++) item(lg[j]);
+    } else for (let i = i0; i < i1; i++) item(i);
     for (let c = 0; c < C.count; c++) {
       if (pendX0[c] === pendX0[c]) rects[c].push(pendX0[c], pendX1[c]);
       const list = rects[c];
@@ -526,18 +552,29 @@ export class Renderer {
     const runEnd = new Int32Array(C.count).fill(-1e9);
     const runs: number[][] = [];
     for (let c = 0; c < C.count; c++) runs.push([]);
-    for (let i = i0; i < i1; i++) {
-      const x = X(st[i]) | 0;
-      const c = slot(tr.type, kd[i], fl[i]);
+    const mark = (c: number, x: number, xe: number): void => {
       const w = c === C.grey ? 1 : 2;
       if (x <= runEnd[c] + 1) {
-        if (x + w - 1 > runEnd[c]) runEnd[c] = x + w - 1;
-        continue;
+        if (xe + w - 1 > runEnd[c]) runEnd[c] = xe + w - 1;
+        return;
       }
       if (runStart[c] > -1e9) runs[c].push(runStart[c], runEnd[c]);
       runStart[c] = x;
-      runEnd[c] = x + w - 1;
-    }
+      runEnd[c] = xe + w - 1;
+    };
+    if (i1 - i0 > LOD_MIN_ITEMS) {
+      // many ticks: their union per colour from the track's level of detail (O(pixels))
+      const lv = tr.lod.get(tr, levelFor(fr.view.scale), C.count, (i) => slot(tr.type, kd[i], fl[i]));
+      const { t0, t1 } = fr.view;
+      for (let c = 0; c < C.count; c++) {
+        const sp = lv.spans[c];
+        for (let q = firstSpanReaching(sp, t0); q < sp.length && sp[q] <= t1; q += 2) mark(c, X(sp[q]) | 0, X(sp[q + 1]) | 0);
+      }
+    } else
+      for (let i = i0; i < i1; i++) {
+        const x = X(st[i]) | 0;
+        mark(slot(tr.type, kd[i], fl[i]), x, x);
+      }
     const pad = 2;
     for (let c = 0; c < C.count; c++) {
       if (runStart[c] > -1e9) runs[c].push(runStart[c], runEnd[c]);
