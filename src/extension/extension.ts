@@ -7,7 +7,8 @@
  * trace when the run ends (undefined when cancelled or not started).
  */
 import * as vscode from 'vscode';
-import { Controller, TIMELINE_VIEW_TYPE } from './controller';
+import { Controller } from './controller';
+import { TIMELINE_VIEW_TYPE } from './panels';
 import { reportError } from './errors';
 import type { RunRequest } from './session';
 import { commandRequest, fileRequest, isRunRequest, launchRequest, scriptRequest } from './targets';
@@ -15,6 +16,7 @@ import { TraceEditorProvider } from './traceEditor';
 import { RUN_REQUEST, ShutdownCodeLens } from './codeLens';
 import { SHOW_IN_TIMELINE } from './diagnostics';
 import { BudgetTests } from './testing';
+import { runWithOptions } from './runOptions';
 import { TracesFolderView } from './tracesView';
 
 let controller: Controller | undefined;
@@ -104,45 +106,4 @@ export async function deactivate(): Promise<void> {
 
 function isPlainOptions(v: unknown): boolean {
   return !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof vscode.Uri) && !('task' in v) && !('package' in v);
-}
-
-async function runWithOptions(c: Controller, context: vscode.ExtensionContext): Promise<unknown> {
-  type Target = 'file' | 'script' | 'launch' | 'command' | 'last';
-  const items: (vscode.QuickPickItem & { value: Target })[] = [];
-  const active = vscode.window.activeTextEditor?.document;
-  if (active && active.uri.scheme === 'file' && /^(javascript|typescript|javascriptreact|typescriptreact)$/.test(active.languageId)) {
-    items.push({ label: '$(file-code) Active file', description: vscode.workspace.asRelativePath(active.uri), value: 'file' });
-  }
-  items.push(
-    { label: '$(package) npm script…', value: 'script' },
-    { label: '$(debug-alt) Launch configuration…', value: 'launch' },
-    { label: '$(terminal) Command line…', value: 'command' },
-  );
-  const last = context.workspaceState.get<{ label?: string }>('shutdownTrace.lastRun');
-  if (last?.label) items.push({ label: '$(debug-restart) Last run', description: last.label, value: 'last' });
-  const picked = await vscode.window.showQuickPick(items, { title: 'Run with options: what to run' });
-  if (!picked) return undefined;
-
-  let request: RunRequest | undefined;
-  switch (picked.value) {
-    case 'file':
-      request = await fileRequest(active?.uri);
-      break;
-    case 'script':
-      request = await scriptRequest();
-      break;
-    case 'launch':
-      request = await launchRequest();
-      break;
-    case 'command':
-      request = await commandRequest(context);
-      break;
-    case 'last': {
-      const overrides = await c.pickOptions(undefined);
-      return overrides ? c.rerun(overrides) : undefined;
-    }
-  }
-  if (!request) return undefined;
-  const overrides = await c.pickOptions(request.folder);
-  return overrides ? c.start(request, overrides) : undefined;
 }

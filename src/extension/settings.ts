@@ -5,6 +5,7 @@
 import type { Delivery, SignalPlan } from '../shared/trace';
 import type { LoadConfig } from '../shared/traffic';
 import type { K8sPlan, PreStop } from '../shared/kubernetes';
+import { parseDuration } from '../shared/duration';
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT'] as const;
 export type SignalWhenMode = 'listening' | 'after' | 'never';
@@ -24,12 +25,12 @@ export interface RunSettings {
   env: Record<string, string>;
   output: OutputTarget;
   saveTraces: string;
-  // ---- issue #5: traffic during shutdown
+  // ---- traffic during shutdown
   /** Requests per second at the port the service listens on; 0: no traffic. */
   loadRate: number;
   loadKeepAlive: boolean;
   loadPath: string;
-  // ---- issue #5: Kubernetes termination (settings shutdownTrace.k8s.*)
+  // ---- Kubernetes termination (settings shutdownTrace.k8s.*)
   /** Terminate as the kubelet does: preStop, then the stop signal, SIGKILL on the kubelet's schedule. */
   k8sEnabled: boolean;
   /** terminationGracePeriodSeconds (whole seconds, at least 1). */
@@ -82,7 +83,14 @@ export const SETTING_KEYS: Partial<Record<keyof RunSettings, string>> = {
 export type RunOverrides = Partial<RunSettings>;
 
 const isSignal = (v: unknown): v is string => typeof v === 'string' && /^SIG[A-Z0-9]+$/.test(v);
-const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+/**
+ * A duration setting in ms: a number (ms, as before), or text in the CLI's grammar ("1m", "1.5s",
+ * "500ms", "1500"), parsed by the one shared parser. Undefined when it is neither.
+ */
+export function toMs(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined;
+  return typeof v === 'string' ? parseDuration(v) : undefined;
+}
 
 /** Keeps only well-formed values; returns the list of ignored keys so the caller can say so. */
 export function sanitizeOverrides(raw: unknown): { overrides: RunOverrides; ignored: string[] } {
@@ -95,20 +103,27 @@ export function sanitizeOverrides(raw: unknown): { overrides: RunOverrides; igno
     if (ok(o[key])) overrides[key] = o[key] as RunSettings[K];
     else ignored.push(key);
   };
+  type MsKey = 'signalAfterMs' | 'listenTimeoutMs' | 'secondSignalAfterMs' | 'gracePeriodMs' | 'stallMs';
+  const takeMs = (key: MsKey) => {
+    if (!(key in o) || o[key] === undefined) return;
+    const ms = toMs(o[key]);
+    if (ms !== undefined) overrides[key] = ms;
+    else ignored.push(key);
+  };
   take('signal', isSignal);
   take('delivery', (v) => v === 'main' || v === 'group');
   take('signalWhen', (v) => v === 'listening' || v === 'after' || v === 'never');
-  take('signalAfterMs', isMs);
-  take('listenTimeoutMs', isMs);
+  takeMs('signalAfterMs');
+  takeMs('listenTimeoutMs');
   take('secondSignal', (v) => v === 'none' || isSignal(v));
-  take('secondSignalAfterMs', isMs);
-  take('gracePeriodMs', isMs);
-  take('stallMs', isMs);
+  takeMs('secondSignalAfterMs');
+  takeMs('gracePeriodMs');
+  takeMs('stallMs');
   take('cwd', (v) => typeof v === 'string');
   take('env', (v) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v as object).every((x) => typeof x === 'string'));
   take('output', (v) => v === 'terminal' || v === 'outputChannel');
   take('saveTraces', (v) => typeof v === 'string');
-  // ---- issue #5
+  // ---- traffic during shutdown, Kubernetes termination
   take('loadRate', (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1000);
   take('loadKeepAlive', (v) => typeof v === 'boolean');
   take('loadPath', (v) => typeof v === 'string' && v.startsWith('/'));
@@ -173,7 +188,7 @@ export function fmtMs(ms: number): string {
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
 
-// ---- issue #5: traffic during shutdown
+// ---- traffic during shutdown
 
 /** The load for a run (at the port the service listens on), or none when the rate is 0. */
 export function toLoad(s: RunSettings): LoadConfig | undefined {
@@ -187,7 +202,7 @@ export function describeLoad(l: LoadConfig | undefined): string {
   return `${l.rate} requests/s at ${l.path ?? '/'} of the port it listens on (${l.keepAlive ? 'keep-alive' : 'a new connection each'})`;
 }
 
-// ---- issue #5: Kubernetes termination
+// ---- Kubernetes termination
 
 /** The preStop handler of a setting, as the launcher takes it (sleep in ms); undefined for none. */
 export function toPreStop(p: K8sPreStopSetting | undefined): PreStop | undefined {
@@ -244,9 +259,10 @@ export function parsePreStopInput(v: string): K8sPreStopSetting | undefined {
   const arg = m[2].trim();
   let p: K8sPreStopSetting;
   if (kind === 'sleep') {
-    const n = /^(\d+(?:\.\d+)?)\s*(s|ms)?$/i.exec(arg);
-    if (!n) return undefined;
-    p = { sleep: n[2]?.toLowerCase() === 'ms' ? Number(n[1]) / 1000 : Number(n[1]) };
+    // Seconds, as in a Pod spec ("sleep 5"); with a unit, the shared duration grammar ("1.5s", "500ms", "1m").
+    const ms = /^\d+(\.\d+)?$/.test(arg) ? Number(arg) * 1000 : parseDuration(arg);
+    if (ms === undefined) return undefined;
+    p = { sleep: ms / 1000 };
   } else if (kind === 'exec') p = { exec: arg };
   else p = { httpGet: arg };
   return isPreStopSetting(p) ? p : undefined;

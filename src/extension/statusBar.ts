@@ -3,6 +3,7 @@
  * Clicking it focuses the timeline panel.
  */
 import * as vscode from 'vscode';
+import { assertNever } from '../shared/assert-never';
 import type { Analysis } from '../shared/trace';
 import type { RunSession } from './session';
 import { fmtMs } from './settings';
@@ -54,7 +55,7 @@ export class RunStatusBar implements vscode.Disposable {
       case 'running': {
         const sig = s.signalInfo();
         const now = s.now;
-        // issue #5: with Kubernetes termination, preStop runs first and SIGKILL follows the kubelet's schedule.
+        // With Kubernetes termination, preStop runs first and SIGKILL follows the kubelet's schedule.
         const k8s = s.trace?.meta.k8s;
         if (!sig && k8s?.startedAt !== undefined) {
           const ago = Math.max(0, now - k8s.startedAt);
@@ -91,6 +92,8 @@ export class RunStatusBar implements vscode.Disposable {
         if (!this.hideTimer) this.hideTimer = setTimeout(() => this.item.hide(), HIDE_AFTER_FINISH_MS);
         return;
       }
+      default:
+        assertNever(s.state);
     }
   }
 

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectDir } from '../core/collect-dir';
 import { writeFileAtomic } from '../cli/io';
-import { parseDuration } from '../cli/args';
+import { parseDuration } from '../shared/duration';
 import { SPOOL_SUFFIX, TRACE_SUFFIX } from '../core/spool-format';
 import { assertNever } from '../shared/assert-never';
 import { describeRow, FolderReader, formatWhen, groupsOf, labelOf, byTime, type BadRow, type FolderScan, type SpoolRow, type Tone, type TraceRow } from './traceFolder';
@@ -165,9 +165,9 @@ export class TracesFolderView implements vscode.TreeDataProvider<Node>, vscode.D
     if (graceText === undefined) {
       graceText = await vscode.window.showInputBox({
         title: 'Collect: the grace period the platform gave (terminationGracePeriodSeconds)',
-        prompt: 'Like --grace: 30s, 1m, 1500ms. Empty: not known (30 s, the Kubernetes default, is assumed and a kill is only "died by SIGKILL").',
+        prompt: 'As collect --grace: 30s, 1m, 1500ms (a bare number is seconds). Empty: not known (30 s, the Kubernetes default, is assumed, and a kill is only "died by SIGKILL").',
         value: '30s',
-        validateInput: (v) => (v.trim() === '' || durationOf(v) !== undefined ? undefined : 'A duration: 30s, 1m, 1500ms, or empty'),
+        validateInput: (v) => (v.trim() === '' || durationOf(v) !== undefined ? undefined : 'A duration: 30 (seconds), 30s, 1m, 1500ms, or empty'),
       });
       if (graceText === undefined) return undefined;
     }
@@ -298,12 +298,9 @@ function isDir(p: string): boolean {
   }
 }
 
+/** --grace's grammar, read by the one shared parser; a bare number is seconds there, as in `collect --grace 30`. */
 function durationOf(v: string): number | undefined {
-  try {
-    return parseDuration(v, 'grace');
-  } catch {
-    return undefined;
-  }
+  return /^\s*\d+(\.\d+)?\s*$/.test(v) ? Math.round(parseFloat(v) * 1000) : parseDuration(v);
 }
 
 function toneOfGroup(rows: TraceRow[]): Tone {
