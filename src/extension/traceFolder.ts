@@ -14,7 +14,7 @@ import { analyze } from '../core/analysis';
 import { resourceOf, wallAtZero } from '../core/resource';
 import { severityRank, WORST_FIRST } from '../core/collect-dir';
 import { SPOOL_SUFFIX, TRACE_SUFFIX, isSpoolHeader, type StandaloneTrace } from '../core/spool-format';
-import { formatDuration } from '../core/format';
+import { formatDuration } from '../shared/duration';
 import { resultPhrase } from './results';
 import { shortLabel } from './commandLine';
 
