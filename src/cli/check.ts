@@ -12,7 +12,6 @@
  * Prints the diagnosis and each broken budget, writes the trace and a JUnit XML report.
  * Exit codes: 0 every budget holds, 1 a budget is broken, 2 a usage or launch error, 130 interrupted.
  */
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { collectorTokens } from '../core/collector';
@@ -25,24 +24,36 @@ import type { Trace } from '../shared/trace';
 import type { HandleInfo } from '../shared/wire';
 import { junitXml, type JUnitCase } from '../core/junit';
 import { renderReport } from './report';
-import { parseDuration, UsageError } from './args';
-import { parseRunArgs, traceFromArgs, saveTrace, savedMessage } from './main';
+import { parseDuration, wholeNumber, UsageError } from './args';
+import { Option, value, repeatable, type CliCommand } from './command';
+import { runArgsFrom, type RunValues } from './run-options';
+import { traceFromArgs, saveTrace, savedMessage } from './run';
 
-export const CHECK_USAGE = `
-Check options (shutdown-trace check [options] -- <command>; every run option applies too):
-  --max-shutdown DUR    longest allowed time from the signal (with --k8s: from termination's
-                        start) to exit (default: the grace period)
-  --allow-leak PATTERN  allow leaked handles matching PATTERN: a label, type or file:line,
-                        * as wildcard (repeatable)
-  --allow-leaks         allow any leaked handle
-  --allow-orphans       allow child processes that outlive the service
-  --max-lost N          requests allowed to be lost during shutdown with --load (default 0)
-  --max-refused N       also limit connections refused while it still ran (default: not checked)
-  --junit FILE          JUnit XML report (default shutdown-trace.junit.xml)
-  Exit codes: 0 every budget holds, 1 a budget is broken, 2 usage or launch error.
-`;
+/** Adds check's budgets to a command that already has the run options. */
+export function declareCheckOptions(cmd: CliCommand): CliCommand {
+  for (const o of [
+    value(new Option('--max-shutdown <DUR>', "longest allowed time from the signal (with --k8s: from termination's start) to exit (default: the grace period)"), parseDuration),
+    repeatable(new Option('--allow-leak <PATTERN>', 'allow leaked handles matching PATTERN: a label, type or file:line, * as wildcard (repeatable)')),
+    new Option('--allow-leaks', 'allow any leaked handle'),
+    new Option('--allow-orphans', 'allow child processes that outlive the service'),
+    value(new Option('--max-lost <N>', 'requests allowed to be lost during shutdown with --load (default 0)'), (v, f) => wholeNumber(v, f)),
+    value(new Option('--max-refused <N>', 'also limit connections refused while it still ran (default: not checked)'), (v, f) => wholeNumber(v, f)),
+    value(new Option('--junit <FILE>', 'JUnit XML report (default shutdown-trace.junit.xml)'), (v) => v),
+  ])
+    cmd.addOption(o.helpGroup('Check options (every run option applies too):'));
+  return cmd.addHelpText('after', '\nExit codes: 0 every budget holds, 1 a budget is broken, 2 usage or launch error, 130 interrupted.\n');
+}
 
-const CHECK_OPTIONS = ['--max-shutdown', '--allow-leak', '--allow-leak:many', '--allow-leaks', '--allow-leaks:bool', '--allow-orphans', '--allow-orphans:bool', '--max-lost', '--max-refused', '--junit'];
+/** The parsed values of check's own options. */
+export interface CheckValues extends RunValues {
+  maxShutdown?: number;
+  allowLeak?: string[];
+  allowLeaks?: boolean;
+  allowOrphans?: boolean;
+  maxLost?: number;
+  maxRefused?: number;
+  junit?: string;
+}
 
 export interface Budgets {
   maxShutdownMs?: number;
@@ -62,11 +73,6 @@ export interface BudgetResult {
   message: string;
   /** The evidence, several lines. */
   detail?: string;
-}
-
-function nonNegInt(v: string, opt: string): number {
-  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${opt}: not a whole number: ${v}`);
-  return parseInt(v, 10);
 }
 
 function fmt(ms: number): string {
@@ -200,22 +206,20 @@ function redactResult(r: BudgetResult): BudgetResult {
   return { ...r, name: red(r.name), message: red(r.message), ...(r.detail !== undefined ? { detail: red(r.detail) } : {}) };
 }
 
-export async function runCheck(args: string[]): Promise<number> {
-  const known = new Set(CHECK_OPTIONS);
-  const a = parseRunArgs(args, known);
-  const rest = a.rest;
+export async function runCheck(v: CheckValues, command: string[]): Promise<number> {
+  const a = runArgsFrom(v, command);
   const budgets: Budgets = {
-    maxShutdownMs: rest['--max-shutdown'] !== undefined ? parseDuration(rest['--max-shutdown'], '--max-shutdown') : undefined,
-    allowLeak: rest['--allow-leak'] !== undefined ? rest['--allow-leak'].split('\n').filter(Boolean) : [],
-    allowLeaks: rest['--allow-leaks'] === 'true',
-    allowOrphans: rest['--allow-orphans'] === 'true',
-    maxLost: rest['--max-lost'] !== undefined ? nonNegInt(rest['--max-lost'], '--max-lost') : 0,
-    maxRefused: rest['--max-refused'] !== undefined ? nonNegInt(rest['--max-refused'], '--max-refused') : undefined,
+    maxShutdownMs: v.maxShutdown,
+    allowLeak: v.allowLeak ?? [],
+    allowLeaks: !!v.allowLeaks,
+    allowOrphans: !!v.allowOrphans,
+    maxLost: v.maxLost ?? 0,
+    maxRefused: v.maxRefused,
   };
-  if ((rest['--max-lost'] !== undefined || budgets.maxRefused !== undefined) && !a.load) throw new UsageError(`${rest['--max-lost'] !== undefined ? '--max-lost' : '--max-refused'} needs --load (traffic during shutdown)`);
+  if ((v.maxLost !== undefined || budgets.maxRefused !== undefined) && !a.load) throw new UsageError(`${v.maxLost !== undefined ? '--max-lost' : '--max-refused'} needs --load (traffic during shutdown)`);
   const base = path.resolve(a.cwd ?? process.cwd());
   const out = path.resolve(base, a.out);
-  const junitPath = path.resolve(base, rest['--junit'] ?? 'shutdown-trace.junit.xml');
+  const junitPath = path.resolve(base, v.junit ?? 'shutdown-trace.junit.xml');
   const timestamp = new Date().toISOString();
   const started = Date.now();
   const { trace, interrupted } = await traceFromArgs(a);

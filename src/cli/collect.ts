@@ -13,51 +13,39 @@ import { resourceOf } from '../core/resource';
 import { shutdownSpans, sendOtlp, otlpProtocol, type OtlpProtocol } from '../core/export-otlp';
 import { redactTrace, redactText } from '../core/redact';
 import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
-import { UsageError, parseDuration } from './args';
+import { UsageError, parseSeconds, oneOf } from './args';
+import { Option, value, type CliCommand } from './command';
 import { stdout, stderr, writeFileAtomic } from './io';
 
-export const COLLECT_USAGE = `
-Without the launcher (SHUTDOWN_TRACE_DIR; see the README's deployment recipe):
-  shutdown-trace collect DIR [--out DIR] [--grace S] [--otlp [URL]] [--json]
-                        spools and traces of many processes/pods → one analysed trace per
-                        shutdown (written to --out, default DIR); --grace: the platform's grace
-                        period (terminationGracePeriodSeconds), not known otherwise; --otlp:
-                        send each as an OpenTelemetry trace (OTEL_EXPORTER_OTLP_* respected)
-`;
+export interface CollectValues {
+  out?: string;
+  grace?: number;
+  otlp?: string | true;
+  otlpProtocol?: OtlpProtocol;
+  json?: boolean;
+}
 
-export async function runCollect(args: string[]): Promise<number> {
-  let dir: string | undefined;
-  let out: string | undefined;
-  let graceMs: number | undefined;
-  let otlp: string | undefined;
-  let otlpWanted = false;
-  let protocol: OtlpProtocol | undefined;
-  let json = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--out': out = val(); break;
-      case '--grace': { const v = val(); graceMs = /^\d+(\.\d+)?$/.test(v) ? Math.round(parseFloat(v) * 1000) : parseDuration(v, flag); break; }
-      case '--otlp':
-        otlpWanted = true;
-        // The URL is optional: without it, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT or the default.
-        if (inline !== undefined) otlp = inline;
-        else if (args[i + 1] !== undefined && /^https?:\/\//i.test(args[i + 1])) otlp = args[++i];
-        break;
-      case '--otlp-protocol': { const v = val(); if (v !== 'http/protobuf' && v !== 'http/json') throw new UsageError(`--otlp-protocol must be http/protobuf or http/json (got ${v})`); protocol = v; break; }
-      case '--json': json = true; break;
-      default:
-        if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
-        if (dir !== undefined) throw new UsageError(`collect takes one folder (got ${dir} and ${a})`);
-        dir = a;
-    }
-  }
+/** `--otlp` takes a URL only: `collect --otlp DIR` reads DIR. */
+export const COLLECT_TAKES = { '--otlp': (next: string) => /^https?:\/\//i.test(next) };
+
+export function declareCollectOptions(cmd: CliCommand): CliCommand {
+  return cmd
+    .description('spools and traces of many processes/pods → one analysed trace per shutdown (no launcher; see the README\'s deployment recipe)')
+    .argument('<DIR>', 'a folder of spools (SHUTDOWN_TRACE_DIR) and traces')
+    .addOption(value(new Option('--out <DIR>', 'where the traces go (default DIR)'), (v) => v))
+    .addOption(value(new Option('--grace <S>', "the platform's grace period (terminationGracePeriodSeconds), not known otherwise; a bare number is seconds"), parseSeconds))
+    .addOption(new Option('--otlp [URL]', 'send each as an OpenTelemetry trace (OTEL_EXPORTER_OTLP_* respected)'))
+    .addOption(value(new Option('--otlp-protocol <P>', 'http/protobuf or http/json'), (v) => oneOf(v, ['http/protobuf', 'http/json'] as const, (got) => `--otlp-protocol must be http/protobuf or http/json (got ${got})`)))
+    .addOption(new Option('--json', 'print the result as JSON'));
+}
+
+export async function runCollect(v: CollectValues, dir: string): Promise<number> {
+  const out = v.out;
+  const graceMs = v.grace;
+  const otlpWanted = v.otlp !== undefined;
+  const otlp = typeof v.otlp === 'string' ? v.otlp : undefined;
+  let protocol = v.otlpProtocol;
+  const json = !!v.json;
   if (!dir) throw new UsageError('collect needs a folder of spools, e.g. shutdown-trace collect ./spools');
   let st: fs.Stats;
   try {

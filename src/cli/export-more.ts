@@ -13,44 +13,21 @@ import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
 import { UsageError } from './args';
 import { stdout, writeFileAtomic } from './io';
 
-/** The format asked for, when it is one of these; export.ts then returns runExportMore's result. */
-export function moreFormat(args: string[]): 'otlp' | 'openmetrics' | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const f = args[i] === '--format' ? args[i + 1] : args[i].startsWith('--format=') ? args[i].slice(9) : undefined;
-    if (f === 'otlp' || f === 'openmetrics') return f;
-  }
-  return undefined;
+export interface ExportMoreValues {
+  out?: string;
+  otlp?: string | true;
+  otlpProtocol?: OtlpProtocol;
 }
 
-export async function runExportMore(args: string[], read: (f: string) => Trace): Promise<number> {
-  let file: string | undefined;
-  let format = '';
-  let out: string | undefined;
-  let url: string | undefined;
-  let send = false;
-  let protocol: OtlpProtocol | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--format') format = val();
-    else if (flag === '--out') out = val();
-    else if (flag === '--otlp') {
-      send = true;
-      if (inline !== undefined) url = inline;
-      else if (args[i + 1] !== undefined && /^https?:\/\//i.test(args[i + 1])) url = args[++i];
-    } else if (flag === '--otlp-protocol') {
-      const v = val();
-      if (v !== 'http/protobuf' && v !== 'http/json') throw new UsageError(`--otlp-protocol must be http/protobuf or http/json (got ${v})`);
-      protocol = v;
-    } else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
-    else file = a;
-  }
-  if (!file) throw new UsageError('export needs a trace file');
+/** `--otlp` takes a URL only: `export --otlp FILE` reads FILE. */
+export const EXPORT_TAKES = { '--otlp': (next: string) => /^https?:\/\//i.test(next) };
+
+export async function runExportMore(v: ExportMoreValues & { format: 'otlp' | 'openmetrics' }, file: string, read: (f: string) => Trace): Promise<number> {
+  const format = v.format;
+  const out = v.out;
+  const send = v.otlp !== undefined;
+  const url = typeof v.otlp === 'string' ? v.otlp : undefined;
+  let protocol = v.otlpProtocol;
   if (send && format !== 'otlp') throw new UsageError('--otlp goes with --format otlp');
   const trace = redactTrace(read(file));
   let text: string;

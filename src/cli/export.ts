@@ -2,27 +2,33 @@ import type { Trace } from '../shared/trace';
 import { toChromeTrace } from '../core/export-chrome';
 import { toMarkdown } from '../core/export-md';
 import { redactTrace } from '../core/redact';
-import { UsageError } from './args';
+import { UsageError, oneOf } from './args';
+import { Option, value, type CliCommand } from './command';
 import { stdout, writeFileAtomic } from './io';
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from '../core/terminal-safe';
-import { moreFormat, runExportMore } from './export-more';
+import { runExportMore, type ExportMoreValues } from './export-more';
+
+export interface ExportValues extends ExportMoreValues {
+  format?: string;
+  out?: string;
+}
+
+export function declareExportOptions(cmd: CliCommand): CliCommand {
+  return cmd
+    .description('write a trace in another format')
+    .argument('<trace>', 'a .shutdown-trace.json file')
+    .addOption(value(new Option('--format <FORMAT>', 'chrome (default; chrome://tracing, Perfetto) | md | json | otlp | openmetrics'), (v) => v))
+    .addOption(value(new Option('--out <FILE>', 'write to FILE instead of stdout'), (v) => v))
+    .addOption(new Option('--otlp [URL]', 'with --format otlp: send it with the OpenTelemetry exporter (OTEL_EXPORTER_OTLP_* respected) instead of writing it'))
+    .addOption(value(new Option('--otlp-protocol <P>', 'http/protobuf or http/json'), (v) => oneOf(v, ['http/protobuf', 'http/json'] as const, (got) => `--otlp-protocol must be http/protobuf or http/json (got ${got})`)));
+}
 
 /** shutdown-trace export <trace> --format chrome|md|json|otlp|openmetrics [--out FILE] */
-export function runExport(args: string[], read: (f: string) => Trace): number | Promise<number> {
-  if (moreFormat(args)) return runExportMore(args, read);
-  let file: string | undefined;
-  let format = 'chrome';
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--format') format = args[++i];
-    else if (a.startsWith('--format=')) format = a.slice(9);
-    else if (a === '--out') out = args[++i];
-    else if (a.startsWith('--out=')) out = a.slice(6);
-    else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
-    else file = a;
-  }
-  if (!file) throw new UsageError('export needs a trace file');
+export function runExport(v: ExportValues, file: string, read: (f: string) => Trace): number | Promise<number> {
+  const format = v.format ?? 'chrome';
+  const out = v.out;
+  if (format === 'otlp' || format === 'openmetrics') return runExportMore({ ...v, format }, file, read);
+  if (v.otlp !== undefined) throw new UsageError('--otlp goes with --format otlp');
   const trace = redactTrace(read(file));
   let text: string;
   switch (format) {

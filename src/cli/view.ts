@@ -12,6 +12,7 @@ import type { Trace } from '../shared/trace';
 import { renderWebviewHtml, makeNonce, webviewCsp } from '../core/webview-html';
 import { redactTrace } from '../core/redact';
 import { UsageError, parseDuration } from './args';
+import { Option, value, type CliCommand } from './command';
 import { collectorTokens } from '../core/collector';
 import { terminalSafe } from '../core/terminal-safe';
 import { stdout } from './io';
@@ -114,20 +115,23 @@ export function serveTrace(trace: Trace, opts: { port?: number; title?: string; 
   });
 }
 
+export interface ViewValues {
+  port?: number;
+  for?: number;
+}
+
+export function declareViewOptions(cmd: CliCommand): CliCommand {
+  return cmd
+    .description('open the timeline in a browser')
+    .argument('<trace>', 'a .shutdown-trace.json file')
+    .addOption(value(new Option('--port <N>', 'port on 127.0.0.1 (default: a random free one)'), (v) => Number(v)))
+    .addOption(value(new Option('--for <DURATION>', 'stop serving after this long (default: until Ctrl+C)'), parseDuration));
+}
+
 /** shutdown-trace view <trace> [--port N] [--for DURATION] */
-export async function runView(args: string[], read: (f: string) => Trace): Promise<number> {
-  let file: string | undefined;
-  let port: number | undefined;
-  let forMs: number | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--port') port = Number(args[++i]);
-    else if (a.startsWith('--port=')) port = Number(a.slice(7));
-    else if (a === '--for') forMs = parseDuration(args[++i] ?? '', '--for');
-    else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
-    else file = a;
-  }
-  if (!file) throw new UsageError('view needs a trace file');
+export async function runView(v: ViewValues, file: string, read: (f: string) => Trace): Promise<number> {
+  const port = v.port;
+  const forMs = v.for;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port must be a port number');
   const trace = read(file);
   // A clicked frame's file comes from the page: one line, control characters removed.
