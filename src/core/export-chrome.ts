@@ -22,9 +22,10 @@ import type { HandleInfo } from '../shared/wire';
 import type { Site } from '../shared/frames';
 import type { Trace, TraceEvent } from '../shared/trace';
 import { redactTrace } from './redact';
-import { formatSite, leakedHandles, truncate, userFrames } from './format';
+import { formatSite, truncate, userFrames } from './format';
 import { formatFrameLine } from '../shared/frames';
-import { requestRoles, type RequestRole } from './export-md';
+import { roleByEvent, type RequestRole } from '../shared/request-roles';
+import { analysisOf } from './analysis';
 
 export type ChromePhase = 'M' | 'b' | 'e' | 'i' | 'C';
 
@@ -104,6 +105,8 @@ function handleArgs(h: HandleInfo, cwd: string): Record<string, unknown> {
  */
 export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrace {
   const trace = redactTrace(input, extraSecrets);
+  // Every figure below is the analysis' (the trace's own, completed where an older writer left parts out).
+  const analysis = (trace.analysis = analysisOf(trace));
   const meta = trace.meta;
   const cwd = meta?.cwd ?? '';
   const events = trace.events ?? [];
@@ -144,10 +147,9 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
     use(pid, tid);
     out.push({ name, ph: 'i', s: scope, cat, ts: toUs(t), pid, tid, ...(cname ? { cname } : {}), args });
   };
-  // ---- issue #5: how each load request counts, and the pod's termination
-  const roles = requestRoles(trace);
-  const mainPid = meta?.mainPid ?? trace.processes?.find((p) => p.isMain)?.pid;
-  const mainExitAt = events.find((e) => e.kind === 'process-exit' && e.pid === mainPid)?.t ?? trace.processes?.find((p) => p.pid === mainPid)?.end;
+  // How each load request counts, and the pod's termination.
+  const roles = analysis.requests?.roles ? roleByEvent(events, analysis.requests.roles) : new Map<number, RequestRole>();
+  const mainExitAt = analysis.window?.end;
   let preStopOpen: Extract<TraceEvent, { kind: 'prestop-start' }> | undefined;
   const preStopSpan = (ps: Extract<TraceEvent, { kind: 'prestop-start' }>, pe: Extract<TraceEvent, { kind: 'prestop-end' }> | undefined) => {
     const cname: ChromeColor | undefined = pe ? (pe.overran ? 'terrible' : pe.ok ? 'good' : 'bad') : undefined;
@@ -169,10 +171,8 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
     }, { tid: TID.k8s, cname });
   };
 
-  // ---- phases: the analysis's list first, then any phase events it does not cover.
-  const covered = new Set<string>();
-  for (const p of trace.analysis?.phases ?? []) {
-    covered.add(`${p.pid}/${p.id}`);
+  // ---- phases: the analysis' list (it pairs every phase event; the exporter pairs none itself).
+  for (const p of analysis.phases ?? []) {
     span(p.pid, 'phase', p.name, p.start, p.end, {
       depth: p.depth,
       auto: p.auto,
@@ -180,7 +180,6 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
       ...(p.error !== undefined ? { error: p.error } : {}),
     });
   }
-  const openPhases = new Map<string, Extract<TraceEvent, { kind: 'phase-start' }>>();
   const openListeners = new Map<string, { start: Extract<TraceEvent, { kind: 'listener-start' }>; end?: Extract<TraceEvent, { kind: 'listener-end' }> }>();
   const openRequests = new Map<string, Extract<TraceEvent, { kind: 'request-start' }>>();
   const openServers = new Map<string, Extract<TraceEvent, { kind: 'listen' }>>();
@@ -201,21 +200,13 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
   };
 
   const ordered = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.t - b.e.t || a.i - b.i);
-  for (const { e } of ordered) {
+  for (const { e, i } of ordered) {
     const pid = e.pid;
     const key = (id: string) => `${pid}/${id}`;
     switch (e.kind) {
       case 'phase-start':
-        if (!covered.has(key(e.id))) openPhases.set(key(e.id), e);
-        break;
-      case 'phase-end': {
-        const s = openPhases.get(key(e.id));
-        if (s) {
-          openPhases.delete(key(e.id));
-          span(pid, 'phase', s.name, s.t, e.t, { auto: !!s.auto, durationMs: e.t - s.t, ...(e.error !== undefined ? { error: e.error } : {}) });
-        }
-        break;
-      }
+      case 'phase-end':
+        break; // drawn from the analysis' phases above
       case 'listener-start':
         openListeners.set(key(e.id), { start: e });
         break;
@@ -344,7 +335,7 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
         instant(LAUNCHER_PID, `load started: ${e.rate} requests/s${e.sse ? `, ${e.sse} stream${e.sse === 1 ? '' : 's'}` : ''}`, e.t, 't', 'load', { url: e.url, rate: e.rate, keepAlive: e.keepAlive, sse: e.sse }, TID.load);
         break;
       case 'load-request': {
-        const role = roles.get(e) ?? (e.sse ? 'stream' : e.outcome === 'ok' ? 'answered' : 'lost');
+        const role = roles.get(i) ?? (e.sse ? 'stream' : 'answered');
         const style = ROLE_STYLE[role];
         const cname: ChromeColor = e.sse ? (e.outcome === 'ok' ? 'good' : e.outcome === 'reset' ? 'terrible' : 'bad') : style.cname;
         span(LAUNCHER_PID, 'load', `${e.sse ? 'stream' : 'request'} ${e.outcome}`, e.t, e.end, {
@@ -401,7 +392,6 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
   }
   if (preStopOpen) preStopSpan(preStopOpen, undefined);
   // Close what never ended at the end of the trace.
-  for (const [k, s] of openPhases) span(Number(k.split('/')[0]), 'phase', s.name, s.t, undefined, { auto: !!s.auto });
   for (const k of [...openListeners.keys()]) endListener(k, NaN, {});
   for (const [k, s] of openRequests) span(Number(k.split('/')[0]), 'request', `${s.method} ${s.path}`, s.t, undefined, { method: s.method, path: s.path });
   for (const [k, s] of openServers) span(Number(k.split('/')[0]), 'server', `${s.proto} server ${s.address}`, s.t, undefined, { address: s.address, proto: s.proto, ...siteArgs(s.site, cwd) });
@@ -412,9 +402,10 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
     instant(o.pid, truncate(o.text, 80) || '(empty line)', o.t, 't', 'log', { stream: o.stream, text: o.text }, TID.log);
   }
   // ---- leaked handles
-  for (const l of leakedHandles(trace)) {
-    const t = Number.isFinite(l.t) ? l.t : end;
-    instant(l.pid, `leaked ${l.handle.type}: ${truncate(l.handle.label, 60)}`, t, 't', 'leak', { ...handleArgs(l.handle, cwd), snapshot: l.reason }, TID.handles);
+  // The analysis' leaks, each handle at the moment the main process ended (still alive then).
+  const leakAt = analysis.window?.end ?? end;
+  for (const l of analysis.leaks ?? []) {
+    for (const h of l.handles) instant(l.pid, `leaked ${h.type}: ${truncate(h.label, 60)}`, leakAt, 't', 'leak', { ...handleArgs(h, cwd), leak: l.title }, TID.handles);
   }
 
   // ---- metadata: a name for every process and thread in use
@@ -466,14 +457,10 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
       ...(meta?.incompleteReason ? { incompleteReason: meta.incompleteReason } : {}),
       durationMs: meta?.durationMs,
       signalPlan: meta?.plan,
-      ...(trace.analysis
-        ? {
-            verdict: trace.analysis.verdict,
-            exitReason: trace.analysis.exitReason,
-            signalToExitMs: trace.analysis.signalToExitMs,
-            leakedHandleCount: trace.analysis.leakedHandleCount,
-          }
-        : {}),
+      verdict: analysis.verdict,
+      exitReason: analysis.exitReason,
+      ...(analysis.signalToExitMs !== undefined ? { signalToExitMs: analysis.signalToExitMs } : {}),
+      leakedHandleCount: analysis.leakedHandleCount,
       ...loadMetadata(trace),
       ...k8sMetadata(trace),
       source: 'Shutdown Trace (redacted export)',

@@ -333,6 +333,12 @@ export function removeExact<T>(value: T, secrets: string[]): T {
   return value;
 }
 
+/** Rewrites every string of a value in place (enum and id fields excepted), e.g. to make paths relative. */
+export function rewriteStrings<T>(value: T, replace: (s: string) => string): T {
+  replaceEverywhere(value, replace);
+  return value;
+}
+
 const rt = (s: unknown): unknown => (typeof s === 'string' ? redactText(s) : s);
 
 /** Detail keys whose values are dropped outright: environments are never recorded. */

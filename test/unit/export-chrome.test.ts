@@ -141,15 +141,15 @@ describe('toChromeTrace: leaked interval killed at the deadline', () => {
     assert.equal(logs[logs.length - 1].ts, 5_047_000);
   });
 
-  test('the leaked interval from the last snapshot, once, with its creation site and stack', () => {
+  test("the analysis' leaked interval, once, at the exit, with its creation site and stack", () => {
     const leaks = find(body, (e) => e.cat === 'leak');
     assert.equal(leaks.length, 1, 'the stalled snapshot is superseded by the deadline one');
     const l = leaks[0];
     assert.equal(l.name, 'leaked interval: setInterval 1000ms');
-    assert.equal(l.ts, 5_401_000);
+    assert.equal(l.ts, 5_421_000, 'still alive when the main process ended');
     assert.equal(l.tid, TID.handles);
     assert.equal(l.args!.site, 'src/metrics.js:12:3');
-    assert.equal(l.args!.snapshot, 'deadline');
+    assert.equal(l.args!.leak, 'setInterval 1000ms');
     assert.deepEqual(l.args!.stack, ['at startMetrics (src/metrics.js:12:3)', 'at main (test/fixtures/leaked-interval.js:14:3)']);
   });
 
@@ -244,7 +244,7 @@ describe('toChromeTrace: edge cases', () => {
     assert.ok(body.indexOf(b) < body.indexOf(e));
   });
 
-  test('phases come from events when there is no analysis, nested pairs matched by id', () => {
+  test("phases are the analysis' (analysed on export when the trace has none), nested pairs matched by id", () => {
     const trace = loadFixture('graceful-two-processes');
     delete trace.analysis;
     const body = assertValid(toChromeTrace(trace), trace);
@@ -257,8 +257,13 @@ describe('toChromeTrace: edge cases', () => {
       [
         ['close db pool', 4100, 484_000, 610_000],
         ['close http server', 4100, 264_000, 483_000],
+        ['close server 0.0.0.0:8080', 4100, 264_000, 483_000],
         ['drain queue', 4101, 264_000, 910_000],
         ['shutdown', 4100, 264_000, 933_000],
+        ['shutdown after SIGTERM', 4100, 263_000, 950_000],
+        ['shutdown after SIGTERM', 4101, 263_000, 931_000],
+        ['SIGTERM listener gracefulShutdown (server.js:40:9)', 4100, 263_000, 933_000],
+        ['SIGTERM listener stopConsumer (worker.js:22:9)', 4101, 263_000, 912_000],
         ['wait for worker', 4100, 611_000, 932_000],
       ],
     );

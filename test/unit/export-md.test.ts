@@ -41,10 +41,13 @@ function fences(md: string): { open: number; close: number; fence: string }[] {
 describe('escaping helpers', () => {
   test('mdText escapes Markdown, HTML and line breaks', () => {
     assert.equal(mdText('a|b'), 'a\\|b');
-    assert.equal(mdText('<img src=x onerror=alert(1)>'), '&lt;img src=x onerror=alert(1)&gt;');
+    assert.equal(mdText('<img src=x onerror=alert(1)>'), '\\<img src=x onerror=alert(1)>');
+    assert.equal(mdText('</b> <!-- x --> <?php <https://x>'), '\\</b> <\\!-- x --> \\<?php \\<https://x>');
+    assert.equal(mdText('<1% of 2 > 1'), '<1% of 2 > 1', 'no HTML entities: a "<" that opens no tag stays as it is');
     assert.equal(mdText('**bold** _it_ `code` [x](y) ~~s~~ #1 !'), '\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[x\\](y) \\~\\~s\\~\\~ \\#1 \\!');
     assert.equal(mdText('one\ntwo\r\nthree'), 'one<br>two<br>three');
-    assert.equal(mdText('a & b \\ c'), 'a &amp; b \\\\ c');
+    assert.equal(mdText('a & b \\ c'), 'a & b \\\\ c');
+    assert.equal(mdText('&lt; &#60;'), '\\&lt; &\\#60;', 'an entity in the text is shown, not decoded');
     assert.equal(mdText('1.2.3 - ok'), '1.2.3 - ok', 'no escapes mid-line');
     assert.equal(mdText(undefined), '');
   });
@@ -74,7 +77,8 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
   const lines = md.split('\n');
 
   test('title line with the verdict', () => {
-    assert.equal(lines[0], '## 🔴 Shutdown Trace: Killed at the deadline: an interval kept the process alive');
+    assert.equal(lines[0], '## 🔴 Shutdown Trace: Killed at the 5 s deadline: 1 leak kept it alive', 'a short heading');
+    assert.equal(lines[2], 'Killed at the deadline: an interval kept the process alive', 'then the verdict');
   });
 
   test('summary table with the observability fields', () => {
@@ -114,7 +118,7 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
 
   test('leaked handle with its relative creation site and user frames only', () => {
     const s = section(md, 'Leaked handles (1)');
-    assert.ok(s.includes('- **interval** `setInterval 1000ms` in pid 31337, created at `src/metrics.js:12:3` at +47 ms; still open at the deadline snapshot (+5.4 s)'));
+    assert.ok(s.includes('- **interval** `setInterval 1000ms` in pid 31337, created at `src/metrics.js:12:3` at +47 ms; fix: clearInterval() it on shutdown'), s);
     const [block] = fences(s);
     const body = s.split('\n').slice(block.open + 1, block.close).map((l) => l.trim());
     assert.deepEqual(body, ['at startMetrics (src/metrics.js:12:3)', 'at main (test/fixtures/leaked-interval.js:14:3)']);
@@ -142,7 +146,7 @@ describe('toMarkdown: graceful shutdown across two processes', () => {
   const md = toMarkdown(loadFixture('graceful-two-processes'));
 
   test('title, nested per-phase durations with pids', () => {
-    assert.ok(md.startsWith('## ✅ Shutdown Trace: Graceful: exited with code 0, 688 ms after SIGTERM\n'));
+    assert.ok(md.startsWith('## ✅ Shutdown Trace: Graceful in 688 ms\n\nGraceful: exited with code 0, 688 ms after SIGTERM\n'));
     const phases = md.split('\n').filter((l) => l.startsWith('| Phase: ')).map(cells);
     assert.deepEqual(phases, [
       ['Phase: shutdown (pid 4100)', '669 ms'],
@@ -188,14 +192,14 @@ describe('toMarkdown: incomplete runs, counters, long logs', () => {
     assert.equal(md.split('\n')[2], '> ⚠️ **Incomplete trace:** stopped by the user. Timings and findings below cover only what was captured.');
   });
 
-  test('no analysis: still a summary', () => {
+  test('no analysis in the file: analysed on export, like every other reader', () => {
     const t = loadFixture('leaked-interval');
     delete t.analysis;
     const md = toMarkdown(t);
-    assert.ok(md.startsWith('## ❔ Shutdown Trace: no analysis (the run did not finish)'));
-    assert.ok(md.includes('| Exit reason | `unknown` |'));
-    assert.ok(md.includes('| Leaked handles | 1 |'), 'counted from the last snapshot');
-    assert.ok(!md.includes('### Findings'));
+    assert.ok(md.startsWith('## 🔴 Shutdown Trace: Killed at the 5 s deadline: 1 leak kept it alive\n'));
+    assert.ok(md.includes('| Exit reason | `killed-at-deadline` |'));
+    assert.ok(md.includes('| Leaked handles | 1 |'));
+    assert.ok(md.includes('### Findings'));
   });
 
   test('non-zero counters only', () => {
@@ -238,13 +242,16 @@ describe('toMarkdown: hostile trace text', () => {
   test('no raw HTML outside code', () => {
     // Strip fenced blocks and code spans; what is left must hold no trace-made tags.
     const prose = md.replace(/^\s*(`{3,})[^\n]*\n[\s\S]*?\n\s*\1\s*$/gm, '').replace(/(`+)[\s\S]*?[^`]\1(?!`)/g, '');
-    for (const tag of ['<img', '<script', '<iframe', '<b>', '</sub><']) assert.ok(!prose.includes(tag), `${tag} leaked into prose:\n${prose}`);
-    assert.ok(md.includes('&lt;img src=x onerror=alert(1)&gt;'));
-    assert.ok(md.includes('\\*\\*bold\\*\\* \\[click\\](javascript:alert(1)) &lt;iframe&gt;'));
+    // A backslash-escaped "<" is literal text in CommonMark: only an unescaped one opens a tag.
+    for (const tag of ['<img', '<script', '<iframe', '<b>', '</sub><']) assert.ok(!new RegExp(`(^|[^\\\\])${tag}`).test(prose), `${tag} leaked into prose:\n${prose}`);
+    assert.ok(!/&(lt|gt|amp);/.test(md), 'no HTML entities');
+    assert.ok(md.includes('\\<img src=x onerror=alert(1)>'));
+    assert.ok(md.includes('\\*\\*bold\\*\\* \\[click\\](javascript:alert(1)) \\<iframe>'));
   });
 
   test('the title stays one line', () => {
-    assert.equal(lines[0], '## 🔴 Shutdown Trace: Killed &lt;/sub&gt;&lt;img src=x onerror=alert(1)&gt; \\| x<br>\\# injected heading');
+    assert.equal(lines[0], '## 🔴 Shutdown Trace: Killed at the 5 s deadline: 1 leak kept it alive');
+    assert.equal(lines[2], 'Killed \\</sub>\\<img src=x onerror=alert(1)> \\| x<br>\\# injected heading', 'the verdict: one paragraph');
     assert.ok(!lines.some((l) => l.startsWith('# injected')));
   });
 
@@ -259,7 +266,7 @@ describe('toMarkdown: hostile trace text', () => {
       if (header === 0) header = n;
       assert.equal(n, header, `row breaks its table: ${l}`);
     }
-    assert.ok(lines.includes('| Phase: close \\| server<br>\\| fake \\| row \\| | 2 ms ❌ &lt;b&gt;boom&lt;/b&gt; |'));
+    assert.ok(lines.includes('| Phase: close \\| server<br>\\| fake \\| row \\| | 2 ms ❌ \\<b>boom\\</b> |'));
     assert.ok(!lines.some((l) => l.startsWith('| fake')));
   });
 
@@ -269,7 +276,7 @@ describe('toMarkdown: hostile trace text', () => {
   });
 
   test('a finding detail cannot start a list or a heading underline', () => {
-    assert.ok(lines.includes('  \\- not a list<br>---<br>&lt;script&gt;x&lt;/script&gt;'));
+    assert.ok(lines.includes('  \\- not a list<br>---<br>\\<script>x\\</script>'));
   });
 
   test('the log block fence is longer than any backtick run in the log', () => {
@@ -444,7 +451,7 @@ describe('toMarkdown: Kubernetes termination', () => {
     delete t.meta.k8s!.startedAt;
     delete t.analysis;
     const s = section(toMarkdown(t), 'Kubernetes termination');
-    assert.ok(s.includes('🟠 **Not terminated: the run ended before the termination began.**'));
+    assert.ok(s.includes('🟠 **No pod termination: the run ended before the termination began.**'), s);
     assert.ok(s.includes('| Stop signal sent | never |'));
     assert.ok(s.includes('| SIGKILL | not sent |'));
   });
@@ -463,7 +470,7 @@ describe('toMarkdown: Kubernetes termination', () => {
     const md = toMarkdown(t);
     for (const x of ['md-K8S-SECRET-1', 'md-K8S-SECRET-2', 'md-K8S-SECRET-3']) assert.ok(!md.includes(x), x);
     const s = section(md, 'Kubernetes termination');
-    assert.ok(s.includes('**A real pod would have been killed \\| &lt;img src=x&gt; token=«redacted».**'));
+    assert.ok(s.includes('**A real pod would have been killed \\| \\<img src=x> token=«redacted».**'));
     const row = s.split('\n').find((l) => l.startsWith('| preStop |'))!;
     assert.equal(cells(row).length, 2, row);
     assert.ok(row.includes('Bearer «redacted»'));
@@ -487,5 +494,28 @@ describe('describeEvent: traffic and Kubernetes', () => {
     assert.equal(describeEvent(s.events[3], s.meta.cwd, s), 'load started: 5 requests/s at http://127.0.0.1:39975/, 2 event streams');
     const k = loadFixture('k8s-prestop-sleep');
     assert.equal(describeEvent(k.events.find((e) => e.kind === 'prestop-end')!, k.meta.cwd, k), 'preStop finished after 1 s');
+  });
+});
+
+describe('toMarkdown: no local absolute paths', () => {
+  for (const name of ['leaked-interval', 'graceful-two-processes', 'load-drop', 'load-sse', 'k8s-prestop-sleep', 'k8s-prestop-overrun'] as const) {
+    test(`${name}: nothing under the working directory or a home directory is written absolute`, () => {
+      const t = loadFixture(name);
+      const md = toMarkdown(t);
+      assert.ok(!md.includes(t.meta.cwd), `${t.meta.cwd} in:\n${md}`);
+      assert.ok(!/\/(home|Users)\//.test(md), md);
+    });
+  }
+
+  test('paths under the root are relative (file URLs too), the root itself is ".", another home is ~', () => {
+    const t = loadFixture('leaked-interval');
+    const cwd = t.meta.cwd;
+    t.processes[0].command = `node ${cwd}/src/server.js --config ${cwd}`;
+    t.output.push({ t: 5000, pid: 31337, stream: 'stderr', text: `Error at file://${cwd}/src/db.mjs:3:1 (see /home/other/notes.txt)` });
+    const md = toMarkdown(t);
+    assert.ok(md.includes('| 31337 | main | `node src/server.js --config .` |'), md);
+    assert.ok(md.includes('ERR Error at src/db.mjs:3:1 (see ~/notes.txt)'), md);
+    const fromParent = toMarkdown(t, undefined, { root: '/home/dev' });
+    assert.ok(fromParent.includes('`node shop-api/src/server.js --config shop-api` |'), fromParent);
   });
 });

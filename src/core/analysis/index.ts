@@ -33,3 +33,21 @@ function analyzeTraffic(trace: Trace): Analysis {
   a.findings.sort((x, y) => SEVERITY_RANK[x.severity] - SEVERITY_RANK[y.severity]);
   return a;
 }
+
+/**
+ * The analysis every consumer reads: the trace's own (what the run showed), with the parts an
+ * older writer did not record (leaks, the shutdown window, request roles) filled in from a fresh
+ * analysis; a fresh one when the trace has none.
+ */
+export function analysisOf(trace: Trace): Analysis {
+  const stored = trace.analysis;
+  if (!stored) return analyze(trace);
+  if (stored.leaks && stored.window && (!stored.requests || stored.requests.roles)) return stored;
+  const fresh = analyze(trace);
+  return {
+    ...stored,
+    leaks: stored.leaks ?? fresh.leaks,
+    window: stored.window ?? fresh.window,
+    ...(stored.requests ? { requests: { ...stored.requests, roles: stored.requests.roles ?? fresh.requests?.roles } } : {}),
+  };
+}

@@ -4,6 +4,7 @@
  * Every consumer (reports, exports, the viewer) reads these results from the analysis.
  */
 import type { Trace, TraceEvent, Analysis, RequestAccounting, RequestRoles, ShutdownWindow } from '../../shared/trace';
+import type { RequestRole } from '../../shared/request-roles';
 import { plural } from './words';
 
 type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
@@ -53,8 +54,6 @@ export function shutdownWindow(trace: Trace): ShutdownWindow {
     ...(Number.isFinite(w.closeAt) ? { closeAt: w.closeAt } : {}),
   };
 }
-
-export type RequestRole = 'lost' | 'turned-away' | 'answered' | 'after-exit' | 'before-shutdown' | 'stream';
 
 /**
  * How one load request counts. In the window (in flight at its start or sent after it, before
