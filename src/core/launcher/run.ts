@@ -1,94 +1,52 @@
 /**
- * Runs a command under the preload, carries out the signal plan, watches the process tree and
- * turns everything into one Trace. Shared by the CLI and the extension host (vscode-free).
+ * One traced run: spawns the command with the preload, records what the preloads and the
+ * launcher see into the trace, carries out the signal plan (the signal, a second one, the
+ * deadline's snapshot and SIGKILL), and seals the trace once the service is gone.
+ * Traffic, Kubernetes termination, orphans, spools, output lines and live updates each have
+ * their own file beside this one.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
-import { Collector } from './collector';
-import { validateHello, validEvents } from '../shared/validate-wire';
-import { readSpoolLines } from './safe-read';
-import { OutputAttribution } from './output-attribution';
-import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from './proctree';
-import { redactArgv, redactText } from './redact';
-import { analyze } from './analysis';
-import { mapTraceSourcePositions } from './sourcemap';
-import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from '../shared/wire';
-import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from '../shared/trace';
-import { isTcpAddress } from '../shared/address';
-import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from './run-api';
-import { Journal, readJournal, startWatchdog, defaultWatchdogPath, type Watchdog, type JournalStart } from './journal';
-import { planPermission } from './permission';
-import { attachStdio, stripTerminalControls, type AttachedStdio } from './terminal';
-// ---- issue #5: traffic during shutdown, Kubernetes termination
-import { LoadGenerator, LOAD_DEFAULTS } from './load';
-import { kubeletSchedule, describePreStop, type KubeletSchedule } from '../shared/kubernetes';
-import { startPreStop, type RunningHook } from './k8s';
-import { Platform } from './platform/session'; // issue 11: PID 1, init, docker, systemd, endpoint lag
-import { withPlatformDefaults } from './platform/options';
+import { Collector } from '../collector';
+import { validateHello, validEvents } from '../../shared/validate-wire';
+import { OutputAttribution } from '../output-attribution';
+import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from '../proctree';
+import { redactArgv, redactText } from '../redact';
+import { analyze } from '../analysis';
+import { mapTraceSourcePositions } from '../sourcemap';
+import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from '../../shared/wire';
+import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from '../../shared/trace';
+import { isTcpAddress } from '../../shared/address';
+import { LaunchError, type RunOptions, type RunHandle } from '../run-api';
+import { Journal, startWatchdog, defaultWatchdogPath, type Watchdog, type JournalStart } from '../journal';
+import { planPermission } from '../permission';
+import { attachStdio, type AttachedStdio } from '../terminal';
+import { Platform } from '../platform/session';
+import { TOOL_VERSION } from '../version';
+import { monoMs } from './clock';
+import { defaultPreloadPath, quoteNodeOption, resolveCommand, withPreload } from './command';
+import { KubeletTermination } from './kubernetes';
+import { settleExits, stopOrphans } from './orphans';
+import { captureLines, MAX_LINE_CHARS } from './output';
+import { mergeSpools, writeTrace } from './spools';
+import { Traffic } from './traffic';
+import { LiveUpdates, type Listener } from './updates';
 
-export { LaunchError };
-export type { RunOptions, RunHandle, RunUpdate };
-
-import { TOOL_VERSION } from './version';
-export { TOOL_VERSION };
 const MAX_OUTPUT_LINES = 50_000;
-const MAX_LINE_CHARS = 16_384;
 const DEADLINE_SNAPSHOT_WAIT_MS = 1000;
 const ORPHAN_SETTLE_MS = 300;
-const ORPHAN_TERM_WAIT_MS = 1000;
 const TREE_POLL_MS = 100;
 
-function monoMs(): number {
-  const t = process.hrtime();
-  return t[0] * 1e3 + t[1] / 1e6;
+/** What the watchdog did before rebuilding the trace. */
+export interface Rescue {
+  launcherPid: number;
+  /** at: monotonic ms when it was seen gone. */
+  stopped: { pid: number; ppid: number; command: string; signal: 'SIGTERM' | 'SIGKILL'; at: number }[];
 }
 
-/** Quote a path for NODE_OPTIONS, which understands double quotes with backslash escapes. */
-export function quoteNodeOption(p: string): string {
-  return /[\s"\\]/.test(p) ? `"${p.replace(/(["\\])/g, '\\$1')}"` : p;
-}
-
-/** Prepends our --require to the user's NODE_OPTIONS, keeping theirs. */
-export function withPreload(nodeOptions: string | undefined, preload: string): string {
-  const ours = `--require ${quoteNodeOption(preload)}`;
-  return nodeOptions && nodeOptions.trim() ? `${ours} ${nodeOptions}` : ours;
-}
-
-export function defaultPreloadPath(): string {
-  const candidates = [path.join(__dirname, 'preload.js'), path.join(__dirname, '..', '..', 'dist', 'preload.js'), path.join(__dirname, '..', 'dist', 'preload.js')];
-  for (const c of candidates) if (fs.existsSync(c)) return c;
-  throw new LaunchError(`The Shutdown Trace preload was not found (looked in ${candidates.join(', ')}). Run "npm run build" first.`);
-}
-
-/** Finds an executable like a shell would; throws a LaunchError that names the problem. */
-export function resolveCommand(cmd: string, cwd: string, envPath: string | undefined): string {
-  if (!cmd) throw new LaunchError('No command given. Usage: shutdown-trace run [options] -- <command> [args...]');
-  if (cmd.includes('/') || cmd.includes(path.sep)) {
-    const abs = path.resolve(cwd, cmd);
-    if (!fs.existsSync(abs)) throw new LaunchError(`Command not found: ${cmd} (no such file: ${abs})`);
-    try {
-      fs.accessSync(abs, fs.constants.X_OK);
-    } catch {
-      throw new LaunchError(`Command is not executable: ${abs}`);
-    }
-    return abs;
-  }
-  for (const dir of (envPath || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const full = path.join(dir, cmd);
-    try {
-      fs.accessSync(full, fs.constants.X_OK);
-      if (fs.statSync(full).isFile()) return full;
-    } catch {}
-  }
-  throw new LaunchError(`Command not found: ${cmd} (not on PATH). Check the spelling, or install it.`);
-}
-
-type Listener = (u: RunUpdate) => void;
-
-class Run implements RunHandle {
+export class Run implements RunHandle {
   readonly trace: Trace;
   mainPid = 0;
   done!: Promise<Trace>;
@@ -97,9 +55,7 @@ class Run implements RunHandle {
   private collector!: Collector;
   private child!: ChildProcess;
   private spoolDir!: string;
-  private readonly listeners = new Set<Listener>();
-  private pending: RunUpdate = { events: [], output: [], processes: [], now: 0 };
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly updates: LiveUpdates;
   private readonly seqSeen = new Map<number, Set<number>>();
   private readonly procs = new Map<number, ProcessInfo>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -111,15 +67,12 @@ class Run implements RunHandle {
   private deadlineHit = false;
   private listenSeen = false;
   private incompleteReason: string | undefined;
-  private partial: Record<string, string> = {};
   /** Files output lines under the pid that wrote them (processes sharing the main pipes report their writes). */
   private readonly outputs = new OutputAttribution(() => this.mainPid);
-  // ---- issue #5
-  private load: LoadGenerator | undefined;
+  private readonly traffic: Traffic | undefined;
+  private readonly termination: KubeletTermination | undefined;
   private firstTcpAddress: string | undefined;
   private mainExitAt: number | undefined;
-  private k8sStarted = false;
-  private hook: RunningHook | undefined;
   private userEnv: NodeJS.ProcessEnv = {};
   // A launcher killed outright: what it saw is on disk, and a watchdog stops the tree.
   private journal: Journal | undefined;
@@ -155,16 +108,30 @@ class Run implements RunHandle {
       output: [],
     };
     this.done = new Promise((r) => (this.resolveDone = r));
-    this.platform = new Platform(opts.platform, opts.command, { now: () => this.now(), event: (e) => this.addLauncher(e), proc: (p) => void this.upsertProc(p), processes: () => this.trace.processes, events: () => this.trace.events, meta: () => this.trace.meta, snapshot: () => void this.snapshotAndWait('manual'), mainPid: () => this.mainPid, stopNewRequests: () => this.load?.stopNewRequests(), loadTail: (ms) => void (this.load && (this.load.cfg.tailMs = Math.max(this.load.cfg.tailMs ?? LOAD_DEFAULTS.tailMs, ms))) });
-    // ---- issue #5
+    this.updates = new LiveUpdates(() => this.now());
+    this.platform = new Platform(opts.platform, opts.command, { now: () => this.now(), event: (e) => this.addLauncher(e), proc: (p) => void this.upsertProc(p), processes: () => this.trace.processes, events: () => this.trace.events, meta: () => this.trace.meta, snapshot: () => void this.snapshotAndWait('manual'), mainPid: () => this.mainPid, stopNewRequests: () => this.traffic?.stopNewRequests(), loadTail: (ms) => this.traffic?.extendTail(ms) });
     if (opts.load) {
       this.trace.meta.load = { ...opts.load };
-      this.load = new LoadGenerator(opts.load, {
+      this.traffic = new Traffic(opts.load, { now: () => this.now(), event: (e) => this.addLauncher(e), started: (url) => (this.trace.meta.load = { ...this.trace.meta.load!, url }) });
+    }
+    if (opts.k8s) {
+      this.trace.meta.k8s = { ...opts.k8s };
+      this.termination = new KubeletTermination(opts.k8s, {
         now: () => this.now(),
-        onSpan: (span) => this.addLauncher({ kind: 'load-request', ...span }),
+        event: (e) => this.addLauncher(e),
+        later: (ms, fn) => this.later(ms, fn),
+        meta: () => this.trace.meta,
+        over: () => this.mainExited || !!this.finishing,
+        signalled: () => this.signalsSent > 0,
+        startTraffic: () => this.startLoad(),
+        hookStarted: () => this.journal?.write({ type: 'pids', sessions: [...new Set([this.mainPid, this.child.pid!])], helpers: this.helperPids() }, true),
+        sendStopSignal: (signal) => this.sendSignal(signal, 'main'),
+        deadline: () => void this.onDeadline(),
+        cwd: this.cwd,
+        env: () => this.userEnv,
+        serviceAddress: () => this.firstTcpAddress,
       });
     }
-    if (opts.k8s) this.trace.meta.k8s = { ...opts.k8s };
   }
 
   /** Preload monotonic ms → trace ms. */
@@ -296,7 +263,7 @@ class Run implements RunHandle {
 
   private helperPids(): number[] {
     const p = this.attached?.ptys;
-    return [p?.stdout?.pid, p?.stderr?.pid, this.hook?.pid].filter((x): x is number => typeof x === 'number');
+    return [p?.stdout?.pid, p?.stderr?.pid, this.termination?.hook?.pid].filter((x): x is number => typeof x === 'number');
   }
 
   /** A start that failed: nothing to rescue. */
@@ -317,23 +284,7 @@ class Run implements RunHandle {
 
   /** ptyText: a terminal's bytes, whose colour and cursor sequences are not part of the text recorded. */
   private pipeOutput(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr', ptyText = false): void {
-    const echo = this.opts.echo?.[name];
-    stream.on('data', (chunk: Buffer) => {
-      if (echo) echo.write(chunk);
-      const t = this.now();
-      const text = (this.partial[name] || '') + (ptyText ? stripTerminalControls(chunk.toString('utf8')) : chunk.toString('utf8'));
-      const lines = text.split('\n');
-      this.partial[name] = lines.pop()!;
-      for (const l of lines) this.addOutput(t, name, l);
-      if (this.partial[name].length > MAX_LINE_CHARS) {
-        this.addOutput(t, name, this.partial[name]);
-        this.partial[name] = '';
-      }
-    });
-    stream.on('end', () => {
-      if (this.partial[name]) this.addOutput(this.now(), name, this.partial[name]);
-      this.partial[name] = '';
-    });
+    captureLines(stream, { echo: this.opts.echo?.[name], ptyText, now: () => this.now(), line: (t, text) => this.addOutput(t, name, text) });
   }
 
   private addOutput(t: number, stream: 'stdout' | 'stderr', raw: string): void {
@@ -346,8 +297,7 @@ class Run implements RunHandle {
     this.outputs.line(line);
     this.journal?.write({ type: 'out', line });
     this.trace.output.push(line);
-    this.pending.output.push(line);
-    this.scheduleFlush();
+    this.updates.output(line);
   }
 
   private upsertProc(p: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
@@ -360,9 +310,7 @@ class Run implements RunHandle {
       for (const [k, v] of Object.entries(p)) if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = v;
     }
     this.journal?.write({ type: 'proc', proc: cur });
-    this.pending.processes = this.pending.processes.filter((x) => x.pid !== cur!.pid);
-    this.pending.processes.push(cur);
-    this.scheduleFlush();
+    this.updates.process(cur);
     return cur;
   }
 
@@ -434,35 +382,16 @@ class Run implements RunHandle {
 
   private push(ev: TraceEvent): void {
     this.trace.events.push(ev);
-    this.pending.events.push(ev);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushTimer || this.listeners.size === 0) return;
-    this.flushTimer = setTimeout(() => this.flush(), 16);
-  }
-
-  private flush(): void {
-    this.flushTimer = undefined;
-    const u = { ...this.pending, now: this.now() };
-    this.pending = { events: [], output: [], processes: [], now: 0 };
-    if (u.events.length + u.output.length + u.processes.length === 0) return;
-    for (const l of this.listeners) {
-      try {
-        l(u);
-      } catch {}
-    }
+    this.updates.event(ev);
   }
 
   onUpdate(cb: Listener): () => void {
-    this.listeners.add(cb);
-    return () => this.listeners.delete(cb);
+    return this.updates.subscribe(cb);
   }
 
   private autoSignal(): void {
-    if (this.signalsSent > 0 || this.mainExited || this.finishing || this.k8sStarted) return;
-    if (this.opts.k8s) return this.startTermination();
+    if (this.signalsSent > 0 || this.mainExited || this.finishing || this.termination?.started) return;
+    if (this.termination) return this.termination.start();
     this.startLoad();
     const plan = this.opts.plan;
     this.sendSignal(plan.signal, plan.delivery);
@@ -492,7 +421,7 @@ class Run implements RunHandle {
     if (this.firstSignalAt === undefined) {
       this.firstSignalAt = this.now();
       // With --k8s the kubelet's arithmetic schedules the kill (startTermination).
-      if (!this.k8sStarted) this.later(this.opts.plan.graceMs, () => void this.onDeadline());
+      if (!this.termination?.started) this.later(this.opts.plan.graceMs, () => void this.onDeadline());
     }
   }
 
@@ -536,7 +465,7 @@ class Run implements RunHandle {
 
   private killTree(): void {
     // A preStop exec runs inside the container: it dies with it.
-    this.hook?.cancel();
+    this.termination?.cancelHook();
     const target = this.mainPid;
     this.addLauncher({ kind: 'kill-sent', t: this.now(), target });
     if (this.platform.killTree(target)) return this.deliver(target, 'SIGKILL');
@@ -556,34 +485,15 @@ class Run implements RunHandle {
     if (this.delivered.get(pid) !== 'SIGKILL') this.delivered.set(pid, signal);
   }
 
-  /**
-   * Every process's end, not only the main one's (whose exit status the launcher waits for):
-   * a traced process reports its exit code itself; one that ended without that report was ended
-   * by a signal, the one the tool sent it; SIGKILL from the tool ends anything.
-   */
   private settleExits(): void {
-    const reported = new Map<number, { t: number; code: number }>();
-    for (const e of this.trace.events) if (e.kind === 'exit' && !reported.has(e.pid)) reported.set(e.pid, { t: e.t, code: e.code });
-    for (const p of this.procs.values()) {
-      if (p.exit || p.end === undefined) continue;
-      const r = reported.get(p.pid);
-      const sent = this.delivered.get(p.pid);
-      let exit: ProcessInfo['exit'];
-      if (r) {
-        exit = { code: r.code, signal: null };
-        p.end = Math.min(p.end, r.t);
-      } else if (sent === 'SIGKILL' || (sent && p.traced)) exit = { code: null, signal: sent };
-      if (!exit) continue;
-      p.exit = exit;
-      this.addLauncher({ kind: 'process-exit', t: p.end, pid: p.pid, code: exit.code, signal: exit.signal });
-    }
+    settleExits(this.trace.events, this.procs.values(), this.delivered, (e) => this.addLauncher(e));
   }
 
   private onMainExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.mainExited = true;
     const t = this.now();
     this.mainExitAt = t;
-    if (this.hook) this.hook.cancel('cut short: the main process exited');
+    this.termination?.cancelHook('cut short: the main process exited');
     this.upsertProc({ pid: this.mainPid, end: t, exit: { code, signal } });
     this.addLauncher({ kind: 'process-exit', t, pid: this.mainPid, code, signal });
     this.platform.onMainExit(t);
@@ -605,27 +515,8 @@ class Run implements RunHandle {
     void this.finish();
   }
 
-  private async stopOrphans(survivors: ProcEntry[]): Promise<void> {
-    for (const s of survivors) {
-      try {
-        process.kill(s.pid, 'SIGTERM');
-      } catch {}
-      this.deliver(s.pid, 'SIGTERM');
-    }
-    const until = monoMs() + ORPHAN_TERM_WAIT_MS;
-    while (monoMs() < until && survivors.some((s) => isAlive(s.pid))) await new Promise((r) => setTimeout(r, 20));
-    for (const s of survivors) {
-      const stillAlive = isAlive(s.pid);
-      if (stillAlive) {
-        try {
-          process.kill(s.pid, 'SIGKILL');
-        } catch {}
-        this.deliver(s.pid, 'SIGKILL');
-      }
-      const known = this.procs.get(s.pid);
-      this.addLauncher({ kind: 'orphan', t: this.now(), pid: s.pid, ppid: known?.ppid ?? s.ppid, command: known?.command || redactArgv(s.command.split(' ')).join(' '), stopped: true });
-      this.upsertProc({ pid: s.pid, end: this.now() });
-    }
+  private stopOrphans(survivors: ProcEntry[]): Promise<void> {
+    return stopOrphans(survivors, { now: () => this.now(), event: (e) => this.addLauncher(e), deliver: (pid, signal) => this.deliver(pid, signal), known: (pid) => this.procs.get(pid), ended: (pid) => void this.upsertProc({ pid, end: this.now() }) });
   }
 
   stop(reason: string): Promise<Trace> {
@@ -641,26 +532,12 @@ class Run implements RunHandle {
   }
 
   private mergeSpools(): void {
-    let files: string[] = [];
-    try {
-      files = fs.readdirSync(this.spoolDir).filter((f) => f.endsWith('.ndjson'));
-    } catch {
-      return;
-    }
-    for (const f of files) {
-      // Processes of the session can write here: a FIFO, a device or a directory must not stop the run.
-      const lines = readSpoolLines(path.join(this.spoolDir, f), () => this.trace.meta.counters.malformedFrames++);
-      for (const line of lines) {
-        if (!line) continue;
-        try {
-          const m = JSON.parse(line);
-          if (m.type === 'hello' && !this.procs.get(m.pid)?.traced) this.onHello(validateHello(m));
-          else if (m.type === 'events' && typeof m.seq === 'number' && Number.isSafeInteger(m.pid) && m.pid > 0) this.onPreloadEvents(m.pid, m.seq, validEvents(m.events, () => this.trace.meta.counters.malformedFrames++));
-        } catch {
-          this.trace.meta.counters.malformedFrames++;
-        }
-      }
-    }
+    mergeSpools(this.spoolDir, {
+      wantsHello: (pid) => !this.procs.get(pid)?.traced,
+      hello: (h) => this.onHello(h),
+      events: (pid, seq, evs) => this.onPreloadEvents(pid, seq, evs),
+      malformed: () => void this.trace.meta.counters.malformedFrames++,
+    });
   }
 
   finish(): Promise<Trace> {
@@ -668,8 +545,8 @@ class Run implements RunHandle {
     this.finishing = (async () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
-      this.hook?.cancel();
-      await this.finishLoad();
+      this.termination?.cancelHook();
+      await this.traffic?.finish(this.mainExitAt);
       if (this.treePoll) clearInterval(this.treePoll);
       await this.collector.close();
       // The ptys' last output, now that nothing of the service's tree writes to them.
@@ -693,9 +570,7 @@ class Run implements RunHandle {
       mapTraceSourcePositions(this.trace); // compiled frames → their .ts originals, from .map files
       this.trace.analysis = analyze(this.trace);
       if (this.opts.tracePath) writeTrace(this.opts.tracePath, this.trace);
-      if (this.flushTimer) clearTimeout(this.flushTimer);
-      this.flush();
-      this.listeners.clear();
+      this.updates.close();
       this.resolveDone(this.trace);
       return this.trace;
     })();
@@ -751,136 +626,8 @@ class Run implements RunHandle {
     return this.trace;
   }
 
-  // ---------------------------------------------------------------- issue #5: load, k8s
-
   /** Starts the traffic once there is somewhere to send it (the first TCP listen, or an explicit target). */
   private startLoad(): void {
-    const load = this.load;
-    if (!load || load.started || this.loadFailed) return;
-    const auto = load.cfg.target === 'auto' || load.cfg.target === '';
-    if (auto && !this.firstTcpAddress) return;
-    try {
-      const t = this.now();
-      const url = load.start(this.firstTcpAddress);
-      this.trace.meta.load = { ...this.trace.meta.load!, url: url.href };
-      this.addLauncher({ kind: 'load-start', t, url: url.href, rate: load.cfg.rate, keepAlive: load.cfg.keepAlive, sse: load.cfg.sse ?? 0 });
-    } catch (e) {
-      this.loadFailed = true;
-      this.addLauncher({ kind: 'note', t: this.now(), text: `No traffic was sent: ${(e as Error).message}.` });
-    }
+    this.traffic?.start(this.firstTcpAddress);
   }
-  private loadFailed = false;
-
-  /** Stops the traffic (after its tail past the main process's exit) and records the totals. */
-  private async finishLoad(): Promise<void> {
-    const load = this.load;
-    if (!load) return;
-    if (!load.started) {
-      if (!this.loadFailed) this.addLauncher({ kind: 'note', t: this.now(), text: 'No traffic was sent: the service never listened on a TCP port.' });
-      return;
-    }
-    const tail = load.cfg.tailMs ?? LOAD_DEFAULTS.tailMs;
-    if (this.mainExitAt !== undefined) {
-      const wait = this.mainExitAt + tail - this.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    const summary = await load.finish(1000);
-    this.addLauncher({ kind: 'load-summary', t: this.now(), ...summary });
-  }
-
-  /** Kubernetes: termination begins; preStop, then the stop signal, then SIGKILL by the kubelet's arithmetic. */
-  private startTermination(): void {
-    const k = this.opts.k8s!;
-    if (this.k8sStarted || this.mainExited || this.finishing || this.signalsSent > 0) return;
-    this.k8sStarted = true;
-    this.startLoad();
-    const t0 = this.now();
-    this.trace.meta.k8s = { ...this.trace.meta.k8s!, startedAt: t0 };
-    const preStop = k.preStop && k.graceSeconds > 0 ? k.preStop : undefined;
-    this.addLauncher({ kind: 'termination-start', t: t0, graceSeconds: k.graceSeconds, stopSignal: k.stopSignal, preStop: preStop ? describePreStop(preStop) : undefined });
-    if (!preStop) return this.k8sStop(t0, kubeletSchedule(k.graceSeconds));
-    const hook = startPreStop(preStop, { cwd: this.cwd, env: this.userEnv, serviceAddress: this.firstTcpAddress });
-    this.hook = hook;
-    this.journal?.write({ type: 'pids', sessions: [...new Set([this.mainPid, this.child.pid!])], helpers: this.helperPids() }, true);
-    this.addLauncher({ kind: 'prestop-start', t: this.now(), action: preStop.action, detail: describePreStop(preStop), hookPid: hook.pid });
-    let decided = false;
-    void hook.done.then((r) => {
-      const t = this.now();
-      if (this.hook === hook) this.hook = undefined;
-      if (decided) {
-        this.addLauncher({ kind: 'note', t, text: `The preStop hook ended ${Math.round(t - t0)} ms after termination began, after the kubelet had stopped waiting for it${r.ok ? '' : ` (${r.error})`}.` });
-        return;
-      }
-      decided = true;
-      // A sleep lasts at least its length; Node timers may fire ~1 ms early on this clock, which
-      // whole-second truncation would turn into a whole second.
-      const ran = Math.max(t - t0, preStop.action === 'sleep' && r.ok ? preStop.ms : 0);
-      this.addLauncher({ kind: 'prestop-end', t, ok: r.ok, overran: false, durationMs: ran, error: r.error, status: r.status, exitCode: r.exitCode, output: r.output });
-      this.k8sStop(t0, kubeletSchedule(k.graceSeconds, ran));
-    });
-    this.later(k.graceSeconds * 1000, () => {
-      if (decided) return;
-      decided = true;
-      const t = this.now();
-      this.addLauncher({ kind: 'prestop-end', t, ok: false, overran: true, durationMs: t - t0, error: `still running at the ${k.graceSeconds} s grace deadline: the kubelet stopped waiting for it` });
-      this.k8sStop(t0, kubeletSchedule(k.graceSeconds, Infinity));
-    });
-  }
-
-  private k8sStop(t0: number, sched: KubeletSchedule): void {
-    const k = this.opts.k8s!;
-    if (this.mainExited || this.finishing) return;
-    this.trace.meta.k8s = { ...this.trace.meta.k8s!, schedule: sched };
-    const t = this.now();
-    if (sched.extended) {
-      const reason = sched.overran
-        ? `preStop was still running at the ${k.graceSeconds} s grace deadline: the kubelet sends ${k.stopSignal} now and SIGKILL ${sched.remainingSeconds} s later (its one-off extension)`
-        : `only ${Math.max(0, k.graceSeconds - sched.preStopSeconds)} s of the ${k.graceSeconds} s grace period were left: the kubelet gives the container its minimum of ${sched.remainingSeconds} s after the signal`;
-      this.addLauncher({ kind: 'grace-extension', t, seconds: sched.remainingSeconds, reason });
-    }
-    this.sendSignal(k.stopSignal, 'main');
-    this.later(Math.max(0, t0 + sched.killAtMs - this.now()), () => void this.onDeadline());
-  }
-}
-
-/** What the watchdog did before rebuilding the trace. */
-export interface Rescue {
-  launcherPid: number;
-  /** at: monotonic ms when it was seen gone. */
-  stopped: { pid: number; ppid: number; command: string; signal: 'SIGTERM' | 'SIGKILL'; at: number }[];
-}
-
-/** A dead launcher's trace, from its spool directory; undefined when there is no journal to go by. */
-export function rebuildTrace(spoolDir: string, rescue: Rescue): { trace: Trace; out?: string } | undefined {
-  const records = readJournal(spoolDir);
-  const start = records.find((r) => r.type === 'start') as JournalStart | undefined;
-  if (!start || typeof start.t0 !== 'number') return undefined;
-  const meta = [...records].reverse().find((r) => r.type === 'meta')?.meta as Trace['meta'] | undefined;
-  const plan = { signal: 'SIGTERM', graceMs: 0, delivery: 'main' as Delivery, ...(meta?.plan ?? {}), when: { mode: 'never' as const } };
-  // No load and no k8s: nothing in the replay may act on the world.
-  const run = new Run({ command: start.command, plan }, start.cwd, start.t0);
-  return { trace: run.rebuild(records, spoolDir, rescue), out: start.out };
-}
-
-export function writeTrace(file: string, trace: Trace): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(trace));
-  fs.renameSync(tmp, file);
-}
-
-export async function startRun(opts: RunOptions): Promise<RunHandle> {
-  const cwd = path.resolve(opts.cwd || process.cwd());
-  if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new LaunchError(`Working directory does not exist: ${cwd}`);
-  if (!opts.command.length) throw new LaunchError('No command given. Usage: shutdown-trace run [options] -- <command> [args...]');
-  if (opts.k8s) {
-    // The kubelet sends the stop signal to the main process only, once, and kills by its own arithmetic.
-    const { second: _second, ...plan } = opts.plan;
-    void _second;
-    opts = { ...opts, plan: { ...plan, signal: opts.k8s.stopSignal, graceMs: opts.k8s.graceSeconds * 1000, delivery: 'main' } };
-  }
-  opts = withPlatformDefaults(opts); // issue 11: --k8s as PID 1, --init in front of the command
-  const run = new Run(opts, cwd);
-  await run.start();
-  return run;
 }

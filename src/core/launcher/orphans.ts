@@ -1,0 +1,66 @@
+/**
+ * After the main process exits: child processes that outlived it are stopped (SIGTERM, SIGKILL
+ * a second later) and reported as orphans; then every process's end is settled from what it
+ * reported and what the tool sent it.
+ */
+import { isAlive, type ProcEntry } from '../proctree';
+import { redactArgv } from '../redact';
+import type { LauncherEvent, ProcessInfo, TraceEvent } from '../../shared/trace';
+import { monoMs } from './clock';
+
+const ORPHAN_TERM_WAIT_MS = 1000;
+
+export interface OrphanHost {
+  now(): number;
+  event(e: LauncherEvent): void;
+  /** Records the signal the tool sent a process. */
+  deliver(pid: number, signal: string): void;
+  known(pid: number): ProcessInfo | undefined;
+  ended(pid: number): void;
+}
+
+export async function stopOrphans(survivors: ProcEntry[], host: OrphanHost): Promise<void> {
+  for (const s of survivors) {
+    try {
+      process.kill(s.pid, 'SIGTERM');
+    } catch {}
+    host.deliver(s.pid, 'SIGTERM');
+  }
+  const until = monoMs() + ORPHAN_TERM_WAIT_MS;
+  while (monoMs() < until && survivors.some((s) => isAlive(s.pid))) await new Promise((r) => setTimeout(r, 20));
+  for (const s of survivors) {
+    const stillAlive = isAlive(s.pid);
+    if (stillAlive) {
+      try {
+        process.kill(s.pid, 'SIGKILL');
+      } catch {}
+      host.deliver(s.pid, 'SIGKILL');
+    }
+    const known = host.known(s.pid);
+    host.event({ kind: 'orphan', t: host.now(), pid: s.pid, ppid: known?.ppid ?? s.ppid, command: known?.command || redactArgv(s.command.split(' ')).join(' '), stopped: true });
+    host.ended(s.pid);
+  }
+}
+
+/**
+ * Every process's end, not only the main one's (whose exit status the launcher waits for):
+ * a traced process reports its exit code itself; one that ended without that report was ended
+ * by a signal, the one the tool sent it (`delivered`); SIGKILL from the tool ends anything.
+ */
+export function settleExits(events: TraceEvent[], procs: Iterable<ProcessInfo>, delivered: Map<number, string>, event: (e: LauncherEvent) => void): void {
+  const reported = new Map<number, { t: number; code: number }>();
+  for (const e of events) if (e.kind === 'exit' && !reported.has(e.pid)) reported.set(e.pid, { t: e.t, code: e.code });
+  for (const p of procs) {
+    if (p.exit || p.end === undefined) continue;
+    const r = reported.get(p.pid);
+    const sent = delivered.get(p.pid);
+    let exit: ProcessInfo['exit'];
+    if (r) {
+      exit = { code: r.code, signal: null };
+      p.end = Math.min(p.end, r.t);
+    } else if (sent === 'SIGKILL' || (sent && p.traced)) exit = { code: null, signal: sent };
+    if (!exit) continue;
+    p.exit = exit;
+    event({ kind: 'process-exit', t: p.end, pid: p.pid, code: exit.code, signal: exit.signal });
+  }
+}
