@@ -13,6 +13,9 @@ import * as path from 'node:path';
 import { parseTrace } from '../../../src/shared/trace-file';
 import type { Trace } from '../../../src/shared/trace';
 import type { Controller } from '../../../src/extension/controller';
+import type { TracesFolderView } from '../../../src/extension/tracesView';
+import { WORST_FIRST } from '../../../src/core/collect-dir';
+
 
 const EXT_ID = 'shutdown-trace.shutdown-trace';
 const CONTRACT_COMMANDS: Record<string, string> = {
@@ -400,6 +403,56 @@ test('a saved trace opens in the read-only trace viewer by default, and its webv
     const v = viewFor(file);
     return !!v && v.stats.readies > 0 && (v.stats.posted.trace ?? 0) > 0;
   });
+});
+
+test('a folder of traces outside the workspace: listed worst first, a spool collected in place, a new trace seen by the watcher, an item opens the viewer', async () => {
+  const ext = vscode.extensions.getExtension<{ traces: TracesFolderView }>(EXT_ID)!;
+  const traces = ext.exports.traces;
+  // The extension's folder is the repository (extensionDevelopmentPath): its checked-in traces.
+  const EXT_ROOT = ext.extensionPath;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-folder-host-'));
+  const src = path.join(EXT_ROOT, 'test', 'electron', 'traces');
+  fs.copyFileSync(path.join(src, 'exit-over-leak.shutdown-trace.json'), path.join(dir, 'exit-over-leak.shutdown-trace.json'));
+  fs.mkdirSync(path.join(dir, 'pod'));
+  fs.copyFileSync(path.join(src, 'throw-sync-handler.shutdown-trace.json'), path.join(dir, 'pod', 'throw-sync-handler.shutdown-trace.json'));
+  fs.writeFileSync(path.join(dir, 'cut.shutdown-trace.json'), '{"format":"shutdown-trace"');
+  const header = { type: 'spool', format: 'shutdown-trace-spool', version: 1, hello: { type: 'hello', protocol: 1, pid: 4242, ppid: 1, argv: ['node', 'server.js'], node: 'v20.0.0', cwd: dir, t: 1, isWorker: false }, host: 'node-3', sid: 7, platform: 'linux-x64', wallMs: Date.now() - 5000, mono: 1, env: { POD_NAME: 'api-1', POD_NAMESPACE: 'shop' }, maxBytes: 8388608, counters: { dropped: 0, ioErrors: 0 } };
+  fs.writeFileSync(path.join(dir, 'pod', 'node-3-4242-1.spool.ndjson'), JSON.stringify(header) + '\n');
+
+  const scan = await cmd<{ traces: { exitReason: string }[]; spools: unknown[]; bad: { problem: string }[] }>('shutdownTrace.openTracesFolder', dir);
+  assert.deepEqual(scan.traces.map((t) => t.exitReason), ['crashed', 'forced-exit'], 'worst first');
+  assert.equal(scan.spools.length, 1);
+  assert.match(scan.bad[0]?.problem ?? '', /^is truncated/);
+  const roots = traces.getChildren();
+  const labels = roots.map((n) => String(traces.getTreeItem(n).label));
+  assert.deepEqual(labels, ['Crashed (1)', 'Forced exit (process.exit) (1)', 'Not collected yet (1 spool)', 'Could not be read (1)']);
+  const [crashed] = traces.getChildren(roots[0]);
+  const item = traces.getTreeItem(crashed);
+  assert.equal(item.label, 'node throw-sync-handler.js · pid 4783');
+  assert.match(String(item.description), /^crashed during shutdown \(exit 1\) · signal → exit 14 ms · 0 leaked handles · \d{4}-/);
+
+  // Collect, as the CLI does, in this process: the spool becomes a trace beside it and is no longer offered.
+  const collected = await cmd<{ written: string[] }>('shutdownTrace.traces.collect', { grace: '2s' });
+  assert.equal(collected.written.length, 1);
+  assert.ok(fs.existsSync(collected.written[0]) && collected.written[0].endsWith('.collected.shutdown-trace.json'));
+  assert.equal(traces.current?.spools.length, 0);
+  assert.equal(traces.current?.traces.length, 3);
+
+  // The watcher sees a trace copied in (the folder is outside the workspace).
+  fs.copyFileSync(path.join(EXT_ROOT, 'test', 'unit', 'traces', 'leaked-interval.shutdown-trace.json'), path.join(dir, 'leaked-interval.shutdown-trace.json'));
+  await waitFor('the watcher to list the new trace', () => (traces.current?.traces.length ?? 0) === 4, 15000);
+  const reasons = traces.current!.traces.map((t) => t.exitReason);
+  assert.ok(traces.current!.traces.some((t) => t.exitReason === 'killed-at-deadline' && t.file.endsWith('leaked-interval.shutdown-trace.json')));
+  assert.deepEqual(reasons, [...reasons].sort((a, b) => WORST_FIRST.indexOf(a) - WORST_FIRST.indexOf(b)), `worst first: ${reasons.join(', ')}`);
+
+  // The item's command opens the trace viewer on its file.
+  assert.ok(item.command, 'a trace item opens something when clicked');
+  await vscode.commands.executeCommand(item.command.command, ...(item.command.arguments ?? []));
+  const file = path.join(dir, 'pod', 'throw-sync-handler.shutdown-trace.json');
+  await waitFor('the viewer on the clicked trace', () => !!viewFor(file));
+  await cmd('shutdownTrace.traces.close');
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('a corrupt trace opens in the viewer with the error posted to the panel, not a blank', async () => {
