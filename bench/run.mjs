@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (after scripts/build.mjs): every figure of issue #4 in one run, plain and
+// `npm run bench` (after scripts/build.mjs): every performance figure in one run, plain and
 // instrumented interleaved, printed as a table and written to bench/results.json.
 //
 //   node bench/run.mjs [--quick] [--only=throughput,throughputRedis,throughputPostgres,standalone,startup,startupReal,latency,memory,timeline,timelineExtension,scale] [--no-write]

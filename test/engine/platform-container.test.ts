@@ -1,5 +1,5 @@
 /**
- * PID 1 for real (issue 11): the service runs as init of a new PID namespace (unshare), so the
+ * PID 1 for real: the service runs as init of a new PID namespace (unshare), so the
  * kernel's rule applies — init gets only the signals it handles (pid_namespaces(7)), the rest
  * of the namespace dies with it, orphans are re-parented to it. Through the real CLI, on the
  * fixtures in test/fixtures/platform. Needs root or unprivileged user namespaces (CI runs as root).

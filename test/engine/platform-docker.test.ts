@@ -1,5 +1,5 @@
 /**
- * `--docker` (issue 11): docker stop sends the stop signal (STOPSIGNAL, default SIGTERM) to the
+ * `--docker`: docker stop sends the stop signal (STOPSIGNAL, default SIGTERM) to the
  * container's PID 1, then SIGKILL after the stop timeout (10 s by default); --init is docker
  * run --init (tini). Also the signals that must not stop a service: `--signal SIGHUP --expect
  * survive`, and SIGUSR1. Real PID namespaces, through the real CLI, on test/fixtures/platform.

@@ -1,5 +1,5 @@
 /**
- * Kubernetes endpoints and the preStop sleep (issue 11): the Service keeps routing new requests
+ * Kubernetes endpoints and the preStop sleep: the Service keeps routing new requests
  * to a terminating pod until its endpoint removal has propagated (--endpoint-lag). A service that
  * calls server.close() on SIGTERM loses the requests of the lag without a preStop sleep, and
  * none with a sleep at least as long as the lag. Reported as N of M failed by phase; handle

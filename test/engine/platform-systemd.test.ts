@@ -1,5 +1,5 @@
 /**
- * `--systemd` (issue 11), as systemd.kill(5) and systemd.service(5) describe a unit's stop:
+ * `--systemd`, as systemd.kill(5) and systemd.service(5) describe a unit's stop:
  * KillMode= control-group / mixed / process, SendSIGHUP=, FinalKillSignal= after TimeoutStopSec=,
  * and Type=notify's NOTIFY_SOCKET (READY=1, STOPPING=1, EXTEND_TIMEOUT_USEC moving the
  * deadline, a unit that never says READY=1). Real processes through the real CLI, on

@@ -1,7 +1,7 @@
 /**
  * A service compiled by tsc (with .map files) and run as `node dist/server.js`, through the real
  * CLI: the leak is reported at its line in src/cache.ts whether or not node ran with
- * --enable-source-maps, and the compiled position that ran is kept beside it (issue 9 §4).
+ * --enable-source-maps, and the compiled position that ran is kept beside it.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
