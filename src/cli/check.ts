@@ -19,7 +19,9 @@ import { redactText, removeExact } from '../core/redact';
 import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
 import { stdout, stderr, writeWithFallback, fallbackName } from './io';
 import { redactedSummary } from './printable';
-import { userFrame, formatFrame } from '../shared/frames';
+import { formatFrame, userFrame } from '../shared/frames';
+import { formatDuration } from '../shared/duration';
+import type { Leak } from '../shared/trace';
 import type { Trace } from '../shared/trace';
 import type { HandleInfo } from '../shared/wire';
 import { junitXml, type JUnitCase } from '../core/junit';
@@ -75,11 +77,7 @@ export interface BudgetResult {
   detail?: string;
 }
 
-function fmt(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(2)} s`;
-}
+const fmt = (ms: number): string => formatDuration(ms);
 
 /** A pattern matches a handle's label, type or creation site (file:line:col, relative or absolute); `*` is a wildcard, otherwise a substring. */
 export function matchesLeakPattern(h: HandleInfo, pattern: string, cwd?: string): boolean {
@@ -90,14 +88,10 @@ export function matchesLeakPattern(h: HandleInfo, pattern: string, cwd?: string)
   return candidates.some((c) => re.test(c));
 }
 
-/** The handles the analysis reports as leaked (each once); without those orphans held when orphans are allowed. */
-export function leakedHandles(trace: Trace, o: { withoutOrphans?: boolean } = {}): HandleInfo[] {
-  const seen = new Map<string, HandleInfo>();
-  for (const f of trace.analysis?.findings ?? []) {
-    if (o.withoutOrphans && f.code === 'orphans') continue;
-    for (const h of f.handles ?? []) if (!seen.has(`${h.id}|${h.label}`)) seen.set(`${h.id}|${h.label}`, h);
-  }
-  return [...seen.values()];
+/** The analysis' leaks, handle by handle with the leak it belongs to; without the orphans' when orphans are allowed. */
+export function leakedHandles(trace: Trace, o: { withoutOrphans?: boolean } = {}): { handle: HandleInfo; leak: Leak }[] {
+  const orphans = new Set(trace.events.filter((e) => e.kind === 'orphan').map((e) => e.pid));
+  return (trace.analysis?.leaks ?? []).filter((l) => !(o.withoutOrphans && orphans.has(l.pid))).flatMap((leak) => leak.handles.map((handle) => ({ handle, leak })));
 }
 
 /** Holds a finished trace against the budgets. Pure. */
@@ -133,17 +127,16 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
 
   // leaked handles
   const leaks = leakedHandles(trace, { withoutOrphans: b.allowOrphans });
-  const allowed = (h: HandleInfo) => b.allowLeaks || b.allowLeak.some((p) => matchesLeakPattern(h, p, cwd));
-  const broken = leaks.filter((h) => !allowed(h));
-  const describe = (h: HandleInfo) => {
-    const f = userFrame(h.site);
-    return `${h.label} at ${f ? formatFrame(f, cwd) : 'unknown site'}`;
-  };
+  const allowed = (x: { handle: HandleInfo }) => b.allowLeaks || b.allowLeak.some((p) => matchesLeakPattern(x.handle, p, cwd));
+  const broken = leaks.filter((x) => !allowed(x));
+  const describe = ({ handle, leak }: { handle: HandleInfo; leak: Leak }) => `${handle.label} at ${leak.site ? formatFrame(leak.site, cwd) : 'unknown site'}`;
+  // A collapsed entry ("6 × setTimeout …") counts as its members, as the analysis counts them.
+  const count = (xs: { handle: HandleInfo }[]) => xs.reduce((n, x) => n + Number(x.handle.details?.count ?? 1), 0);
   out.push({
     id: 'leaked-handles',
     name: 'no leaked handles',
     status: broken.length ? 'fail' : 'pass',
-    message: broken.length ? `${broken.length} leaked handle${broken.length === 1 ? '' : 's'}: ${broken.slice(0, 3).map(describe).join('; ')}${broken.length > 3 ? '; …' : ''}` : leaks.length ? `${leaks.length} leaked, all allowed by --allow-leak` : 'none',
+    message: broken.length ? `${count(broken)} leaked handle${count(broken) === 1 ? '' : 's'}: ${broken.slice(0, 3).map(describe).join('; ')}${broken.length > 3 ? '; …' : ''}` : leaks.length ? `${count(leaks)} leaked, all allowed by --allow-leak` : 'none',
     detail: broken.length ? broken.map((h) => `- ${describe(h)}`).join('\n') : undefined,
   });
 

@@ -5,12 +5,9 @@ import { podWouldHave } from '../shared/kubernetes';
 import { analyze } from '../core/analysis';
 import { terminalSafe } from '../core/terminal-safe';
 import { printable } from './printable';
+import { formatDuration } from '../shared/duration';
 
-function fmtMs(ms: number | undefined): string {
-  if (ms === undefined) return '—';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(2)} s`;
-}
+const fmtMs = (ms: number | undefined): string => formatDuration(ms);
 
 /** Prints from the trace's meta, processes and analysis only: printable() makes those safe (redacted, no control characters). */
 export function renderReport(input: Trace, o: { tracePath?: string; color?: boolean } = {}): string {

@@ -404,9 +404,9 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
   // ---- leaked handles
   // The analysis' leaks, each handle at the moment the main process ended (still alive then).
   const leakAt = analysis.window?.end ?? end;
-  for (const l of analysis.leaks ?? []) {
-    for (const h of l.handles) instant(l.pid, `leaked ${h.type}: ${truncate(h.label, 60)}`, leakAt, 't', 'leak', { ...handleArgs(h, cwd), leak: l.title }, TID.handles);
-  }
+  (analysis.leaks ?? []).forEach((l, leakIndex) => {
+    for (const h of l.handles) instant(l.pid, `leaked ${h.type}: ${truncate(h.label, 60)}`, leakAt, 't', 'leak', { ...handleArgs(h, cwd), leak: l.title, leakIndex }, TID.handles);
+  });
 
   // ---- metadata: a name for every process and thread in use
   for (const p of trace.processes ?? []) pids.add(p.pid);
