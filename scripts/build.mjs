@@ -14,6 +14,13 @@ const stubNativeAddons = {
   setup(build) {
     build.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (a) => ({ path: a.path, namespace: 'stub' }));
     build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'throw new Error("not bundled")', loader: 'js' }));
+    // ws loads https, tls and zlib at require time for wss:// and compression, which the preload
+    // never uses: loaded on first use instead, they stay off the traced service's start-up.
+    build.onResolve({ filter: /^(https|tls|zlib)$/ }, (a) => (/[\\/]node_modules[\\/]ws[\\/]/.test(a.importer) ? { path: a.path, namespace: 'lazy-core' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-core' }, (a) => ({
+      contents: `let m; module.exports = new Proxy({}, { get(_, k) { m = m || require(${JSON.stringify(a.path)}); return m[k]; } });`,
+      loader: 'js',
+    }));
   },
 };
 

@@ -6,7 +6,7 @@
 // each variant's median of per-round differences to the first variant.
 import path from 'node:path';
 import { buildHelpers, ROOT } from '../lib/build.mjs';
-import { spawnNode, variantEnv, waitForLine, stop, killAll, nowMs } from '../lib/proc.mjs';
+import { spawnNode, variantEnv, waitForLine, stop, killAll, nowMs, cpuMs } from '../lib/proc.mjs';
 import { ensureServers, stopServers, realEnv } from '../lib/servers.mjs';
 import { median } from '../lib/stats.mjs';
 
@@ -22,6 +22,9 @@ const h = await buildHelpers();
 const collector = new h.Collector({ onHello() {}, onEvents() {}, onReject() {} });
 await collector.start();
 const ms = names.map(() => []);
+// CPU time of the process (user + sys of all its threads, /proc, 10 ms ticks: compared by means)
+// when "listening" is seen: less sensitive than wall time to other work on the machine.
+const cpu = names.map(() => []);
 try {
   const urls = kind === 'hello' ? null : await ensureServers(h, console.error);
   for (let k = -1; k < spawns; k++) {
@@ -35,7 +38,11 @@ try {
       const child = spawnNode([fixture], { env: urls ? realEnv(env, urls) : env });
       try {
         const { at } = await waitForLine(child, /listening \d+/, 20000);
-        if (k >= 0) ms[i].push(at - t0);
+        const c = cpuMs(child.pid);
+        if (k >= 0) {
+          ms[i].push(at - t0);
+          cpu[i].push(c);
+        }
       } finally {
         await stop(child);
       }
@@ -47,4 +54,6 @@ try {
   await stopServers();
 }
 console.log(`spawn → listening, ${spawns} interleaved spawns each (median; median of per-round differences to ${names[0]}):`);
+const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+names.forEach((n, i) => console.log(`  ${n.padEnd(36)} CPU at listening, mean ${mean(cpu[i]).toFixed(1).padStart(7)} ms  ${i ? `${mean(cpu[i]) - mean(cpu[0]) >= 0 ? '+' : ''}${(mean(cpu[i]) - mean(cpu[0])).toFixed(1)} ms` : ''}`));
 names.forEach((n, i) => console.log(`  ${n.padEnd(36)} ${median(ms[i]).toFixed(1).padStart(7)} ms  ${i ? `${(median(ms[i].map((x, k) => x - ms[0][k])) >= 0 ? '+' : '')}${median(ms[i].map((x, k) => x - ms[0][k])).toFixed(1)} ms` : ''}`));

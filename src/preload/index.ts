@@ -201,8 +201,10 @@ function start(): void {
   };
   const ServerProto = net.Server.prototype as unknown as Record<string, Function>;
   const origListen = ServerProto.listen;
+  let wrapHttpCloses = () => {};
   ServerProto.listen = function listen(this: NetServer & Tracked) {
     try {
+      if (closeWrapped.size < 2) wrapHttpCloses();
       const site = captureSite(listen);
       const server = this;
       const info: TrackInfo = { id: serverId(server), type: 'server', site, createdAt: now() };
@@ -329,12 +331,21 @@ function start(): void {
     }, orig);
   };
   wrapClose(ServerProto, origClose);
-  for (const mod of ['http', 'https']) {
-    guard(`${mod} close`, () => {
-      const P2 = (require(mod) as { Server: { prototype: Record<string, Function> } }).Server.prototype;
-      if (Object.prototype.hasOwnProperty.call(P2, 'close')) wrapClose(P2, P2.close);
-    });
-  }
+  // http and https are wrapped at the first listen after each is loaded, not at start: loading
+  // https (and tls with it) costs a service that never uses it several milliseconds. A server
+  // cannot be closed with connections before it listened, so nothing is missed.
+  const closeWrapped = new Set<string>();
+  wrapHttpCloses = () => {
+    const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+    for (const mod of ['http', 'https']) {
+      if (closeWrapped.has(mod) || (Array.isArray(loaded) && !loaded.includes(`NativeModule ${mod}`))) continue;
+      closeWrapped.add(mod);
+      guard(`${mod} close`, () => {
+        const P2 = (require(mod) as { Server: { prototype: Record<string, Function> } }).Server.prototype;
+        if (Object.prototype.hasOwnProperty.call(P2, 'close')) wrapClose(P2, P2.close);
+      });
+    }
+  };
 
   // Client sockets: creation site at connect (the tool's own socket is created with this off).
   let ownConnect = false;
@@ -908,12 +919,21 @@ function start(): void {
     }
   }
 
-  ownConnect = true;
-  try {
-    transport.connect();
-  } finally {
-    ownConnect = false;
-  }
+  const connect = () =>
+    guard('connect', () => {
+      ownConnect = true;
+      try {
+        transport.connect();
+      } finally {
+        ownConnect = false;
+      }
+    });
+  // The collector's connection waits until the main module has run, so that it is not on the
+  // service's start-up path. A timer, not an immediate: an unref'd immediate waits for the poll
+  // phase, which can block until the service's next timer. Unref'd (own-timers): a process that
+  // ends before then leaves its events in the exit spool instead, and is never kept alive by this.
+  if (transport.connectsLater) setTimeout(connect, 0);
+  else connect();
   log('preload active');
 }
 

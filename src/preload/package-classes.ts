@@ -14,8 +14,6 @@ import { Owners, packageOf, RELEASE_METHODS, type ClassInfo } from './owners';
 import { disguise } from './native-look';
 
 const MAX_METHODS = 100;
-// TypeScript's re-export getter: `function () { return server_1.Server; }` — reading it runs nothing else.
-const REEXPORT_GETTER = /^function\s*\(\)\s*\{\s*return\s+[\w$]+\.[\w$]+;?\s*\}$/;
 
 export function installPackageClasses(owners: Owners, guard: (what: string, fn: () => void) => void): void {
   const Module = require('module') as { _cache?: Record<string, unknown> };
@@ -23,12 +21,13 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   const cache = Module._cache;
   if (!cache || typeof cache !== 'object' || util.types.isProxy(cache)) return;
   const EEProto = (require('events') as { prototype: object }).prototype;
-  const fnToString = Function.prototype.toString;
   const seenFiles = new Set<string>();
   const patched = new WeakSet<object>();
 
   const hasRelease = (proto: object): boolean => {
     for (const name of RELEASE_METHODS) {
+      // `in` first: a native lookup with no allocation, false for nearly every exported function.
+      if (!(name in proto)) continue;
       for (let p: object | null = proto, i = 0; p && p !== Object.prototype && i < 10; p = Object.getPrototypeOf(p), i++) {
         const d = Object.getOwnPropertyDescriptor(p, name);
         if (d) {
@@ -84,36 +83,43 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     if (typeof exp === 'function') wrapClass(exp, pkg);
     let n = 0;
     // Enumerable keys only: exports are; a function's `arguments` and `caller` are not, and
-    // reading their descriptors walks the stack.
+    // reading their descriptors walks the stack. Getters are not read: a re-export's getter
+    // returns a class of another module of the package, and that module is scanned itself.
     for (const k of Object.keys(exp)) {
       if (++n > 500) break;
       const d = Object.getOwnPropertyDescriptor(exp, k);
-      if (!d) continue;
-      let v: unknown = d.value;
-      if (d.get && !('value' in d)) {
-        if (!REEXPORT_GETTER.test(fnToString.call(d.get))) continue;
-        v = d.get.call(exp);
-      }
+      const v: unknown = d && d.value;
       if (typeof v === 'function' && v !== exp) wrapClass(v, pkg);
     }
+  };
+
+  // One getter and one setter for every module (not a pair of closures each): the package of a
+  // module waiting to finish loading is kept here.
+  const pending = new WeakMap<object, { pkg: string; enumerable: boolean | undefined }>();
+  const loadedAccessor = {
+    configurable: true,
+    get: () => false,
+    set(this: { loaded?: unknown; exports?: unknown }, v: unknown) {
+      const p = pending.get(this);
+      Object.defineProperty(this, 'loaded', { value: v, writable: true, configurable: true, enumerable: p ? p.enumerable : true });
+      if (p && v === true) {
+        pending.delete(this);
+        const exp = this.exports;
+        guard('package classes', () => scanExports(p.pkg, exp));
+      }
+    },
   };
 
   const watch = (filename: string, mod: { loaded?: unknown; exports?: unknown }) => {
     const pkg = packageOf(filename);
     // Every module of a package: owners are often exported from an inner file (node-cron's tasks).
-    if (!pkg || seenFiles.has(filename)) return;
+    // A .json module holds data, never a class (mime-db's has 2,279 keys).
+    if (!pkg || seenFiles.has(filename) || filename.endsWith('.json')) return;
     seenFiles.add(filename);
     const d = Object.getOwnPropertyDescriptor(mod, 'loaded');
     if (!d || d.value !== false || !d.configurable) return;
-    Object.defineProperty(mod, 'loaded', {
-      configurable: true,
-      enumerable: d.enumerable,
-      get: () => false,
-      set: (v: unknown) => {
-        Object.defineProperty(mod, 'loaded', { value: v, writable: true, configurable: true, enumerable: d.enumerable });
-        if (v === true) guard('package classes', () => scanExports(pkg, mod.exports));
-      },
-    });
+    pending.set(mod, { pkg, enumerable: d.enumerable });
+    Object.defineProperty(mod, 'loaded', { ...loadedAccessor, enumerable: d.enumerable });
   };
 
   Module._cache = new Proxy(cache, {

@@ -11,9 +11,9 @@
  *  - at a clean exit, an `end` record, then (when the spool is small) the process's trace
  *    beside it, written whole or not at all, and the spool removed.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import fs = require('fs');
+import os = require('os');
+import path = require('path');
 import { now } from './clock';
 import type { PreloadEvent, HelloMessage } from '../shared/wire';
 import { redactArgv, redactText } from '../core/redact';
@@ -47,6 +47,8 @@ function readSmall(file: string): string | undefined {
 export class SpoolSink {
   /** No socket: nothing of ours for the snapshot to hide. */
   readonly socket = undefined;
+  /** Opened at once, so that events from the first tick survive a SIGKILL. */
+  readonly connectsLater = false;
   file: string | undefined;
   private fd = -1;
   private pos = 0;

@@ -6,10 +6,10 @@
  *  - at exit, anything not surely written goes to a spool file the launcher merges,
  *    deduplicated by sequence number.
  */
-import * as net from 'net';
-import * as fs from 'fs';
-import * as path from 'path';
-import WebSocket from 'ws';
+import net = require('net');
+import fs = require('fs');
+import path = require('path');
+import type WebSocket from 'ws';
 import { now } from './clock';
 import { TOKEN_HEADER, type PreloadEvent, type HelloMessage, type CollectorMessage } from '../shared/wire';
 import { SpoolSink } from './spool-sink';
@@ -31,6 +31,8 @@ export interface TransportOptions {
 /** Where the preload's events go: the launcher's collector, or (standalone) a spool file. */
 export interface Sink {
   readonly socket: net.Socket | undefined;
+  /** True when connecting can wait for the main module (a network link); false for a spool file opened at once. */
+  readonly connectsLater: boolean;
   connect(): void;
   send(ev: PreloadEvent): void;
   finish(): void;
@@ -53,12 +55,15 @@ export class Transport implements Sink {
   private ring: string[] = [];
   private ringBytes = 0;
   socket: net.Socket | undefined;
+  readonly connectsLater = true;
 
   constructor(private readonly opts: TransportOptions) {}
 
   connect(): void {
     const { port, token } = this.opts;
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, {
+    // Loaded here, not at start: ws and the http client it needs are not on the service's start-up path.
+    const WebSocketClass = require('ws') as typeof WebSocket;
+    const ws = new WebSocketClass(`ws://127.0.0.1:${port}/`, {
       headers: { [TOKEN_HEADER]: token },
       perMessageDeflate: false,
       maxPayload: MAX_PAYLOAD,
