@@ -506,10 +506,10 @@ export class App {
 }
 
 export function rel(m: Model, t: number): string {
-  const s = m.firstSignalT;
+  const { t: s, name } = m.signalRef();
   if (s !== s) return '';
   const d = t - s;
-  return `  (${d >= 0 ? '+' : ''}${fmtDur(Math.abs(d))} ${d >= 0 ? 'after' : 'before'} ${m.firstSignalName})`;
+  return `  (${d >= 0 ? '+' : ''}${fmtDur(Math.abs(d))} ${d >= 0 ? 'after' : 'before'} ${displayText(name, 60)})`;
 }
 
 function fmtTick0(t: number): string {

@@ -8,6 +8,7 @@ import type { HandleInfo } from '../../src/shared/wire';
 import type { TraceEvent } from '../../src/shared/trace';
 import { formatFrame } from '../../src/shared/frames';
 import { Model, Track, exitText, KIND_NAME } from './model';
+import { lostRequestEvents } from './model/traffic';
 import { el, clear, displayText, fmtAt, fmtDur, displayPath, isInternalFile, fmtInt } from './util';
 
 export interface DetailsCallbacks {
@@ -46,10 +47,10 @@ export function renderDetails(root: HTMLElement, model: Model | null, key: strin
   const sections: Node[] = [];
   const rel = (t: number | undefined): string => {
     if (t === undefined || !isFinite(t)) return '—';
-    const s = model.firstSignalT;
+    const { t: s, name } = model.signalRef();
     if (s === s) {
       const d = t - s;
-      return `${fmtAt(t)}  (${d >= 0 ? '+' : ''}${fmtDur(Math.abs(d))} ${d >= 0 ? 'after' : 'before'} ${model.firstSignalName})`;
+      return `${fmtAt(t)}  (${d >= 0 ? '+' : ''}${fmtDur(Math.abs(d))} ${d >= 0 ? 'after' : 'before'} ${displayText(name, 60)})`;
     }
     return fmtAt(t);
   };
@@ -131,7 +132,8 @@ export function renderDetails(root: HTMLElement, model: Model | null, key: strin
       timing(i.start ?? 0, i.end, model.live ? 'running' : 'still running at the end');
       if (i.exit) kv.push(['Exit', exitText(i.exit.code, i.exit.signal)]);
       const a = model.trace.analysis;
-      if (i.isMain && a?.signalToExitMs !== undefined) kv.push(['Signal → exit', fmtDur(a.signalToExitMs)]);
+      // the analysis' figure, the one the headline and the summary show
+      if ((a?.servicePid !== undefined ? i.pid === a.servicePid : i.isMain) && a?.signalToExitMs !== undefined) kv.push(['Signal → exit', fmtDur(a.signalToExitMs)]);
     }
   } else if (type === 'd') {
     kv.push(['Grace period', fmtDur(model.graceMs)]);
@@ -175,7 +177,8 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       kv.push(['Sent at', rel(e.t)]);
       kv.push(['To', `pid ${e.target}${e.delivery === 'group' ? ' and its process group' : ' (main process only)'}`]);
       if (endEv && endEv.kind === 'signal') {
-        kv.push(['Received at', `${rel(endEv.t)} — ${fmtDur(endEv.t - e.t)} later`]);
+        // the process's clock may run a little behind the launcher's: never "received before sent"
+        kv.push(['Received at', endEv.t >= e.t ? `${rel(endEv.t)} — ${fmtDur(endEv.t - e.t)} later` : `${rel(e.t)} — as it was sent (the process's clock reads ${fmtDur(e.t - endEv.t)} earlier)`]);
         kv.push(['Listeners', endEv.listeners === 0 ? 'none — default action (the process dies at once)' : String(endEv.listeners)]);
       } else kv.push(['Received', 'not reported by the process (no preload, or it died at once)']);
       break;
@@ -220,7 +223,7 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
     }
     case 'load-request': {
       const o = e.outcome;
-      kv.push(['Outcome', o === 'refused' ? 'refused — turned away' : o === 'ok' ? 'ok' : `${o} — lost`]);
+      kv.push(['Outcome', lostRequestEvents(model).has(idx) ? `${o} — lost during shutdown (the analysis counts it)` : o]);
       if (e.status !== undefined) kv.push(['Status', String(e.status)]);
       if (e.error) kv.push(['Error', displayText(e.error, 400)]);
       kv.push(['Keep-alive', e.keepAlive ? 'yes (reused connection)' : 'no (connection: close)']);
@@ -303,6 +306,8 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       c.pidRow(e.pid);
       kv.push(['At', rel(e.t)]);
       if (e.signal) kv.push(['Shell shows', `exit status ${128 + (SIGNALS[e.signal] ?? 0)}`]);
+      const an = model.trace.analysis;
+      if (an?.signalToExitMs !== undefined && e.pid === (an.servicePid ?? model.trace.meta?.mainPid)) kv.push(['Signal → exit', fmtDur(an.signalToExitMs)]);
       const l = model.laneByPid.get(e.pid);
       if (l?.info.start !== undefined) kv.push(['Lifetime', fmtDur(e.t - l.info.start)]);
       break;
@@ -383,9 +388,25 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       c.pidRow(e.pid);
       kv.push(['At', rel(e.t)]);
       break;
-    default:
+    case 'spawned':
+    case 'exit':
+    case 'handle-open':
+    case 'handle-close':
+    case 'phase-start':
+    case 'phase-end':
+    case 'listener-end':
+    case 'listener-settled':
+    case 'request-end':
+    case 'server-closed':
+    case 'prestop-end':
+      // shown as part of their item (a process, handle, phase, listener, request, server, hook), never selected alone
       kv.push(['Event', e.kind]);
       kv.push(['At', rel(e.t)]);
+      break;
+    default:
+      describeNewer(e);
+      kv.push(['Event', displayText((e as { kind: unknown }).kind, 80)]);
+      kv.push(['At', rel((e as { t: number }).t)]);
   }
 }
 
@@ -428,3 +449,6 @@ export function renderStack(title: string, site: Site, cwd: string, cb: Pick<Det
   });
   return el('section', { class: 'st-section' }, el('h3', { text: title }), list);
 }
+
+/** Every kind has its case above (a kind added to TraceEvent fails to compile); a newer one gets the generic rows. */
+function describeNewer(_e: never): void {}

@@ -24,8 +24,8 @@ interface Entry {
 
 const IMPORTANT: Record<string, number> = { run: 0, k8s: 0, lane: 1, leaks: 2, phases: 3, listeners: 4, server: 5, loadmarks: 6 };
 const DENSE = new Set(['load', 'requests', 'handles', 'conns', 'logs']);
-/** Lost load requests listed before the even sample of the rest, up to this many. */
-const MAX_LOST_ITEMS = 60;
+/** Failed load requests (an outcome other than ok or refused) listed before the even sample of the rest, up to this many. */
+const MAX_FAILED_ITEMS = 60;
 
 export class ItemLayer {
   private pool: HTMLButtonElement[] = [];
@@ -115,8 +115,9 @@ export class ItemLayer {
         taken++;
       }
     }
-    // load traffic: lost requests first (errors must stay reachable however dense the traffic)
-    let lostLeft = Math.min(MAX_LOST_ITEMS, MAX_ITEMS - entries.length);
+    // load traffic: failed requests first (errors must stay reachable however dense the traffic;
+    // which of them were lost is the analysis' call, in their labels)
+    let lostLeft = Math.min(MAX_FAILED_ITEMS, MAX_ITEMS - entries.length);
     rows.forEach((r, idx) => {
       const tr = r.track;
       if (tr.type !== 'load' || !tr.n) return;

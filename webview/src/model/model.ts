@@ -99,9 +99,22 @@ export class Model {
     if (k.schedule) this.k8sKillT = k.startedAt + k.schedule.killAtMs;
   }
 
-  /** Where the grace period starts: termination start on Kubernetes, else the first signal. */
+  /** Where the grace period starts: termination start on Kubernetes, else the first signal (the analysis' window when it has one). */
   graceStart(): number {
+    const w = this.trace.analysis?.window;
+    if (w && typeof w.start === 'number') return w.start;
     return this.terminationT === this.terminationT ? this.terminationT : this.firstSignalT;
+  }
+
+  /**
+   * What "after the signal" counts from, for every time shown relative to it: the analysis'
+   * shutdown window (whose start its signal → exit is measured from), else the first signal.
+   * So the exit is shown at exactly the analysis' signal → exit after it.
+   */
+  signalRef(): { t: number; name: string } {
+    const w = this.trace.analysis?.window;
+    if (w && typeof w.start === 'number') return { t: w.start, name: w.opener || this.firstSignalName };
+    return { t: this.firstSignalT, name: this.firstSignalName };
   }
 
   /** Load request counts as the gutter and details show them (traffic.ts: the analysis' numbers). */
@@ -151,6 +164,7 @@ export class Model {
     l.exitMarked = false;
     l.handleCount = 0;
     l.sentWaiting = new Map();
+    l.recvWaiting = new Map();
     this.lanes.push(l);
     this.laneByPid.set(info.pid, l);
     this.layoutDirty = true;
@@ -320,6 +334,7 @@ export class Model {
       if (this.prestopOpen) this.prestopOpen.tr.flags[this.prestopOpen.i] |= F.WARN;
     }
     this.computeLeaks();
+    traffic.applyRequestRoles(this);
     // flags changed above without an end changing: the tracks' level-of-detail caches follow
     for (const tr of this.allTracks()) tr.stamp++;
     this.layoutDirty = true;

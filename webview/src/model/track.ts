@@ -127,6 +127,14 @@ export class Track {
     this.stamp++;
     return n;
   }
+  /** Move an item's start; the caller keeps the order (or the track re-sorts on its next ensure()). */
+  moveStart(i: number, s: number): void {
+    this.start[i] = s;
+    if ((i > 0 && s < this.start[i - 1]) || (i + 1 < this.n && s > this.start[i + 1])) this.sorted = false;
+    if (i < this.maxValid) this.maxValid = i;
+    if (i === this.n - 1 && this.end[i] !== this.end[i]) this.lastEnd = s;
+    this.stamp++;
+  }
   setEnd(i: number, e: number): void {
     this.end[i] = e;
     this.stamp++;
@@ -201,6 +209,8 @@ export interface Lane {
   handleCount: number;
   /** signal-sent items by signal name, waiting for the process to report receipt */
   sentWaiting: Map<string, number[]>;
+  /** Received-signal items with no send yet (a receipt recorded before its send), by signal name. */
+  recvWaiting: Map<string, { k: number; t: number }[]>;
 }
 
 export interface HandleRec {

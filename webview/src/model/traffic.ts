@@ -6,6 +6,7 @@
  */
 import type { LoadOutcome } from '../../../src/shared/traffic';
 import type { Model } from './model';
+import { F } from './track';
 
 export interface LoadCounts {
   /** From the analysis: requests in the shutdown window not answered properly. */
@@ -37,12 +38,28 @@ export function loadCountsText(m: Model): string {
   return parts.join(' · ') || 'no requests yet';
 }
 
-/** The load-request events the analysis counts as lost (its `lost-requests` finding's evidence). */
+/** The load-request events the analysis counts as lost (`analysis.requests.roles.lost`). */
 export function lostRequestEvents(m: Model): ReadonlySet<number> {
   const a = m.trace.analysis;
   if (m.lostCache && m.lostCache.analysis === a) return m.lostCache.events;
-  const events = new Set<number>();
-  for (const f of a?.findings ?? []) if (f.code === 'lost-requests' && f.severity === 'error') for (const i of f.evidence ?? []) events.add(i);
+  const roles = a?.requests?.roles;
+  const events = new Set<number>(roles ? roles.lost : []);
+  // an analysis from before the roles were recorded: its lost-requests finding's evidence (capped at 500)
+  if (!roles) for (const f of a?.findings ?? []) if (f.code === 'lost-requests' && f.severity === 'error') for (const i of f.evidence ?? []) events.add(i);
   m.lostCache = { analysis: a, events };
   return events;
+}
+
+/**
+ * Colours from the analysis' roles: a request it counts as turned away (refused, or reset in the
+ * closing listener's accept queue) is drawn as turned away, not as a failure, whatever its outcome.
+ */
+export function applyRequestRoles(m: Model): void {
+  const turned = m.trace.analysis?.requests?.roles?.turnedAway;
+  if (!turned?.length) return;
+  const set = new Set(turned);
+  for (const tr of m.load) {
+    for (let i = 0; i < tr.n; i++) if (set.has(tr.ref[i])) tr.flags[i] = (tr.flags[i] & ~(F.BAD | F.WARN)) | F.TURNED;
+    tr.stamp++;
+  }
 }
