@@ -8,7 +8,7 @@
  * the active-handle count is a counter `C`; log lines are instants on a "log" thread; leaked
  * handles (last snapshot of each process) are instants on a "leaked handles" thread.
  *
- * Traffic and Kubernetes (issue #5) sit on the launcher's track (pid 0), where the load
+ * Traffic and Kubernetes sit on the launcher's track (pid 0), where the load
  * generator and the simulated kubelet run: each load request is an async span on a thread per
  * outcome class (answered, turned away, lost or failed; event streams apart), named by its
  * outcome and coloured with the reserved `cname`s good / bad / terrible (grey for the requests

@@ -4,13 +4,9 @@
  */
 import { formatFrame, type Frame, type Site } from '../shared/frames';
 import { formatDuration } from '../shared/duration';
-import type { HandleInfo, SnapshotReason } from '../shared/wire';
-import type { ProcessInfo, SignalPlan, SignalWhen, Trace } from '../shared/trace';
+import type { ProcessInfo, SignalPlan, SignalWhen } from '../shared/trace';
 
 /** Byte sizes with binary units: "512 B", "1.5 KiB", "20 MiB". */
-// Until the extension's traceFolder.ts imports it from src/shared/duration directly.
-export { formatDuration } from '../shared/duration';
-
 export function formatBytes(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '–';
   const sign = n < 0 ? '-' : '';
@@ -101,40 +97,4 @@ export function describePlan(plan: SignalPlan | undefined): string[] {
 export function truncate(s: string, n: number): string {
   if (s.length <= n) return s;
   return n <= 1 ? s.slice(0, n) : s.slice(0, n - 1) + '…';
-}
-
-export interface LeakedHandle {
-  pid: number;
-  /** Time of the snapshot that saw it. */
-  t: number;
-  reason: SnapshotReason | 'finding';
-  handle: HandleInfo;
-}
-
-/**
- * The ref'd handles still alive in the last snapshot of each process (unref'd ones are never
- * leaks). When no process has a snapshot, the handles the analysis attached to its findings.
- */
-export function leakedHandles(trace: Trace): LeakedHandle[] {
-  const last = new Map<number, { t: number; reason: SnapshotReason; handles: HandleInfo[] }>();
-  for (const e of trace.events ?? []) {
-    if (e.kind !== 'snapshot') continue;
-    const prev = last.get(e.pid);
-    if (!prev || e.t >= prev.t) last.set(e.pid, { t: e.t, reason: e.reason, handles: Array.isArray(e.handles) ? e.handles : [] });
-  }
-  const out: LeakedHandle[] = [];
-  for (const [pid, s] of [...last.entries()].sort((a, b) => a[0] - b[0])) {
-    for (const h of s.handles) if (h && h.ref) out.push({ pid, t: s.t, reason: s.reason, handle: h });
-  }
-  if (out.length > 0 || last.size > 0) return out;
-  const seen = new Set<string>();
-  const mainPid = trace.meta?.mainPid ?? trace.processes?.find((p) => p.isMain)?.pid ?? 0;
-  for (const f of trace.analysis?.findings ?? []) {
-    for (const h of f.handles ?? []) {
-      if (!h.ref || seen.has(h.id)) continue;
-      seen.add(h.id);
-      out.push({ pid: mainPid, t: NaN, reason: 'finding', handle: h });
-    }
-  }
-  return out;
 }

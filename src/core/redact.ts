@@ -443,7 +443,7 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
       case 'exit-call':
         if (typeof e.code === 'string') e.code = redactText(e.code);
         break;
-      // ---- issue #5: the load target may carry a token in its query; hook commands, URLs and output are free text.
+      // ---- the load target may carry a token in its query; hook commands, URLs and output are free text.
       case 'load-start':
       case 'load-summary':
         e.url = redactUrl(e.url);

@@ -36,7 +36,6 @@ export interface RunOptions {
    * marked incomplete. Defaults to tracePath; without either, to the temp directory.
    */
   tracePathIfKilled?: string;
-  // ---- issue #5
   /** HTTP traffic at the service from when it listens until just after its main process exits. */
   load?: LoadConfig;
   /**
@@ -45,7 +44,7 @@ export interface RunOptions {
    * Replaces plan.signal/graceMs/delivery/second for the automatic signal.
    */
   k8s?: K8sPlan;
-  /** Platform modes (issue 11): PID 1 in a PID namespace, init, docker, systemd, endpoint lag. */
+  /** Platform modes: PID 1 in a PID namespace, init, docker, systemd, endpoint lag. */
   platform?: import('../shared/platform').PlatformOptions;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Source positions for compiled services run without source-map support (issue 9 §4): after
+ * Source positions for compiled services run without source-map support: after
  * the run, the launcher maps every stack frame in a compiled file (tsc, esbuild, swc output
  * with a `//# sourceMappingURL=` comment) to its original position, with node's own
  * `module.SourceMap`, and keeps the compiled position in `frame.generated`.

@@ -1,5 +1,5 @@
 /**
- * Platform modes (issue 11): run the service the way a container runtime, Docker, the kubelet
+ * Platform modes: run the service the way a container runtime, Docker, the kubelet
  * or systemd would, and record what that platform did. Options (RunOptions.platform), what the
  * trace records of them (meta.platform), and the one launcher event kind they add ('platform').
  */

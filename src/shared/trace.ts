@@ -37,14 +37,14 @@ export type LauncherEvent =
   | { kind: 'orphan'; t: number; pid: number; ppid: number; command: string; stopped: boolean }
   | { kind: 'collector-rejected'; t: number; reason: string }
   | { kind: 'note'; t: number; text: string }
-  // ---- traffic during shutdown (issue #5). pid 0: the load generator runs in the launcher.
+  // ---- traffic during shutdown. pid 0: the load generator runs in the launcher.
   /** The load generator started sending (at the service's first TCP listen). */
   | { kind: 'load-start'; t: number; url: string; rate: number; keepAlive: boolean; sse: number }
   /** One request (or one SSE stream when `sse`), a span from t to end with its outcome. */
   | { kind: 'load-request'; t: number; end: number; id: number; outcome: LoadOutcome; status?: number; error?: string; keepAlive: boolean; sse?: boolean; events?: number }
   /** Totals over the whole run, written when the load stopped. */
   | ({ kind: 'load-summary'; t: number } & LoadSummary)
-  // ---- Kubernetes termination (issue #5)
+  // ---- Kubernetes termination
   /** The pod's termination began: the grace period counts from here (before preStop). */
   | { kind: 'termination-start'; t: number; graceSeconds: number; stopSignal: string; preStop?: string }
   | { kind: 'prestop-start'; t: number; action: PreStop['action']; detail: string; hookPid?: number }
@@ -52,8 +52,7 @@ export type LauncherEvent =
   | { kind: 'prestop-end'; t: number; ok: boolean; overran: boolean; durationMs: number; error?: string; status?: number; exitCode?: number | null; output?: string }
   /** The kubelet's 2 s minimum applied: the one-off extension when preStop overran (or left less than 2 s). */
   | { kind: 'grace-extension'; t: number; seconds: number; reason: string }
-  // ---- end issue #5
-  /** Platform modes (issue 11): PID 1, zombies, systemd, endpoints; `what` says which, `text` says it in words. */
+  /** Platform modes: PID 1, zombies, systemd, endpoints; `what` says which, `text` says it in words. */
   | PlatformEvent;
 
 /**
@@ -110,7 +109,6 @@ export type FindingCode =
   | 'stalled'
   | 'open-connections'
   | 'incomplete'
-  // ---- issue #5
   /** Requests lost (or not) during shutdown while load was on, with counts by outcome. */
   | 'lost-requests'
   /** Server-sent-event streams the app never ended. */
@@ -119,7 +117,7 @@ export type FindingCode =
   | 'prestop'
   /** What a real pod would have gone through (--k8s). */
   | 'k8s-termination'
-  /** Platform modes (issue 11): see PlatformFindingCode. */
+  /** Platform modes: see PlatformFindingCode. */
   | PlatformFindingCode;
 
 export interface Finding {
@@ -283,12 +281,11 @@ export interface TraceMeta {
   durationMs: number;
   /** Counters for things the tool refused or lost, never silent. */
   counters: { droppedEvents: number; rejectedConnections: number; malformedFrames: number; outputLinesTruncated: number };
-  // ---- issue #5
   /** Traffic during shutdown, as configured (`url` once resolved). */
   load?: LoadConfig & { url?: string };
   /** Kubernetes termination, as configured; `schedule` once the stop signal was sent. */
   k8s?: K8sPlan & { startedAt?: number; schedule?: KubeletSchedule };
-  /** Platform modes (issue 11): PID 1 (namespace or emulated), docker, systemd, endpoint lag. */
+  /** Platform modes: PID 1 (namespace or emulated), docker, systemd, endpoint lag. */
   platformMode?: PlatformMeta;
 }
 

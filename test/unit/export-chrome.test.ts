@@ -323,7 +323,7 @@ describe('toChromeTrace: edge cases', () => {
   });
 });
 
-// ------------------------------------------------------------------ issue #5: traffic and Kubernetes
+// ------------------------------------------------------------------ traffic and Kubernetes
 
 /** b events with their matching e (same cat and id). */
 const spansOf = (body: ChromeEvent[], pred: (b: ChromeEvent) => boolean): [ChromeEvent, ChromeEvent][] =>

@@ -324,7 +324,7 @@ describe('describeEvent', () => {
   });
 });
 
-// ------------------------------------------------------------------ issue #5: traffic and Kubernetes
+// ------------------------------------------------------------------ traffic and Kubernetes
 
 describe('toMarkdown: traffic during shutdown', () => {
   test('load-drop: counts by outcome, lost vs turned away, and the first lost requests with their error', () => {

@@ -9,7 +9,6 @@ import {
   formatExit,
   describePlan,
   truncate,
-  leakedHandles,
 } from '../../src/core/format';
 import type { Site } from '../../src/shared/frames';
 import { loadFixture } from './traces/load';
@@ -148,25 +147,5 @@ describe('small helpers', () => {
   test('truncate', () => {
     assert.equal(truncate('abcdef', 10), 'abcdef');
     assert.equal(truncate('abcdef', 4), 'abc…');
-  });
-});
-
-describe('leakedHandles', () => {
-  test('ref handles of the last snapshot of each process', () => {
-    const t = loadFixture('leaked-interval');
-    const l = leakedHandles(t);
-    assert.deepEqual(l.map((x) => [x.pid, x.t, x.reason, x.handle.id]), [[31337, 5401, 'deadline', 'h2']]);
-  });
-  test('unref handles are not leaks; an empty last snapshot means none', () => {
-    const t = loadFixture('leaked-interval');
-    const snap = t.events[17] as Extract<(typeof t.events)[number], { kind: 'snapshot' }>;
-    snap.handles = [{ ...snap.handles[0], ref: false }];
-    assert.deepEqual(leakedHandles(t), []);
-    assert.deepEqual(leakedHandles(loadFixture('graceful-two-processes')), []);
-  });
-  test("without snapshots, the findings' handles", () => {
-    const t = loadFixture('leaked-interval');
-    t.events = t.events.filter((e) => e.kind !== 'snapshot');
-    assert.deepEqual(leakedHandles(t).map((x) => [x.pid, x.reason, x.handle.label]), [[31337, 'finding', 'setInterval 1000ms']]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Source maps applied after the run (issue 9 §4): a tiny TypeScript file compiled for real by
+ * Source maps applied after the run: a tiny TypeScript file compiled for real by
  * tsc and esbuild (external and inline maps), run in a real child process for real stack
  * positions, then mapped by the launcher's mapper. Node's own --enable-source-maps is the
  * reference for every position.

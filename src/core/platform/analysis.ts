@@ -1,5 +1,5 @@
 /**
- * The platform part of the diagnosis (issue 11), run after the rest of the analysis: what the
+ * The platform part of the diagnosis, run after the rest of the analysis: what the
  * kernel did with the stop signal for PID 1, wrappers as PID 1 (a shell, npm), processes killed
  * with the container, zombies, systemd's kill modes and notify messages, the Kubernetes
  * endpoint lag by phase, signals that must not stop the service, SIGUSR1. Pure.

@@ -1,5 +1,5 @@
 /**
- * Kubernetes endpoint lag (issue 11): requests the Service sent to the pod while its endpoint
+ * Kubernetes endpoint lag: requests the Service sent to the pod while its endpoint
  * removal had not yet propagated (termination start + lag) and that were refused or reset are
  * lost — a real Service would have sent them here, and a client sees an error — not merely
  * "turned away". Reported the way rolling updates are measured: N of M requests failed, as a

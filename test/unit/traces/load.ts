@@ -7,7 +7,7 @@ import type { Trace } from '../../../src/shared/trace';
 export const TRACES_DIR = __dirname;
 
 /**
- * leaked-interval and graceful-two-processes are hand-made. The issue #5 ones are real runs
+ * leaked-interval and graceful-two-processes are hand-made. The traffic and Kubernetes ones are real runs
  * (`shutdown-trace run`, 2-core Linux, Node 20), trimmed: node-internal stack frames dropped,
  * the process-exit snapshot of load-drop cut to 6 handles, paths under /home/dev/shop-api,
  * the analysis recomputed after trimming, and `pid: 0` added to prestop-start (the launcher
