@@ -193,7 +193,7 @@ export class Controller implements vscode.Disposable {
       }
       cwd = path.resolve(request.folder ?? request.cwd, p);
     }
-    let ok = false;
+    let ok: boolean;
     try {
       ok = fs.statSync(cwd).isDirectory();
     } catch {

@@ -75,7 +75,6 @@ export async function copySummary(t: Trace | undefined, secrets: string[]): Prom
   return md;
 }
 
-
 function isObj(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }

@@ -134,7 +134,6 @@ export class Panels implements ViewHost {
     if (typeof a.leak === 'number' || typeof a.event === 'number') view.revealItem({ leak: typeof a.leak === 'number' ? a.leak : undefined, event: typeof a.event === 'number' ? a.event : undefined });
   }
 
-
   async viewAction(_view: TraceView, action: PanelAction): Promise<void> {
     switch (action) {
       case 'run-active-file':
@@ -208,7 +207,6 @@ export class Panels implements ViewHost {
     }
   }
 
-
   async openTrace(arg?: unknown): Promise<void> {
     let uri = arg instanceof vscode.Uri ? arg : typeof arg === 'string' ? vscode.Uri.file(path.resolve(arg)) : undefined;
     if (!uri) {
@@ -225,7 +223,6 @@ export class Panels implements ViewHost {
     if (!uri) return;
     await vscode.commands.executeCommand('vscode.openWith', uri, TRACE_EDITOR_VIEW_TYPE);
   }
-
 
   dispose(): void {
     for (const v of [...this.views]) v.dispose();

@@ -70,7 +70,11 @@ export function leakEffect(trace: Trace, a: Analysis, leak: Leak): string {
       return `would have kept the process${other} alive until SIGKILL; process.exit() hid it`;
     case 'killed-by-signal':
       return `was still open${other} when the process was killed`;
-    default: {
+    case 'crashed':
+    case 'exited-before-signal':
+    case 'graceful':
+    case 'still-running':
+    case 'unknown': {
       const stalled = a.findings.some((f) => f.code === 'stalled' && (f.handles ?? []).some((h) => leak.handles.some((l) => l.id === h.id)));
       if (stalled) return `kept the process${other} alive after its shutdown handlers finished`;
       const masked = a.findings.some((f) => f.code === 'masked-leak' && (f.handles ?? []).some((h) => leak.handles.some((l) => l.id === h.id)));

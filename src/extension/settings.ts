@@ -160,11 +160,7 @@ export function applyOverrides(base: RunSettings, o: RunOverrides): RunSettings 
 
 export function toPlan(s: RunSettings): SignalPlan {
   const when: SignalPlan['when'] =
-    s.signalWhen === 'never'
-      ? { mode: 'never' }
-      : s.signalWhen === 'after'
-        ? { mode: 'after', ms: s.signalAfterMs }
-        : { mode: 'listening', delayMs: s.signalAfterMs, timeoutMs: s.listenTimeoutMs };
+    s.signalWhen === 'never' ? { mode: 'never' } : s.signalWhen === 'after' ? { mode: 'after', ms: s.signalAfterMs } : { mode: 'listening', delayMs: s.signalAfterMs, timeoutMs: s.listenTimeoutMs };
   const plan: SignalPlan = { signal: s.signal, when, graceMs: s.gracePeriodMs, delivery: s.delivery };
   if (s.secondSignal && s.secondSignal !== 'none') plan.second = { signal: s.secondSignal, afterMs: s.secondSignalAfterMs };
   return plan;
@@ -172,12 +168,7 @@ export function toPlan(s: RunSettings): SignalPlan {
 
 /** "SIGTERM to main when listening +500 ms, grace 30 s" */
 export function describePlan(p: SignalPlan): string {
-  const when =
-    p.when.mode === 'never'
-      ? 'only when you send it'
-      : p.when.mode === 'after'
-        ? `${p.when.ms} ms after start`
-        : `${p.when.delayMs} ms after it listens`;
+  const when = p.when.mode === 'never' ? 'only when you send it' : p.when.mode === 'after' ? `${p.when.ms} ms after start` : `${p.when.delayMs} ms after it listens`;
   const second = p.second ? `, then ${p.second.signal} ${p.second.afterMs} ms later` : '';
   return `${p.signal} to the ${p.delivery === 'group' ? 'process group' : 'main process'} ${when}${second}; SIGKILL ${fmtMs(p.graceMs)} after the first signal`;
 }

@@ -33,8 +33,15 @@ export class TraceStore {
     const { dir, isDefault } = this.dirFor(setting, folder);
     await fs.promises.mkdir(dir, { recursive: true });
     if (isDefault) await this.prune(dir).catch(() => undefined);
-    const stamp = new Date().toISOString().replace(/\.\d+Z$/, '').replace(/[:T]/g, '-');
-    const slug = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'run';
+    const stamp = new Date()
+      .toISOString()
+      .replace(/\.\d+Z$/, '')
+      .replace(/[:T]/g, '-');
+    const slug =
+      label
+        .replace(/[^A-Za-z0-9._-]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 40) || 'run';
     let file = path.join(dir, `${stamp}-${slug}${TRACE_EXTENSION}`);
     for (let i = 2; fs.existsSync(file); i++) file = path.join(dir, `${stamp}-${slug}-${i}${TRACE_EXTENSION}`);
     return file;
@@ -66,7 +73,7 @@ export async function readTraceFile(uri: vscode.Uri): Promise<Trace> {
     bytes = await vscode.workspace.fs.readFile(uri);
   } catch (e) {
     const why = e instanceof vscode.FileSystemError ? e.code : (e as Error).message;
-    throw new Error(`${path.basename(uri.fsPath || uri.path)} cannot be read (${why}).`);
+    throw new Error(`${path.basename(uri.fsPath || uri.path)} cannot be read (${why}).`, { cause: e });
   }
   return parseTrace(new TextDecoder().decode(bytes), path.basename(uri.fsPath || uri.path));
 }

@@ -172,7 +172,7 @@ export function rowOf(trace: Trace, file: string, rel: string): TraceRow {
     at: zero ? zero + (firstSignal?.t ?? 0) : undefined,
     sources: sa?.sources ?? [],
     collected: !!sa?.collected,
-    incomplete: trace.meta.complete ? undefined : trace.meta.incompleteReason ?? 'incomplete',
+    incomplete: trace.meta.complete ? undefined : (trace.meta.incompleteReason ?? 'incomplete'),
   };
 }
 
@@ -241,7 +241,7 @@ async function readRow(file: string, rel: string, st: fs.Stats): Promise<Row> {
 
 /** A spool's header line only: who and when (the events are read by Collect). */
 async function readSpoolRow(file: string, rel: string, st: fs.Stats): Promise<SpoolRow | BadRow> {
-  let head = '';
+  let head: string;
   try {
     const fh = await fs.promises.open(file, 'r');
     try {

@@ -173,10 +173,7 @@ export class TracesFolderView implements vscode.TreeDataProvider<Node>, vscode.D
     }
     const graceMs = graceText.trim() === '' ? undefined : durationOf(graceText);
     if (graceText.trim() !== '' && graceMs === undefined) throw new UserError(`Not a duration: ${graceText} (use e.g. 30s, 1m, 1500ms).`);
-    const { results, input } = await vscode.window.withProgress(
-      { location: { viewId: TRACES_VIEW }, title: 'Collecting spools' },
-      async () => collectDir(dir, { graceMs, write: writeFileAtomic }),
-    );
+    const { results, input } = await vscode.window.withProgress({ location: { viewId: TRACES_VIEW }, title: 'Collecting spools' }, async () => collectDir(dir, { graceMs, write: writeFileAtomic }));
     const written = results.filter((r) => r.written).map((r) => r.file);
     await this.refresh();
     // One message for the whole folder, never one per file.

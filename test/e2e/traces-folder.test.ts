@@ -118,7 +118,10 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
             return desc ? `${name} — ${desc}` : name;
           }),
       );
-  const traceRow = (label: string) => tree().locator('.monaco-list-row', { has: cs.page.locator('.label-name', { hasText: label }) }).first();
+  const traceRow = (label: string) =>
+    tree()
+      .locator('.monaco-list-row', { has: cs.page.locator('.label-name', { hasText: label }) })
+      .first();
 
   try {
     await step('the explorer context menu on a folder opens it in the Shutdown Trace view', async () => {
@@ -140,28 +143,37 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
       const spoolRow = seen.findIndex((r) => r.startsWith('api · shop/api-7d9f-x2k · pid'));
       assert.ok(spoolRow > 0, 'the spool is listed by its pod');
       assert.match(seen[spoolRow], new RegExp(`^api · shop/api-7d9f-x2k · pid ${podPid} — api-7d9f-x2k/[^ ]+\\.spool\\.ndjson · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`));
-      assert.deepEqual(seen.filter((_, i) => i !== spoolRow), [
-        'Crashed (1)',
-        'node throw-sync-handler.js · pid 4783 — crashed during shutdown (exit 1) · signal → exit 14 ms · 0 leaked handles · 2026-11-30 13:05:28',
-        'Killed at the deadline (1)',
-        'node leaked-interval.js · pid 31337 — killed at 5 s deadline · signal → exit 5.02 s · 1 leaked handle · 2025-05-14 09:12:03',
-        'Forced exit (process.exit) (1)',
-        'node load-drop.js · pid 23075 — process.exit() over 1 leak · signal → exit 33 ms · 6 leaked handles · 2026-11-21 06:35:00',
-        'Graceful (1)',
-        'node server.js · pid 4100 — graceful in 688 ms · signal → exit 688 ms · 0 leaked handles · 2025-05-14 10:40:11',
-        'Not collected yet (1 spool) — Collect turns them into traces',
-        'Could not be read (1)',
-        'broken.shutdown-trace.json — is truncated: the JSON ends early (70 bytes read). The file was cut off while being written or copied.',
-      ]);
+      assert.deepEqual(
+        seen.filter((_, i) => i !== spoolRow),
+        [
+          'Crashed (1)',
+          'node throw-sync-handler.js · pid 4783 — crashed during shutdown (exit 1) · signal → exit 14 ms · 0 leaked handles · 2026-11-30 13:05:28',
+          'Killed at the deadline (1)',
+          'node leaked-interval.js · pid 31337 — killed at 5 s deadline · signal → exit 5.02 s · 1 leaked handle · 2025-05-14 09:12:03',
+          'Forced exit (process.exit) (1)',
+          'node load-drop.js · pid 23075 — process.exit() over 1 leak · signal → exit 33 ms · 6 leaked handles · 2026-11-21 06:35:00',
+          'Graceful (1)',
+          'node server.js · pid 4100 — graceful in 688 ms · signal → exit 688 ms · 0 leaked handles · 2025-05-14 10:40:11',
+          'Not collected yet (1 spool) — Collect turns them into traces',
+          'Could not be read (1)',
+          'broken.shutdown-trace.json — is truncated: the JSON ends early (70 bytes read). The file was cut off while being written or copied.',
+        ],
+      );
       const message = (await sidebar().locator('.message').first().textContent())?.trim();
       assert.equal(message, '4 traces, worst first · 1 spool to collect · 1 unreadable');
       const toasts = await cs.page.locator('.notifications-toasts .notification-toast').allTextContents();
-      assert.deepEqual(toasts.filter((x) => /broken|truncated|Shutdown Trace/.test(x)), [], 'no notification for the unreadable file');
+      assert.deepEqual(
+        toasts.filter((x) => /broken|truncated|Shutdown Trace/.test(x)),
+        [],
+        'no notification for the unreadable file',
+      );
       await cs.screenshot('traces-folder-list');
     });
 
     await step('Collect turns the spool into a trace, killed at the 1.5 s deadline given as the grace period', async () => {
-      const group = tree().locator('.monaco-list-row', { has: cs.page.locator('.label-name', { hasText: /^Not collected yet/ }) }).first();
+      const group = tree()
+        .locator('.monaco-list-row', { has: cs.page.locator('.label-name', { hasText: /^Not collected yet/ }) })
+        .first();
       await group.hover();
       await group.locator('.action-label[aria-label="Collect spools into traces…"]').click();
       const input = cs.page.locator('.quick-input-widget .quick-input-box input');
@@ -175,7 +187,10 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
       });
       const i = seen.indexOf('Killed at the deadline (2)');
       // newest first within a verdict: the pod's shutdown, then the 2025 run
-      assert.match(seen[i + 1], new RegExp(`^api · shop/api-7d9f-x2k · pid ${podPid} — killed at 1\\.5 s deadline: 1 leak · signal → exit 1(\\.\\d+)? s · 1 leaked handle · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`));
+      assert.match(
+        seen[i + 1],
+        new RegExp(`^api · shop/api-7d9f-x2k · pid ${podPid} — killed at 1\\.5 s deadline: 1 leak · signal → exit 1(\\.\\d+)? s · 1 leaked handle · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`),
+      );
       assert.match(seen[i + 2], /^node leaked-interval\.js · pid 31337 — /);
       const collected = fs.readdirSync(path.join(cs.workspace, 'traces')).filter((f) => f.endsWith('.collected.shutdown-trace.json'));
       assert.equal(collected.length, 1, 'collect wrote one trace beside the spools');
@@ -219,7 +234,10 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
     });
   } finally {
     if (failed) {
-      const exthost = cs.extHostLog().split('\n').filter((l) => /error|shutdown-trace/i.test(l));
+      const exthost = cs
+        .extHostLog()
+        .split('\n')
+        .filter((l) => /error|shutdown-trace/i.test(l));
       if (exthost.length) process.stderr.write(`extension host log (errors, shutdown-trace):\n  ${exthost.slice(-30).join('\n  ')}\n`);
     }
     const { leftovers } = await cs.stop({ keepTemp: failed && process.env.CI !== 'true' });

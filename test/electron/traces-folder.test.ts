@@ -36,10 +36,16 @@ test('traces are grouped by verdict, worst first, with who, pid, headline and th
   });
   const scan = await new FolderReader(dir).scan();
   const groups = groupsOf(scan);
-  assert.deepEqual(groups.map((g) => g.title), ['Killed at the deadline', 'Forced exit (process.exit)', 'Graceful']);
+  assert.deepEqual(
+    groups.map((g) => g.title),
+    ['Killed at the deadline', 'Forced exit (process.exit)', 'Graceful'],
+  );
   // the groups follow the one order of verdicts, collect's
   const order = groups.map((g) => WORST_FIRST.indexOf(g.reason));
-  assert.deepEqual(order, [...order].sort((x, y) => x - y));
+  assert.deepEqual(
+    order,
+    [...order].sort((x, y) => x - y),
+  );
   const [killed] = groups[0].rows;
   assert.equal(labelOf(killed), 'node leaked-interval.js · pid 31337');
   assert.equal(describeRow(killed), 'killed at 5 s deadline · signal → exit 5.02 s · 1 leaked handle · 2025-05-14 09:12:03');
@@ -51,7 +57,20 @@ test('traces are grouped by verdict, worst first, with who, pid, headline and th
 });
 
 test('an unreadable trace is one row with one line; a spool is offered until a collected trace names it', async () => {
-  const header = { type: 'spool', format: 'shutdown-trace-spool', version: 1, hello: { type: 'hello', protocol: 1, pid: 4242, ppid: 1, argv: ['node', 'server.js'], node: 'v20', cwd: '/app', t: 1, isWorker: false }, host: 'node-3', sid: 1, platform: 'linux-x64', wallMs: Date.UTC(2026, 10, 30, 12, 0, 0), mono: 1, env: { POD_NAME: 'api-1', POD_NAMESPACE: 'shop', OTEL_SERVICE_NAME: 'api' }, maxBytes: 8388608, counters: { dropped: 0, ioErrors: 0 } };
+  const header = {
+    type: 'spool',
+    format: 'shutdown-trace-spool',
+    version: 1,
+    hello: { type: 'hello', protocol: 1, pid: 4242, ppid: 1, argv: ['node', 'server.js'], node: 'v20', cwd: '/app', t: 1, isWorker: false },
+    host: 'node-3',
+    sid: 1,
+    platform: 'linux-x64',
+    wallMs: Date.UTC(2026, 10, 30, 12, 0, 0),
+    mono: 1,
+    env: { POD_NAME: 'api-1', POD_NAMESPACE: 'shop', OTEL_SERVICE_NAME: 'api' },
+    maxBytes: 8388608,
+    counters: { dropped: 0, ioErrors: 0 },
+  };
   const dir = folder({
     'pod/node-3-4242-1.spool.ndjson': JSON.stringify(header) + '\n',
     'empty.spool.ndjson': '',
@@ -59,11 +78,17 @@ test('an unreadable trace is one row with one line; a spool is offered until a c
   });
   const reader = new FolderReader(dir);
   let scan = await reader.scan();
-  assert.deepEqual(scan.spools.map((s) => labelOf(s)), ['api · shop/api-1 · pid 4242']);
-  assert.deepEqual(scan.bad.map((b) => [b.rel, b.problem]), [
-    ['broken.shutdown-trace.json', 'is truncated: the JSON ends early (26 bytes read). The file was cut off while being written or copied.'],
-    ['empty.spool.ndjson', 'a spool without a readable header (empty, or cut short by a full disk)'],
-  ]);
+  assert.deepEqual(
+    scan.spools.map((s) => labelOf(s)),
+    ['api · shop/api-1 · pid 4242'],
+  );
+  assert.deepEqual(
+    scan.bad.map((b) => [b.rel, b.problem]),
+    [
+      ['broken.shutdown-trace.json', 'is truncated: the JSON ends early (26 bytes read). The file was cut off while being written or copied.'],
+      ['empty.spool.ndjson', 'a spool without a readable header (empty, or cut short by a full disk)'],
+    ],
+  );
   // A collected trace that names the spool as its source: the spool is no longer offered.
   const collected = JSON.parse(trace('leaked-interval.shutdown-trace.json'));
   collected.meta.standalone = { headers: [header], sources: ['pod/node-3-4242-1.spool.ndjson'], collected: true, wallAtZero: header.wallMs };
@@ -75,7 +100,7 @@ test('an unreadable trace is one row with one line; a spool is offered until a c
 });
 
 test('duration settings take a number of ms or the CLI grammar (500ms, 1.5s, 1m)', () => {
-  const s = readSettings((k) => ({ gracePeriodMs: '1m', signalAfterMs: '1.5s', stallMs: '500ms', listenTimeoutMs: 2500, secondSignalAfterMs: 'soon' } as Record<string, unknown>)[k]);
+  const s = readSettings((k) => (({ gracePeriodMs: '1m', signalAfterMs: '1.5s', stallMs: '500ms', listenTimeoutMs: 2500, secondSignalAfterMs: 'soon' }) as Record<string, unknown>)[k]);
   assert.equal(s.gracePeriodMs, 60_000);
   assert.equal(s.signalAfterMs, 1500);
   assert.equal(s.stallMs, 500);
