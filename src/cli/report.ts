@@ -1,6 +1,6 @@
 /** The terminal report printed after a run and by `show`. */
 import type { Trace } from '../shared/trace';
-import { userFrame, formatFrame, leakFrame } from '../shared/frames';
+import { formatFrame, leakFrame } from '../shared/frames';
 import { podWouldHave } from '../shared/kubernetes';
 import { analyze } from '../core/analysis';
 import { terminalSafe } from '../core/terminal-safe';

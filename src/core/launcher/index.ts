@@ -1,7 +1,8 @@
 /**
  * The launcher: starts a command under the tracer and carries out the signal plan (startRun),
  * or rebuilds a dead launcher's trace from its journal (rebuildTrace, for the watchdog).
- * One concern per file in this folder: run.ts the run itself, command.ts what is spawned,
+ * One concern per file in this folder: run.ts the run itself, recorder.ts the trace being
+ * recorded, command.ts what is spawned,
  * traffic.ts the load during shutdown, kubernetes.ts the kubelet's termination, orphans.ts
  * what outlived the service, spools.ts the preloads' spool files, output.ts the service's output
  * lines, updates.ts live updates for a viewer.

@@ -2,8 +2,10 @@
  * One traced run: spawns the command with the preload, records what the preloads and the
  * launcher see into the trace, carries out the signal plan (the signal, a second one, the
  * deadline's snapshot and SIGKILL), and seals the trace once the service is gone.
- * Traffic, Kubernetes termination, orphans, spools, output lines and live updates each have
- * their own file beside this one.
+ * Recording (recorder.ts), traffic, Kubernetes termination, orphans, spools, output lines and
+ * live updates each have their own file beside this one. Over 500 lines: the run's state (who
+ * was signalled when, who exited, what is still alive) has one owner, this class, and the
+ * signal plan, the exits and the finish read and change it together.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,30 +13,27 @@ import * as path from 'path';
 import { spawn, type ChildProcess } from 'child_process';
 import { Collector } from '../collector';
 import { validateHello, validEvents } from '../../shared/validate-wire';
-import { OutputAttribution } from '../output-attribution';
 import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from '../proctree';
-import { redactArgv, redactText } from '../redact';
+import { redactArgv } from '../redact';
 import { analyze } from '../analysis';
 import { mapTraceSourcePositions } from '../sourcemap';
-import { ENV, type PreloadEvent, type HelloMessage, type HandleInfo } from '../../shared/wire';
-import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from '../../shared/trace';
-import { isTcpAddress } from '../../shared/address';
+import { ENV, type PreloadEvent, type HelloMessage } from '../../shared/wire';
+import { type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from '../../shared/trace';
 import { LaunchError, type RunOptions, type RunHandle } from '../run-api';
 import { Journal, startWatchdog, defaultWatchdogPath, type Watchdog, type JournalStart } from '../journal';
 import { planPermission } from '../permission';
 import { attachStdio, type AttachedStdio } from '../terminal';
 import { Platform } from '../platform/session';
-import { TOOL_VERSION } from '../version';
 import { monoMs } from './clock';
 import { defaultPreloadPath, quoteNodeOption, resolveCommand, withPreload } from './command';
 import { KubeletTermination } from './kubernetes';
 import { settleExits, stopOrphans } from './orphans';
-import { captureLines, MAX_LINE_CHARS } from './output';
+import { captureLines } from './output';
 import { mergeSpools, writeTrace } from './spools';
 import { Traffic } from './traffic';
-import { LiveUpdates, type Listener } from './updates';
+import { newTrace, Recorder, MAX_OUTPUT_LINES } from './recorder';
+import type { Listener } from './updates';
 
-const MAX_OUTPUT_LINES = 50_000;
 const DEADLINE_SNAPSHOT_WAIT_MS = 1000;
 const ORPHAN_SETTLE_MS = 300;
 const TREE_POLL_MS = 100;
@@ -55,9 +54,9 @@ export class Run implements RunHandle {
   private collector!: Collector;
   private child!: ChildProcess;
   private spoolDir!: string;
-  private readonly updates: LiveUpdates;
-  private readonly seqSeen = new Map<number, Set<number>>();
-  private readonly procs = new Map<number, ProcessInfo>();
+  /** The trace as it is recorded; `trace` and `procs` are its. */
+  private readonly rec: Recorder;
+  private readonly procs: Map<number, ProcessInfo>;
   private readonly timers = new Set<NodeJS.Timeout>();
   private firstSignalAt: number | undefined;
   private signalsSent = 0;
@@ -67,8 +66,6 @@ export class Run implements RunHandle {
   private deadlineHit = false;
   private listenSeen = false;
   private incompleteReason: string | undefined;
-  /** Files output lines under the pid that wrote them (processes sharing the main pipes report their writes). */
-  private readonly outputs = new OutputAttribution(() => this.mainPid);
   private readonly traffic: Traffic | undefined;
   private readonly termination: KubeletTermination | undefined;
   private firstTcpAddress: string | undefined;
@@ -87,28 +84,17 @@ export class Run implements RunHandle {
   /** t0: a rebuilt run (the watchdog's) keeps the dead launcher's clock. */
   constructor(private readonly opts: RunOptions, private readonly cwd: string, t0?: number) {
     this.t0 = t0 ?? monoMs();
-    this.trace = {
-      format: TRACE_FORMAT,
-      version: TRACE_VERSION,
-      meta: {
-        tool: 'shutdown-trace',
-        toolVersion: TOOL_VERSION,
-        createdAt: new Date().toISOString(),
-        command: redactArgv(opts.command),
-        cwd,
-        platform: `${process.platform}-${process.arch}`,
-        node: process.version,
-        plan: opts.plan,
-        complete: false,
-        durationMs: 0,
-        counters: { droppedEvents: 0, rejectedConnections: 0, malformedFrames: 0, outputLinesTruncated: 0 },
+    this.rec = new Recorder(this.t0, newTrace(opts, cwd), {
+      mainPid: () => this.mainPid,
+      journal: () => this.journal,
+      platform: () => this.platform,
+      tcpListen: (address) => {
+        if (!this.listenSeen) this.onListening(address);
       },
-      processes: [],
-      events: [],
-      output: [],
-    };
+    });
+    this.trace = this.rec.trace;
+    this.procs = this.rec.procs;
     this.done = new Promise((r) => (this.resolveDone = r));
-    this.updates = new LiveUpdates(() => this.now());
     this.platform = new Platform(opts.platform, opts.command, { now: () => this.now(), event: (e) => this.addLauncher(e), proc: (p) => void this.upsertProc(p), processes: () => this.trace.processes, events: () => this.trace.events, meta: () => this.trace.meta, snapshot: () => void this.snapshotAndWait('manual'), mainPid: () => this.mainPid, stopNewRequests: () => this.traffic?.stopNewRequests(), loadTail: (ms) => this.traffic?.extendTail(ms) });
     if (opts.load) {
       this.trace.meta.load = { ...opts.load };
@@ -136,15 +122,11 @@ export class Run implements RunHandle {
 
   /** Preload monotonic ms → trace ms. */
   private rel(t: number): number {
-    return Math.round((t - this.t0) * 1000) / 1000;
-  }
-
-  private relHandle(h: HandleInfo): HandleInfo {
-    return typeof h?.createdAt === 'number' ? { ...h, createdAt: this.rel(h.createdAt) } : h;
+    return this.rec.rel(t);
   }
 
   now(): number {
-    return Math.round((monoMs() - this.t0) * 1000) / 1000;
+    return this.rec.now();
   }
 
   private later(ms: number, fn: () => void): void {
@@ -287,33 +269,6 @@ export class Run implements RunHandle {
     captureLines(stream, { echo: this.opts.echo?.[name], ptyText, now: () => this.now(), line: (t, text) => this.addOutput(t, name, text) });
   }
 
-  private addOutput(t: number, stream: 'stdout' | 'stderr', raw: string): void {
-    if (this.trace.output.length >= MAX_OUTPUT_LINES) {
-      this.trace.meta.counters.outputLinesTruncated++;
-      return;
-    }
-    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const line: OutputLine = { t, pid: this.mainPid, stream, text: text.length > MAX_LINE_CHARS ? text.slice(0, MAX_LINE_CHARS) + ' …[truncated]' : text };
-    this.outputs.line(line);
-    this.journal?.write({ type: 'out', line });
-    this.trace.output.push(line);
-    this.updates.output(line);
-  }
-
-  private upsertProc(p: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
-    let cur = this.procs.get(p.pid);
-    if (!cur) {
-      cur = { ppid: 0, command: '', traced: false, isMain: false, ...p };
-      this.procs.set(p.pid, cur);
-      this.trace.processes.push(cur);
-    } else {
-      for (const [k, v] of Object.entries(p)) if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = v;
-    }
-    this.journal?.write({ type: 'proc', proc: cur });
-    this.updates.process(cur);
-    return cur;
-  }
-
   private pollTree(): void {
     if (process.platform !== 'linux' && process.platform !== 'darwin') return;
     const members = runMembers(this.mainPid, this.procs.keys());
@@ -340,53 +295,32 @@ export class Run implements RunHandle {
     if (when.mode === 'listening') this.later(when.delayMs, () => this.autoSignal());
   }
 
+  private addOutput(t: number, stream: 'stdout' | 'stderr', raw: string): void {
+    this.rec.output(t, stream, raw);
+  }
+
+  private upsertProc(p: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
+    return this.rec.proc(p);
+  }
+
   private onHello(h: HelloMessage): void {
-    h = this.platform.hello(h);
-    const argv = h.argv.length ? h.argv : ['node'];
-    // Keep the command as ps shows it (npm sets its title) when we already know it.
-    const known = this.procs.get(h.pid);
-    this.upsertProc({ pid: h.pid, ppid: h.ppid, command: known?.command || redactArgv(argv).join(' '), traced: true, node: h.node, start: known?.start ?? Math.max(0, this.rel(h.t)) });
+    this.rec.hello(h);
   }
 
   private onPreloadEvents(pid: number, seq: number, events: PreloadEvent[]): void {
-    [pid, events] = [this.platform.hostPid(pid), this.platform.preloadEvents(events)];
-    let seen = this.seqSeen.get(pid);
-    if (!seen) this.seqSeen.set(pid, (seen = new Set()));
-    if (seen.has(seq)) return;
-    seen.add(seq);
-    for (const e of events) {
-      if (e.kind === 'output') {
-        this.outputs.report(pid, this.rel(e.t), e.stream, e.text);
-        continue;
-      }
-      const ev = { ...e, t: this.rel(e.t), pid } as TraceEvent;
-      if (ev.kind === 'handle-open') ev.handle = this.relHandle(ev.handle);
-      if (ev.kind === 'snapshot') ev.handles = ev.handles.map((h) => this.relHandle(h));
-      if (ev.kind === 'dropped') this.trace.meta.counters.droppedEvents += ev.count;
-      // "Listening" means a TCP port: tools' own IPC pipe servers (tsx, pm2) do not count.
-      if (ev.kind === 'listen' && !this.listenSeen && isTcpAddress(ev.address)) this.onListening(ev.address);
-      if (ev.kind === 'error') ev.message = redactText(ev.message);
-      if (ev.kind === 'spawn') ev.command = redactText(ev.command);
-      this.push(ev);
-    }
+    this.rec.preloadEvents(pid, seq, events);
   }
 
   private addLauncher(e: LauncherEvent): void {
-    // Launcher events carry the pid of the process they concern, or 0.
-    const pid = 'pid' in e && typeof e.pid === 'number' ? e.pid : 'target' in e && typeof e.target === 'number' ? e.target : 0;
-    const ev = { ...(e as object), pid } as TraceEvent;
-    this.journal?.write({ type: 'launcher', event: ev });
-    this.push(ev);
-    this.platform?.onLauncherEvent(e);
+    this.rec.launcherEvent(e);
   }
 
   private push(ev: TraceEvent): void {
-    this.trace.events.push(ev);
-    this.updates.event(ev);
+    this.rec.push(ev);
   }
 
   onUpdate(cb: Listener): () => void {
-    return this.updates.subscribe(cb);
+    return this.rec.updates.subscribe(cb);
   }
 
   private autoSignal(): void {
@@ -570,7 +504,7 @@ export class Run implements RunHandle {
       mapTraceSourcePositions(this.trace); // compiled frames → their .ts originals, from .map files
       this.trace.analysis = analyze(this.trace);
       if (this.opts.tracePath) writeTrace(this.opts.tracePath, this.trace);
-      this.updates.close();
+      this.rec.updates.close();
       this.resolveDone(this.trace);
       return this.trace;
     })();

@@ -19,7 +19,7 @@ export interface SpoolReader {
 
 /** Replays every spool in `spoolDir`; a line that is not a valid frame counts as malformed. */
 export function mergeSpools(spoolDir: string, r: SpoolReader): void {
-  let files: string[] = [];
+  let files: string[];
   try {
     files = fs.readdirSync(spoolDir).filter((f) => f.endsWith('.ndjson'));
   } catch {
