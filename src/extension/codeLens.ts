@@ -47,7 +47,9 @@ export class RunResults {
     const all = this.all();
     const at = Date.now();
     for (const f of filesOf(trace, entry)) all[f] = { tracePath, text, tone, at, request: { ...request, overrides: undefined } };
-    const kept = Object.entries(all).sort((a, b) => b[1].at - a[1].at).slice(0, MAX_FILES);
+    const kept = Object.entries(all)
+      .sort((a, b) => b[1].at - a[1].at)
+      .slice(0, MAX_FILES);
     await this.state.update(RESULTS_KEY, Object.fromEntries(kept));
     this.changed.fire();
   }
@@ -84,12 +86,29 @@ export class ShutdownCodeLens implements vscode.CodeLensProvider {
         new vscode.CodeLens(
           range,
           own
-            ? { title: '$(pulse) Run with shutdown trace', command: 'shutdownTrace.runFile', arguments: [doc.uri], tooltip: `Run ${vscode.workspace.asRelativePath(doc.uri)} and send it ${a.kind === 'signal' ? a.what : 'SIGTERM'}, then show what its shutdown did` }
-            : { title: `$(pulse) Run ${last.request.label} with shutdown trace`, command: RUN_REQUEST, arguments: [last.request], tooltip: `The last trace of this file came from ${last.request.label}` },
+            ? {
+                title: '$(pulse) Run with shutdown trace',
+                command: 'shutdownTrace.runFile',
+                arguments: [doc.uri],
+                tooltip: `Run ${vscode.workspace.asRelativePath(doc.uri)} and send it ${a.kind === 'signal' ? a.what : 'SIGTERM'}, then show what its shutdown did`,
+              }
+            : {
+                title: `$(pulse) Run ${last.request.label} with shutdown trace`,
+                command: RUN_REQUEST,
+                arguments: [last.request],
+                tooltip: `The last trace of this file came from ${last.request.label}`,
+              },
         ),
       );
       if (last && fs.existsSync(last.tracePath)) {
-        lenses.push(new vscode.CodeLens(range, { title: `${ICON[last.tone]} ${last.text}`, command: SHOW_IN_TIMELINE, arguments: [{ trace: last.tracePath }], tooltip: `Last run (${new Date(last.at).toLocaleTimeString()}): open its trace` }));
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `${ICON[last.tone]} ${last.text}`,
+            command: SHOW_IN_TIMELINE,
+            arguments: [{ trace: last.tracePath }],
+            tooltip: `Last run (${new Date(last.at).toLocaleTimeString()}): open its trace`,
+          }),
+        );
       }
     }
     return lenses;

@@ -51,7 +51,10 @@ export class TerminalSink implements OutputSink {
   private done = false;
   private _closed = false;
 
-  constructor(name: string, private readonly onInterrupt: () => void) {
+  constructor(
+    name: string,
+    private readonly onInterrupt: () => void,
+  ) {
     const pty: vscode.Pseudoterminal = {
       onDidWrite: this.writeEmitter.event,
       onDidClose: this.closeEmitter.event,

@@ -219,7 +219,9 @@ export async function scriptRequest(arg?: unknown): Promise<RunRequest | undefin
   if (folders.length === 0 && !wantedDir) throw new UserError('Open a folder with a package.json to run one of its scripts with shutdown trace.');
   const files = wantedDir
     ? [vscode.Uri.file(path.join(wantedDir, 'package.json'))]
-    : (await vscode.workspace.findFiles('**/package.json', '**/node_modules/**', 500)).sort((a, b) => a.fsPath.split(path.sep).length - b.fsPath.split(path.sep).length || a.fsPath.localeCompare(b.fsPath));
+    : (await vscode.workspace.findFiles('**/package.json', '**/node_modules/**', 500)).sort(
+        (a, b) => a.fsPath.split(path.sep).length - b.fsPath.split(path.sep).length || a.fsPath.localeCompare(b.fsPath),
+      );
   if (files.length === 0) throw new UserError('There is no package.json in this workspace, so there are no npm scripts to run. Use "Run command line with shutdown trace…" instead.');
   if (wantedDir && !fs.existsSync(path.join(wantedDir, 'package.json'))) throw new UserError(`There is no package.json in ${wantedDir}, so there are no npm scripts to run there.`);
 
@@ -388,7 +390,7 @@ export async function commandRequest(context: vscode.ExtensionContext, arg?: unk
     kind: 'command',
     label: shortLabel(parsed.viaShell ? [line.trim()] : parsed.argv),
     argv: parsed.argv,
-    cwd: cwdArg ? path.resolve(folder ?? os.homedir(), cwdArg) : folder ?? os.homedir(),
+    cwd: cwdArg ? path.resolve(folder ?? os.homedir(), cwdArg) : (folder ?? os.homedir()),
     env: parsed.env,
     folder,
     notes,

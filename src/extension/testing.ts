@@ -55,7 +55,10 @@ export class BudgetTests implements vscode.Disposable {
   /** A file is a suite while it adds a signal listener. */
   private update(doc: vscode.TextDocument): void {
     if (!this.isSource(doc.uri)) return;
-    this.setFile(doc.uri, findAnchors(doc.getText()).some((a) => a.kind === 'signal'));
+    this.setFile(
+      doc.uri,
+      findAnchors(doc.getText()).some((a) => a.kind === 'signal'),
+    );
   }
 
   private async discover(): Promise<void> {
@@ -64,7 +67,10 @@ export class BudgetTests implements vscode.Disposable {
       if (!this.isSource(uri)) continue;
       try {
         const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-        this.setFile(uri, findAnchors(text).some((a) => a.kind === 'signal'));
+        this.setFile(
+          uri,
+          findAnchors(text).some((a) => a.kind === 'signal'),
+        );
       } catch {
         // unreadable now: not a suite
       }
@@ -152,7 +158,11 @@ export class BudgetTests implements vscode.Disposable {
       const frames = leak.handles.find((h) => h.site?.frames.length)?.site?.frames ?? [site];
       m.stackTrace = frames.slice(0, 20).map((f) => {
         const abs = f.file.startsWith('node:') || path.isAbsolute(f.file) ? f.file : path.resolve(trace.meta.cwd, f.file);
-        return new vscode.TestMessageStackFrame(f.fn ?? '<anonymous>', abs.startsWith('node:') ? undefined : vscode.Uri.file(abs), new vscode.Position(Math.max(0, f.line - 1), Math.max(0, f.col - 1)));
+        return new vscode.TestMessageStackFrame(
+          f.fn ?? '<anonymous>',
+          abs.startsWith('node:') ? undefined : vscode.Uri.file(abs),
+          new vscode.Position(Math.max(0, f.line - 1), Math.max(0, f.col - 1)),
+        );
       });
     }
     return m;

@@ -33,12 +33,7 @@ export class TraceEditorProvider implements vscode.CustomReadonlyEditorProvider<
     const view = this.controller.adoptEditor(panel);
     await this.load(view, document.uri, true);
     if (document.uri.scheme === 'file') {
-      const watcher = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(path.dirname(document.uri.fsPath)), path.basename(document.uri.fsPath)),
-        true,
-        false,
-        true,
-      );
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(document.uri.fsPath)), path.basename(document.uri.fsPath)), true, false, true);
       let timer: NodeJS.Timeout | undefined;
       watcher.onDidChange(() => {
         if (timer) clearTimeout(timer);
