@@ -118,14 +118,22 @@ function start(): void {
   const SITE_SAMPLE = 16;
   let sampleTick = 0;
   const wantSite = (live: number) => live < SITE_ALWAYS || ++sampleTick % SITE_SAMPLE === 0;
-  // CPU stays proportional too: a site costs ~20 µs, and some libraries arm a timer per request
-  // (pg-pool's idle timer each time a client goes back to the pool). The first TIMER_SITES_PER_S
-  // timers of each second get a site, then one in SITE_SAMPLE. A library's timer left alive is
-  // still tied to its owner (owners.ts) without a site of its own.
-  const TIMER_SITES_PER_S = 100;
+  // CPU stays proportional too: a site costs 20–40 µs, and some libraries arm a timer per request
+  // (pg-pool's idle timer each time a client goes back to the pool). Every timer gets a site for
+  // the process's first TIMER_SITES_AT_START timers (start-up, where the timers that leak are
+  // armed) and from the first signal on (the timers that can hold a shutdown). In between, the
+  // first TIMER_SITES_PER_S of each second get one, then one in TIMER_SAMPLE. A library's timer
+  // left alive is still tied to its owner (owners.ts) without a site of its own.
+  // Set at the first signal (declared here: the timer wrappers read it).
+  let shuttingDown = false;
+  const TIMER_SITES_AT_START = 1000;
+  const TIMER_SITES_PER_S = 10;
+  const TIMER_SAMPLE = 256;
+  let timersSeen = 0;
   let timerWindow = 0;
   let timerSites = 0;
   const wantTimerSite = (live: number) => {
+    if (++timersSeen <= TIMER_SITES_AT_START || shuttingDown) return wantSite(live);
     const second = Math.floor(now() / 1000);
     if (second !== timerWindow) {
       timerWindow = second;
@@ -136,7 +144,7 @@ function start(): void {
       timerSites++;
       return true;
     }
-    return ++sampleTick % SITE_SAMPLE === 0;
+    return ++sampleTick % TIMER_SAMPLE === 0;
   };
   const timers = require('timers') as typeof import('timers');
   const wrapTimer = (orig: Function, type: 'timeout' | 'interval') => {
@@ -685,7 +693,6 @@ function start(): void {
   const os = require('os') as typeof import('os');
   const SIGNALS = new Set(Object.keys(os.constants.signals));
   const signalCount = new Map<string, number>();
-  let shuttingDown = false;
   let stallTimer: NodeJS.Timeout | undefined;
   let stallSnapshots = 0;
   let countSampler: NodeJS.Timeout | undefined;
