@@ -37,7 +37,7 @@ test('the packaged .vsix installs into code-server and works', { timeout: 240_00
     // the walkthrough's pages: every step's media is in the package
     const walkthroughMedia = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).contributes.walkthroughs as { steps: { media: { markdown?: string } }[] }[]).flatMap((w) => w.steps.map((st) => st.media.markdown).filter((m): m is string => !!m));
     assert.ok(walkthroughMedia.length >= 3);
-    for (const f of ['package.json', 'dist/extension.js', 'dist/preload.js', 'dist/cli.js', 'dist/watchdog.js', 'media/webview.js', 'media/webview.css', ...walkthroughMedia]) assert.ok(files.includes(f), `${f} in the package`);
+    for (const f of ['package.json', 'dist/extension.js', 'dist/preload.js', 'dist/cli.js', 'dist/watchdog.js', 'media/webview.js', 'media/webview.css', 'media/activity-bar.svg', ...walkthroughMedia]) assert.ok(files.includes(f), `${f} in the package`);
     const stray = files.filter((f) => /^(src|test|webview|node_modules|bench|\.cache)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
     assert.deepEqual(stray, [], 'no sources, tests, caches or maps in the .vsix');
 
