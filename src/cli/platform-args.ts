@@ -38,7 +38,7 @@ export function declarePlatformOptions(cmd: CliCommand): void {
   const signal = (flags: string, help: string) => value(new Option(flags, help), signalName);
   for (const o of [
     new Option('--container', 'run the command as PID 1 of a new PID namespace (unshare), as in a container; emulated from /proc where namespaces are unavailable'),
-    value(new Option('--init [tini|dumb-init]', 'that init as PID 1, the command as its child (default tini)').preset('tini'), (v) => oneOf(v, ['tini', 'dumb-init'] as const, (got) => `--init: tini or dumb-init (got ${got})`)),
+    value(new Option('--init [tini|dumb-init]', 'that init as PID 1, the command as its child').preset('tini'), (v) => oneOf(v, ['tini', 'dumb-init'] as const, (got) => `--init: tini or dumb-init (got ${got})`)),
     new Option('--shared-pid-namespace', 'with --k8s: the pod shares its process namespace, the app is not PID 1'),
     new Option('--docker', 'docker stop: the stop signal to PID 1, SIGKILL after the stop timeout'),
     value(new Option('--stop-timeout <S>', 'docker stop --time / compose stop_grace_period (default 10)'), parseSeconds),

@@ -7,6 +7,7 @@ import type { SignalPlan, Delivery } from '../shared/trace';
 import type { LoadConfig } from '../shared/traffic';
 import type { K8sPlan, PreStop } from '../shared/kubernetes';
 import type { PlatformOptions } from '../shared/platform';
+import { k8sSignalPlan } from '../shared/k8s-plan';
 import { LOAD_DEFAULTS, resolveLoadUrl } from '../core/load';
 import { UsageError, parseDuration, signalName, wholeNumber, wholeSeconds, oneOf } from './args';
 import { CliCommand, Option, value, shieldOptionalValues } from './command';
@@ -32,6 +33,8 @@ export interface RunValues extends PlatformValues {
   signal?: string;
   when?: 'listening' | 'after' | 'never';
   signalAfter?: number;
+  /** --signal-after came after --when. */
+  signalAfterLast?: boolean;
   listenDelay?: number;
   listenTimeout?: number;
   secondSignal?: string;
@@ -123,6 +126,9 @@ export function declareRunOptions(cmd: CliCommand): CliCommand {
   ])
     cmd.addOption(o.helpGroup(k8s));
   declarePlatformOptions(cmd);
+  // --signal-after is --when after with its delay: of the two, the later one on the line counts.
+  cmd.on('option:when', () => cmd.setOptionValue('signalAfterLast', false));
+  cmd.on('option:signal-after', () => cmd.setOptionValue('signalAfterLast', true));
   // Everything after "--" (or from the first word that is not an option) is the service's command.
   return cmd.argument('[command...]', 'the service to trace, e.g. -- node server.js').passThroughOptions();
 }
@@ -136,7 +142,7 @@ export function runArgsFrom(v: RunValues, command: string[]): RunArgs {
   const signalGiven = v.signal !== undefined;
   const graceGiven = v.grace !== undefined;
   const deliveryGiven = v.delivery !== undefined;
-  const whenMode = v.signalAfter !== undefined ? 'after' : (v.when ?? 'listening');
+  const whenMode = v.signalAfter !== undefined && (v.when === undefined || v.signalAfterLast) ? 'after' : (v.when ?? 'listening');
   if (whenMode === 'after') {
     if (v.signalAfter === undefined) throw new UsageError('--when after needs --signal-after MS');
     plan.when = { mode: 'after', ms: v.signalAfter };
@@ -187,9 +193,7 @@ export function runArgsFrom(v: RunValues, command: string[]): RunArgs {
     if (preStop.length > 1) throw new UsageError(`a Pod's preStop has one handler: give only one of ${preStop.map((p) => p.flag).join(', ')}`);
     if (signalGiven && k8sStopSignal && k8sStopSignal !== plan.signal) throw new UsageError(`--signal ${plan.signal} and --stop-signal ${k8sStopSignal} disagree: with --k8s use --stop-signal`);
     r.k8s = { graceSeconds: graceSeconds ?? 30, stopSignal: k8sStopSignal ?? plan.signal, ...(preStop[0] ? { preStop: preStop[0].p } : {}) };
-    plan.signal = r.k8s.stopSignal;
-    plan.graceMs = r.k8s.graceSeconds * 1000;
-    plan.delivery = 'main';
+    Object.assign(plan, k8sSignalPlan(plan, r.k8s).plan);
   }
   const platform = platformFrom(v, plan, { k8s, load: !!r.load, signalGiven, graceGiven, deliveryGiven, second: !!second });
   if (platform) r.platform = platform;

@@ -36,6 +36,12 @@ test('durations and signals in every spelling the README shows', () => {
   assert.equal(r.stallMs, 2000);
 });
 
+test('--signal-after and --when: the later one on the line decides', () => {
+  assert.deepEqual(parseRunArgs(['--when', 'never', '--signal-after', '2s', '--', 'node']).plan.when, { mode: 'after', ms: 2000 });
+  assert.deepEqual(parseRunArgs(['--signal-after', '2s', '--when', 'never', '--', 'node']).plan.when, { mode: 'never' });
+  assert.deepEqual(parseRunArgs(['--when', 'after', '--signal-after', '500', '--', 'node']).plan.when, { mode: 'after', ms: 500 });
+});
+
 test('everything after -- is the service command, its own options included', () => {
   const r = parseRunArgs(['--json', '--', 'node', 'app.js', '--grace', '5', '--json', '--']);
   assert.deepEqual(r.command, ['node', 'app.js', '--grace', '5', '--json', '--']);
