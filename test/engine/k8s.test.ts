@@ -81,7 +81,7 @@ describe('Kubernetes termination', { concurrency: 1 }, () => {
     assert.equal(t.analysis!.k8s!.fate, 'killed');
     assert.match(t.analysis!.verdict, /^A real pod would have been killed at 3\.5 s; \d+ handles? alive\. SIGTERM did not stop it/);
     const killed = finding(t, 'killed-at-deadline')!;
-    assert.match(killed.title, /^Killed by SIGKILL 3\.5\d s after termination began \(terminationGracePeriodSeconds 3\)$/);
+    assert.match(killed.title, /^Killed by SIGKILL 3\.5\d? s after termination began \(terminationGracePeriodSeconds 3\)$/);
   });
 
   test('preStop overruns the grace period: SIGTERM at the deadline (+2 s), SIGKILL 2 s later (+4 s), the one-off extension', async () => {

@@ -13,6 +13,7 @@ import { readJournal, type JournalStart } from '../journal';
 import type { Trace, Delivery } from '../../shared/trace';
 import { LaunchError, type RunOptions, type RunHandle, type RunUpdate } from '../run-api';
 import { withPlatformDefaults } from '../platform/options';
+import { k8sSignalPlan } from '../../shared/k8s-plan';
 import { TOOL_VERSION } from '../version';
 import { Run, type Rescue } from './run';
 
@@ -37,12 +38,8 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
   const cwd = path.resolve(opts.cwd || process.cwd());
   if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) throw new LaunchError(`Working directory does not exist: ${cwd}`);
   if (!opts.command.length) throw new LaunchError('No command given. Usage: shutdown-trace run [options] -- <command> [args...]');
-  if (opts.k8s) {
-    // The kubelet sends the stop signal to the main process only, once, and kills by its own arithmetic.
-    const { second: _second, ...plan } = opts.plan;
-    void _second;
-    opts = { ...opts, plan: { ...plan, signal: opts.k8s.stopSignal, graceMs: opts.k8s.graceSeconds * 1000, delivery: 'main' } };
-  }
+  // The kubelet sends the stop signal to the main process only, once, and kills by its own arithmetic.
+  if (opts.k8s) opts = { ...opts, plan: k8sSignalPlan(opts.plan, opts.k8s).plan };
   opts = withPlatformDefaults(opts); // --k8s as PID 1, --init in front of the command
   const run = new Run(opts, cwd);
   await run.start();
