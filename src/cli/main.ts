@@ -26,9 +26,9 @@ export function program(done: (code: number | Promise<number>) => void): CliComm
   cli
     .description("Trace how a Node.js service shuts down: signals, listeners, phases against the grace period, and the handles that kept it alive.")
     .version(TOOL_VERSION, '--version', 'print the version')
-    .helpOption('-h, --help', 'show help (for a command: shutdown-trace <command> --help)')
+    .helpOption('-h, --help', 'show help')
     .enablePositionalOptions()
-    .addHelpText('after', '\nExit codes: 0 traced (whatever the service did), 1 a check budget broken, 2 usage or launch error, 130 interrupted.\n');
+    .addHelpText('after', "\nEach command's options: shutdown-trace <command> --help\nExit codes: 0 traced (whatever the service did), 1 a check budget broken, 2 usage or launch error, 130 interrupted.\n");
 
   const run = declareRunOptions(cli.command('run').description("trace a service's shutdown: shutdown-trace run [options] -- <command> [args...]") as CliCommand);
   run.action((command: string[], v: RunValues) => done(runRun(runArgsFrom(v, command))));
