@@ -70,6 +70,8 @@ export function activate(context: vscode.ExtensionContext): { controller: Contro
   register('shutdownTrace.traces.orderByTime', () => traces.setOrder('time'));
   register('shutdownTrace.traces.orderByVerdict', () => traces.setOrder('verdict'));
   register('shutdownTrace.traces.close', () => traces.close());
+  register('shutdownTrace.traces.openAsText', (a) => traces.openAsText(a));
+  register('shutdownTrace.traces.copyPath', (a) => traces.copyPath(a));
 
   // The check budgets in the Testing view.
   c.budgets = new BudgetTests(c);

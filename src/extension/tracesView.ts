@@ -183,6 +183,19 @@ export class TracesFolderView implements vscode.TreeDataProvider<Node>, vscode.D
     return { written, problems };
   }
 
+  /** "Open as text" on an item: the file itself (a spool, a broken trace, a trace's JSON). */
+  async openAsText(node: unknown): Promise<void> {
+    const file = fileOf(node);
+    if (file) await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'default');
+  }
+
+  /** "Copy path" on an item. */
+  async copyPath(node: unknown): Promise<string | undefined> {
+    const file = fileOf(node);
+    if (file) await vscode.env.clipboard.writeText(file);
+    return file;
+  }
+
   // ---------------------------------------------------------------- tree
 
   getChildren(node?: Node): Node[] {
@@ -285,6 +298,13 @@ export class TracesFolderView implements vscode.TreeDataProvider<Node>, vscode.D
     this.watcher?.dispose();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** The file of a trace, spool or unreadable item (what a context-menu command receives). */
+function fileOf(node: unknown): string | undefined {
+  if (!node || typeof node !== 'object' || !('type' in node) || !('row' in node)) return undefined;
+  const row = (node as { row?: { file?: unknown } }).row;
+  return typeof row?.file === 'string' ? row.file : undefined;
 }
 
 function isDir(p: string): boolean {

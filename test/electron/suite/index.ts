@@ -450,6 +450,12 @@ test('a folder of traces outside the workspace: listed worst first, a spool coll
   await vscode.commands.executeCommand(item.command.command, ...(item.command.arguments ?? []));
   const file = path.join(dir, 'pod', 'throw-sync-handler.shutdown-trace.json');
   await waitFor('the viewer on the clicked trace', () => !!viewFor(file));
+  // The context menu: Copy path, and Open as text (the JSON itself, e.g. to see why a file is unreadable).
+  assert.equal(await cmd<string>('shutdownTrace.traces.copyPath', crashed), file);
+  assert.equal(await vscode.env.clipboard.readText(), file);
+  const bad = traces.getChildren(roots[3])[0];
+  await cmd('shutdownTrace.traces.openAsText', bad);
+  await waitFor('the unreadable file as text', () => vscode.window.activeTextEditor?.document.uri.fsPath === path.join(dir, 'cut.shutdown-trace.json'));
   await cmd('shutdownTrace.traces.close');
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   fs.rmSync(dir, { recursive: true, force: true });
