@@ -93,32 +93,63 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     }
   };
 
-  // One getter and one setter for every module (not a pair of closures each): the package of a
-  // module waiting to finish loading is kept here.
-  const pending = new WeakMap<object, { pkg: string; enumerable: boolean | undefined }>();
+  type Mod = { loaded?: unknown; exports?: unknown };
+
+  // Modules still loading, in load order: CommonJS loading is synchronous, so the last one that
+  // has not finished is the one whose code is calling `require` now, the new module's parent.
+  const loading: { mod: Mod; pkg: string | undefined }[] = [];
+  // Inner modules of a package (required while another module of the same package loads):
+  // scanned once they have finished, at the next module cached or when the module of that
+  // package that another package (or the user) required finishes, whichever comes first.
+  let inner: { mod: Mod; pkg: string }[] = [];
+  const scanFinishedInner = () => {
+    if (inner.length === 0) return;
+    const left: typeof inner = [];
+    for (const m of inner) {
+      if (m.mod.loaded === true) {
+        const exp = m.mod.exports;
+        guard('package classes', () => scanExports(m.pkg, exp));
+      } else left.push(m);
+    }
+    inner = left;
+  };
+
+  // Modules required from outside their package (or at run time) get a `loaded` setter, which
+  // Node calls after the module's code has run: their classes are wrapped before the requiring
+  // code gets them. One getter and one setter for all of them (not a pair of closures each).
+  const entries = new WeakMap<object, { pkg: string; enumerable: boolean | undefined }>();
   const loadedAccessor = {
     configurable: true,
     get: () => false,
-    set(this: { loaded?: unknown; exports?: unknown }, v: unknown) {
-      const p = pending.get(this);
+    set(this: Mod, v: unknown) {
+      const p = entries.get(this);
       Object.defineProperty(this, 'loaded', { value: v, writable: true, configurable: true, enumerable: p ? p.enumerable : true });
       if (p && v === true) {
-        pending.delete(this);
+        entries.delete(this);
+        scanFinishedInner();
         const exp = this.exports;
         guard('package classes', () => scanExports(p.pkg, exp));
       }
     },
   };
 
-  const watch = (filename: string, mod: { loaded?: unknown; exports?: unknown }) => {
-    const pkg = packageOf(filename);
-    // Every module of a package: owners are often exported from an inner file (node-cron's tasks).
+  const watch = (filename: string, mod: Mod) => {
+    while (loading.length && loading[loading.length - 1].mod.loaded === true) loading.pop();
+    const parent = loading[loading.length - 1];
+    scanFinishedInner();
     // A .json module holds data, never a class (mime-db's has 2,279 keys).
-    if (!pkg || seenFiles.has(filename) || filename.endsWith('.json')) return;
+    const pkg = filename.endsWith('.json') ? undefined : packageOf(filename);
+    loading.push({ mod, pkg });
+    // Every module of a package: owners are often exported from an inner file (node-cron's tasks).
+    if (!pkg || seenFiles.has(filename)) return;
     seenFiles.add(filename);
+    if (parent && parent.pkg === pkg) {
+      inner.push({ mod, pkg });
+      return;
+    }
     const d = Object.getOwnPropertyDescriptor(mod, 'loaded');
     if (!d || d.value !== false || !d.configurable) return;
-    pending.set(mod, { pkg, enumerable: d.enumerable });
+    entries.set(mod, { pkg, enumerable: d.enumerable });
     Object.defineProperty(mod, 'loaded', { ...loadedAccessor, enumerable: d.enumerable });
   };
 
@@ -127,10 +158,20 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
       const ok = Reflect.set(target, key, value);
       if (typeof key === 'string' && value && typeof value === 'object') {
         try {
-          watch(key, value as never);
+          watch(key, value as Mod);
         } catch {}
       }
       return ok;
+    },
+    // A module that threw while loading is taken out of the cache: it will never finish.
+    deleteProperty(target, key) {
+      const mod = (target as Record<string, unknown>)[key as string];
+      try {
+        const i = loading.findIndex((m) => m.mod === mod);
+        if (i >= 0) loading.splice(i, 1);
+        inner = inner.filter((m) => m.mod !== mod);
+      } catch {}
+      return Reflect.deleteProperty(target, key);
     },
   });
 }

@@ -3,12 +3,39 @@
  * a second later) and reported as orphans; then every process's end is settled from what it
  * reported and what the tool sent it.
  */
+import * as fs from 'fs';
 import { isAlive, type ProcEntry } from '../proctree';
 import { redactArgv } from '../redact';
 import type { LauncherEvent, ProcessInfo, TraceEvent } from '../../shared/trace';
 import { monoMs } from './clock';
 
 const ORPHAN_TERM_WAIT_MS = 1000;
+const CONNECT_WAIT_MS = 1000;
+
+/**
+ * The survivors that carry this run's preload (its token in their environment) and are still
+ * alive, once each has connected or CONNECT_WAIT_MS has passed: a helper spawned just before
+ * the main process exited may still be starting, and the preload connects only after its main
+ * module ran. Those that never connect are stopped without a snapshot, as before.
+ */
+export async function connectedSurvivors(survivors: ProcEntry[], token: string, connected: () => number[]): Promise<number[]> {
+  const traced = survivors.map((s) => s.pid).filter((pid) => carriesToken(pid, token));
+  const until = monoMs() + CONNECT_WAIT_MS;
+  for (;;) {
+    const now = connected();
+    const waiting = traced.filter((pid) => !now.includes(pid) && isAlive(pid));
+    if (waiting.length === 0 || monoMs() >= until) return survivors.map((s) => s.pid).filter((pid) => now.includes(pid));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function carriesToken(pid: number, token: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(token);
+  } catch {
+    return false;
+  }
+}
 
 export interface OrphanHost {
   now(): number;

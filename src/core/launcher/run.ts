@@ -27,7 +27,7 @@ import { Platform } from '../platform/session';
 import { monoMs } from './clock';
 import { defaultPreloadPath, quoteNodeOption, resolveCommand, withPreload } from './command';
 import { KubeletTermination } from './kubernetes';
-import { settleExits, stopOrphans } from './orphans';
+import { connectedSurvivors, settleExits, stopOrphans } from './orphans';
 import { captureLines } from './output';
 import { mergeSpools, writeTrace } from './spools';
 import { Traffic } from './traffic';
@@ -439,7 +439,7 @@ export class Run implements RunHandle {
     const survivors = runMembers(this.mainPid, this.procs.keys()).filter((m) => m.pid !== this.mainPid);
     if (survivors.length) {
       // Show what they hold before stopping them.
-      const tracedSurvivors = survivors.map((s) => s.pid).filter((p) => this.collector.connectedPids().includes(p));
+      const tracedSurvivors = await connectedSurvivors(survivors, this.collector.token, () => this.collector.connectedPids());
       if (tracedSurvivors.length) {
         this.collector.requestSnapshot('stalled', tracedSurvivors);
         await new Promise((r) => setTimeout(r, 150));
