@@ -5,7 +5,7 @@
  * million events for a summary would take seconds.
  */
 import type { Trace } from '../shared/trace';
-import { analyze } from '../core/analysis';
+import { analysisOf } from '../core/analysis';
 import { redactTrace } from '../core/redact';
 import { collectorTokens } from '../core/collector';
 import { terminalSafeDeep } from '../core/terminal-safe';
@@ -16,6 +16,6 @@ export function printable(trace: Trace): Trace {
 
 /** The same parts, redacted only (for JSON output, where JSON escaping keeps the terminal safe). */
 export function redactedSummary(trace: Trace): Trace {
-  const analysis = trace.analysis ?? analyze(trace);
+  const analysis = analysisOf(trace);
   return redactTrace({ ...trace, events: [], output: [], analysis }, collectorTokens());
 }

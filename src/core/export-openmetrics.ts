@@ -6,7 +6,7 @@
  * apart by their instance labels (service, host, pod, namespace, pid).
  */
 import type { Trace, ExitReason } from '../shared/trace';
-import { analyze } from './analysis';
+import { analysisOf } from './analysis';
 import { resourceOf, wallAtZero } from './resource';
 
 const EXIT_REASONS: ExitReason[] = ['graceful', 'forced-exit', 'killed-at-deadline', 'killed-by-signal', 'crashed', 'exited-before-signal', 'still-running', 'unknown'];
@@ -58,7 +58,7 @@ export function toOpenMetrics(traces: Trace[]): string {
   const fam = (name: string) => fams.find((f) => f.name === name)!;
   const instances = new Map<string, number>();
   for (const trace of traces) {
-    const a = trace.analysis ?? analyze(trace);
+    const a = analysisOf(trace);
     const r = resourceOf(trace);
     const pid = a.servicePid ?? trace.meta.mainPid ?? 0;
     const base: Record<string, string> = { service: String(r['service.name']) };

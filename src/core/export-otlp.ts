@@ -20,7 +20,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Trace, TraceEvent, PhaseTiming } from '../shared/trace';
-import { analyze } from './analysis';
+import { analysisOf } from './analysis';
 import { resourceOf, wallAtZero } from './resource';
 import { TOOL_VERSION } from './version';
 import type { StandaloneTrace } from './spool-format';
@@ -40,7 +40,7 @@ type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
 
 /** The spans of one shutdown; ids derive from the trace, so exporting it twice gives the same trace id. */
 export function shutdownSpans(trace: Trace): ReadableSpan[] {
-  const a = trace.analysis ?? analyze(trace);
+  const a = analysisOf(trace);
   const wall0 = wallAtZero(trace);
   const at = (t: number) => hrTime(wall0 + t);
   const resourceAttrs = resourceOf(trace);

@@ -36,8 +36,8 @@ function analyzeTraffic(trace: Trace): Analysis {
 
 /**
  * The analysis every consumer reads: the trace's own (what the run showed), with the parts an
- * older writer did not record (leaks, the shutdown window, request roles) filled in from a fresh
- * analysis; a fresh one when the trace has none.
+ * older writer did not record (the leaks with their count, the shutdown window, request roles)
+ * taken from a fresh analysis of the events; a fresh one when the trace has none.
  */
 export function analysisOf(trace: Trace): Analysis {
   const stored = trace.analysis;
@@ -46,7 +46,8 @@ export function analysisOf(trace: Trace): Analysis {
   const fresh = analyze(trace);
   return {
     ...stored,
-    leaks: stored.leaks ?? fresh.leaks,
+    // The leaks and their count come together, so the two never disagree.
+    ...(stored.leaks ? {} : { leaks: fresh.leaks, leakedHandleCount: fresh.leakedHandleCount }),
     window: stored.window ?? fresh.window,
     ...(stored.requests ? { requests: { ...stored.requests, roles: stored.requests.roles ?? fresh.requests?.roles } } : {}),
   };
