@@ -6,16 +6,14 @@
 import type { HostToWebview } from '../../src/shared/messages';
 import type { Frame as StackFrame } from '../../src/shared/frames';
 import type { Trace, TraceEvent, Finding, OutputLine } from '../../src/shared/trace';
-import { validateTrace, parseTrace } from '../../src/shared/trace-file';
 import { Host } from './host';
-import { Model, Track, F, HandleRec } from './model';
+import { Model, Track, HandleRec } from './model';
 import { Viewport } from './view';
-import { Renderer, Frame, hitTest, GUTTER, AXIS_H, setGutter, GUTTER_NARROW, GUTTER_WIDE } from './render';
+import { Renderer, Frame, GUTTER, AXIS_H, setGutter, GUTTER_NARROW, GUTTER_WIDE } from './render';
 import { ItemLayer } from './layer';
 import { Summary } from './summary';
-import { renderDetails } from './details';
 import { readPalette, Palette } from './theme';
-import { el, clear, fmtDur, fmtAt, displayText } from './util';
+import { el, clear, fmtDur, displayText } from './util';
 import type { PanelAction } from '../../src/shared/messages';
 import * as navigate from './app/navigate';
 import * as selection from './app/selection';
@@ -23,7 +21,7 @@ import * as empty from './app/empty';
 import * as input from './app/input';
 import * as hooks from './app/hooks';
 import * as load from './app/load';
-import { decodeTraceColumns } from '../../src/shared/trace-columns';
+import { ZOOM_STEP, type SavedState, type Loc } from './app/shared';
 
 export interface Stats {
   /** Bundle started. */
@@ -52,22 +50,6 @@ export interface Stats {
   paintedAt: number;
 }
 
-export interface SavedState {
-  v: 1;
-  trace: string;
-  t0: number;
-  t1: number;
-  follow: boolean;
-  sel: string | null;
-  scrollTop: number;
-  finding: number;
-}
-
-export type Loc = { tr: Track; i: number };
-
-export const ZOOM_STEP = 1.6;
-/** Live events whose marker must reach the item layer in the frame that draws it. */
-export const URGENT_KINDS = new Set(['signal', 'signal-sent', 'kill-sent', 'deadline', 'process-exit', 'exit']);
 
 export class App {
   readonly host = new Host();
@@ -505,21 +487,8 @@ export class App {
   }
 }
 
-export function rel(m: Model, t: number): string {
-  const { t: s, name } = m.signalRef();
-  if (s !== s) return '';
-  const d = t - s;
-  return `  (${d >= 0 ? '+' : ''}${fmtDur(Math.abs(d))} ${d >= 0 ? 'after' : 'before'} ${displayText(name, 60)})`;
-}
-
 function fmtTick0(t: number): string {
   return Math.abs(t) < 1e-9 ? '0 ms' : fmtDur(t).replace('−', '−');
 }
 
-export function traceKeyOf(t: Trace): string {
-  const m = t.meta;
-  return `${m?.createdAt ?? ''}|${(m?.command ?? []).join(' ')}|${m?.mainPid ?? ''}`;
-}
 
-/** The exhaustive check of a switch that tolerates unknown message types at run time. */
-function tolerate(_m: never): void {}

@@ -4,7 +4,7 @@
  * Important kinds first (signals, kill, deadline, exits, leaks, phases), then an even sample
  * of the dense tracks. Their text is the label a user reads on the canvas.
  */
-import { Model, Track, K, KIND_NAME, F } from './model';
+import { Track, K, KIND_NAME, F } from './model';
 import { Frame, Box, AXIS_H, GUTTER } from './render';
 import { upperBound } from './util';
 

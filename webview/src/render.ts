@@ -11,7 +11,7 @@ import { tickStep } from './view';
 import type { Palette } from './theme';
 import { upperBound } from './util';
 import { GUTTER, AXIS_H, type Box, type Frame } from './render/geometry';
-import { C, fillOf, strokeOf, FLUSH_ORDER } from './render/slots';
+import { fillOf, strokeOf, FLUSH_ORDER } from './render/slots';
 import * as bars from './render/bars';
 import * as markers from './render/markers';
 import * as chrome from './render/chrome';
@@ -203,8 +203,18 @@ export class Renderer {
       case 'logs':
         bars.drawTicks(this, fr, r, y, X);
         break;
-      default:
+      case 'handles':
+      case 'k8s':
+      case 'leaks':
+      case 'listeners':
+      case 'load':
+      case 'phases':
+      case 'requests':
+      case 'server':
         bars.drawBars(this, fr, r, y, X);
+        break;
+      default:
+        unknownTrack(tr.type);
     }
   }
 
@@ -216,3 +226,5 @@ export class Renderer {
   }
 
 }
+
+function unknownTrack(_t: never): void {}

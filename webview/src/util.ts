@@ -32,7 +32,7 @@ export function clear(node: Element): void {
 }
 
 // Bidi overrides/isolates/marks, zero-width characters, BOM, C0/C1 controls (tab and newline kept).
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-misleading-character-class -- the class lists invisible characters (variation selectors among them) on purpose
 const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]/g;
 
 /**

@@ -1,14 +1,7 @@
 /** States without a trace: a run starting, and the empty state that guides instead of an error. */
 import type { App } from '../app';
-import type { Frame as StackFrame } from '../../../src/shared/frames';
-import type { Finding } from '../../../src/shared/trace';
 import type { PanelAction } from '../../../src/shared/messages';
-import { F, type Track, type HandleRec } from '../model';
-import { Viewport } from '../view';
-import { hitTest, GUTTER, AXIS_H } from '../render';
-import { renderDetails } from '../details';
-import { el, clear, fmtDur, fmtAt, displayText } from '../util';
-import { ZOOM_STEP, rel, type Loc } from '../app';
+import { el, clear, displayText } from '../util';
 
 // ---------------------------------------------------------------- states without a trace
 

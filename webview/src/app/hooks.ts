@@ -1,14 +1,5 @@
 /** Hooks for tests and benchmarks: window.__shutdownTraceStats and window.__shutdownTrace. */
 import type { App } from '../app';
-import type { Frame as StackFrame } from '../../../src/shared/frames';
-import type { Finding } from '../../../src/shared/trace';
-import type { PanelAction } from '../../../src/shared/messages';
-import { F, type Track, type HandleRec } from '../model';
-import { Viewport } from '../view';
-import { hitTest, GUTTER, AXIS_H } from '../render';
-import { renderDetails } from '../details';
-import { el, clear, fmtDur, fmtAt, displayText } from '../util';
-import { ZOOM_STEP, rel, type Loc } from '../app';
 
 // ---------------------------------------------------------------- hooks for tests and benchmarks
 

@@ -1,14 +1,9 @@
 /** Mouse, wheel and keyboard: zoom, pan, drag, hover tooltips, clicks on items, keys. */
 import type { App } from '../app';
-import type { Frame as StackFrame } from '../../../src/shared/frames';
-import type { Finding } from '../../../src/shared/trace';
-import type { PanelAction } from '../../../src/shared/messages';
-import { F, type Track, type HandleRec } from '../model';
-import { Viewport } from '../view';
+import { F } from '../model';
 import { hitTest, GUTTER, AXIS_H } from '../render';
-import { renderDetails } from '../details';
 import { el, clear, fmtDur, fmtAt, displayText } from '../util';
-import { ZOOM_STEP, rel, type Loc } from '../app';
+import { ZOOM_STEP, rel, type Loc } from './shared';
 
 // ---------------------------------------------------------------- interaction
 

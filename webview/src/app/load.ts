@@ -10,7 +10,7 @@ import { validateTrace, parseTrace } from '../../../src/shared/trace-file';
 import { decodeTraceColumns } from '../../../src/shared/trace-columns';
 import { Model } from '../model';
 import { clear } from '../util';
-import { traceKeyOf, URGENT_KINDS, type SavedState } from '../app';
+import { traceKeyOf, URGENT_KINDS, type SavedState } from './shared';
 
 export function receive(a: App, m: HostToWebview): void {
   const t = performance.now();
@@ -59,7 +59,7 @@ export function receive(a: App, m: HostToWebview): void {
       return;
     }
     a.showError(`The timeline could not show a: ${(e as Error).message}`);
-    // eslint-disable-next-line no-console
+     
     console.error(e);
   }
 }

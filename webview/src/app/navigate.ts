@@ -1,14 +1,9 @@
 /** Moving the view: Fit (the shutdown, then the whole run), zoom, pan, and bringing items into view. */
 import type { App } from '../app';
-import type { Frame as StackFrame } from '../../../src/shared/frames';
-import type { Finding } from '../../../src/shared/trace';
-import type { PanelAction } from '../../../src/shared/messages';
-import { F, type Track, type HandleRec } from '../model';
+import { type Track } from '../model';
 import { Viewport } from '../view';
-import { hitTest, GUTTER, AXIS_H } from '../render';
-import { renderDetails } from '../details';
-import { el, clear, fmtDur, fmtAt, displayText } from '../util';
-import { ZOOM_STEP, rel, type Loc } from '../app';
+import { AXIS_H } from '../render';
+import { type Loc } from './shared';
 
 export function bounds(a: App): [number, number] | undefined {
   return a.model ? a.model.extent() : undefined;

@@ -2,13 +2,9 @@
 import type { App } from '../app';
 import type { Frame as StackFrame } from '../../../src/shared/frames';
 import type { Finding } from '../../../src/shared/trace';
-import type { PanelAction } from '../../../src/shared/messages';
-import { F, type Track, type HandleRec } from '../model';
-import { Viewport } from '../view';
-import { hitTest, GUTTER, AXIS_H } from '../render';
+import { type HandleRec } from '../model';
 import { renderDetails as renderDetailsPane } from '../details';
-import { el, clear, fmtDur, fmtAt, displayText } from '../util';
-import { ZOOM_STEP, rel, type Loc } from '../app';
+import { el, displayText } from '../util';
 
 export function select(a: App, key: string | null, opts: { keepEvidence?: boolean; reveal?: boolean } = {}): void {
   const m = a.model;

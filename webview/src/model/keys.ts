@@ -109,10 +109,42 @@ export function keyForEvent(m: Model, idx: number): string | null {
       return 'e:' + idx;
     }
     case 'deadline':
+    case 'active-count':
+    case 'before-exit':
+    case 'collector-rejected':
+    case 'conn-end':
+    case 'dropped':
+    case 'error':
+    case 'exit-call':
+    case 'grace-extension':
+    case 'kill-sent':
+    case 'listen':
+    case 'listener-start':
+    case 'load-request':
+    case 'load-start':
+    case 'load-summary':
+    case 'note':
+    case 'orphan':
+    case 'platform':
+    case 'prestop-end':
+    case 'prestop-start':
+    case 'process-exit':
+    case 'request-start':
+    case 'server-close':
+    case 'signal-sent':
+    case 'snapshot':
+    case 'spawn':
+    case 'termination-start':
+      // an item of its own, keyed by its event
       return 'e:' + idx;
     default:
-      return 'e:' + idx;
+      // a kind from a newer trace version
+      return newerKind(e, idx);
   }
+}
+
+function newerKind(_e: never, idx: number): string {
+  return 'e:' + idx;
 }
 
 /** The trace.events index an item key stands for (its start event), or -1. */

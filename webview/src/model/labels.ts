@@ -189,8 +189,43 @@ export function eventLabel(e: TraceEvent): string {
       return `load ${e.rate}/s${e.sse ? ` + ${e.sse} SSE` : ''}`;
     case 'load-summary':
       return `load done: ${e.sent} sent`;
-    default:
+    case 'active-count':
+    case 'conn-end':
+    case 'deadline':
+    case 'error':
+    case 'exit-call':
+    case 'exit':
+    case 'grace-extension':
+    case 'handle-close':
+    case 'handle-open':
+    case 'kill-sent':
+    case 'listen':
+    case 'listener-end':
+    case 'listener-settled':
+    case 'listener-start':
+    case 'load-request':
+    case 'phase-end':
+    case 'phase-start':
+    case 'prestop-end':
+    case 'prestop-start':
+    case 'process-exit':
+    case 'request-end':
+    case 'request-start':
+    case 'server-close':
+    case 'server-closed':
+    case 'signal-sent':
+    case 'signal':
+    case 'spawned':
+    case 'termination-start':
+      // these have labels of their own (label() above); as a plain marker, the kind names it
       return e.kind;
+    default:
+      return newerKindLabel(e);
   }
+}
+
+/** A kind from a newer trace version: its name. */
+function newerKindLabel(e: never): string {
+  return displayText((e as { kind?: unknown }).kind, 60);
 }
 

@@ -79,7 +79,7 @@ export function openEnd(m: Model, l: Lane | null): number {
 }
 
 export function extent(m: Model): [number, number] {
-  let lo = Math.min(0, m.tMin);
+  const lo = Math.min(0, m.tMin);
   let hi = Math.max(m.tMax, m.now);
   if (m.deadlineT === m.deadlineT) hi = Math.max(hi, m.deadlineT);
   if (hi - lo < 1) hi = lo + 1;

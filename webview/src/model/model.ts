@@ -138,7 +138,7 @@ export class Model {
   // ---------------------------------------------------------------- building
 
   lane(pid: number): Lane {
-    let l = this.laneByPid.get(pid);
+    const l = this.laneByPid.get(pid);
     if (l) return l;
     const info: ProcessInfo = { pid, ppid: 0, command: pid === 0 ? 'launcher' : `pid ${pid}`, traced: false, isMain: pid === this.trace.meta?.mainPid };
     this.trace.processes.push(info);

@@ -1,5 +1,5 @@
 /** Rows of bars (intervals), ticks (instants) and the live-handle count series. */
-import { K, F, type Row } from '../model';
+import { F, type Row } from '../model';
 import type { Renderer } from '../render';
 import { GUTTER, type Frame } from './geometry';
 import { C, slot, SPARSE, WIDE_PX, LOD_MIN_ITEMS, firstSpanReaching } from './slots';
@@ -211,8 +211,6 @@ export function drawLeakEnd(rd: Renderer, fr: Frame, x: number, y: number, h: nu
 }
 
 export function drawTicks(rd: Renderer, fr: Frame, r: Row, y: number, X: (t: number) => number): void {
-  const { ctx } = rd;
-  const { pal } = fr;
   const tr = r.track;
   const [i0, i1] = rd.visible(fr, tr);
   const st = tr.start;
