@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectDir } from '../core/collect-dir';
 import { writeFileAtomic } from '../cli/io';
-import { parseDuration } from '../shared/duration';
+import { parseSeconds } from '../cli/args';
 import { SPOOL_SUFFIX, TRACE_SUFFIX } from '../core/spool-format';
 import { assertNever } from '../shared/assert-never';
 import { describeRow, FolderReader, formatWhen, groupsOf, labelOf, byTime, type BadRow, type FolderScan, type SpoolRow, type Tone, type TraceRow } from './traceFolder';
@@ -315,9 +315,13 @@ function isDir(p: string): boolean {
   }
 }
 
-/** --grace's grammar, read by the one shared parser; a bare number is seconds there, as in `collect --grace 30`. */
+/** Exactly collect's --grace (a bare number is seconds, as in the Pod spec): the CLI's own reader. */
 function durationOf(v: string): number | undefined {
-  return /^\s*\d+(\.\d+)?\s*$/.test(v) ? Math.round(parseFloat(v) * 1000) : parseDuration(v);
+  try {
+    return parseSeconds(v, 'grace');
+  } catch {
+    return undefined;
+  }
 }
 
 function toneOfGroup(rows: TraceRow[]): Tone {
