@@ -37,6 +37,11 @@ test('traces are grouped by verdict, worst first, with who, pid, headline and th
   const scan = await new FolderReader(dir).scan();
   const groups = groupsOf(scan);
   assert.deepEqual(
+    scan.traces.map((t) => t.exitReason),
+    ['killed-at-deadline', 'forced-exit', 'graceful'],
+    'the list itself is worst first',
+  );
+  assert.deepEqual(
     groups.map((g) => g.title),
     ['Killed at the deadline', 'Forced exit (process.exit)', 'Graceful'],
   );
