@@ -39,7 +39,11 @@ const INIT = String.raw`(() => {
 async function columnsScript() {
   const r = await esbuild.build({
     absWorkingDir: ROOT,
-    stdin: { contents: "import { encodeTraceColumns, columnBuffers } from './src/shared/trace-columns'; (globalThis as any).__columns = { encodeTraceColumns, columnBuffers };", loader: 'ts', resolveDir: ROOT },
+    stdin: {
+      contents: "import { encodeTraceColumns, columnBuffers } from './src/shared/trace-columns'; (globalThis as any).__columns = { encodeTraceColumns, columnBuffers };",
+      loader: 'ts',
+      resolveDir: ROOT,
+    },
     bundle: true,
     platform: 'browser',
     target: 'es2020',
@@ -200,7 +204,10 @@ async function oneSize(page, n, loadsPerSize, columns) {
   );
   // (c) the app's own hook: synchronous draws without presenting (see README: Chromium batches
   // the raster of ~12 such draws into one, so its p95 shows the batch, not a frame)
-  await page.evaluate(() => { window.__shutdownTrace.fit(); window.__shutdownTrace.zoom(4); });
+  await page.evaluate(() => {
+    window.__shutdownTrace.fit();
+    window.__shutdownTrace.zoom(4);
+  });
   const bench = await page.evaluate(() => window.__shutdownTrace.benchFrames(80));
   await page.evaluate(() => window.__shutdownTrace.fit());
   await sleep(100);
@@ -266,8 +273,14 @@ async function oneSize(page, n, loadsPerSize, columns) {
     animationFrames: anim.length,
     benchFramesHookMs: { avg: round(bench.avg, 2), p95: round(bench.p95, 2), max: round(bench.max, 2) },
     inputFrameDrawMs: summary(frameMs, 2),
-    wheelInputToFrameMs: summary(wheel.map((x) => x.latency), 1),
-    dragInputToFrameMs: summary(drag.map((x) => x.latency), 1),
+    wheelInputToFrameMs: summary(
+      wheel.map((x) => x.latency),
+      1,
+    ),
+    dragInputToFrameMs: summary(
+      drag.map((x) => x.latency),
+      1,
+    ),
     lastLayerSyncMs: round(after.syncMs, 1),
     maxFrameMsAll: round(after.maxFrameMs, 1),
   };
@@ -289,7 +302,9 @@ export async function runScale(helpers, { sizes = [10_000, 100_000, 1_000_000], 
         const r = await oneSize(page, n, loadsPerSize, columns);
         r.problems = problems.slice(0, 5);
         out[n] = r;
-        log(`  ${String(n).padStart(7)} events: first paint ${r.firstPaintMs} ms [${r.firstPaintMsEach.join(', ')}] (post→paint incl. clone ${r.postToPaintMs} ms, as JSON text ${r.textPostToPaintMs} ms${r.columnsPostToPaintMs !== undefined ? `, as columns ${r.columnsPostToPaintMs} ms [${r.columnsPostToPaintMsEach.join(', ')}] + VS Code's JSON of the rest ${r.columnsRestJsonMs} ms, host encode ${r.columnsHostEncodeMs} ms` : ''}), frame draw+raster p95 ${r.frameDrawPlusRasterMs.p95} ms, animation ${r.animationDroppedFrames}/${r.animationFrames} frames over 20 ms, hook benchFrames p95 ${r.benchFramesHookMs.p95} ms`);
+        log(
+          `  ${String(n).padStart(7)} events: first paint ${r.firstPaintMs} ms [${r.firstPaintMsEach.join(', ')}] (post→paint incl. clone ${r.postToPaintMs} ms, as JSON text ${r.textPostToPaintMs} ms${r.columnsPostToPaintMs !== undefined ? `, as columns ${r.columnsPostToPaintMs} ms [${r.columnsPostToPaintMsEach.join(', ')}] + VS Code's JSON of the rest ${r.columnsRestJsonMs} ms, host encode ${r.columnsHostEncodeMs} ms` : ''}), frame draw+raster p95 ${r.frameDrawPlusRasterMs.p95} ms, animation ${r.animationDroppedFrames}/${r.animationFrames} frames over 20 ms, hook benchFrames p95 ${r.benchFramesHookMs.p95} ms`,
+        );
       } finally {
         await ctx.close();
       }

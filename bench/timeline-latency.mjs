@@ -157,7 +157,12 @@ export async function runTimelineLatency(helpers, { signals = 60, host = 'direct
     }
     const out = {
       host,
-      hostPolicy: host === 'extension' ? `leading-edge throttle, at most one append per ${appendIntervalMs} ms, tick ${tickMs} ms (src/extension/traceView.ts)` : host === 'batched' ? `append ${appendIntervalMs} ms after the first change (the panel's earlier policy)` : 'each launcher update forwarded at once',
+      hostPolicy:
+        host === 'extension'
+          ? `leading-edge throttle, at most one append per ${appendIntervalMs} ms, tick ${tickMs} ms (src/extension/traceView.ts)`
+          : host === 'batched'
+            ? `append ${appendIntervalMs} ms after the first change (the panel's earlier policy)`
+            : 'each launcher update forwarded at once',
       signals,
       missing,
       clock: { rttMs: +off.rtt.toFixed(2), offsetMs: +off.offset.toFixed(2) },
@@ -169,7 +174,9 @@ export async function runTimelineLatency(helpers, { signals = 60, host = 'direct
       pageAppendMsLast: stats.appendMs,
       problems,
     };
-    log(`  [${host} host] signal → canvas frame p50 ${out.signalToCanvasFrameMs.p50} ms p95 ${out.signalToCanvasFrameMs.p95} ms; → DOM marker p50 ${out.signalToDomMarkerMs.p50} ms p95 ${out.signalToDomMarkerMs.p95} ms (${missing} missing)`);
+    log(
+      `  [${host} host] signal → canvas frame p50 ${out.signalToCanvasFrameMs.p50} ms p95 ${out.signalToCanvasFrameMs.p95} ms; → DOM marker p50 ${out.signalToDomMarkerMs.p50} ms p95 ${out.signalToDomMarkerMs.p95} ms (${missing} missing)`,
+    );
     return out;
   } finally {
     if (appendTimer) clearTimeout(appendTimer);

@@ -27,7 +27,11 @@ export async function serveWebview(helpers, { mode = 'host', onEvents } = {}) {
       const nonce = helpers.makeNonce();
       const standalone = mode === 'events' ? { eventsUrl: '/events' } : undefined;
       const html = helpers.renderWebviewHtml({ scriptUri: '/webview.js', styleUri: '/webview.css', cspSource: "'self'", nonce, title: 'bench', standalone });
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': helpers.webviewCsp("'self'", nonce, standalone ? "'self'" : undefined), 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': helpers.webviewCsp("'self'", nonce, standalone ? "'self'" : undefined),
+        'cache-control': 'no-store',
+      });
       res.end(html);
       return;
     }

@@ -45,9 +45,7 @@ export interface WebviewHtmlOptions {
 
 /** The Content-Security-Policy of the page; servers that also send it as a header use this. */
 export function webviewCsp(cspSource: string, nonce: string, connectSrc?: string): string {
-  let csp =
-    `default-src 'none'; img-src ${cspSource} data:; style-src ${cspSource}; ` +
-    `script-src 'nonce-${nonce}'; font-src ${cspSource};`;
+  let csp = `default-src 'none'; img-src ${cspSource} data:; style-src ${cspSource}; ` + `script-src 'nonce-${nonce}'; font-src ${cspSource};`;
   if (connectSrc) csp += ` connect-src ${connectSrc};`;
   return csp;
 }
@@ -64,7 +62,7 @@ export function jsonForScript(value: unknown): string {
 export function renderWebviewHtml(opts: WebviewHtmlOptions): string {
   if (!/^[A-Za-z0-9+/=_-]{8,}$/.test(opts.nonce)) throw new Error('renderWebviewHtml: the nonce must be base64/base64url, at least 8 characters');
   const sa = opts.standalone;
-  const csp = webviewCsp(opts.cspSource, opts.nonce, sa ? sa.connectSrc ?? "'self'" : undefined);
+  const csp = webviewCsp(opts.cspSource, opts.nonce, sa ? (sa.connectSrc ?? "'self'") : undefined);
   const title = escapeHtml(opts.title ?? 'Shutdown Trace');
   const bodyAttrs: string[] = [];
   if (sa?.traceUrl) bodyAttrs.push(`data-trace-url="${escapeHtml(sa.traceUrl)}"`);
@@ -72,10 +70,7 @@ export function renderWebviewHtml(opts: WebviewHtmlOptions): string {
   if (sa?.postUrl) bodyAttrs.push(`data-post-url="${escapeHtml(sa.postUrl)}"`);
   if (sa?.commands) bodyAttrs.push('data-commands="1"');
   if (sa) bodyAttrs.push('data-standalone="1"');
-  const initial =
-    opts.initial === undefined
-      ? ''
-      : `\n<script type="application/json" id="shutdown-trace-initial" nonce="${opts.nonce}">${jsonForScript(opts.initial)}</script>`;
+  const initial = opts.initial === undefined ? '' : `\n<script type="application/json" id="shutdown-trace-initial" nonce="${opts.nonce}">${jsonForScript(opts.initial)}</script>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

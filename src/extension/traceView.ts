@@ -14,11 +14,7 @@ import { analyze } from '../core/analysis';
 import type { RunSession } from './session';
 import { resolveFrame } from './frames';
 
-export type ViewSource =
-  | { kind: 'empty'; activeFile?: string }
-  | { kind: 'trace'; trace: Trace; file?: vscode.Uri }
-  | { kind: 'error'; message: string }
-  | { kind: 'session'; session: RunSession };
+export type ViewSource = { kind: 'empty'; activeFile?: string } | { kind: 'trace'; trace: Trace; file?: vscode.Uri } | { kind: 'error'; message: string } | { kind: 'session'; session: RunSession };
 
 export type ViewCommand = Extract<WebviewToHost, { type: 'command' }>;
 
@@ -188,13 +184,7 @@ export class TraceView implements vscode.Disposable {
   private postTheme(): void {
     const k = vscode.window.activeColorTheme.kind;
     const kind =
-      k === vscode.ColorThemeKind.Light
-        ? 'light'
-        : k === vscode.ColorThemeKind.HighContrast
-          ? 'high-contrast'
-          : k === vscode.ColorThemeKind.HighContrastLight
-            ? 'high-contrast-light'
-            : 'dark';
+      k === vscode.ColorThemeKind.Light ? 'light' : k === vscode.ColorThemeKind.HighContrast ? 'high-contrast' : k === vscode.ColorThemeKind.HighContrastLight ? 'high-contrast-light' : 'dark';
     this.post({ type: 'theme', kind });
   }
 

@@ -33,7 +33,18 @@ export type HostToWebview =
 export type HostToWebviewType = HostToWebview['type'];
 
 /** Every HostToWebview type, for receivers that drop what they do not know. */
-export const HOST_TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<HostToWebviewType>(['trace', 'trace-columns', 'append', 'finished', 'finished-columns', 'error', 'theme', 'starting', 'empty', 'reveal']);
+export const HOST_TO_WEBVIEW_TYPES: ReadonlySet<string> = new Set<HostToWebviewType>([
+  'trace',
+  'trace-columns',
+  'append',
+  'finished',
+  'finished-columns',
+  'error',
+  'theme',
+  'starting',
+  'empty',
+  'reveal',
+]);
 
 /** The empty state's buttons. */
 export type PanelAction = 'run-active-file' | 'run-script' | 'open-example' | 'open-trace' | 'walkthrough';

@@ -116,7 +116,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Columns for the named fields of `rows` records (`get(j, name)`); plain-object fields become tables of their own. */
 function encodeFields(names: string[], rows: number, get: (j: number, name: string) => unknown, strings: Strings, depth: number): FieldColumn[] {
   return names.map((name): FieldColumn => {
-    let allNum = true, allStr = true, allBool = true, allObj = true, missing = false;
+    let allNum = true,
+      allStr = true,
+      allBool = true,
+      allObj = true,
+      missing = false;
     for (let j = 0; j < rows; j++) {
       const v = get(j, name);
       if (v === undefined) {
@@ -161,10 +165,12 @@ function encodeFields(names: string[], rows: number, get: (j: number, name: stri
       const seen = new Set<string>();
       for (let j = 0; j < rows; j++) {
         const v = get(j, name) as Record<string, unknown> | undefined;
-        if (v) for (const key in v) if (!seen.has(key)) {
-          seen.add(key);
-          sub.push(key);
-        }
+        if (v)
+          for (const key in v)
+            if (!seen.has(key)) {
+              seen.add(key);
+              sub.push(key);
+            }
       }
       return { name, enc: 'obj', present, fields: encodeFields(sub, rows, (j, key) => (get(j, name) as Record<string, unknown> | undefined)?.[key], strings, depth + 1) };
     }
@@ -207,10 +213,11 @@ export function encodeTraceColumns(trace: Trace): TraceColumns {
     const seen = new Set(['kind', 't', 'pid']);
     for (const i of g.idx) {
       const e = evs[i] as unknown as Record<string, unknown>;
-      for (const key in e) if (!seen.has(key)) {
-        seen.add(key);
-        names.push(key);
-      }
+      for (const key in e)
+        if (!seen.has(key)) {
+          seen.add(key);
+          names.push(key);
+        }
     }
     const rows = g.idx.length;
     const fields = encodeFields(names, rows, (j, name) => (evs[g.idx[j]] as unknown as Record<string, unknown>)[name], strings, 0);

@@ -64,7 +64,10 @@ describe('trace columns', () => {
   it('refuses damaged columns with a TraceFormatError', () => {
     const c = encodeTraceColumns(trace([ev({ kind: 'note', t: 1, pid: 0, text: 'hi' })]));
     c.events.n = 5;
-    assert.throws(() => decodeTraceColumns(c), (e: Error) => e.name === 'TraceFormatError');
+    assert.throws(
+      () => decodeTraceColumns(c),
+      (e: Error) => e.name === 'TraceFormatError',
+    );
     const d = encodeTraceColumns(trace([]));
     (d.head as { format: string }).format = 'other';
     assert.throws(() => decodeTraceColumns(d), /not a Shutdown Trace/);
@@ -74,7 +77,14 @@ describe('trace columns', () => {
 describe('webview model', () => {
   it('draws a receipt recorded before its send as the send, never before it', () => {
     // the process's clock a few ms behind the launcher's: its receipt sorts first
-    const m = new Model(trace([ev({ kind: 'spawned', t: 0, pid: 100, command: 'node server.js' }), ev({ kind: 'signal', t: 497, pid: 100, signal: 'SIGTERM', nth: 1, listeners: 1 }), ev({ kind: 'signal-sent', t: 500, pid: 100, signal: 'SIGTERM', target: 100, delivery: 'main', nth: 1 })]), false);
+    const m = new Model(
+      trace([
+        ev({ kind: 'spawned', t: 0, pid: 100, command: 'node server.js' }),
+        ev({ kind: 'signal', t: 497, pid: 100, signal: 'SIGTERM', nth: 1, listeners: 1 }),
+        ev({ kind: 'signal-sent', t: 500, pid: 100, signal: 'SIGTERM', target: 100, delivery: 'main', nth: 1 }),
+      ]),
+      false,
+    );
     const main = m.laneByPid.get(100)!.main;
     const sig = [...Array(main.n).keys()].filter((i) => main.kind[i] === K.signal);
     assert.equal(sig.length, 1, 'one marker for the send and its receipt');
@@ -86,10 +96,19 @@ describe('webview model', () => {
   });
 
   it('pairs a receipt after its send as before: one marker at the send', () => {
-    const m = new Model(trace([ev({ kind: 'signal-sent', t: 500, pid: 100, signal: 'SIGTERM', target: 100, delivery: 'main', nth: 1 }), ev({ kind: 'signal', t: 503, pid: 100, signal: 'SIGTERM', nth: 1, listeners: 1 })]), false);
+    const m = new Model(
+      trace([
+        ev({ kind: 'signal-sent', t: 500, pid: 100, signal: 'SIGTERM', target: 100, delivery: 'main', nth: 1 }),
+        ev({ kind: 'signal', t: 503, pid: 100, signal: 'SIGTERM', nth: 1, listeners: 1 }),
+      ]),
+      false,
+    );
     const main = m.laneByPid.get(100)!.main;
     const sig = [...Array(main.n).keys()].filter((i) => main.kind[i] === K.signal);
-    assert.deepEqual(sig.map((i) => main.start[i]), [500]);
+    assert.deepEqual(
+      sig.map((i) => main.start[i]),
+      [500],
+    );
   });
 
   it('skips an event kind from a newer trace version without failing', () => {
@@ -110,14 +129,24 @@ describe('webview model', () => {
 
   it('marks the analysis leaks, in its order, each on a row of its own', () => {
     const h = (id: string, label: string) => ({ id, type: 'interval' as const, label, ref: true, createdAt: 5 });
-    const events = [ev({ kind: 'handle-open', t: 5, pid: 100, handle: h('a', 'setInterval A') }), ev({ kind: 'handle-open', t: 6, pid: 100, handle: h('b', 'setInterval B') }), ev({ kind: 'handle-open', t: 7, pid: 100, handle: h('c', 'setTimeout C') })];
+    const events = [
+      ev({ kind: 'handle-open', t: 5, pid: 100, handle: h('a', 'setInterval A') }),
+      ev({ kind: 'handle-open', t: 6, pid: 100, handle: h('b', 'setInterval B') }),
+      ev({ kind: 'handle-open', t: 7, pid: 100, handle: h('c', 'setTimeout C') }),
+    ];
     const leaks = [
       { pid: 100, title: 'setInterval B', inUserCode: true, handles: [h('b', 'setInterval B')], count: 1 },
       { pid: 100, title: 'setInterval A', inUserCode: true, handles: [h('a', 'setInterval A')], count: 1 },
     ];
     const m = new Model(trace(events, { leaks, leakedHandleCount: 2 }), false);
-    assert.deepEqual(m.leaks.map((x) => x.info.id), ['b', 'a']);
-    assert.deepEqual(m.leakList.map((x) => x.leak.title), ['setInterval B', 'setInterval A']);
+    assert.deepEqual(
+      m.leaks.map((x) => x.info.id),
+      ['b', 'a'],
+    );
+    assert.deepEqual(
+      m.leakList.map((x) => x.leak.title),
+      ['setInterval B', 'setInterval A'],
+    );
     assert.equal(m.laneByPid.get(100)!.leaks.length, 2);
     assert.equal(m.handles.find((x) => x.info.id === 'c')!.leaked, false);
   });
@@ -154,7 +183,15 @@ describe('webview model', () => {
 
   it('applies live appends incrementally and keeps tracks sorted', () => {
     const m = new Model(trace([ev({ kind: 'spawned', t: 0, pid: 100, command: 'node' })]), true);
-    m.apply([ev({ kind: 'request-start', t: 10, pid: 100, server: 's', req: 'r1', method: 'GET', path: '/' }), ev({ kind: 'request-end', t: 20, pid: 100, server: 's', req: 'r1', status: 200, aborted: false })], [], [], 30);
+    m.apply(
+      [
+        ev({ kind: 'request-start', t: 10, pid: 100, server: 's', req: 'r1', method: 'GET', path: '/' }),
+        ev({ kind: 'request-end', t: 20, pid: 100, server: 's', req: 'r1', status: 200, aborted: false }),
+      ],
+      [],
+      [],
+      30,
+    );
     const tr = m.laneByPid.get(100)!.requests[0];
     assert.equal(tr.n, 1);
     assert.equal(tr.end[0], 20);
@@ -170,10 +207,16 @@ describe('level of detail', () => {
     tr.push(1950, Infinity, K.request, 0, 101);
     const lv = tr.lod.get(tr, 3, 2, (i) => (tr.flags[i] & F.BAD ? 1 : 0)); // buckets of 8 ms
     assert.deepEqual([...lv.spans[0]], [0, 992], 'gaps of 8 ms or less merge into one span');
-    assert.deepEqual([...lv.long].map((i) => tr.ref[i]), [100, 101]);
+    assert.deepEqual(
+      [...lv.long].map((i) => tr.ref[i]),
+      [100, 101],
+    );
     assert.equal(lv.spans[1].length, 0);
     const coarse = tr.lod.get(tr, 7, 2, (i) => (tr.flags[i] & F.BAD ? 1 : 0)); // 128 ms: 900 ms is short now
-    assert.deepEqual([...coarse.long].map((i) => tr.ref[i]), [101]);
+    assert.deepEqual(
+      [...coarse.long].map((i) => tr.ref[i]),
+      [101],
+    );
     // a change of the track drops its levels
     tr.push(2000, 2001, K.request, 0, 102);
     assert.equal(tr.lod.get(tr, 3, 2, () => 0).spans[0].at(-1), 2001);

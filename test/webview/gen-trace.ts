@@ -37,7 +37,12 @@ export function generateTrace(n: number, o: GenOptions = {}): Trace {
 
   events.push({ kind: 'spawned', t: 0, pid: main, command: 'node server.js' } as TraceEvent);
   for (const pid of pids) {
-    events.push({ kind: 'handle-open', t: 5, pid, handle: { id: `srv${pid}`, type: 'server', label: `HTTP server :::${8000 + pid - main}`, ref: true, createdAt: 5, site: site('main', 'server.js', 20) } });
+    events.push({
+      kind: 'handle-open',
+      t: 5,
+      pid,
+      handle: { id: `srv${pid}`, type: 'server', label: `HTTP server :::${8000 + pid - main}`, ref: true, createdAt: 5, site: site('main', 'server.js', 20) },
+    });
     events.push({ kind: 'listen', t: 5.1, pid, server: `s${pid}`, proto: 'http', address: `:::${8000 + pid - main}` });
   }
   events.push({
@@ -76,10 +81,24 @@ export function generateTrace(n: number, o: GenOptions = {}): Trace {
       } else if (r < 0.62) {
         const id = `k${sock++}`;
         const d = 5 + rnd() * 3000;
-        list.push({ kind: 'handle-open', t, pid, handle: { id, type: 'socket', label: `TCP :::8000 ← 10.0.${(rnd() * 255) | 0}.${(rnd() * 255) | 0}:${40000 + ((rnd() * 20000) | 0)}`, ref: true, createdAt: t } });
+        list.push({
+          kind: 'handle-open',
+          t,
+          pid,
+          handle: { id, type: 'socket', label: `TCP :::8000 ← 10.0.${(rnd() * 255) | 0}.${(rnd() * 255) | 0}:${40000 + ((rnd() * 20000) | 0)}`, ref: true, createdAt: t },
+        });
         pend.push({ t: t + d, e: { kind: 'handle-close', t: t + d, pid, id } });
       } else if (r < 0.72) {
-        list.push({ kind: 'conn-end', t, pid, server: `s${pid}`, conn: `c${sock}`, remote: `10.0.0.${(rnd() * 255) | 0}:5${(rnd() * 9999) | 0}`, how: rnd() < 0.9 ? 'client-closed' : 'destroyed', hadRequest: rnd() < 0.8 });
+        list.push({
+          kind: 'conn-end',
+          t,
+          pid,
+          server: `s${pid}`,
+          conn: `c${sock}`,
+          remote: `10.0.0.${(rnd() * 255) | 0}:5${(rnd() * 9999) | 0}`,
+          how: rnd() < 0.9 ? 'client-closed' : 'destroyed',
+          hadRequest: rnd() < 0.8,
+        });
       } else {
         live = Math.max(1, live + (rnd() < 0.5 ? -1 : 1) * ((rnd() * 3) | 0));
         list.push({ kind: 'active-count', t, pid, count: live });
@@ -163,15 +182,28 @@ export function generateTrace(n: number, o: GenOptions = {}): Trace {
         { id: 'p3', pid: main, name: 'close db', start: S + 420.2, end: S + 510, durationMs: 89.8, depth: 1, auto: false },
       ],
       findings: [
-        { code: 'killed-at-deadline', severity: 'error', title: 'Killed at the grace deadline', detail: 'Still alive at the deadline.', evidence: [idx((e) => e.kind === 'signal-sent'), idx((e) => e.kind === 'kill-sent')] },
-        { code: 'leaked-handles', severity: 'error', title: '1 handle kept the process alive', detail: 'setInterval 250ms', evidence: [idx((e) => e.kind === 'handle-open' && e.handle.id === 'leak1')], handles: [leak] },
+        {
+          code: 'killed-at-deadline',
+          severity: 'error',
+          title: 'Killed at the grace deadline',
+          detail: 'Still alive at the deadline.',
+          evidence: [idx((e) => e.kind === 'signal-sent'), idx((e) => e.kind === 'kill-sent')],
+        },
+        {
+          code: 'leaked-handles',
+          severity: 'error',
+          title: '1 handle kept the process alive',
+          detail: 'setInterval 250ms',
+          evidence: [idx((e) => e.kind === 'handle-open' && e.handle.id === 'leak1')],
+          handles: [leak],
+        },
       ],
     },
   };
 }
 
 // CLI
-const argv1 = typeof process !== 'undefined' ? process.argv?.[1] ?? '' : '';
+const argv1 = typeof process !== 'undefined' ? (process.argv?.[1] ?? '') : '';
 if (argv1.endsWith('gen-trace.ts') || argv1.endsWith('gen-trace.js')) {
   const n = Number(process.argv[2] ?? 10000);
   process.stdout.write(JSON.stringify(generateTrace(n)));

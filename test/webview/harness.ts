@@ -88,9 +88,7 @@ export async function serve(initialOpts: ServerOptions = {}): Promise<Served> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/' || url.pathname === '/index.html') {
       const nonce = makeNonce();
-      const standalone = opts.standalone
-        ? { traceUrl: opts.traceJson !== undefined ? '/trace.json' : undefined, eventsUrl: opts.events ? '/events' : undefined, postUrl: '/message' }
-        : undefined;
+      const standalone = opts.standalone ? { traceUrl: opts.traceJson !== undefined ? '/trace.json' : undefined, eventsUrl: opts.events ? '/events' : undefined, postUrl: '/message' } : undefined;
       const html = renderWebviewHtml({ scriptUri: '/webview.js', styleUri: '/webview.css', cspSource: "'self'", nonce, title: opts.title, initial: opts.initial, standalone });
       lastNonce = nonce;
       lastCsp = webviewCsp("'self'", nonce, standalone ? "'self'" : undefined);
@@ -290,14 +288,12 @@ export interface Item {
 
 /** The accessible timeline items (optionally of one kind) with their boxes relative to the timeline. */
 export async function items(page: Page, kind?: string): Promise<Item[]> {
-  return page.$$eval(
-    kind ? `[data-testid=tl-item][data-kind="${kind}"]` : '[data-testid=tl-item]',
-    (els) =>
-      els.map((e) => {
-        const b = e.getBoundingClientRect();
-        const tl = document.querySelector('[data-testid=timeline]')!.getBoundingClientRect();
-        return { kind: (e as HTMLElement).dataset.kind!, text: e.textContent!, t: Number((e as HTMLElement).dataset.t), x: b.left - tl.left, y: b.top - tl.top, w: b.width, h: b.height };
-      }),
+  return page.$$eval(kind ? `[data-testid=tl-item][data-kind="${kind}"]` : '[data-testid=tl-item]', (els) =>
+    els.map((e) => {
+      const b = e.getBoundingClientRect();
+      const tl = document.querySelector('[data-testid=timeline]')!.getBoundingClientRect();
+      return { kind: (e as HTMLElement).dataset.kind!, text: e.textContent!, t: Number((e as HTMLElement).dataset.t), x: b.left - tl.left, y: b.top - tl.top, w: b.width, h: b.height };
+    }),
   );
 }
 

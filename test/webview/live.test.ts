@@ -103,7 +103,10 @@ describe('live run: trace, appends, finished', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=details] .st-details-title')?.textContent === 'drain http 222 ms');
     const before = await viewOf(page);
     await page.waitForTimeout(300); // state is saved shortly after the last change
-    assert.ok((await o.posted()).some((m) => m.type === 'select'), 'selection is told to the host');
+    assert.ok(
+      (await o.posted()).some((m) => m.type === 'select'),
+      'selection is told to the host',
+    );
     await page.reload();
     await page.waitForFunction(() => (window as unknown as { __shutdownTraceStats?: { ready: boolean } }).__shutdownTraceStats?.ready === true);
     assert.deepEqual((await o.posted())[0], { type: 'ready' });
@@ -194,10 +197,7 @@ describe('standalone page', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=tl-item][data-kind=signal]')?.textContent === 'SIGTERM');
     await page.waitForFunction(() => (document.querySelector('[data-testid=verdict]')?.textContent ?? '').startsWith('No SIGTERM handler'));
     assert.equal((await readStats(page)).loads, 1, 'one trace, then appends and the analysis');
-    assert.deepEqual(
-      await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))),
-      ['no-handler', 'open-connections'],
-    );
+    assert.deepEqual(await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))), ['no-handler', 'open-connections']);
     assert.deepEqual(o.cspViolations, []);
     assert.deepEqual(o.problems, []);
     await page.context().close();

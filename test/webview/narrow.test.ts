@@ -33,7 +33,10 @@ async function rect(page: Page, selector: string): Promise<Rect | null> {
 /** Fully inside `outer` (and so drawn, not scrolled away). */
 function inside(r: Rect, outer: Rect, what: string): void {
   assert.ok(r.w > 0 && r.h > 0, `${what} has a size: ${JSON.stringify(r)}`);
-  assert.ok(r.x >= outer.x - 0.5 && r.y >= outer.y - 0.5 && r.x + r.w <= outer.x + outer.w + 0.5 && r.y + r.h <= outer.y + outer.h + 0.5, `${what} ${JSON.stringify(r)} is inside ${JSON.stringify(outer)}`);
+  assert.ok(
+    r.x >= outer.x - 0.5 && r.y >= outer.y - 0.5 && r.x + r.w <= outer.x + outer.w + 0.5 && r.y + r.h <= outer.y + outer.h + 0.5,
+    `${what} ${JSON.stringify(r)} is inside ${JSON.stringify(outer)}`,
+  );
 }
 
 async function viewOf(page: Page): Promise<{ t0: number; t1: number }> {
@@ -106,7 +109,15 @@ describe('timeline at half width (515 px)', () => {
       const tl = (await rect(page, '[data-testid=timeline]'))!;
       inside(tl, viewport, 'the timeline');
       assert.ok(tl.h >= H * 0.45, `the timeline gets the space first: ${tl.h} px of ${H}`);
-      const dl = await page.$$eval('[data-testid=tl-item][data-kind=deadline]', (els) => els.map((e) => ({ text: e.textContent, ...(() => { const r = e.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; })() })));
+      const dl = await page.$$eval('[data-testid=tl-item][data-kind=deadline]', (els) =>
+        els.map((e) => ({
+          text: e.textContent,
+          ...(() => {
+            const r = e.getBoundingClientRect();
+            return { x: r.left, y: r.top, w: r.width, h: r.height };
+          })(),
+        })),
+      );
       assert.equal(dl.length, 1, 'one deadline marker');
       assert.equal(dl[0].text, c.deadline);
       inside(dl[0], tl, 'the deadline marker');
@@ -171,7 +182,7 @@ describe('timeline at half width (515 px)', () => {
     await page.context().close();
   });
 
-  it('L jumps to the next leak (the user\'s first), Shift+L back; Tab walks the items in time order', async () => {
+  it("L jumps to the next leak (the user's first), Shift+L back; Tab walks the items in time order", async () => {
     const { page } = await show('example-leak.shutdown-trace.json');
     await page.focus('[data-testid=timeline]');
     await page.keyboard.press('l');
@@ -196,7 +207,7 @@ describe('timeline at half width (515 px)', () => {
     await page.context().close();
   });
 
-  it('the panel\'s states: starting at once, an empty state with buttons, a reveal from the editor', async () => {
+  it("the panel's states: starting at once, an empty state with buttons, a reveal from the editor", async () => {
     const o = await open(browser, served, { theme: 'dark', viewport: { width: W, height: H } });
     const page = o.page;
     await o.send({ type: 'starting', label: 'server.js', command: 'node /app/server.js' } as never);

@@ -25,7 +25,34 @@ function hostileTrace(): Trace {
 }
 
 /** Tags the page may contain: what the app builds, never anything a string could smuggle in. */
-const ALLOWED = new Set(['HTML', 'HEAD', 'META', 'TITLE', 'LINK', 'BODY', 'SCRIPT', 'DIV', 'SPAN', 'BUTTON', 'P', 'H1', 'H2', 'H3', 'UL', 'OL', 'LI', 'DL', 'DT', 'DD', 'PRE', 'CODE', 'SECTION', 'HEADER', 'ASIDE', 'CANVAS']);
+const ALLOWED = new Set([
+  'HTML',
+  'HEAD',
+  'META',
+  'TITLE',
+  'LINK',
+  'BODY',
+  'SCRIPT',
+  'DIV',
+  'SPAN',
+  'BUTTON',
+  'P',
+  'H1',
+  'H2',
+  'H3',
+  'UL',
+  'OL',
+  'LI',
+  'DL',
+  'DT',
+  'DD',
+  'PRE',
+  'CODE',
+  'SECTION',
+  'HEADER',
+  'ASIDE',
+  'CANVAS',
+]);
 
 async function census(page: Page): Promise<{ tags: Record<string, number>; scripts: number; links: number; noNonce: number; inlineHandlers: number }> {
   return page.evaluate(() => {

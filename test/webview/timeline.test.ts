@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, items, fitAll, GUTTER, type Served, type Opened, type Item } from './harness';
 
-
 async function windowOf(page: Page): Promise<{ t0: number; t1: number; span: number; range: string }> {
   return page.evaluate(async () => {
     // after the frames already asked for have been drawn
@@ -21,20 +20,16 @@ async function windowOf(page: Page): Promise<{ t0: number; t1: number; span: num
 }
 
 async function waitWindowChange(page: Page, before: { t0: number; t1: number }): Promise<void> {
-  await page.waitForFunction(
-    (b) => {
-      const tl = document.querySelector('[data-testid=timeline]') as HTMLElement;
-      return Math.abs(Number(tl.dataset.t0) - b.t0) > 1e-6 || Math.abs(Number(tl.dataset.t1) - b.t1) > 1e-6;
-    },
-    before,
-  );
+  await page.waitForFunction((b) => {
+    const tl = document.querySelector('[data-testid=timeline]') as HTMLElement;
+    return Math.abs(Number(tl.dataset.t0) - b.t0) > 1e-6 || Math.abs(Number(tl.dataset.t1) - b.t1) > 1e-6;
+  }, before);
 }
 
 /** Wait until the item layer reflects the current view (it syncs shortly after a frame). */
 async function settle(page: Page): Promise<void> {
   await page.waitForTimeout(120);
 }
-
 
 describe('timeline: a leaked interval killed at the grace deadline', () => {
   let served: Served;
@@ -90,9 +85,15 @@ describe('timeline: a leaked interval killed at the grace deadline', () => {
     assert.deepEqual(texts('exit'), ['killed by SIGKILL']);
     assert.deepEqual(texts('leak'), ['leaked: setInterval 1000ms — src/jobs/heartbeat.ts:14:3']);
     assert.ok(texts('conn').includes('server.close() 512 ms'), texts('conn').join('|'));
-    assert.ok(texts('process').some((t) => t.startsWith('node server.js (pid 4242) 6.21 s')), texts('process').join('|'));
+    assert.ok(
+      texts('process').some((t) => t.startsWith('node server.js (pid 4242) 6.21 s')),
+      texts('process').join('|'),
+    );
     assert.ok(texts('log').some((t) => t === 'stdout: shutdown complete'));
-    assert.ok(texts('request').some((t) => t === 'GET /orders?limit=20 200 26 ms'), texts('request').join('|'));
+    assert.ok(
+      texts('request').some((t) => t === 'GET /orders?limit=20 200 26 ms'),
+      texts('request').join('|'),
+    );
   });
 
   it('puts items where the time axis says, nested phases below and inside their parent', async () => {
@@ -221,7 +222,11 @@ describe('timeline: a leaked interval killed at the grace deadline', () => {
     await page.keyboard.press('-');
     await waitWindowChange(page, w2);
     await page.keyboard.press('f');
-    await page.waitForFunction((s) => Math.abs(Number((document.querySelector('[data-testid=timeline]') as HTMLElement).dataset.t1) - Number((document.querySelector('[data-testid=timeline]') as HTMLElement).dataset.t0) - s) < 1, w0.span);
+    await page.waitForFunction(
+      (s) =>
+        Math.abs(Number((document.querySelector('[data-testid=timeline]') as HTMLElement).dataset.t1) - Number((document.querySelector('[data-testid=timeline]') as HTMLElement).dataset.t0) - s) < 1,
+      w0.span,
+    );
   });
 
   it('Tab reaches the findings and Enter selects one; Tab walks the timeline items and Enter opens one', async () => {
@@ -329,8 +334,14 @@ describe('timeline: other shutdowns', () => {
     assert.equal(Math.round(d2.y), Math.round(d2b.y), 'phases of the same depth share a row');
     byText('finish current job 129 ms');
     const procs = (await items(page, 'process')).map((i) => i.text);
-    assert.ok(procs.some((t) => t.startsWith('node index.js (pid 5150)')), procs.join('|'));
-    assert.ok(procs.some((t) => t.startsWith('node worker.js (pid 5151)')), procs.join('|'));
+    assert.ok(
+      procs.some((t) => t.startsWith('node index.js (pid 5150)')),
+      procs.join('|'),
+    );
+    assert.ok(
+      procs.some((t) => t.startsWith('node worker.js (pid 5151)')),
+      procs.join('|'),
+    );
     const sig = (await items(page, 'signal')).map((i) => i.text).sort();
     assert.deepEqual(sig, ['SIGTERM', 'SIGTERM received']);
     const exits = (await items(page, 'exit')).map((i) => i.text);
@@ -345,10 +356,7 @@ describe('timeline: other shutdowns', () => {
     const o = await show('no-handler.shutdown-trace.json', 'light');
     const page = o.page;
     assert.match((await page.textContent('[data-testid=verdict]'))!, /^No SIGTERM handler: died at once/);
-    assert.deepEqual(
-      await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))),
-      ['no-handler', 'open-connections'],
-    );
+    assert.deepEqual(await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))), ['no-handler', 'open-connections']);
     const texts = (await items(page)).map((i) => `${i.kind}:${i.text}`);
     assert.ok(texts.includes('signal:SIGTERM'), texts.join('|'));
     assert.ok(texts.includes('exit:killed by SIGTERM'), texts.join('|'));

@@ -12,7 +12,6 @@ import type { Browser, Page } from 'playwright-core';
 import type { Trace } from '../../src/shared/trace';
 import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, items, fitAll, GUTTER, type Served, type Opened, type Item } from './harness';
 
-
 async function axis(page: Page): Promise<(t: number) => number> {
   const w = await page.evaluate(async () => {
     await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -54,7 +53,10 @@ describe('timeline: traffic during shutdown and Kubernetes termination', () => {
     const lost = reqs.filter((i) => /^GET reset /.test(i.text));
     assert.equal(lost.length, rq.shutdown.byOutcome.reset, reqs.map((i) => i.text).join('|'));
     assert.match(lost[0].text, /^GET reset \d+(\.\d+)? ms$/);
-    assert.ok(reqs.some((i) => /^GET refused \(turned away\) /.test(i.text)), 'refused requests are listed');
+    assert.ok(
+      reqs.some((i) => /^GET refused \(turned away\) /.test(i.text)),
+      'refused requests are listed',
+    );
     // lost requests are drawn where the axis says, in the load group above the process lane
     const X = await axis(page);
     const ev = trace.events.filter((e) => e.kind === 'load-request' && e.outcome === 'reset');

@@ -50,7 +50,6 @@ export interface Stats {
   paintedAt: number;
 }
 
-
 export class App {
   readonly host = new Host();
   model: Model | null = null;
@@ -76,7 +75,22 @@ export class App {
   /** What Fit shows: the shutdown (signal → deadline), or the whole run (Fit again). */
   fitMode: 'shutdown' | 'all' = 'shutdown';
   hoverRaf = 0;
-  readonly stats: Stats = { ready: false, loads: 0, events: 0, buildMs: 0, loadMs: 0, firstPaintMs: 0, frameMs: 0, maxFrameMs: 0, frames: 0, domItems: 0, syncMs: 0, appends: 0, appendMs: 0, paintedAt: 0 };
+  readonly stats: Stats = {
+    ready: false,
+    loads: 0,
+    events: 0,
+    buildMs: 0,
+    loadMs: 0,
+    firstPaintMs: 0,
+    frameMs: 0,
+    maxFrameMs: 0,
+    frames: 0,
+    domItems: 0,
+    syncMs: 0,
+    appends: 0,
+    appendMs: 0,
+    paintedAt: 0,
+  };
 
   // DOM
   readonly root: HTMLElement;
@@ -178,7 +192,15 @@ export class App {
     clear(this.banner);
     const close = el('button', { type: 'button', class: 'st-icon-btn', 'aria-label': 'Dismiss', title: 'Dismiss' }, '✕');
     close.addEventListener('click', () => this.clearError());
-    this.banner.append(el('div', { class: 'st-error', 'data-testid': 'error', role: 'alert' }, el('span', { class: 'st-error-icon', text: '!' }), el('span', { class: 'st-error-text', text: displayText(message, 2000, false) }), close));
+    this.banner.append(
+      el(
+        'div',
+        { class: 'st-error', 'data-testid': 'error', role: 'alert' },
+        el('span', { class: 'st-error-icon', text: '!' }),
+        el('span', { class: 'st-error-text', text: displayText(message, 2000, false) }),
+        close,
+      ),
+    );
   }
 
   clearError(): void {
@@ -490,5 +512,3 @@ export class App {
 function fmtTick0(t: number): string {
   return Math.abs(t) < 1e-9 ? '0 ms' : fmtDur(t).replace('−', '−');
 }
-
-

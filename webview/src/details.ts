@@ -34,15 +34,7 @@ export function renderDetails(root: HTMLElement, model: Model | null, key: strin
   const title = loc ? model.label(loc.tr, loc.i) : key;
   const closeBtn = el('button', { class: 'st-icon-btn', type: 'button', title: 'Close details (Esc)', 'aria-label': 'Close details' }, '✕');
   closeBtn.addEventListener('click', () => cb.close());
-  root.append(
-    el(
-      'div',
-      { class: 'st-details-head' },
-      el('span', { class: `st-kind st-kind-${kind}`, text: kind }),
-      el('h2', { class: 'st-details-title', text: title }),
-      closeBtn,
-    ),
-  );
+  root.append(el('div', { class: 'st-details-head' }, el('span', { class: `st-kind st-kind-${kind}`, text: kind }), el('h2', { class: 'st-details-title', text: title }), closeBtn));
   const kv: KV[] = [];
   const sections: Node[] = [];
   const rel = (t: number | undefined): string => {
@@ -243,7 +235,13 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       kv.push(['URL', displayText(e.url, 300)]);
       kv.push(['Sent', `${e.sent} (${e.recorded} recorded${e.skipped ? `, ${e.skipped} skipped` : ''})`]);
       kv.push(['Requests', model.loadCountsText()]);
-      kv.push(['By outcome', Object.entries(e.byOutcome).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ') || 'none']);
+      kv.push([
+        'By outcome',
+        Object.entries(e.byOutcome)
+          .filter(([, n]) => n)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || 'none',
+      ]);
       kv.push(['At', rel(e.t)]);
       break;
     case 'termination-start':
@@ -328,7 +326,16 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
       c.stack('Spawned at', e.site);
       break;
     case 'snapshot': {
-      kv.push(['Reason', { stalled: 'listeners settled but the process stayed alive', deadline: 'just before SIGKILL at the deadline', 'process-exit': 'process.exit() was called', exit: 'the process is exiting', manual: 'asked for by a user' }[e.reason] ?? e.reason]);
+      kv.push([
+        'Reason',
+        {
+          stalled: 'listeners settled but the process stayed alive',
+          deadline: 'just before SIGKILL at the deadline',
+          'process-exit': 'process.exit() was called',
+          exit: 'the process is exiting',
+          manual: 'asked for by a user',
+        }[e.reason] ?? e.reason,
+      ]);
       c.pidRow(e.pid);
       kv.push(['At', rel(e.t)]);
       kv.push(['Handles', String(e.handles.length)]);

@@ -59,7 +59,10 @@ export class ItemLayer {
       const kind = KIND_NAME[tr.kind[i]];
       const dedupe = key + '|' + kind;
       if (seen.has(dedupe)) return;
-      let x: number, w: number, y = AXIS_H + ry + 1, h = rh - 2;
+      let x: number,
+        w: number,
+        y = AXIS_H + ry + 1,
+        h = rh - 2;
       const b = boxOf.get(tr)?.get(i);
       if (b) {
         x = b.x;

@@ -224,7 +224,6 @@ export class Renderer {
     const i1 = upperBound(tr.start, tr.n, view.t1);
     return [i0, i1];
   }
-
 }
 
 function unknownTrack(_t: never): void {}

@@ -185,7 +185,12 @@ export class Summary {
           title: `${displayText(f.title, 300)}\n${displayText(f.detail, 600)}\n\nClick: show the evidence on the timeline`,
         },
         el('span', { class: 'st-sev', 'aria-label': f.severity, text: f.severity === 'error' ? '✖' : f.severity === 'warning' ? '▲' : 'ℹ' }),
-        el('span', { class: 'st-finding-body' }, el('span', { class: 'st-finding-title', text: displayText(f.title, 300) }), f.detail ? el('span', { class: 'st-finding-detail', text: displayText(f.detail, 600) }) : null),
+        el(
+          'span',
+          { class: 'st-finding-body' },
+          el('span', { class: 'st-finding-title', text: displayText(f.title, 300) }),
+          f.detail ? el('span', { class: 'st-finding-detail', text: displayText(f.detail, 600) }) : null,
+        ),
       );
       b.addEventListener('click', () => this.cb.selectFinding(f, i));
       this.findings.append(el('li', null, b));
@@ -252,9 +257,7 @@ export class Summary {
     });
     if (rows.length > 200) this.leaks.append(el('li', { class: 'st-muted', text: `… and ${rows.length - 200} more` }));
     if (model.unidentified.length) {
-      this.leaks.append(
-        el('li', { class: 'st-unidentified st-muted', text: `Also alive, not identified: ${model.unidentified.map((u) => `${displayText(u.type, 40)} × ${u.count}`).join(', ')}` }),
-      );
+      this.leaks.append(el('li', { class: 'st-unidentified st-muted', text: `Also alive, not identified: ${model.unidentified.map((u) => `${displayText(u.type, 40)} × ${u.count}`).join(', ')}` }));
     }
   }
 

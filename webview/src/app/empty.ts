@@ -47,7 +47,8 @@ export function emptyState(a: App, title: string, text: string, actions: [string
     b.addEventListener('click', () => a.host.post({ type: 'action', action }));
     buttons.append(b);
   }
-  a.emptyEl.append(el('div', { class: 'st-empty-box', 'data-testid': 'empty' }, el('p', { class: 'st-empty-title', text: title }), el('p', { class: 'st-muted', text }), actions.length ? buttons : null));
+  a.emptyEl.append(
+    el('div', { class: 'st-empty-box', 'data-testid': 'empty' }, el('p', { class: 'st-empty-title', text: title }), el('p', { class: 'st-muted', text }), actions.length ? buttons : null),
+  );
   a.emptyEl.hidden = false;
 }
-

@@ -274,4 +274,3 @@ export function onKey(a: App, e: KeyboardEvent): void {
   }
   e.preventDefault();
 }
-

@@ -59,7 +59,7 @@ export function receive(a: App, m: HostToWebview): void {
       return;
     }
     a.showError(`The timeline could not show a: ${(e as Error).message}`);
-     
+
     console.error(e);
   }
 }
@@ -180,7 +180,6 @@ export function finished(a: App, trace: Trace, analysis: Trace['analysis'], tRec
   const keep: [number, number] | null = model && traceKeyOf(full) === a.traceKey && !a.view.follow ? [a.view.t0, a.view.t1] : null;
   a.loadTrace(full, false, tRecv, keep, columns);
 }
-
 
 /** The exhaustive check of a switch that tolerates unknown message types at run time. */
 function tolerate(_m: never): void {}

@@ -95,7 +95,6 @@ export function changed(a: App): void {
   a.saveStateSoon();
 }
 
-
 export function spanOf(a: App, locs: Loc[]): [number, number] {
   const m = a.model!;
   let lo = Infinity;
@@ -155,4 +154,3 @@ export function scrollRowIntoView(a: App, tr: Track): void {
   const visBot = st + a.cssH - AXIS_H;
   if (r.y < visTop || r.y + r.h > visBot) a.timeline.scrollTop = Math.max(0, r.y - 40);
 }
-

@@ -39,7 +39,6 @@ export function syncLayerSoon(a: App): void {
   a.layerTimer = window.setTimeout(() => a.syncLayer(), 0);
 }
 
-
 export function renderDetails(a: App): void {
   const show = !!a.model && (!!a.selection || a.summary.activeFinding >= 0);
   if (a.details.hidden === show) {
@@ -138,4 +137,3 @@ export function revealTarget(a: App, leak: unknown, event: unknown): void {
     if (key) a.select(key, { reveal: true });
   }
 }
-

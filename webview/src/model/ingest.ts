@@ -404,4 +404,3 @@ export function phaseTrack(m: Model, l: Lane, depth: number, start: number): Tra
   m.layoutDirty = true;
   return tr;
 }
-

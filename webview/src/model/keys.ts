@@ -8,7 +8,6 @@ import { K, F, type Track } from './track';
 import type { Model } from './model';
 import { lowerBound } from '../util';
 
-
 /** A stable key for an item: what it refers to, not where it sits. */
 export function keyOf(m: Model, tr: Track, i: number): string {
   const k = tr.kind[i];
@@ -36,7 +35,7 @@ export function timeOfKey(m: Model, key: string): number {
       return m.handles[s]?.start ?? NaN;
     case 'x': {
       const l = m.laneByPid.get(s);
-      return l ? l.info.start ?? NaN : NaN;
+      return l ? (l.info.start ?? NaN) : NaN;
     }
     case 'd':
       return m.deadlineT;
@@ -186,4 +185,3 @@ export function deadlineKey(m: Model): string {
   for (let i = 0; i < m.run.n; i++) if (m.run.kind[i] === K.deadline) return m.keyOf(m.run, i);
   return 'd:0';
 }
-

@@ -228,4 +228,3 @@ export function eventLabel(e: TraceEvent): string {
 function newerKindLabel(e: never): string {
   return displayText((e as { kind?: unknown }).kind, 60);
 }
-

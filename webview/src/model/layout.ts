@@ -3,7 +3,6 @@ import type { Track, Lane, Row } from './track';
 import type { Model } from './model';
 import { laneTitle } from './labels';
 
-
 /** Rows top to bottom. Cheap (a few dozen rows); rebuilt only when the set of tracks changes. */
 export function layout(m: Model): void {
   if (!m.layoutDirty) return;
@@ -85,4 +84,3 @@ export function extent(m: Model): [number, number] {
   if (hi - lo < 1) hi = lo + 1;
   return [lo, hi];
 }
-

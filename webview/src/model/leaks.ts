@@ -125,4 +125,3 @@ export function findHandle(m: Model, id: string): number {
   }
   return -1;
 }
-

@@ -87,7 +87,7 @@ export class Model {
     this.readK8sMeta();
     for (const p of trace.processes) this.upsertProcess({ ...p });
     this.ingest(0, 0);
-    this.now = live ? this.tMax : trace.meta?.durationMs ?? 0;
+    this.now = live ? this.tMax : (trace.meta?.durationMs ?? 0);
     if (trace.analysis) this.setAnalysis(trace.analysis);
     else this.finalize();
   }

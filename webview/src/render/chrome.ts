@@ -33,7 +33,10 @@ export function drawHighlights(rd: Renderer, fr: Frame, X: (t: number) => number
     if (!r) return;
     const y = top + r.y;
     const b = rd.boxes.find((bx) => bx.tr === tr && bx.i === i);
-    let x0: number, x1: number, y0 = y + 1, h = r.h - 2;
+    let x0: number,
+      x1: number,
+      y0 = y + 1,
+      h = r.h - 2;
     if (b) {
       x0 = b.x;
       x1 = b.x + b.w;
