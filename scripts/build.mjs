@@ -24,8 +24,20 @@ const stubNativeAddons = {
   },
 };
 
+// The preload's WebSocket client (ws's client only), built first and carried in the preload as
+// text: compiled when the preload connects, after the service's main module, so that its
+// ~100 kB of functions are not parsed on the service's start-up path (src/preload/ws-client.ts).
+const wsClient = await esbuild.build({ ...common, sourcemap: false, write: false, entryPoints: ['node_modules/ws/lib/websocket.js'], platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons] });
+const wsClientSource = {
+  name: 'ws-client-source',
+  setup(build) {
+    build.onResolve({ filter: /^shutdown-trace:ws-client-source$/ }, (a) => ({ path: a.path, namespace: 'ws-client-source' }));
+    build.onLoad({ filter: /.*/, namespace: 'ws-client-source' }, () => ({ contents: `module.exports = ${JSON.stringify(wsClient.outputFiles[0].text)};`, loader: 'js' }));
+  },
+};
+
 const builds = [
-  { ...common, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.js', platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons], inject: ['src/preload/own-timers.ts'], sourcemap: false },
+  { ...common, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.js', platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons, wsClientSource], inject: ['src/preload/own-timers.ts'], sourcemap: false },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'], banner: { js: '#!/usr/bin/env node' } },
   // Run only when a launcher died mid-run: stops its service and rebuilds the trace (src/core/journal.ts).
   { ...common, entryPoints: ['src/core/watchdog.ts'], outfile: 'dist/watchdog.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'] },

@@ -13,6 +13,7 @@ import type WebSocket from 'ws';
 import { now } from './clock';
 import { TOKEN_HEADER, type PreloadEvent, type HelloMessage, type CollectorMessage } from '../shared/wire';
 import { SpoolSink } from './spool-sink';
+import { webSocketClient } from './ws-client';
 
 const MAX_QUEUE = 10_000;
 const RING_MAX_EVENTS = 2_000;
@@ -61,8 +62,8 @@ export class Transport implements Sink {
 
   connect(): void {
     const { port, token } = this.opts;
-    // Loaded here, not at start: ws and the http client it needs are not on the service's start-up path.
-    const WebSocketClass = require('ws') as typeof WebSocket;
+    // Compiled here, not at start: ws and the http client it loads stay off the service's start-up path.
+    const WebSocketClass = webSocketClient();
     const ws = new WebSocketClass(`ws://127.0.0.1:${port}/`, {
       headers: { [TOKEN_HEADER]: token },
       perMessageDeflate: false,
