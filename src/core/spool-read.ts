@@ -7,6 +7,7 @@
  * sent the signal, the grace deadline (unless given), the service's output, when a process
  * that was SIGKILLed died (its last record is a lower bound).
  */
+import { formatOffset } from '../shared/duration';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readRegularFile } from './safe-read';
@@ -169,7 +170,7 @@ export function buildTrace(group: SpoolUnit[], o: BuildOptions = {}): Standalone
       trace.events.push({ kind: 'kill-sent', t: deadline!, target: p.pid, pid: p.pid } as TraceEvent);
       note(deadline!, `pid ${p.pid} was still alive ${Math.round(last - firstArrival!.t)} ms after ${firstArrival!.signal}, within a heartbeat of the ${o.graceMs! / 1000} s grace deadline given with --grace, and never wrote its exit record: taken as killed by SIGKILL at that deadline.`);
     } else {
-      note(last, `pid ${p.pid} never wrote its exit record: it was killed by SIGKILL (a deadline, the OOM killer) or died in native code, after its last record at ${(last / 1000).toFixed(3)} s.`);
+      note(last, `pid ${p.pid} never wrote its exit record: it was killed by SIGKILL (a deadline, the OOM killer) or died in native code, after its last record at ${formatOffset(last)}.`);
     }
     trace.events.push({ kind: 'process-exit', t: p.end!, pid: p.pid, code: null, signal: 'SIGKILL' } as TraceEvent);
   }
