@@ -342,6 +342,9 @@ export class Run implements RunHandle {
     const target = delivery === 'group' ? -this.mainPid : this.mainPid;
     // Who the group signal reaches, read before it is sent: those it kills are gone right after.
     const group = delivery === 'group' ? sessionMembers(this.mainPid).filter((m) => m.pgid === this.mainPid) : [];
+    // Read before kill(): the service's preload stamps the arrival on the same monotonic clock,
+    // and "received" must never come before "sent".
+    const sentAt = this.now();
     try {
       this.platform.kill(target, signal);
     } catch (e) {
@@ -351,9 +354,9 @@ export class Run implements RunHandle {
     this.signalsSent++;
     for (const m of group) this.deliver(m.pid, signal);
     this.deliver(this.mainPid, signal);
-    this.addLauncher({ kind: 'signal-sent', t: this.now(), signal, target: this.mainPid, delivery, nth: this.signalsSent });
+    this.addLauncher({ kind: 'signal-sent', t: sentAt, signal, target: this.mainPid, delivery, nth: this.signalsSent });
     if (this.firstSignalAt === undefined) {
-      this.firstSignalAt = this.now();
+      this.firstSignalAt = sentAt;
       // With --k8s the kubelet's arithmetic schedules the kill (startTermination).
       if (!this.termination?.started) this.later(this.opts.plan.graceMs, () => void this.onDeadline());
     }
