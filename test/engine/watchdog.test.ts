@@ -101,7 +101,7 @@ describe('kill -9 on the CLI', () => {
   test('a host using the launcher as a library (the extension host) dies: the same rescue, to its tracePath', async () => {
     const out = tmpOut();
     const host = `
-      const { startRun } = require(${JSON.stringify(path.join(ROOT, 'src', 'core', 'launcher.ts'))});
+      const { startRun } = require(${JSON.stringify(path.join(ROOT, 'src', 'core', 'launcher', 'index.ts'))});
       startRun({ command: [process.execPath, 'with-children.js'], cwd: ${JSON.stringify(FIXTURES)}, tracePath: ${JSON.stringify(out)},
         plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 5000, delivery: 'main' } })
         .then((run) => run.onUpdate((u) => { for (const o of u.output) if (/^listening pids/.test(o.text)) console.log(o.text); }));`;
