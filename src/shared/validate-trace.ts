@@ -9,6 +9,7 @@
  * every reader skips kinds it does not know.
  */
 import type { PreloadEventKind } from './wire';
+import { TRACE_VERSION } from './trace';
 import type { Trace, TraceMeta, TraceEvent, TraceEventKind, LauncherEvent, ProcessInfo, OutputLine, Analysis, Finding, FindingCode, PhaseTiming, Leak, RequestAccounting, RequestRoles, ShutdownWindow, OutcomeCounts, SignalPlan, SignalWhen } from './trace';
 import type { K8sOutcome, K8sPlan, KubeletSchedule, PreStop } from './kubernetes';
 import type { LoadConfig, LoadOutcome, LoadSummary } from './traffic';
@@ -235,8 +236,7 @@ const analysis = named('analysis', obj<Analysis>({
 /** The whole trace file; trace-schema.ts publishes its JSON Schema. */
 export const traceFile = obj<Trace>({
   format: lit('shutdown-trace'),
-  // A literal, not TRACE_VERSION (trace.ts imports this file); the type ties the two together.
-  version: lit<Trace['version']>(1),
+  version: lit<Trace['version']>(TRACE_VERSION),
   meta,
   processes: list(processInfo),
   events: list(traceEvent),
