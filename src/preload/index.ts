@@ -19,6 +19,7 @@ import { Owners } from './owners';
 import { installPackageClasses } from './package-classes';
 import { disguise } from './native-look';
 import { reportOutput } from './output-report';
+import { isUserFile } from '../shared/frames';
 import { ENV, PHASE_CHANNEL, PROTOCOL_VERSION, type PreloadEvent, type HandleInfo, type SnapshotReason, type CollectorMessage, type HandleType } from '../shared/wire';
 
 const LOADED = Symbol.for('shutdown-trace.preload.loaded');
@@ -625,7 +626,7 @@ function start(): void {
         break;
       }
     }
-    return !first || /[\\/]node_modules[\\/]/.test(first.file);
+    return !first || !isUserFile(first.file);
   };
   function attachOwners(handles: HandleInfo[], objects: Map<HandleInfo, object>): void {
     const targets = new Map<object, HandleInfo['site']>();

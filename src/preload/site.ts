@@ -4,7 +4,7 @@
  * snapshot. Formatting happens then through the runtime's own prepareStackTrace, so stacks
  * are source-mapped whenever the service runs with source maps (tsx, --enable-source-maps).
  */
-import type { Frame, Site } from '../shared/frames';
+import { isUserFile, type Frame, type Site } from '../shared/frames';
 
 export interface SiteHolder {
   stack?: unknown;
@@ -56,8 +56,7 @@ export function parseStack(stack: string, selfFile: string): Site {
   }
   let user = -1;
   for (let i = 0; i < frames.length; i++) {
-    const f = frames[i].file;
-    if (f.startsWith('node:') || f.indexOf('/node_modules/') !== -1 || f.indexOf('\\node_modules\\') !== -1 || !/[\\/]/.test(f)) continue;
+    if (!isUserFile(frames[i].file)) continue;
     user = i;
     break;
   }
