@@ -1,7 +1,7 @@
 /** "Kubernetes termination": the plan, the kubelet's steps and the pod's fate, as Markdown. */
 import type { Analysis, Trace, TraceEvent } from '../../shared/trace';
 import { formatDuration, formatOffset } from '../../shared/duration';
-import { podWouldHave } from '../../shared/kubernetes';
+import { describePreStop, podWouldHave } from '../../shared/kubernetes';
 import { describeWhen, formatExit, truncate } from '../format';
 import { mdCode, mdFence, mdText, table } from './escape';
 
@@ -11,17 +11,12 @@ export function describeK8sPlan(trace: Trace): string[] {
   const plan = trace.meta.plan;
   const lines: string[] = [];
   lines.push(plan?.when?.mode === 'never' ? 'Termination (Kubernetes, --k8s): not started by the tool' : `Termination (Kubernetes, --k8s): ${describeWhen(plan?.when)}`);
-  if (k.preStop) lines.push(`preStop: ${describePreStopPlan(k.preStop)}, then the stop signal`);
+  if (k.preStop) lines.push(`preStop: ${describePreStop(k.preStop)}, then the stop signal`);
   lines.push(`Stop signal: ${k.stopSignal} to the main process only (as the kubelet sends it)`);
   lines.push(`SIGKILL: terminationGracePeriodSeconds ${k.graceSeconds} counted from the start of termination, minus preStop in whole seconds, at least 2 s after the stop signal`);
   return lines;
 }
 
-function describePreStopPlan(p: NonNullable<NonNullable<Trace['meta']['k8s']>['preStop']>): string {
-  if (p.action === 'sleep') return `sleep ${formatDuration(p.ms)}`;
-  if (p.action === 'exec') return `exec ${p.command}`;
-  return `httpGet ${p.url}`;
-}
 
 const FATE_ICON: Record<string, string> = { graceful: '✅', killed: '🔴', 'died-by-signal': '🔴', crashed: '🔴', 'not-terminated': '🟠', unknown: '❔' };
 
