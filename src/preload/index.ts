@@ -254,7 +254,7 @@ function start(): void {
     connIds.set(s, conn);
     const remote = `${s.remoteAddress}:${s.remotePort}`;
     let how: 'client-closed' | 'server-ended' | 'destroyed' | 'error' = 'destroyed';
-    let hadRequest = inRequest(s);
+    const hadRequest = inRequest(s);
     s.once('end', () => (how = 'client-closed'));
     s.once('error', () => (how = 'error'));
     const origEnd = s.end;

@@ -43,7 +43,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     const proto = (C as { prototype?: unknown }).prototype;
     if (!proto || typeof proto !== 'object' || patched.has(proto) || Object.isFrozen(proto)) return;
     patched.add(proto);
-    if (EEProto.isPrototypeOf(proto) || !hasRelease(proto)) return;
+    if (Object.prototype.isPrototypeOf.call(EEProto, proto) || !hasRelease(proto)) return;
     const cls: ClassInfo = { kind: 1, name: C.name || 'anonymous class', pkg, files: new Set(), seen: 0 };
     const keys = Object.getOwnPropertyNames(proto);
     let n = 0;

@@ -180,7 +180,7 @@ export class SpoolSink {
     if (this.fd < 0) return false;
     const buf = Buffer.from(this.torn ? '\n' + text : text);
     if (this.pos + buf.length > limit) return false;
-    let n = 0;
+    let n: number;
     try {
       n = fs.writeSync(this.fd, buf, 0, buf.length, this.pos);
     } catch (e) {
