@@ -188,6 +188,9 @@ export interface Analysis {
   exitReason: ExitReason;
   /** First signal sent/arrived → main process exit, ms. The one figure every consumer shows as "signal → exit". */
   signalToExitMs?: number;
+  /** Trace ms of that signal and of that exit (signalToExitMs = exitAt − signalAt): a viewer places both ends here. */
+  signalAt?: number;
+  exitAt?: number;
   /** The shutdown window the requests are counted over; absent in traces analysed before it was recorded. */
   window?: ShutdownWindow;
   leakedHandleCount: number;

@@ -223,6 +223,8 @@ const analysis = named('analysis', obj<Analysis>({
   naturalExitAfterMs: opt(num),
   exitReason: oneOf('graceful', 'forced-exit', 'killed-at-deadline', 'killed-by-signal', 'crashed', 'exited-before-signal', 'still-running', 'unknown'),
   signalToExitMs: opt(num),
+  signalAt: opt(num),
+  exitAt: opt(num),
   window: opt(shutdownWindow),
   leakedHandleCount: count,
   phases: list(phaseTiming),

@@ -321,5 +321,5 @@ export function diagnose(trace: Trace): Analysis {
   leaks.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || Number(b.pid === mainPid) - Number(a.pid === mainPid));
   if (!verdict) verdict = 'No shutdown was observed.';
   else if (!firstSent && mainArrivals.length) verdict += ` (${mainArrivals[0].signal} came from outside Shutdown Trace; its plan sent none.)`;
-  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, naturalExitAfterMs, servicePid, serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid), phases, findings, graceMs };
+  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, ...(exitedAfter !== undefined ? { signalAt, exitAt: mainExit!.t } : {}), leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, naturalExitAfterMs, servicePid, serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid), phases, findings, graceMs };
 }
