@@ -42,13 +42,15 @@ function analyzeTraffic(trace: Trace): Analysis {
 export function analysisOf(trace: Trace): Analysis {
   const stored = trace.analysis;
   if (!stored) return analyze(trace);
-  if (stored.leaks && stored.window && (!stored.requests || stored.requests.roles)) return stored;
+  if (stored.leaks && stored.window && (!stored.requests || stored.requests.roles) && (stored.signalToExitMs === undefined || stored.signalAt !== undefined)) return stored;
   const fresh = analyze(trace);
   return {
     ...stored,
     // The leaks and their count come together, so the two never disagree.
     ...(stored.leaks ? {} : { leaks: fresh.leaks, leakedHandleCount: fresh.leakedHandleCount }),
     window: stored.window ?? fresh.window,
+    // The two ends of signal → exit, when today's analysis measures the same span the file recorded.
+    ...(stored.signalAt === undefined && fresh.signalToExitMs === stored.signalToExitMs ? { signalAt: fresh.signalAt, exitAt: fresh.exitAt } : {}),
     ...(stored.requests ? { requests: { ...stored.requests, roles: stored.requests.roles ?? fresh.requests?.roles } } : {}),
   };
 }
