@@ -2,7 +2,7 @@
  * Small formatting helpers for the exporters and the CLI: sites, exits, the signal plan, bytes.
  * Durations and frames are written by src/shared/duration.ts and src/shared/frames.ts.
  */
-import { formatFrame, type Frame, type Site } from '../shared/frames';
+import { formatFrame, userFrame, type Frame, type Site } from '../shared/frames';
 import { formatDuration } from '../shared/duration';
 import type { ProcessInfo, SignalPlan, SignalWhen } from '../shared/trace';
 
@@ -35,16 +35,9 @@ export function isInternalFrame(f: Frame): boolean {
   return file.startsWith('node:') || file.startsWith('internal/') || file.includes('/node_modules/') || !file.includes('/') && !file.includes('.');
 }
 
-/** The frame a site is best shown by: the first user frame, else the first frame. */
-export function siteFrame(site: Site | undefined): Frame | undefined {
-  if (!site || !Array.isArray(site.frames) || site.frames.length === 0) return undefined;
-  const i = site.user >= 0 && site.user < site.frames.length ? site.user : 0;
-  return site.frames[i];
-}
-
 /** "src/server.ts:12:3" for a site (its first user frame), relative to cwd; "unknown site" without one. */
 export function formatSite(site: Site | undefined, cwd?: string): string {
-  return formatFrame(siteFrame(site), cwd);
+  return formatFrame(userFrame(site), cwd);
 }
 
 /**

@@ -44,8 +44,8 @@ export function leakFrame(h: { site?: Site; owner?: { site?: Site } }): Frame | 
 
 /** The frame to show for a site: the first user frame, else the first frame. */
 export function userFrame(site: Site | undefined): Frame | undefined {
-  if (!site || site.frames.length === 0) return undefined;
-  return site.frames[site.user >= 0 ? site.user : 0];
+  if (!site || !Array.isArray(site.frames) || site.frames.length === 0) return undefined;
+  return site.frames[site.user >= 0 && site.user < site.frames.length ? site.user : 0];
 }
 
 /**
