@@ -5,7 +5,7 @@
 import type { Delivery, SignalPlan } from '../shared/trace';
 import type { LoadConfig } from '../shared/traffic';
 import type { K8sPlan, PreStop } from '../shared/kubernetes';
-import { parseDuration } from '../shared/duration';
+import { formatDuration, parseDuration } from '../shared/duration';
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT'] as const;
 export type SignalWhenMode = 'listening' | 'after' | 'never';
@@ -173,11 +173,8 @@ export function describePlan(p: SignalPlan): string {
   return `${p.signal} to the ${p.delivery === 'group' ? 'process group' : 'main process'} ${when}${second}; SIGKILL ${fmtMs(p.graceMs)} after the first signal`;
 }
 
-export function fmtMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
-}
+/** A duration in the settings' descriptions and pickers, by the one formatter. */
+export const fmtMs = (ms: number): string => formatDuration(ms);
 
 // ---- traffic during shutdown
 
@@ -219,19 +216,8 @@ export function toK8s(s: RunSettings): K8sPlan | undefined {
   return { graceSeconds: Math.max(1, Math.floor(s.k8sGraceSeconds)), stopSignal: s.k8sStopSignal, ...(preStop ? { preStop } : {}) };
 }
 
-/**
- * The signal plan of a Kubernetes run, as the CLI makes it: the plan's `when` starts the
- * termination; the stop signal goes to the main process only, once (no second signal), and
- * the grace period is terminationGracePeriodSeconds. Notes say what was changed.
- */
-export function k8sSignalPlan(plan: SignalPlan, k: K8sPlan): { plan: SignalPlan; notes: string[] } {
-  const notes: string[] = [];
-  if (plan.delivery === 'group') notes.push('the signal goes to the main process only with Kubernetes termination, as the kubelet sends it (delivery "group" not used)');
-  if (plan.second) notes.push(`no second signal with Kubernetes termination: the kubelet sends ${k.stopSignal} once, then SIGKILL (${plan.second.signal} not sent)`);
-  const { second: _second, ...rest } = plan;
-  void _second;
-  return { plan: { ...rest, signal: k.stopSignal, graceMs: k.graceSeconds * 1000, delivery: 'main' }, notes };
-}
+/** The signal plan of a Kubernetes run: the one override the CLI and the launcher apply too. */
+export { k8sSignalPlan } from '../shared/k8s-plan';
 
 /** "terminationGracePeriodSeconds 30, preStop sleep 5 s, stop signal SIGTERM" */
 export function describeK8s(k: K8sPlan | undefined): string {
