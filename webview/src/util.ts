@@ -2,6 +2,7 @@
  * Small helpers: safe DOM building (textContent only — trace data never reaches innerHTML),
  * display text sanitising, time formatting and sorted-array searches.
  */
+import { formatDuration } from '../../src/shared/duration';
 
 /** Create an element; `text` goes through textContent. Attributes are set one by one (never `style`). */
 export function el<K extends keyof HTMLElementTagNameMap>(
@@ -61,19 +62,10 @@ export function fmtInt(n: number): string {
   return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** A duration for people: 0.42 ms, 512 ms, 1.25 s, 2 m 05 s. */
+/** A duration for people, by the one formatter (src/shared/duration.ts), with a typographic minus; "?" when unknown. */
 export function fmtDur(ms: number | undefined): string {
   if (ms === undefined || !isFinite(ms)) return '?';
-  const a = Math.abs(ms);
-  const sign = ms < 0 ? '−' : '';
-  if (a < 1) return `${sign}${a < 0.01 ? a.toFixed(3) : a.toFixed(2)} ms`;
-  if (a < 10) return `${sign}${trimZeros(a.toFixed(1))} ms`;
-  if (a < 1000) return `${sign}${Math.round(a)} ms`;
-  if (a < 10_000) return `${sign}${trimZeros(a >= 9995 ? '10' : (a / 1000).toFixed(2))} s`;
-  if (a < 60_000) return `${sign}${trimZeros((a / 1000).toFixed(1))} s`;
-  const m = Math.floor(a / 60_000);
-  const s = Math.round((a - m * 60_000) / 1000);
-  return `${sign}${m} m ${String(s).padStart(2, '0')} s`;
+  return formatDuration(ms).replace(/^-/, '−');
 }
 
 function trimZeros(s: string): string {
