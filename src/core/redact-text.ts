@@ -88,8 +88,8 @@ export function looksHighEntropy(token: string): boolean {
 // ------------------------------------------------------------------ text rules
 
 const PRIVATE_KEY_BLOCK = /(-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----)[\s\S]*?(?:(-----END \2PRIVATE KEY( BLOCK)?-----)|$)/g;
-const URL_CREDENTIALS = /\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}:\/\/)([^\s:@\/?#"'<>]*):([^\s@\/?#"'<>]+)@/g;
-const QUERY_PARAM = /([?&;])([\w.%\[\]-]+)=([^&#\s"'<>]*)/g;
+const URL_CREDENTIALS = /\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}:\/\/)([^\s:@/?#"'<>]*):([^\s@/?#"'<>]+)@/g;
+const QUERY_PARAM = /([?&;])([\w.%[\]-]+)=([^&#\s"'<>]*)/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const KNOWN_TOKENS: RegExp[] = [
   /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b/g, // AWS access key ids
@@ -105,7 +105,7 @@ const KNOWN_TOKENS: RegExp[] = [
 /** Auth scheme words kept in front of a redacted credential. */
 const SCHEME = '(?:Bearer|Basic|Digest|Token|Negotiate|Bot|ApiKey)';
 /** A bare `Bearer <credential>` anywhere (the header name may be elsewhere or missing). */
-const BEARER = /\b(Bearer)(\s+)(?!«)([A-Za-z0-9\-._~+\/]{4,}=*)/gi;
+const BEARER = /\b(Bearer)(\s+)(?!«)([A-Za-z0-9\-._~+/]{4,}=*)/gi;
 /**
  * name[:=]value. Names may be quoted (JSON, also JSON escaped inside a log string); the value
  * may be quoted, or an auth scheme and a credential. Whether the name is a secret is decided
@@ -119,7 +119,7 @@ const KEY_VALUE = new RegExp(
 );
 /** A secret-named flag followed by its value after whitespace: `--token abc`. */
 const FLAG_SPACE = /(?<![\w-])(-{1,2}[A-Za-z][\w.-]*)(\s+)(?!-)("[^"]*"|'[^']*'|(?!«)[^\s"']+)/g;
-const TOKEN_RUN = /(?<![A-Za-z0-9+\/_-])[A-Za-z0-9+\/_-]{32,}={0,3}(?![A-Za-z0-9+\/=_-])/g;
+const TOKEN_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,3}(?![A-Za-z0-9+/=_-])/g;
 /**
  * One path segment or word that is a token, with or without a short type prefix
  * (`tok_9f8e…`, `sk-…`, `/reset/<token>`): `/` ends it, unlike TOKEN_RUN, so a token in a
@@ -134,7 +134,7 @@ const SEGMENT_TOKEN = /(?<![A-Za-z0-9_+-])(?:[A-Za-z][A-Za-z0-9]{0,11}[_-])?([A-
 const SECRET_PHRASE = /(?<![\w-])([\w-]{1,64})(\s+(?:is|was|are|were)\s+)(?!«)(\S{8,})/g;
 const PHRASE_NAME = /secret|password|passwd|token|api[-_]?key|access[-_]?key|private[-_]?key|credential/i;
 /** An AWS secret access key (40 base64 characters) on a line that speaks of AWS. */
-const AWS_SECRET = /(?<![A-Za-z0-9+\/=])[A-Za-z0-9+\/]{40}(?![A-Za-z0-9+\/=])/g;
+const AWS_SECRET = /(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])/g;
 
 function looksMade(v: string): boolean {
   const core = v.replace(/[.,;:!?)\]}'"]+$/, '');

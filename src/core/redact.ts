@@ -195,7 +195,22 @@ export function redactTrace(trace: Trace, extraSecrets?: string[]): Trace {
         if (e.message !== undefined) e.message = redactText(e.message);
         if (e.label !== undefined) e.label = redactText(e.label);
         break;
+      // No free text in these.
+      case 'active-count':
+      case 'before-exit':
+      case 'deadline':
+      case 'dropped':
+      case 'exit':
+      case 'handle-close':
+      case 'kill-sent':
+      case 'process-exit':
+      case 'request-end':
+      case 'server-close':
+      case 'server-closed':
+      case 'signal-sent':
+      case 'signal':
       default:
+        // A kind from a newer writer: its known fields only.
         break;
     }
   }

@@ -62,7 +62,9 @@ export function headline(a: Analysis | undefined, opts: { signal?: string; compl
       return mk('exited before the signal', 'warn');
     case 'still-running':
       return mk(`stopped early${leaks ? `: ${plural(leaks, 'handle')} alive` : ''}`, 'warn');
+    case 'unknown':
     default:
+      // 'unknown', or a reason from a newer writer.
       return mk('no shutdown observed', 'warn');
   }
 }

@@ -54,13 +54,13 @@ interface Description {
 // A side table rather than a property on the function: checkers stay plain functions.
 const descriptions = new WeakMap<Checker<unknown>, Description>();
 
-function described<C extends Checker<any>>(c: C, d: Description): C {
+function described<C extends Checker<unknown>>(c: C, d: Description): C {
   descriptions.set(c, d);
   return c;
 }
 
 /** States the JSON Schema of a hand-written checker (what it accepts, as far as JSON Schema can say it). */
-export function describe<C extends Checker<any>>(c: C, schema: JsonSchema | ((emit: Emit) => JsonSchema)): C {
+export function describe<C extends Checker<unknown>>(c: C, schema: JsonSchema | ((emit: Emit) => JsonSchema)): C {
   return described(c, { schema: typeof schema === 'function' ? schema : () => schema });
 }
 

@@ -4,7 +4,7 @@
  * Two discriminated unions: PreloadMessage (preload → collector, on `type`; its events on
  * `kind`) and CollectorMessage (collector → preload). Browser-safe: no Node imports.
  */
-import type { Frame, Site } from './frames';
+import type { Site } from './frames';
 
 export const PROTOCOL_VERSION = 1;
 /** Name of the diagnostics_channel tracing channel apps publish their own phases on. */

@@ -7,7 +7,7 @@ import { formatDuration } from '../../shared/duration';
 import type { HandleInfo } from '../../shared/wire';
 import { userFrame, formatFrame } from '../../shared/frames';
 import { isTcpAddress } from '../../shared/address';
-import type { Trace, TraceEvent, Analysis, Finding, PhaseTiming, ExitReason, Leak } from '../../shared/trace';
+import type { Trace, TraceEvent, Analysis, Finding, ExitReason, Leak } from '../../shared/trace';
 import { classifyRoles } from '../runners';
 import { groupLeaks } from '../leaks';
 import { phaseTimings } from './phases';

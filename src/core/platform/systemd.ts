@@ -42,7 +42,12 @@ export function unitProcesses(mainPid: number, known: Iterable<number>): { pid: 
   let grew = true;
   while (grew) {
     grew = false;
-    for (const s of stats) if (!set.has(s.pid) && set.has(s.ppid)) (set.add(s.pid), (grew = true));
+    for (const s of stats) {
+      if (!set.has(s.pid) && set.has(s.ppid)) {
+        set.add(s.pid);
+        grew = true;
+      }
+    }
   }
   return stats.filter((s) => set.has(s.pid)).map((s) => ({ pid: s.pid, ppid: s.ppid, command: readCmdline(s.pid) ?? s.comm }));
 }
