@@ -7,6 +7,9 @@ import { roundRect } from './markers';
 import { upperBound, lowerBound } from '../util';
 import { levelFor } from '../model/lod';
 
+/** Narrower than this inside a bar, a label would show no more than an ellipsis. */
+const MIN_LABEL_PX = 24;
+
 export function drawBars(rd: Renderer, fr: Frame, r: Row, y: number, X: (t: number) => number): void {
   const { ctx } = rd;
   const { pal, model, view } = fr;
@@ -127,9 +130,11 @@ export function drawBars(rd: Renderer, fr: Frame, r: Row, y: number, X: (t: numb
       rd.post.push(() => drawLeakEnd(rd, fr, lx, by, bh, show));
     }
     if (!labelled) continue;
-    const label = model.label(tr, i);
     const tx = Math.max(x0, GUTTER) + 6;
     const inside = Math.min(x1, W) - tx - (tr.type === 'leaks' ? 58 : 4);
+    // a dense row's bar with no room for a word gets no label (nor the cost of making one)
+    if (!sparse && inside < MIN_LABEL_PX) continue;
+    const label = model.label(tr, i);
     const tw = rd.measure(label);
     const ty = by + bh / 2 + 0.5;
     if (tw <= inside || (inside > 60 && !sparse)) {
