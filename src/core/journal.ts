@@ -105,7 +105,7 @@ export class Journal {
 
 /** Reads a journal; a torn last line (the launcher died mid-write) is skipped. */
 export function readJournal(dir: string): Record<string, unknown>[] {
-  let text = '';
+  let text: string;
   try {
     text = fs.readFileSync(path.join(dir, JOURNAL_FILE), 'utf8');
   } catch {

@@ -127,7 +127,7 @@ export function listeningAddress(pids: number[]): string | undefined {
   if (!hasProc) return undefined;
   const inodes = new Set<string>();
   for (const pid of pids) {
-    let fds: string[] = [];
+    let fds: string[];
     try {
       fds = fs.readdirSync(`/proc/${pid}/fd`);
     } catch {
@@ -142,7 +142,7 @@ export function listeningAddress(pids: number[]): string | undefined {
   }
   if (!inodes.size) return undefined;
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = fs.readFileSync(table, 'latin1');
     } catch {

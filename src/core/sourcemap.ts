@@ -71,9 +71,11 @@ function resolveSource(source: string, sourceRoot: string | undefined, base: str
 }
 
 /** Resolves `sources` in place (and in an index map's sections), as node's own cache does. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a source map's JSON, checked field by field here
 function absolutize(payload: any, base: string, depth = 0): boolean {
   if (!payload || typeof payload !== 'object' || depth > 4) return false;
   if (Array.isArray(payload.sections)) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an index map's sections, checked here
     return payload.sections.every((s: any) => s && typeof s === 'object' && absolutize(s.map, base, depth + 1));
   }
   // Node's decoder reads any text as mappings; characters outside base64 VLQ mean a damaged map.
@@ -140,7 +142,7 @@ export class SourceMapper {
     const hit = this.cache.get(file);
     if (hit !== undefined) return hit;
     this.stats.files++;
-    let loaded: Loaded | null = null;
+    let loaded: Loaded | null;
     try {
       loaded = this.loadUncached(file);
     } catch {
@@ -180,6 +182,7 @@ export class SourceMapper {
     if (frame.file.startsWith('node:') || !path.isAbsolute(frame.file) || frame.line < 1 || frame.col < 1) return false;
     const loaded = this.load(frame.file);
     if (!loaded) return false;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- what the source-map library returns is untyped
     let entry: any;
     try {
       // Stack positions are 1-based; findEntry takes 0-based (as node's own --enable-source-maps does).
@@ -241,6 +244,7 @@ export function userIndex(frames: Frame[]): number {
   return frames.findIndex((f) => !f.file.startsWith('node:') && /[\\/]/.test(f.file));
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any object of the trace, walked untyped
 function isSite(v: any): v is Site {
   return Array.isArray(v.frames) && typeof v.user === 'number';
 }
@@ -252,6 +256,7 @@ function isSite(v: any): v is Site {
 export function mapTraceSourcePositions(trace: Trace): SourceMapStats {
   const started = performance.now();
   const mapper = new SourceMapper();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every value of the trace, walked untyped
   const walk = (v: any, depth: number): void => {
     if (v === null || typeof v !== 'object' || depth > 16) return;
     if (Array.isArray(v)) {

@@ -237,6 +237,5 @@ export async function attachStdio(): Promise<AttachedStdio> {
 
 /** Escape sequences (colours, cursor moves, titles) are how a terminal shows text, not the text. */
 export function stripTerminalControls(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]/g, '');
 }
