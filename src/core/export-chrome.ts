@@ -124,15 +124,7 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
     s.add(tid);
   };
   let nextId = 1;
-  const span = (
-    pid: number,
-    cat: string,
-    name: string,
-    start: number,
-    stop: number | undefined,
-    args: Record<string, unknown> = {},
-    o: { tid?: number; cname?: ChromeColor } = {},
-  ) => {
+  const span = (pid: number, cat: string, name: string, start: number, stop: number | undefined, args: Record<string, unknown> = {}, o: { tid?: number; cname?: ChromeColor } = {}) => {
     const id = nextId++;
     const s = Number.isFinite(start) ? start : 0;
     const unfinished = stop === undefined || !Number.isFinite(stop);
@@ -153,22 +145,30 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
   let preStopOpen: Extract<TraceEvent, { kind: 'prestop-start' }> | undefined;
   const preStopSpan = (ps: Extract<TraceEvent, { kind: 'prestop-start' }>, pe: Extract<TraceEvent, { kind: 'prestop-end' }> | undefined) => {
     const cname: ChromeColor | undefined = pe ? (pe.overran ? 'terrible' : pe.ok ? 'good' : 'bad') : undefined;
-    span(LAUNCHER_PID, 'k8s', `preStop ${truncate(ps.detail ?? ps.action, 80)}`, ps.t, pe?.t, {
-      action: ps.action,
-      detail: ps.detail,
-      ...(ps.action === 'exec' && ps.hookPid ? { hookPid: ps.hookPid } : {}),
-      ...(pe
-        ? {
-            ok: pe.ok,
-            overran: pe.overran,
-            durationMs: pe.durationMs,
-            ...(pe.error !== undefined ? { error: pe.error } : {}),
-            ...(pe.status !== undefined ? { status: pe.status } : {}),
-            ...(pe.exitCode !== undefined ? { exitCode: pe.exitCode } : {}),
-            ...(pe.output !== undefined ? { output: pe.output } : {}),
-          }
-        : {}),
-    }, { tid: TID.k8s, cname });
+    span(
+      LAUNCHER_PID,
+      'k8s',
+      `preStop ${truncate(ps.detail ?? ps.action, 80)}`,
+      ps.t,
+      pe?.t,
+      {
+        action: ps.action,
+        detail: ps.detail,
+        ...(ps.action === 'exec' && ps.hookPid ? { hookPid: ps.hookPid } : {}),
+        ...(pe
+          ? {
+              ok: pe.ok,
+              overran: pe.overran,
+              durationMs: pe.durationMs,
+              ...(pe.error !== undefined ? { error: pe.error } : {}),
+              ...(pe.status !== undefined ? { status: pe.status } : {}),
+              ...(pe.exitCode !== undefined ? { exitCode: pe.exitCode } : {}),
+              ...(pe.output !== undefined ? { output: pe.output } : {}),
+            }
+          : {}),
+      },
+      { tid: TID.k8s, cname },
+    );
   };
 
   // ---- phases: the analysis' list (it pairs every phase event; the exporter pairs none itself).
@@ -332,22 +332,38 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
         break;
       // ---- traffic during shutdown
       case 'load-start':
-        instant(LAUNCHER_PID, `load started: ${e.rate} requests/s${e.sse ? `, ${e.sse} stream${e.sse === 1 ? '' : 's'}` : ''}`, e.t, 't', 'load', { url: e.url, rate: e.rate, keepAlive: e.keepAlive, sse: e.sse }, TID.load);
+        instant(
+          LAUNCHER_PID,
+          `load started: ${e.rate} requests/s${e.sse ? `, ${e.sse} stream${e.sse === 1 ? '' : 's'}` : ''}`,
+          e.t,
+          't',
+          'load',
+          { url: e.url, rate: e.rate, keepAlive: e.keepAlive, sse: e.sse },
+          TID.load,
+        );
         break;
       case 'load-request': {
         const role = roles.get(i) ?? (e.sse ? 'stream' : 'answered');
         const style = ROLE_STYLE[role];
         const cname: ChromeColor = e.sse ? (e.outcome === 'ok' ? 'good' : e.outcome === 'reset' ? 'terrible' : 'bad') : style.cname;
-        span(LAUNCHER_PID, 'load', `${e.sse ? 'stream' : 'request'} ${e.outcome}`, e.t, e.end, {
-          id: e.id,
-          outcome: e.outcome,
-          counted: e.sse ? (e.outcome === 'ok' ? 'ended by the service' : e.outcome === 'reset' ? 'cut' : 'other') : style.counted,
-          ...(e.status !== undefined ? { status: e.status } : {}),
-          ...(e.error !== undefined ? { error: e.error } : {}),
-          keepAlive: e.keepAlive,
-          ...(e.sse ? { sse: true, events: e.events ?? 0 } : {}),
-          durationMs: Number.isFinite(e.end - e.t) ? Math.round((e.end - e.t) * 1000) / 1000 : null,
-        }, { tid: style.tid, cname });
+        span(
+          LAUNCHER_PID,
+          'load',
+          `${e.sse ? 'stream' : 'request'} ${e.outcome}`,
+          e.t,
+          e.end,
+          {
+            id: e.id,
+            outcome: e.outcome,
+            counted: e.sse ? (e.outcome === 'ok' ? 'ended by the service' : e.outcome === 'reset' ? 'cut' : 'other') : style.counted,
+            ...(e.status !== undefined ? { status: e.status } : {}),
+            ...(e.error !== undefined ? { error: e.error } : {}),
+            keepAlive: e.keepAlive,
+            ...(e.sse ? { sse: true, events: e.events ?? 0 } : {}),
+            durationMs: Number.isFinite(e.end - e.t) ? Math.round((e.end - e.t) * 1000) / 1000 : null,
+          },
+          { tid: style.tid, cname },
+        );
         break;
       }
       case 'load-summary':
@@ -355,22 +371,47 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
         break;
       // ---- Kubernetes termination
       case 'termination-start': {
-        instant(LAUNCHER_PID, `termination started (grace ${e.graceSeconds} s)`, e.t, 'g', 'k8s', { graceSeconds: e.graceSeconds, stopSignal: e.stopSignal, ...(e.preStop !== undefined ? { preStop: e.preStop } : {}) }, TID.k8s);
+        instant(
+          LAUNCHER_PID,
+          `termination started (grace ${e.graceSeconds} s)`,
+          e.t,
+          'g',
+          'k8s',
+          { graceSeconds: e.graceSeconds, stopSignal: e.stopSignal, ...(e.preStop !== undefined ? { preStop: e.preStop } : {}) },
+          TID.k8s,
+        );
         const sched = meta?.k8s?.schedule;
         if (sched) {
           const due = e.t + sched.killAtMs;
           const reached = mainExitAt === undefined || mainExitAt >= due;
           const stop = reached ? due : mainExitAt;
-          span(LAUNCHER_PID, 'k8s', `grace period ${e.graceSeconds} s`, e.t, stop, {
-            graceSeconds: e.graceSeconds,
-            killAtMs: sched.killAtMs,
-            signalAtMs: sched.signalAtMs,
-            remainingSeconds: sched.remainingSeconds,
-            preStopSeconds: sched.preStopSeconds,
-            extended: sched.extended,
-            endedBy: reached ? 'SIGKILL due' : 'exit',
-          }, { tid: TID.k8s, cname: reached ? 'terrible' : 'good' });
-          instant(LAUNCHER_PID, reached ? 'grace period over: SIGKILL due' : 'grace period would end: SIGKILL due', due, 't', 'k8s', { killAtMs: sched.killAtMs, remainingSeconds: sched.remainingSeconds, extended: sched.extended, overran: sched.overran, reached }, TID.k8s, reached ? 'terrible' : 'grey');
+          span(
+            LAUNCHER_PID,
+            'k8s',
+            `grace period ${e.graceSeconds} s`,
+            e.t,
+            stop,
+            {
+              graceSeconds: e.graceSeconds,
+              killAtMs: sched.killAtMs,
+              signalAtMs: sched.signalAtMs,
+              remainingSeconds: sched.remainingSeconds,
+              preStopSeconds: sched.preStopSeconds,
+              extended: sched.extended,
+              endedBy: reached ? 'SIGKILL due' : 'exit',
+            },
+            { tid: TID.k8s, cname: reached ? 'terrible' : 'good' },
+          );
+          instant(
+            LAUNCHER_PID,
+            reached ? 'grace period over: SIGKILL due' : 'grace period would end: SIGKILL due',
+            due,
+            't',
+            'k8s',
+            { killAtMs: sched.killAtMs, remainingSeconds: sched.remainingSeconds, extended: sched.extended, overran: sched.overran, reached },
+            TID.k8s,
+            reached ? 'terrible' : 'grey',
+          );
         }
         break;
       }
@@ -443,7 +484,10 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
   });
 
   const rank: Record<ChromePhase, number> = { M: 0, b: 1, C: 2, i: 2, e: 3 };
-  const body = out.map((e, i) => ({ e, i })).sort((a, b) => a.e.ts - b.e.ts || rank[a.e.ph] - rank[b.e.ph] || a.i - b.i).map((x) => x.e);
+  const body = out
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.ts - b.e.ts || rank[a.e.ph] - rank[b.e.ph] || a.i - b.i)
+    .map((x) => x.e);
 
   return {
     traceEvents: [...meta_, ...body],

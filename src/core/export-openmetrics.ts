@@ -20,7 +20,11 @@ interface Family {
 
 function escapeLabel(v: string): string {
   // Control characters never reach a terminal or a scraper from a phase name.
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/[\x00-\x1f\x7f-\x9f]/g, '\uFFFD');
+  return v
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, '\\n')
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, '\uFFFD');
 }
 
 function num(v: number): string {
@@ -51,9 +55,13 @@ export function toOpenMetrics(traces: Trace[]): string {
     { name: 'shutdown_trace_exit_reason', help: 'How the shutdown ended: 1 for its exit reason, 0 for the others.', samples: [] },
     { name: 'shutdown_trace_exit_code', help: "The main process's exit code; -1 when a signal ended it.", samples: [] },
     { name: 'shutdown_trace_leaked_handles', help: 'Handles still holding the process when it ended or was killed, by kind (kind="none" 0 when there were none).', samples: [] },
-    { name: 'shutdown_trace_requests_lost', help: 'Requests lost during shutdown: counted by the load generator (view="client"), or requests the service never finished (view="server").', samples: [] },
-    { name: 'shutdown_trace_phase_duration_seconds', unit: 'seconds', help: 'Duration of each shutdown phase: signal listeners, server.close(), the app\'s own phases.', samples: [] },
-    { name: 'shutdown_trace_end_timestamp_seconds', unit: 'seconds', help: "Wall-clock time (Unix seconds) the main process ended.", samples: [] },
+    {
+      name: 'shutdown_trace_requests_lost',
+      help: 'Requests lost during shutdown: counted by the load generator (view="client"), or requests the service never finished (view="server").',
+      samples: [],
+    },
+    { name: 'shutdown_trace_phase_duration_seconds', unit: 'seconds', help: "Duration of each shutdown phase: signal listeners, server.close(), the app's own phases.", samples: [] },
+    { name: 'shutdown_trace_end_timestamp_seconds', unit: 'seconds', help: 'Wall-clock time (Unix seconds) the main process ended.', samples: [] },
   ];
   const fam = (name: string) => fams.find((f) => f.name === name)!;
   const instances = new Map<string, number>();
@@ -89,7 +97,10 @@ export function toOpenMetrics(traces: Trace[]): string {
       const key = `${p.pid}|${p.name}`;
       const nth = (seen.get(key) ?? 0) + 1;
       seen.set(key, nth);
-      fam('shutdown_trace_phase_duration_seconds').samples.push({ labels: { ...base, phase: p.name, phase_pid: String(p.pid), ...(nth > 1 ? { occurrence: String(nth) } : {}) }, value: p.durationMs / 1000 });
+      fam('shutdown_trace_phase_duration_seconds').samples.push({
+        labels: { ...base, phase: p.name, phase_pid: String(p.pid), ...(nth > 1 ? { occurrence: String(nth) } : {}) },
+        value: p.durationMs / 1000,
+      });
     }
     const main = trace.processes.find((p) => p.pid === pid);
     fam('shutdown_trace_end_timestamp_seconds').samples.push({ labels: base, value: (wallAtZero(trace) + (main?.end ?? trace.meta.durationMs)) / 1000 });
@@ -100,7 +111,9 @@ export function toOpenMetrics(traces: Trace[]): string {
     if (f.unit) lines.push(`# UNIT ${f.name} ${f.unit}`);
     lines.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
     for (const s of f.samples) {
-      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+      const labels = Object.entries(s.labels)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+        .join(',');
       lines.push(`${f.name}${labels ? `{${labels}}` : ''} ${num(s.value)}`);
     }
   }

@@ -100,10 +100,22 @@ export function shutdownSpans(trace: Trace): ReadableSpan[] {
   for (const x of of('exit-call')) push(x.t, 'process.exit() called', { 'process.pid': x.pid, ...(typeof x.code === 'number' ? { 'process.exit.code': x.code } : {}) });
   for (const e of of('error')) {
     const type = /^(\w+):/.exec(e.message)?.[1] ?? 'Error';
-    push(e.t, 'exception', { 'exception.type': type, 'exception.message': e.message, ...(e.stack ? { 'exception.stacktrace': e.stack } : {}), 'shutdown.error.origin': e.origin, 'process.pid': e.pid });
+    push(e.t, 'exception', {
+      'exception.type': type,
+      'exception.message': e.message,
+      ...(e.stack ? { 'exception.stacktrace': e.stack } : {}),
+      'shutdown.error.origin': e.origin,
+      'process.pid': e.pid,
+    });
   }
   for (const l of a.leaks ?? []) {
-    const attrs: Attributes = { 'shutdown.leak.title': l.title, 'shutdown.leak.count': l.count, 'shutdown.leak.kinds': [...new Set(l.handles.map((h) => h.type))].join(','), 'shutdown.leak.in_user_code': l.inUserCode, 'process.pid': l.pid };
+    const attrs: Attributes = {
+      'shutdown.leak.title': l.title,
+      'shutdown.leak.count': l.count,
+      'shutdown.leak.kinds': [...new Set(l.handles.map((h) => h.type))].join(','),
+      'shutdown.leak.in_user_code': l.inUserCode,
+      'process.pid': l.pid,
+    };
     if (l.site) {
       attrs['code.file.path'] = l.site.file;
       attrs['code.line.number'] = l.site.line;
@@ -137,7 +149,9 @@ export function shutdownSpans(trace: Trace): ReadableSpan[] {
   if (a.requests) rootAttrs['shutdown.requests.lost'] = a.requests.lost;
   if (trace.meta.counters.droppedEvents) rootAttrs['shutdown.dropped_events'] = trace.meta.counters.droppedEvents;
   const rootId = nextSpanId();
-  const spans: ReadableSpan[] = [make({ name: 'shutdown', spanId: rootId, start, end, attributes: rootAttrs, events, ok: a.exitReason === 'graceful', error: a.exitReason === 'graceful' ? undefined : a.verdict })];
+  const spans: ReadableSpan[] = [
+    make({ name: 'shutdown', spanId: rootId, start, end, attributes: rootAttrs, events, ok: a.exitReason === 'graceful', error: a.exitReason === 'graceful' ? undefined : a.verdict }),
+  ];
 
   // ---- phases, nested as the analysis nested them (depth within a process)
   const procEnd = (pid: number) => trace.processes.find((p) => p.pid === pid)?.end ?? trace.meta.durationMs;
@@ -162,7 +176,9 @@ export function shutdownSpans(trace: Trace): ReadableSpan[] {
       const spanId = nextSpanId();
       const kind = p.id.startsWith('listener-') ? 'listener' : p.id.startsWith('close-') ? 'server-close' : p.id.startsWith('shutdown-') ? 'process' : 'app';
       const attrs: Attributes = { 'process.pid': pid, 'shutdown.phase.kind': kind, 'shutdown.phase.finished': p.end !== undefined };
-      spans.push(make({ name: p.name, spanId, parent, start: p.start, end: p.end ?? procEnd(pid), attributes: attrs, error: p.error ?? (p.end === undefined && !p.auto ? 'never finished' : undefined) }));
+      spans.push(
+        make({ name: p.name, spanId, parent, start: p.start, end: p.end ?? procEnd(pid), attributes: attrs, error: p.error ?? (p.end === undefined && !p.auto ? 'never finished' : undefined) }),
+      );
       stack.push({ depth: p.depth, spanId });
     }
   }

@@ -32,7 +32,7 @@ export function formatBytes(n: number | undefined | null): string {
 /** True for frames in node internals, node_modules or the tool itself. */
 export function isInternalFrame(f: Frame): boolean {
   const file = f.file.replace(/\\/g, '/');
-  return file.startsWith('node:') || file.startsWith('internal/') || file.includes('/node_modules/') || !file.includes('/') && !file.includes('.');
+  return file.startsWith('node:') || file.startsWith('internal/') || file.includes('/node_modules/') || (!file.includes('/') && !file.includes('.'));
 }
 
 /** "src/server.ts:12:3" for a site (its first user frame), relative to cwd; "unknown site" without one. */
@@ -47,7 +47,10 @@ export function formatSite(site: Site | undefined, cwd?: string): string {
 export function userFrames(site: Site | undefined, max = 5): Frame[] {
   if (!site || !Array.isArray(site.frames)) return [];
   if (site.user < 0 || site.user >= site.frames.length) return site.frames.slice(0, max);
-  return site.frames.slice(site.user).filter((f, i) => i === 0 || !isInternalFrame(f)).slice(0, max);
+  return site.frames
+    .slice(site.user)
+    .filter((f, i) => i === 0 || !isInternalFrame(f))
+    .slice(0, max);
 }
 
 /** "exit code 0", "killed by SIGKILL", "still running". */

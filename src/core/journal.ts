@@ -43,7 +43,11 @@ export class Journal {
   private lastMeta = '';
 
   /** secrets: exact values never written, not even here (the run's collector token, which a service printing its environment would show). */
-  constructor(dir: string, private readonly meta: () => unknown, private readonly secrets: string[] = []) {
+  constructor(
+    dir: string,
+    private readonly meta: () => unknown,
+    private readonly secrets: string[] = [],
+  ) {
     try {
       this.fd = fs.openSync(path.join(dir, JOURNAL_FILE), 'a');
     } catch {

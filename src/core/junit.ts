@@ -62,7 +62,9 @@ export function junitXml(suites: JUnitSuite[]): string {
   const count = (f: (c: JUnitCase) => boolean) => suites.reduce((n, s) => n + s.cases.filter(f).length, 0);
   const total = suites.reduce((n, s) => n + s.cases.length, 0);
   const totalMs = suites.reduce((n, s) => n + (s.timeMs ?? 0), 0);
-  out.push(`<testsuites name="${escapeAttr(suites[0]?.name ?? 'shutdown-trace')}" tests="${total}" failures="${count((c) => !!c.failure)}" errors="0" skipped="${count((c) => !c.failure && !!c.skipped)}" time="${secs(totalMs)}">`);
+  out.push(
+    `<testsuites name="${escapeAttr(suites[0]?.name ?? 'shutdown-trace')}" tests="${total}" failures="${count((c) => !!c.failure)}" errors="0" skipped="${count((c) => !c.failure && !!c.skipped)}" time="${secs(totalMs)}">`,
+  );
   for (const s of suites) {
     const failures = s.cases.filter((c) => c.failure).length;
     const skipped = s.cases.filter((c) => !c.failure && c.skipped).length;

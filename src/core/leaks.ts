@@ -49,7 +49,8 @@ export function fixFor(h: HandleInfo): string {
     return `call ${first}()${rest.length ? ` (or ${rest.map((r) => `${r}()`).join(', ')})` : ''} on it on shutdown`;
   }
   if (h.id === 'stdin') return 'process.stdin.pause() or destroy() it on shutdown';
-  if (h.type === 'socket' && h.details?.accepted && !h.details?.upgraded) return 'end long-lived responses (SSE, long-poll) and call server.closeIdleConnections() (or closeAllConnections()) after close()';
+  if (h.type === 'socket' && h.details?.accepted && !h.details?.upgraded)
+    return 'end long-lived responses (SSE, long-poll) and call server.closeIdleConnections() (or closeAllConnections()) after close()';
   if (h.type === 'socket' && h.details?.upgraded) return 'terminate the WebSocket clients (or close the WebSocket server) on shutdown; closeIdleConnections() does not close upgraded sockets';
   return FIX[h.type] ?? FIX.other;
 }

@@ -42,7 +42,7 @@ export interface LoadSpan {
 /** Classifies a failed request from undici's error (and whether our own timer fired). */
 export function classifyError(e: unknown, timedOut: boolean): { outcome: LoadOutcome; error: string } {
   const err = (e ?? {}) as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = err.code && err.code !== 'UND_ERR_SOCKET' ? err.code : err.cause?.code ?? err.code;
+  const code = err.code && err.code !== 'UND_ERR_SOCKET' ? err.code : (err.cause?.code ?? err.code);
   const error = `${code ? code + ': ' : ''}${err.message ?? String(e)}`;
   if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return { outcome: 'timeout', error };
   if (code === 'ECONNREFUSED') return { outcome: 'refused', error };
@@ -94,7 +94,10 @@ export class LoadGenerator {
   private readonly statuses: Record<string, number> = {};
   private streams = 0;
 
-  constructor(readonly cfg: LoadConfig, private readonly hooks: LoadHooks) {}
+  constructor(
+    readonly cfg: LoadConfig,
+    private readonly hooks: LoadHooks,
+  ) {}
 
   get started(): boolean {
     return !!this.url;
@@ -224,7 +227,13 @@ export class LoadGenerator {
         let status: number | undefined;
         let events = 0;
         try {
-          const res = await pool.request({ path, method: 'GET', headers: { accept: 'text/event-stream', 'cache-control': 'no-cache', 'user-agent': 'shutdown-trace-load' }, reset: !keepAlive, signal });
+          const res = await pool.request({
+            path,
+            method: 'GET',
+            headers: { accept: 'text/event-stream', 'cache-control': 'no-cache', 'user-agent': 'shutdown-trace-load' },
+            reset: !keepAlive,
+            signal,
+          });
           status = res.statusCode;
           let buf = '';
           for await (const chunk of res.body) {

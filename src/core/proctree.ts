@@ -91,7 +91,7 @@ export function runMembers(sid: number, roots: Iterable<number> = []): ProcEntry
     }
   }
   // Members outside the session were read without their command line: read it now.
-  return all.filter((e) => inRun.has(e.pid)).map((e) => (e.sid === sid ? e : readStat(e.pid) ?? e));
+  return all.filter((e) => inRun.has(e.pid)).map((e) => (e.sid === sid ? e : (readStat(e.pid) ?? e)));
 }
 
 export function processInfo(pid: number): ProcEntry | undefined {

@@ -18,9 +18,41 @@ const SECRET_SUBSTRING = /password|passwd|passphrase|secret|token|credential|api
 const SECRET_SEGMENTS = new Set(['pwd', 'pass', 'auth', 'session', 'sid', 'jwt', 'apikey', 'creds', 'bearer', 'sig']);
 /** A last segment that says the value is about the secret, not the secret itself (TOKEN_FILE, --session-timeout). */
 const SAFE_SUFFIXES = new Set([
-  'file', 'path', 'dir', 'timeout', 'ttl', 'expiry', 'expires', 'length', 'len', 'size', 'count', 'name', 'type',
-  'env', 'var', 'mode', 'method', 'enabled', 'disabled', 'required', 'max', 'min', 'limit', 'url', 'uri', 'endpoint', 'host',
-  'port', 'provider', 'strategy', 'store', 'format', 'algorithm', 'alg', 'version',
+  'file',
+  'path',
+  'dir',
+  'timeout',
+  'ttl',
+  'expiry',
+  'expires',
+  'length',
+  'len',
+  'size',
+  'count',
+  'name',
+  'type',
+  'env',
+  'var',
+  'mode',
+  'method',
+  'enabled',
+  'disabled',
+  'required',
+  'max',
+  'min',
+  'limit',
+  'url',
+  'uri',
+  'endpoint',
+  'host',
+  'port',
+  'provider',
+  'strategy',
+  'store',
+  'format',
+  'algorithm',
+  'alg',
+  'version',
 ]);
 /** Query parameter names that carry secrets even though they are too generic to be secret names elsewhere. */
 const SECRET_QUERY_NAMES = new Set(['key', 'sig', 'signature', 'x-amz-signature', 'x-amz-credential', 'x-amz-security-token']);
@@ -113,10 +145,7 @@ const BEARER = /\b(Bearer)(\s+)(?!«)([A-Za-z0-9\-._~+/]{4,}=*)/gi;
  */
 const KEY_NAME = /(?<![\w.-])(\\?["']?)(-{0,2}[\w.-]+)\1(\s*[:=]\s*)/g;
 /** The value after a secret name, matched where the name's separator ends (sticky). */
-const KEY_VALUE = new RegExp(
-  String.raw`\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|'[^']*'|(?:${SCHEME}\s+)?${REDACTED}|(?:${SCHEME}\s+)?(?!«)[^\s&,;"'<>(){}\[\]«][^\s&,;"'<>(){}\[\]]*`,
-  'iy',
-);
+const KEY_VALUE = new RegExp(String.raw`\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|'[^']*'|(?:${SCHEME}\s+)?${REDACTED}|(?:${SCHEME}\s+)?(?!«)[^\s&,;"'<>(){}\[\]«][^\s&,;"'<>(){}\[\]]*`, 'iy');
 /** A secret-named flag followed by its value after whitespace: `--token abc`. */
 const FLAG_SPACE = /(?<![\w-])(-{1,2}[A-Za-z][\w.-]*)(\s+)(?!-)("[^"]*"|'[^']*'|(?!«)[^\s"']+)/g;
 const TOKEN_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,3}(?![A-Za-z0-9+/=_-])/g;
@@ -184,9 +213,7 @@ export function redactText(s: string): string {
   let out = s;
   out = out.replace(PRIVATE_KEY_BLOCK, (_m, begin: string, _t: string, _b: string, end: string | undefined) => `${begin}${REDACTED}${end ?? ''}`);
   out = out.replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
-  out = out.replace(QUERY_PARAM, (m, sep: string, name: string, value: string) =>
-    value !== '' && value !== REDACTED && isSecretQueryName(name) ? `${sep}${name}=${REDACTED}` : m,
-  );
+  out = out.replace(QUERY_PARAM, (m, sep: string, name: string, value: string) => (value !== '' && value !== REDACTED && isSecretQueryName(name) ? `${sep}${name}=${REDACTED}` : m));
   out = out.replace(JWT, REDACTED);
   for (const re of KNOWN_TOKENS) out = out.replace(re, REDACTED);
   out = applyKeyValue(out);

@@ -27,7 +27,13 @@ function exactReplacer(extraSecrets: string[] | undefined): (s: string) => strin
     }
   }
   if (variants.size === 0) return (s) => s;
-  const re = new RegExp([...variants].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  const re = new RegExp(
+    [...variants]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join('|'),
+    'g',
+  );
   return (s) => (typeof s === 'string' ? s.replace(re, REDACTED) : s);
 }
 

@@ -8,7 +8,26 @@
 import type { ProcessInfo } from '../shared/trace';
 
 // node options whose value is the next argument (`--require x`, not `--require=x`).
-const TAKES_VALUE = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader', '--env-file', '--title', '--inspect-port', '--conditions', '-C', '--input-type', '--stack-size', '--max-old-space-size', '--openssl-config', '--redirect-warnings', '--watch-path', '--test-reporter', '--test-reporter-destination']);
+const TAKES_VALUE = new Set([
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '--env-file',
+  '--title',
+  '--inspect-port',
+  '--conditions',
+  '-C',
+  '--input-type',
+  '--stack-size',
+  '--max-old-space-size',
+  '--openssl-config',
+  '--redirect-warnings',
+  '--watch-path',
+  '--test-reporter',
+  '--test-reporter-destination',
+]);
 
 /**
  * The program a command line runs: for `node [options] script`, the script; for anything else

@@ -8,7 +8,10 @@ import * as fs from 'fs';
 
 /** The path is not a regular file, or is too big: `what` says what it is ("a FIFO", "600 MiB"). */
 export class FileKindError extends Error {
-  constructor(readonly what: string, readonly tooBig = false) {
+  constructor(
+    readonly what: string,
+    readonly tooBig = false,
+  ) {
     super(tooBig ? `is ${what}` : `is ${what}, not a regular file`);
     this.name = 'FileKindError';
   }
@@ -24,7 +27,8 @@ export function readRegularFile(file: string, maxBytes: number): string {
   try {
     const st = fs.fstatSync(fd);
     if (st.isDirectory()) throw new FileKindError('a directory');
-    if (!st.isFile()) throw new FileKindError(st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file');
+    if (!st.isFile())
+      throw new FileKindError(st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file');
     if (st.size > maxBytes) throw new FileKindError(mib(st.size), true);
     // One byte past the limit: a file that grows while it is read is refused too.
     const buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);

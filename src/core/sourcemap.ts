@@ -81,7 +81,7 @@ function absolutize(payload: any, base: string, depth = 0): boolean {
   // Node's decoder reads any text as mappings; characters outside base64 VLQ mean a damaged map.
   if (!Array.isArray(payload.sources) || typeof payload.mappings !== 'string' || !/^[A-Za-z0-9+/,;]*$/.test(payload.mappings)) return false;
   const root = typeof payload.sourceRoot === 'string' ? payload.sourceRoot : undefined;
-  payload.sources = payload.sources.map((s: unknown) => (typeof s === 'string' ? resolveSource(s, root, base) ?? s : s));
+  payload.sources = payload.sources.map((s: unknown) => (typeof s === 'string' ? (resolveSource(s, root, base) ?? s) : s));
   payload.sourceRoot = '';
   return true;
 }
@@ -129,7 +129,10 @@ function findComment(file: string): string | undefined {
   } catch {
     return undefined;
   } finally {
-    if (fd !== undefined) try { fs.closeSync(fd); } catch {}
+    if (fd !== undefined)
+      try {
+        fs.closeSync(fd);
+      } catch {}
   }
 }
 

@@ -38,10 +38,21 @@ export const COUNTER_WIDTH = 12;
  * the OpenTelemetry Operator injects, and OpenTelemetry's own resource variables.
  */
 export const RECORDED_ENV = [
-  'POD_NAME', 'POD_NAMESPACE', 'POD_UID', 'NODE_NAME', 'CONTAINER_NAME',
-  'K8S_POD_NAME', 'K8S_NAMESPACE_NAME', 'K8S_POD_UID', 'K8S_NODE_NAME', 'K8S_CONTAINER_NAME',
-  'OTEL_RESOURCE_ATTRIBUTES_POD_NAME', 'OTEL_RESOURCE_ATTRIBUTES_POD_UID', 'OTEL_RESOURCE_ATTRIBUTES_NODE_NAME',
-  'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES',
+  'POD_NAME',
+  'POD_NAMESPACE',
+  'POD_UID',
+  'NODE_NAME',
+  'CONTAINER_NAME',
+  'K8S_POD_NAME',
+  'K8S_NAMESPACE_NAME',
+  'K8S_POD_UID',
+  'K8S_NODE_NAME',
+  'K8S_CONTAINER_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES_POD_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES_POD_UID',
+  'OTEL_RESOURCE_ATTRIBUTES_NODE_NAME',
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
 ] as const;
 
 /** Preload messages that are never part of a trace (a write's first characters, for filing output by pid). */
@@ -102,7 +113,9 @@ function isObj(v: unknown): v is Record<string, unknown> {
 export function isSpoolHeader(v: unknown): v is SpoolHeader {
   if (!isObj(v) || v.type !== 'spool' || v.format !== SPOOL_FORMAT || typeof v.version !== 'number') return false;
   const h = v.hello;
-  return isObj(h) && Number.isSafeInteger(h.pid) && typeof h.t === 'number' && typeof v.wallMs === 'number' && typeof v.mono === 'number' && typeof v.host === 'string' && isObj(v.env) && isObj(v.counters);
+  return (
+    isObj(h) && Number.isSafeInteger(h.pid) && typeof h.t === 'number' && typeof v.wallMs === 'number' && typeof v.mono === 'number' && typeof v.host === 'string' && isObj(v.env) && isObj(v.counters)
+  );
 }
 
 /**
@@ -212,7 +225,16 @@ export function assembleTrace(units: SpoolUnit[], o: AssembleOptions): Standalon
     const c = u.end ?? u.header.counters;
     dropped += Math.max(c.dropped, u.header.counters.dropped);
     bad += u.bad;
-    const p: ProcessInfo = { pid, ppid: hello.ppid, command: o.redactArgv(hello.argv.length ? hello.argv : ['node']).join(' '), traced: true, isMain: u === root, start: Math.max(0, rel(hello.t)), end: rel(exit?.t ?? lastT), node: hello.node };
+    const p: ProcessInfo = {
+      pid,
+      ppid: hello.ppid,
+      command: o.redactArgv(hello.argv.length ? hello.argv : ['node']).join(' '),
+      traced: true,
+      isMain: u === root,
+      start: Math.max(0, rel(hello.t)),
+      end: rel(exit?.t ?? lastT),
+      node: hello.node,
+    };
     if (exit) {
       p.exit = { code: exit.code, signal: null };
       events.push({ kind: 'process-exit', t: rel(exit.t), pid, code: exit.code, signal: null });

@@ -140,7 +140,9 @@ export interface BuildOptions {
 export function unknowns(graceGiven: boolean): string[] {
   return [
     'who sent the signal (a launcher sends it itself; a spool only sees it arrive)',
-    graceGiven ? 'whether the platform really used the grace period given with --grace' : `the grace deadline (${ASSUMED_GRACE_MS / 1000} s assumed, Kubernetes' default; give the real one with --grace)`,
+    graceGiven
+      ? 'whether the platform really used the grace period given with --grace'
+      : `the grace deadline (${ASSUMED_GRACE_MS / 1000} s assumed, Kubernetes' default; give the real one with --grace)`,
     "the service's stdout and stderr (not recorded without the launcher)",
     'when a process without an exit record died: it was killed by SIGKILL (a deadline, the OOM killer) or died in native code, after its last record',
   ];
@@ -168,7 +170,10 @@ export function buildTrace(group: SpoolUnit[], o: BuildOptions = {}): Standalone
       p.end = Math.max(last, deadline!);
       trace.events.push({ kind: 'deadline', t: deadline!, graceMs: o.graceMs!, pid: 0 } as TraceEvent);
       trace.events.push({ kind: 'kill-sent', t: deadline!, target: p.pid, pid: p.pid } as TraceEvent);
-      note(deadline!, `pid ${p.pid} was still alive ${Math.round(last - firstArrival!.t)} ms after ${firstArrival!.signal}, within a heartbeat of the ${o.graceMs! / 1000} s grace deadline given with --grace, and never wrote its exit record: taken as killed by SIGKILL at that deadline.`);
+      note(
+        deadline!,
+        `pid ${p.pid} was still alive ${Math.round(last - firstArrival!.t)} ms after ${firstArrival!.signal}, within a heartbeat of the ${o.graceMs! / 1000} s grace deadline given with --grace, and never wrote its exit record: taken as killed by SIGKILL at that deadline.`,
+      );
     } else {
       note(last, `pid ${p.pid} never wrote its exit record: it was killed by SIGKILL (a deadline, the OOM killer) or died in native code, after its last record at ${formatOffset(last)}.`);
     }

@@ -64,7 +64,6 @@ export function describePreStop(p: PreStop): string {
   return `httpGet ${p.url}`;
 }
 
-
 export interface K8sOutcome {
   graceSeconds: number;
   stopSignal: string;

@@ -20,7 +20,10 @@
  */
 
 export class SchemaError extends Error {
-  constructor(public path: string, public problem: string) {
+  constructor(
+    public path: string,
+    public problem: string,
+  ) {
     super(`${path} ${problem}`);
     this.name = 'SchemaError';
   }
@@ -121,33 +124,48 @@ function under(e: unknown, step: string): unknown {
 
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : typeof v);
 
-export const str: Checker<string> = describe((v, cx) => {
-  if (typeof v !== 'string') fail(v === undefined ? 'is missing' : `is not a string (${kindOf(v)})`);
-  return cx.copy && cx.scrub ? cx.scrub(v) : v;
-}, { type: 'string' });
+export const str: Checker<string> = describe(
+  (v, cx) => {
+    if (typeof v !== 'string') fail(v === undefined ? 'is missing' : `is not a string (${kindOf(v)})`);
+    return cx.copy && cx.scrub ? cx.scrub(v) : v;
+  },
+  { type: 'string' },
+);
 
 // JSON cannot hold NaN or Infinity, so "number" is exact.
-export const num: Checker<number> = describe((v) => {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(v === undefined ? 'is missing' : `is not a number (${kindOf(v)})`);
-  return v;
-}, { type: 'number' });
+export const num: Checker<number> = describe(
+  (v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(v === undefined ? 'is missing' : `is not a number (${kindOf(v)})`);
+    return v;
+  },
+  { type: 'number' },
+);
 
-export const int: Checker<number> = describe((v) => {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(v === undefined ? 'is missing' : typeof v === 'number' ? 'is not a whole number' : `is not a number (${kindOf(v)})`);
-  return v;
-}, { type: 'integer' });
+export const int: Checker<number> = describe(
+  (v) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(v === undefined ? 'is missing' : typeof v === 'number' ? 'is not a whole number' : `is not a number (${kindOf(v)})`);
+    return v;
+  },
+  { type: 'integer' },
+);
 
 /** A whole number ≥ 0 (counts, pids, sequence numbers). */
-export const count: Checker<number> = describe((v, cx) => {
-  const n = int(v, cx);
-  if (n < 0) fail('is negative');
-  return n;
-}, { type: 'integer', minimum: 0 });
+export const count: Checker<number> = describe(
+  (v, cx) => {
+    const n = int(v, cx);
+    if (n < 0) fail('is negative');
+    return n;
+  },
+  { type: 'integer', minimum: 0 },
+);
 
-export const bool: Checker<boolean> = describe((v) => {
-  if (typeof v !== 'boolean') fail(v === undefined ? 'is missing' : `is not true or false (${kindOf(v)})`);
-  return v;
-}, { type: 'boolean' });
+export const bool: Checker<boolean> = describe(
+  (v) => {
+    if (typeof v !== 'boolean') fail(v === undefined ? 'is missing' : `is not true or false (${kindOf(v)})`);
+    return v;
+  },
+  { type: 'boolean' },
+);
 
 /** A field that may be absent. JSON has no `undefined`, so `null` counts as absent too. */
 export function opt<T>(c: Checker<T>): Checker<T | undefined> {
@@ -160,46 +178,58 @@ export function nullable<T>(c: Checker<T>): Checker<T | null> {
 
 export function oneOf<T extends string>(...values: readonly T[]): Checker<T> {
   const set = new Set<string>(values);
-  return describe<Checker<T>>((v) => {
-    if (typeof v !== 'string' || !set.has(v)) fail(v === undefined ? 'is missing' : `is not one of ${values.join(', ')}`);
-    return v as T;
-  }, { enum: [...values] });
+  return describe<Checker<T>>(
+    (v) => {
+      if (typeof v !== 'string' || !set.has(v)) fail(v === undefined ? 'is missing' : `is not one of ${values.join(', ')}`);
+      return v as T;
+    },
+    { enum: [...values] },
+  );
 }
 
 /** Exactly this string (a union's tag) or number (a format version). */
 export function lit<T extends string | number>(value: T): Checker<T> {
-  return describe<Checker<T>>((v) => {
-    if (v !== value) fail(`is not ${JSON.stringify(value)}`);
-    return value;
-  }, { const: value });
+  return describe<Checker<T>>(
+    (v) => {
+      if (v !== value) fail(`is not ${JSON.stringify(value)}`);
+      return value;
+    },
+    { const: value },
+  );
 }
 
 /** The first checker that accepts the value; the error of the last one otherwise. */
 export function either<A, B>(a: Checker<A>, b: Checker<B>): Checker<A | B> {
-  return described<Checker<A | B>>((v, cx) => {
-    try {
-      return a(v, cx);
-    } catch {
-      return b(v, cx);
-    }
-  }, { schema: (emit) => ({ anyOf: [emit(a), emit(b)] }) });
+  return described<Checker<A | B>>(
+    (v, cx) => {
+      try {
+        return a(v, cx);
+      } catch {
+        return b(v, cx);
+      }
+    },
+    { schema: (emit) => ({ anyOf: [emit(a), emit(b)] }) },
+  );
 }
 
 export function list<T>(c: Checker<T>): Checker<T[]> {
-  return described<Checker<T[]>>((v, cx) => {
-    if (!Array.isArray(v)) fail(v === undefined ? 'is missing' : `is not a list (${kindOf(v)})`);
-    const out: T[] | undefined = cx.copy ? new Array(v.length) : undefined;
-    let i = 0;
-    try {
-      for (; i < v.length; i++) {
-        const r = c(v[i], cx);
-        if (out) out[i] = r;
+  return described<Checker<T[]>>(
+    (v, cx) => {
+      if (!Array.isArray(v)) fail(v === undefined ? 'is missing' : `is not a list (${kindOf(v)})`);
+      const out: T[] | undefined = cx.copy ? new Array(v.length) : undefined;
+      let i = 0;
+      try {
+        for (; i < v.length; i++) {
+          const r = c(v[i], cx);
+          if (out) out[i] = r;
+        }
+      } catch (e) {
+        throw under(e, `[${i}]`);
       }
-    } catch (e) {
-      throw under(e, `[${i}]`);
-    }
-    return out ?? (v as T[]);
-  }, { schema: (emit) => ({ type: 'array', items: emit(c) }) });
+      return out ?? (v as T[]);
+    },
+    { schema: (emit) => ({ type: 'array', items: emit(c) }) },
+  );
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -232,50 +262,56 @@ const hasOwn = Object.prototype.hasOwnProperty;
 export function obj<T>(spec: Spec<T>): Checker<T> {
   const keys = Object.keys(spec);
   const checks = keys.map((k) => (spec as Record<string, Checker<unknown>>)[k]);
-  return described<Checker<T>>((v, cx) => {
-    if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
-    const out: Record<string, unknown> | undefined = cx.copy ? {} : undefined;
-    let i = 0;
-    try {
-      for (; i < keys.length; i++) {
-        // Spec keys are never Object.prototype names, so a plain read is an own-field read.
-        const r = checks[i](v[keys[i]], cx);
-        if (out && r !== undefined) out[keys[i]] = r;
-      }
-    } catch (e) {
-      throw under(e, `.${keys[i]}`);
-    }
-    if (out) return out as T;
-    for (const k in v) {
-      if (hasOwn.call(spec, k)) continue;
+  return described<Checker<T>>(
+    (v, cx) => {
+      if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
+      const out: Record<string, unknown> | undefined = cx.copy ? {} : undefined;
+      let i = 0;
       try {
-        boundDepth(v[k]);
+        for (; i < keys.length; i++) {
+          // Spec keys are never Object.prototype names, so a plain read is an own-field read.
+          const r = checks[i](v[keys[i]], cx);
+          if (out && r !== undefined) out[keys[i]] = r;
+        }
       } catch (e) {
-        throw under(e, `.${k}`);
+        throw under(e, `.${keys[i]}`);
       }
-    }
-    return v as T;
-  }, {
-    // Fields it does not know are allowed (additionalProperties is left open): the compatibility policy.
-    schema: (emit) => {
-      const properties: Record<string, JsonSchema> = {};
-      for (let j = 0; j < keys.length; j++) properties[keys[j]] = emit(checks[j]);
-      const required = keys.filter((_, j) => !descriptions.get(checks[j])?.optional);
-      return required.length ? { type: 'object', properties, required } : { type: 'object', properties };
+      if (out) return out as T;
+      for (const k in v) {
+        if (hasOwn.call(spec, k)) continue;
+        try {
+          boundDepth(v[k]);
+        } catch (e) {
+          throw under(e, `.${k}`);
+        }
+      }
+      return v as T;
     },
-  });
+    {
+      // Fields it does not know are allowed (additionalProperties is left open): the compatibility policy.
+      schema: (emit) => {
+        const properties: Record<string, JsonSchema> = {};
+        for (let j = 0; j < keys.length; j++) properties[keys[j]] = emit(checks[j]);
+        const required = keys.filter((_, j) => !descriptions.get(checks[j])?.optional);
+        return required.length ? { type: 'object', properties, required } : { type: 'object', properties };
+      },
+    },
+  );
 }
 
 /** A union told apart by one string field, e.g. `mode` or `action`. */
 export function variant<T extends Record<K, string>, K extends string>(key: K, specs: { [V in T[K]]: Checker<Extract<T, Record<K, V>>> }): Checker<T> {
   const table = specs as Record<string, Checker<T>>;
   const names = Object.keys(table);
-  return described<Checker<T>>((v, cx) => {
-    if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
-    const tag = v[key];
-    if (typeof tag !== 'string' || !hasOwn.call(table, tag)) throw new SchemaError(`.${key}`, `is not one of ${names.join(', ')}`);
-    return table[tag](v, cx);
-  }, { schema: (emit) => ({ type: 'object', properties: { [key]: { enum: names } }, required: [key], allOf: names.map((n) => whenTag(key, n, emit(table[n]))) }) });
+  return described<Checker<T>>(
+    (v, cx) => {
+      if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
+      const tag = v[key];
+      if (typeof tag !== 'string' || !hasOwn.call(table, tag)) throw new SchemaError(`.${key}`, `is not one of ${names.join(', ')}`);
+      return table[tag](v, cx);
+    },
+    { schema: (emit) => ({ type: 'object', properties: { [key]: { enum: names } }, required: [key], allOf: names.map((n) => whenTag(key, n, emit(table[n]))) }) },
+  );
 }
 
 /** `if key is value, then this schema`: a tagged union's branch, which ajv reports by its own errors. */
@@ -285,21 +321,24 @@ export function whenTag(key: string, value: string, then: JsonSchema): JsonSchem
 
 /** An object used as a map: any keys, every value checked. */
 export function record<T>(c: Checker<T>): Checker<Record<string, T>> {
-  return described<Checker<Record<string, T>>>((v, cx) => {
-    if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
-    const out: Record<string, T> | undefined = cx.copy ? {} : undefined;
-    for (const k of Object.keys(v)) {
-      let r: T;
-      try {
-        r = c(v[k], cx);
-      } catch (e) {
-        throw under(e, `.${k}`);
+  return described<Checker<Record<string, T>>>(
+    (v, cx) => {
+      if (!isPlainObject(v)) fail(v === undefined ? 'is missing' : `is not an object (${kindOf(v)})`);
+      const out: Record<string, T> | undefined = cx.copy ? {} : undefined;
+      for (const k of Object.keys(v)) {
+        let r: T;
+        try {
+          r = c(v[k], cx);
+        } catch (e) {
+          throw under(e, `.${k}`);
+        }
+        // Own data property even for a key like "__proto__".
+        if (out && r !== undefined) Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
       }
-      // Own data property even for a key like "__proto__".
-      if (out && r !== undefined) Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
-    }
-    return out ?? (v as Record<string, T>);
-  }, { schema: (emit) => ({ type: 'object', additionalProperties: emit(c) }) });
+      return out ?? (v as Record<string, T>);
+    },
+    { schema: (emit) => ({ type: 'object', additionalProperties: emit(c) }) },
+  );
 }
 
 /** Runs a checker at the top: the value or a SchemaError whose path starts with `root`. */

@@ -68,11 +68,13 @@ const validated = new WeakSet<object>();
 export function validateTrace(data: unknown, source = 'trace'): Trace {
   if (!isObj(data)) throw new TraceFormatError(`${source} is not a Shutdown Trace file: expected a JSON object.`);
   if (data.format !== TRACE_FORMAT) {
-    if ('traceEvents' in data) throw new TraceFormatError(`${source} is a Chrome Trace Event file (an export), not a Shutdown Trace file. Open it in Perfetto, or open the original .shutdown-trace.json.`);
+    if ('traceEvents' in data)
+      throw new TraceFormatError(`${source} is a Chrome Trace Event file (an export), not a Shutdown Trace file. Open it in Perfetto, or open the original .shutdown-trace.json.`);
     throw new TraceFormatError(`${source} is not a Shutdown Trace file: "format" is ${JSON.stringify(data.format)}, expected "${TRACE_FORMAT}".`);
   }
   if (typeof data.version !== 'number') throw new TraceFormatError(`${source} has no version number.`);
-  if (data.version > TRACE_VERSION) throw new TraceFormatError(`${source} was written by a newer Shutdown Trace (format version ${data.version}); this one reads version ${TRACE_VERSION}. Update Shutdown Trace to open it.`);
+  if (data.version > TRACE_VERSION)
+    throw new TraceFormatError(`${source} was written by a newer Shutdown Trace (format version ${data.version}); this one reads version ${TRACE_VERSION}. Update Shutdown Trace to open it.`);
   if (data.version < 1) throw new TraceFormatError(`${source} has an unknown format version ${data.version}.`);
   if (!isObj(data.meta)) throw new TraceFormatError(`${source} is damaged: "meta" is missing.`);
   for (const key of ['processes', 'events', 'output'] as const) {

@@ -131,15 +131,7 @@ export interface Finding {
   handles?: HandleInfo[];
 }
 
-export type ExitReason =
-  | 'graceful'
-  | 'forced-exit'
-  | 'killed-at-deadline'
-  | 'killed-by-signal'
-  | 'crashed'
-  | 'exited-before-signal'
-  | 'still-running'
-  | 'unknown';
+export type ExitReason = 'graceful' | 'forced-exit' | 'killed-at-deadline' | 'killed-by-signal' | 'crashed' | 'exited-before-signal' | 'still-running' | 'unknown';
 
 export interface PhaseTiming {
   id: string;

@@ -35,4 +35,3 @@ export interface LoadSummary {
   /** Requests that were due but not sent because the launcher fell behind (event loop blocked). */
   skipped: number;
 }
-

@@ -19,46 +19,71 @@ export const frame = named('frame', obj<Frame>({ fn: opt(str), file: str, line: 
 const userIndex = describe<Checker<number>>((v, cx) => int(v, cx), { type: 'integer', minimum: -1, description: '-1, or an index into frames' });
 const siteShape = obj<Site>({ frames: list(frame), user: userIndex });
 /** `user` indexes `frames` (or is -1): readers index with it. */
-export const site: Checker<Site> = named('site', describe((v, cx) => {
-  const s = siteShape(v, cx);
-  if (s.user < -1 || s.user >= s.frames.length) throw new SchemaError('.user', `is not -1 or an index into frames (${s.frames.length})`);
-  return s;
-}, (emit) => emit(siteShape)));
+export const site: Checker<Site> = named(
+  'site',
+  describe(
+    (v, cx) => {
+      const s = siteShape(v, cx);
+      if (s.user < -1 || s.user >= s.frames.length) throw new SchemaError('.user', `is not -1 or an index into frames (${s.frames.length})`);
+      return s;
+    },
+    (emit) => emit(siteShape),
+  ),
+);
 
 const HANDLE_TYPES: Record<HandleType, true> = {
-  timeout: true, interval: true, immediate: true, server: true, socket: true, pipe: true, udp: true,
-  'child-process': true, 'fs-watcher': true, 'stat-watcher': true, worker: true, other: true,
+  timeout: true,
+  interval: true,
+  immediate: true,
+  server: true,
+  socket: true,
+  pipe: true,
+  udp: true,
+  'child-process': true,
+  'fs-watcher': true,
+  'stat-watcher': true,
+  worker: true,
+  other: true,
 };
 const SNAPSHOT_REASONS: Record<SnapshotReason, true> = { stalled: true, deadline: true, 'process-exit': true, exit: true, manual: true };
 
 /** A detail value: string, number or boolean. A null (NaN or Infinity once through JSON) is dropped, not fatal. */
-const detailValue: Checker<string | number | boolean> = describe((v, cx) => {
-  if (v === null) return undefined as never;
-  if (typeof v === 'string') return str(v, cx);
-  if (typeof v === 'number' || typeof v === 'boolean') return v;
-  throw new SchemaError('', 'is not a string, number or boolean');
-}, { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'null' }] });
+const detailValue: Checker<string | number | boolean> = describe(
+  (v, cx) => {
+    if (v === null) return undefined as never;
+    if (typeof v === 'string') return str(v, cx);
+    if (typeof v === 'number' || typeof v === 'boolean') return v;
+    throw new SchemaError('', 'is not a string, number or boolean');
+  },
+  { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'null' }] },
+);
 
-export const handleOwner = named('handle-owner', obj<HandleOwner>({
-  id: str,
-  name: str,
-  package: opt(str),
-  site: opt(site),
-  via: oneOf('reachable', 'method-frame', 'package'),
-  path: opt(str),
-  release: opt(list(str)),
-}));
+export const handleOwner = named(
+  'handle-owner',
+  obj<HandleOwner>({
+    id: str,
+    name: str,
+    package: opt(str),
+    site: opt(site),
+    via: oneOf('reachable', 'method-frame', 'package'),
+    path: opt(str),
+    release: opt(list(str)),
+  }),
+);
 
-export const handleInfo = named('handle', obj<HandleInfo>({
-  id: str,
-  type: oneOf(...(Object.keys(HANDLE_TYPES) as HandleType[])),
-  label: str,
-  ref: bool,
-  createdAt: opt(num),
-  site: opt(site),
-  details: opt(record(detailValue)),
-  owner: opt(handleOwner),
-}));
+export const handleInfo = named(
+  'handle',
+  obj<HandleInfo>({
+    id: str,
+    type: oneOf(...(Object.keys(HANDLE_TYPES) as HandleType[])),
+    label: str,
+    ref: bool,
+    createdAt: opt(num),
+    site: opt(site),
+    details: opt(record(detailValue)),
+    owner: opt(handleOwner),
+  }),
+);
 
 const SIGNAL = obj<Ev<'signal'>>({ kind: lit('signal'), t: num, signal: str, nth: count, listeners: count });
 const LISTENER_START = obj<Ev<'listener-start'>>({ kind: lit('listener-start'), t: num, id: str, signal: str, site: opt(site), name: opt(str) });
@@ -92,10 +117,29 @@ const OUTPUT = obj<Ev<'output'>>({ kind: lit('output'), t: num, stream: oneOf('s
 
 /** Every kind the preload may send; a Record so that a kind missing here fails to compile. */
 export const PRELOAD_KINDS: Readonly<Record<PreloadEventKind, true>> = {
-  signal: true, 'listener-start': true, 'listener-end': true, 'listener-settled': true, listen: true, 'server-close': true,
-  'server-closed': true, 'conn-end': true, 'request-start': true, 'request-end': true, 'phase-start': true, 'phase-end': true,
-  'exit-call': true, 'before-exit': true, exit: true, error: true, 'handle-open': true, 'handle-close': true, spawn: true,
-  snapshot: true, 'active-count': true, dropped: true, output: true,
+  signal: true,
+  'listener-start': true,
+  'listener-end': true,
+  'listener-settled': true,
+  listen: true,
+  'server-close': true,
+  'server-closed': true,
+  'conn-end': true,
+  'request-start': true,
+  'request-end': true,
+  'phase-start': true,
+  'phase-end': true,
+  'exit-call': true,
+  'before-exit': true,
+  exit: true,
+  error: true,
+  'handle-open': true,
+  'handle-close': true,
+  spawn: true,
+  snapshot: true,
+  'active-count': true,
+  dropped: true,
+  output: true,
 };
 
 export function isPreloadKind(kind: unknown): kind is PreloadEventKind {
@@ -105,30 +149,54 @@ export function isPreloadKind(kind: unknown): kind is PreloadEventKind {
 /** The checker for one kind. Exhaustive: a new PreloadEvent kind without a case fails to compile. */
 export function preloadEventChecker(kind: PreloadEventKind): Checker<PreloadEvent> {
   switch (kind) {
-    case 'signal': return SIGNAL;
-    case 'listener-start': return LISTENER_START;
-    case 'listener-end': return LISTENER_END;
-    case 'listener-settled': return LISTENER_SETTLED;
-    case 'listen': return LISTEN;
-    case 'server-close': return SERVER_CLOSE;
-    case 'server-closed': return SERVER_CLOSED;
-    case 'conn-end': return CONN_END;
-    case 'request-start': return REQUEST_START;
-    case 'request-end': return REQUEST_END;
-    case 'phase-start': return PHASE_START;
-    case 'phase-end': return PHASE_END;
-    case 'exit-call': return EXIT_CALL;
-    case 'before-exit': return BEFORE_EXIT;
-    case 'exit': return EXIT;
-    case 'error': return ERROR;
-    case 'handle-open': return HANDLE_OPEN;
-    case 'handle-close': return HANDLE_CLOSE;
-    case 'spawn': return SPAWN;
-    case 'snapshot': return SNAPSHOT;
-    case 'active-count': return ACTIVE_COUNT;
-    case 'dropped': return DROPPED;
-    case 'output': return OUTPUT;
-    default: return assertNever(kind);
+    case 'signal':
+      return SIGNAL;
+    case 'listener-start':
+      return LISTENER_START;
+    case 'listener-end':
+      return LISTENER_END;
+    case 'listener-settled':
+      return LISTENER_SETTLED;
+    case 'listen':
+      return LISTEN;
+    case 'server-close':
+      return SERVER_CLOSE;
+    case 'server-closed':
+      return SERVER_CLOSED;
+    case 'conn-end':
+      return CONN_END;
+    case 'request-start':
+      return REQUEST_START;
+    case 'request-end':
+      return REQUEST_END;
+    case 'phase-start':
+      return PHASE_START;
+    case 'phase-end':
+      return PHASE_END;
+    case 'exit-call':
+      return EXIT_CALL;
+    case 'before-exit':
+      return BEFORE_EXIT;
+    case 'exit':
+      return EXIT;
+    case 'error':
+      return ERROR;
+    case 'handle-open':
+      return HANDLE_OPEN;
+    case 'handle-close':
+      return HANDLE_CLOSE;
+    case 'spawn':
+      return SPAWN;
+    case 'snapshot':
+      return SNAPSHOT;
+    case 'active-count':
+      return ACTIVE_COUNT;
+    case 'dropped':
+      return DROPPED;
+    case 'output':
+      return OUTPUT;
+    default:
+      return assertNever(kind);
   }
 }
 
@@ -185,5 +253,15 @@ const helloShape = obj<HelloWire>({
 export function validateHello(v: unknown, cx: Ctx = COPY): HelloMessage {
   const h = checkAt(helloShape, v, '', cx);
   if (h.pid <= 0) throw new SchemaError('.pid', 'is not a process id');
-  return { type: 'hello', protocol: PROTOCOL_VERSION, pid: h.pid, ppid: h.ppid ?? 0, argv: (h.argv ?? []).slice(0, 500), node: h.node ?? '', cwd: h.cwd ?? '', t: h.t ?? 0, isWorker: h.isWorker ?? false };
+  return {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    pid: h.pid,
+    ppid: h.ppid ?? 0,
+    argv: (h.argv ?? []).slice(0, 500),
+    node: h.node ?? '',
+    cwd: h.cwd ?? '',
+    t: h.t ?? 0,
+    isWorker: h.isWorker ?? false,
+  };
 }

@@ -22,19 +22,7 @@ export const ENV = {
 /** Header carrying the per-run token on the WebSocket upgrade. */
 export const TOKEN_HEADER = 'x-shutdown-trace-token';
 
-export type HandleType =
-  | 'timeout'
-  | 'interval'
-  | 'immediate'
-  | 'server'
-  | 'socket'
-  | 'pipe'
-  | 'udp'
-  | 'child-process'
-  | 'fs-watcher'
-  | 'stat-watcher'
-  | 'worker'
-  | 'other';
+export type HandleType = 'timeout' | 'interval' | 'immediate' | 'server' | 'socket' | 'pipe' | 'udp' | 'child-process' | 'fs-watcher' | 'stat-watcher' | 'worker' | 'other';
 
 /**
  * The library object that owns a handle the library created out of the user's call (in a
@@ -132,10 +120,6 @@ export interface HelloMessage {
   isWorker: boolean;
 }
 
-export type PreloadMessage =
-  | HelloMessage
-  | { type: 'events'; pid: number; events: PreloadEvent[] };
+export type PreloadMessage = HelloMessage | { type: 'events'; pid: number; events: PreloadEvent[] };
 
-export type CollectorMessage =
-  | { type: 'snapshot-request'; reason: SnapshotReason }
-  | { type: 'bye' };
+export type CollectorMessage = { type: 'snapshot-request'; reason: SnapshotReason } | { type: 'bye' };

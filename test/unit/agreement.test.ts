@@ -154,25 +154,29 @@ test('the fixtures are found', () => {
 });
 
 for (const file of files) {
-  for (const as of ['analysed now', 'as stored'] as const) describe(`agreement: ${path.relative(ROOT, file)}, ${as}`, () => {
-    const load = (): Trace => {
-      const t = parseTrace(fs.readFileSync(file, 'utf8'), path.basename(file));
-      // Analysed now: today's analysis. As stored: the file's own, completed where it predates a field, as every reader completes it.
-      t.analysis = as === 'analysed now' ? analyze(t) : analysisOf(t);
-      return t;
-    };
-    const want = expected(load().analysis!);
+  for (const as of ['analysed now', 'as stored'] as const)
+    describe(`agreement: ${path.relative(ROOT, file)}, ${as}`, () => {
+      const load = (): Trace => {
+        const t = parseTrace(fs.readFileSync(file, 'utf8'), path.basename(file));
+        // Analysed now: today's analysis. As stored: the file's own, completed where it predates a field, as every reader completes it.
+        t.analysis = as === 'analysed now' ? analyze(t) : analysisOf(t);
+        return t;
+      };
+      const want = expected(load().analysis!);
 
-    test('CLI report', () => agree('report', fromReport(renderReport(load())), want));
-    test('Markdown export', () => {
-      const t = load();
-      const md = toMarkdown(t);
-      agree('Markdown', fromMarkdown(md), want);
-      assert.ok(md.startsWith(`## `) && md.split('\n')[0].endsWith(headline(t.analysis, { signal: t.meta.plan.signal, complete: t.meta.complete }).text.replace(/[<&]/g, '')), 'Markdown heading is the headline');
+      test('CLI report', () => agree('report', fromReport(renderReport(load())), want));
+      test('Markdown export', () => {
+        const t = load();
+        const md = toMarkdown(t);
+        agree('Markdown', fromMarkdown(md), want);
+        assert.ok(
+          md.startsWith(`## `) && md.split('\n')[0].endsWith(headline(t.analysis, { signal: t.meta.plan.signal, complete: t.meta.complete }).text.replace(/[<&]/g, '')),
+          'Markdown heading is the headline',
+        );
+      });
+      test('Chrome export', () => agree('Chrome', fromChrome(load()), want));
+      test('check', () => agree('check', fromCheck(load()), want));
+      test('JUnit', () => agree('JUnit', fromJUnit(load()), want));
+      test('OpenMetrics', () => agree('OpenMetrics', fromOpenMetrics(load()), want));
     });
-    test('Chrome export', () => agree('Chrome', fromChrome(load()), want));
-    test('check', () => agree('check', fromCheck(load()), want));
-    test('JUnit', () => agree('JUnit', fromJUnit(load()), want));
-    test('OpenMetrics', () => agree('OpenMetrics', fromOpenMetrics(load()), want));
-  });
 }

@@ -114,7 +114,19 @@ test('usage errors name the option and the problem', () => {
 
 test("check's budgets parse next to every run option", () => {
   const cmd = declareCheckOptions(declareRunOptions(new CliCommand('check')));
-  const { values, command } = parseRunCommandLine<CheckValues>(cmd, ['--allow-leak', 'setInterval*', '--allow-leak=server.js:3', '--allow-orphans', '--max-shutdown', '2s', '--grace', '5s', '--', 'node', 'app.js']);
+  const { values, command } = parseRunCommandLine<CheckValues>(cmd, [
+    '--allow-leak',
+    'setInterval*',
+    '--allow-leak=server.js:3',
+    '--allow-orphans',
+    '--max-shutdown',
+    '2s',
+    '--grace',
+    '5s',
+    '--',
+    'node',
+    'app.js',
+  ]);
   assert.deepEqual(values.allowLeak, ['setInterval*', 'server.js:3']);
   assert.equal(values.allowOrphans, true);
   assert.equal(values.maxShutdown, 2000);

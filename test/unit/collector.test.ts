@@ -63,7 +63,10 @@ describe('collector: who gets in', () => {
     assert.equal((await connect(c, undefined)).status, 401);
     assert.equal((await connect(c, 'x'.repeat(48))).status, 401);
     assert.equal((await connect(c, c.token.slice(0, -1))).status, 401);
-    assert.deepEqual(log.rejects.map((r) => r.reason), ['connection without a token', 'connection with a wrong token', 'connection with a wrong token']);
+    assert.deepEqual(
+      log.rejects.map((r) => r.reason),
+      ['connection without a token', 'connection with a wrong token', 'connection with a wrong token'],
+    );
     assert.equal(log.hellos.length, 0);
     await c.close();
   });
@@ -136,7 +139,7 @@ describe('collector: fuzz', () => {
     ws.send(hello(100));
     await until(() => log.hellos.length === 1);
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const valid = [events(100, 0), hello(100), JSON.stringify({ type: 'events', pid: 100, seq: 1, events: [{ kind: 'listen', t: 2, server: 's', proto: 'http', address: '127.0.0.1:1' }] })];
     const mutate = (s: string) => {
       const chars = [...s];
@@ -189,7 +192,15 @@ describe('collector: fuzz', () => {
 
 describe('collector: every event is validated field by field', () => {
   const frame = (pid: number, seq: number, evs: unknown[]) => JSON.stringify({ type: 'events', pid, seq, events: evs });
-  const handle = { id: 'h1', type: 'interval', label: 'setInterval 1000 ms', ref: true, createdAt: 5, site: { frames: [{ fn: 'main', file: '/app/a.js', line: 3, col: 7 }], user: 0 }, details: { delayMs: 1000 } };
+  const handle = {
+    id: 'h1',
+    type: 'interval',
+    label: 'setInterval 1000 ms',
+    ref: true,
+    createdAt: 5,
+    site: { frames: [{ fn: 'main', file: '/app/a.js', line: 3, col: 7 }], user: 0 },
+    details: { delayMs: 1000 },
+  };
 
   test('wrong types are refused and counted, naming the field; the connection and the run go on', async () => {
     const { c, log } = await collector();
@@ -201,7 +212,10 @@ describe('collector: every event is validated field by field', () => {
       [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: 5, unidentified: [] }, /events\[0\]\.handles is not a list \(number\)/],
       [{ kind: 'dropped', t: 1, count: 'abc' }, /events\[0\]\.count is not a number \(string\)/],
       [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: [null, 5], unidentified: [] }, /events\[0\]\.handles\[0\] is not an object \(null\)/],
-      [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: [{ ...handle, site: { frames: [{ file: 1, line: 1, col: 1 }], user: 0 } }], unidentified: [] }, /handles\[0\]\.site\.frames\[0\]\.file is not a string/],
+      [
+        { kind: 'snapshot', t: 1, reason: 'deadline', handles: [{ ...handle, site: { frames: [{ file: 1, line: 1, col: 1 }], user: 0 } }], unidentified: [] },
+        /handles\[0\]\.site\.frames\[0\]\.file is not a string/,
+      ],
       [{ kind: 'snapshot', t: 1, reason: 'deadline', handles: [{ ...handle, site: { frames: [], user: 4 } }], unidentified: [] }, /handles\[0\]\.site\.user is not -1 or an index into frames/],
       [{ kind: 'handle-open', t: 1, handle: { ...handle, owner: { id: 'o1', name: 'ioredis Redis', via: 'guessed' } } }, /handle\.owner\.via is not one of reachable, method-frame/],
       [{ kind: 'handle-open', t: 1, handle: { ...handle, details: { nested: { a: 1 } } } }, /handle\.details\.nested is not a string, number or boolean/],
@@ -231,28 +245,48 @@ describe('collector: every event is validated field by field', () => {
     const { c, log } = await collector();
     const ws = (await connect(c, c.token)).ws!;
     ws.send(hello(301));
-    ws.send(frame(301, 0, [{ kind: 'handle-close', t: 1, id: 'a' }, { kind: 'handle-close', t: 2, id: 7 }, { kind: 'handle-close', t: 3, id: 'c' }]));
+    ws.send(
+      frame(301, 0, [
+        { kind: 'handle-close', t: 1, id: 'a' },
+        { kind: 'handle-close', t: 2, id: 7 },
+        { kind: 'handle-close', t: 3, id: 'c' },
+      ]),
+    );
     await until(() => log.events.length === 1);
-    assert.deepEqual(log.events[0].events.map((e) => e.t), [1, 3]);
+    assert.deepEqual(
+      log.events[0].events.map((e) => e.t),
+      [1, 3],
+    );
     assert.match(log.rejects[0].reason, /events\[1\]\.id is not a string \(number\)/);
     ws.close();
     await c.close();
   });
 
-  test('unknown fields are tolerated but not kept: only the protocol\'s fields reach the run (deep nesting included)', async () => {
+  test("unknown fields are tolerated but not kept: only the protocol's fields reach the run (deep nesting included)", async () => {
     const { c, log } = await collector();
     const ws = (await connect(c, c.token)).ws!;
     ws.send(hello(302));
     // 50,000 levels: JSON.stringify cannot write it, so the frame is built as text.
     const DEEP = '@@DEEP@@';
     const deep = '['.repeat(50_000) + '1' + ']'.repeat(50_000);
-    const owner = { id: 'o1', name: 'ioredis Redis', package: 'ioredis', via: 'reachable', path: 'stream', release: ['quit', 'disconnect'], site: { frames: [{ file: '/app/r.js', line: 1, col: 2 }], user: 0 }, extra: 'x' };
-    ws.send(frame(302, 0, [
-      { kind: 'signal', t: 1, signal: 'SIGTERM', nth: 1, listeners: 0, future: { deep: DEEP } },
-      { kind: 'snapshot', t: 2, reason: 'deadline', handles: [{ ...handle, owner, details: { delayMs: 5, bad: null }, color: 'red' }], unidentified: [{ type: 'TTYWRAP', count: 1, x: 1 }] },
-      { kind: 'exit-call', t: 3, code: null },
-      { kind: 'listener-start', t: 4, id: 'l1', signal: 'SIGTERM', site: null, name: 'onTerm' },
-    ]).replace(JSON.stringify(DEEP), deep));
+    const owner = {
+      id: 'o1',
+      name: 'ioredis Redis',
+      package: 'ioredis',
+      via: 'reachable',
+      path: 'stream',
+      release: ['quit', 'disconnect'],
+      site: { frames: [{ file: '/app/r.js', line: 1, col: 2 }], user: 0 },
+      extra: 'x',
+    };
+    ws.send(
+      frame(302, 0, [
+        { kind: 'signal', t: 1, signal: 'SIGTERM', nth: 1, listeners: 0, future: { deep: DEEP } },
+        { kind: 'snapshot', t: 2, reason: 'deadline', handles: [{ ...handle, owner, details: { delayMs: 5, bad: null }, color: 'red' }], unidentified: [{ type: 'TTYWRAP', count: 1, x: 1 }] },
+        { kind: 'exit-call', t: 3, code: null },
+        { kind: 'listener-start', t: 4, id: 'l1', signal: 'SIGTERM', site: null, name: 'onTerm' },
+      ]).replace(JSON.stringify(DEEP), deep),
+    );
     await until(() => log.events.length === 1);
     const [sig, snap, exitCall, ls] = log.events[0].events as unknown as Record<string, unknown>[];
     assert.deepEqual(sig, { kind: 'signal', t: 1, signal: 'SIGTERM', nth: 1, listeners: 0 });

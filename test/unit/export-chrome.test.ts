@@ -6,7 +6,46 @@ import { loadFixture } from './traces/load';
 
 const PHASES = new Set(['M', 'b', 'e', 'i', 'C']);
 /** Colour names chrome://tracing reserves (catapult's ColorScheme); anything else is ignored or breaks it. */
-const RESERVED_COLORS = new Set(['good', 'bad', 'terrible', 'grey', 'yellow', 'olive', 'black', 'white', 'generic_work', 'rail_response', 'rail_animation', 'rail_idle', 'rail_load', 'startup', 'heap_dump_stack_frame', 'heap_dump_object_type', 'heap_dump_child_node_arrow', 'cq_build_running', 'cq_build_passed', 'cq_build_failed', 'cq_build_abandoned', 'cq_build_attempt_runnig', 'cq_build_attempt_passed', 'cq_build_attempt_failed', 'thread_state_uninterruptible', 'thread_state_iowait', 'thread_state_running', 'thread_state_runnable', 'thread_state_sleeping', 'thread_state_unknown', 'background_memory_dump', 'light_memory_dump', 'detailed_memory_dump', 'vsync_highlight_color', 'vsync_highlight_color', 'used_memory_column', 'older_used_memory_column', 'tracing_memory_column']);
+const RESERVED_COLORS = new Set([
+  'good',
+  'bad',
+  'terrible',
+  'grey',
+  'yellow',
+  'olive',
+  'black',
+  'white',
+  'generic_work',
+  'rail_response',
+  'rail_animation',
+  'rail_idle',
+  'rail_load',
+  'startup',
+  'heap_dump_stack_frame',
+  'heap_dump_object_type',
+  'heap_dump_child_node_arrow',
+  'cq_build_running',
+  'cq_build_passed',
+  'cq_build_failed',
+  'cq_build_abandoned',
+  'cq_build_attempt_runnig',
+  'cq_build_attempt_passed',
+  'cq_build_attempt_failed',
+  'thread_state_uninterruptible',
+  'thread_state_iowait',
+  'thread_state_running',
+  'thread_state_runnable',
+  'thread_state_sleeping',
+  'thread_state_unknown',
+  'background_memory_dump',
+  'light_memory_dump',
+  'detailed_memory_dump',
+  'vsync_highlight_color',
+  'vsync_highlight_color',
+  'used_memory_column',
+  'older_used_memory_column',
+  'tracing_memory_column',
+]);
 
 /** Checks everything Perfetto and chrome://tracing need; returns the body (non-metadata) events. */
 function assertValid(ct: ChromeTrace, trace: Trace): ChromeEvent[] {
@@ -95,7 +134,11 @@ describe('toChromeTrace: leaked interval killed at the deadline', () => {
     const m = ct.traceEvents.filter((e) => e.ph === 'M');
     assert.deepEqual(m.find((e) => e.name === 'process_name' && e.pid === P)?.args, { name: 'node test/fixtures/leaked-interval.js (pid 31337)' });
     const tnames = m.filter((e) => e.name === 'thread_name' && e.pid === P).map((e) => [e.tid, e.args!.name]);
-    assert.deepEqual(tnames, [[TID.main, 'node test/fixtures/leaked-interval.js'], [TID.log, 'log'], [TID.handles, 'leaked handles']]);
+    assert.deepEqual(tnames, [
+      [TID.main, 'node test/fixtures/leaked-interval.js'],
+      [TID.log, 'log'],
+      [TID.handles, 'leaked handles'],
+    ]);
     assert.deepEqual([...new Set(body.map((e) => e.pid))], [P], 'every event is on the service process');
   });
 
@@ -130,7 +173,13 @@ describe('toChromeTrace: leaked interval killed at the deadline', () => {
 
   test('active-count is a counter', () => {
     const c = find(body, (e) => e.ph === 'C');
-    assert.deepEqual(c.map((e) => [e.name, e.ts, e.args!.count]), [['active handles', 50_000, 2], ['active handles', 405_000, 1]]);
+    assert.deepEqual(
+      c.map((e) => [e.name, e.ts, e.args!.count]),
+      [
+        ['active handles', 50_000, 2],
+        ['active handles', 405_000, 1],
+      ],
+    );
   });
 
   test('log lines are instants on the log thread with the text in args', () => {
@@ -168,7 +217,10 @@ describe('toChromeTrace: graceful shutdown across two processes', () => {
 
   test('both processes have tracks; the main one sorts first', () => {
     const names = ct.traceEvents.filter((e) => e.name === 'process_name').map((e) => [e.pid, e.args!.name]);
-    assert.deepEqual(names, [[4100, 'node server.js (pid 4100)'], [4101, 'node worker.js --queue jobs (pid 4101)']]);
+    assert.deepEqual(names, [
+      [4100, 'node server.js (pid 4100)'],
+      [4101, 'node worker.js --queue jobs (pid 4101)'],
+    ]);
     const sort = ct.traceEvents.filter((e) => e.name === 'process_sort_index');
     assert.equal(sort.find((e) => e.pid === 4100)!.args!.sort_index, 0);
   });
@@ -208,7 +260,10 @@ describe('toChromeTrace: graceful shutdown across two processes', () => {
   test('a signal to the process group is a global instant; each process receives it', () => {
     const sent = body.find((e) => e.name === 'SIGTERM sent')!;
     assert.equal(sent.s, 'g');
-    assert.deepEqual(find(body, (e) => e.name === 'SIGTERM received').map((e) => e.pid), [4100, 4101]);
+    assert.deepEqual(
+      find(body, (e) => e.name === 'SIGTERM received').map((e) => e.pid),
+      [4100, 4101],
+    );
   });
 
   test('no leaked handles after a clean exit', () => {
@@ -293,7 +348,11 @@ describe('toChromeTrace: edge cases', () => {
     assert.deepEqual([orphan.pid, orphan.args!.ppid], [31400, P]);
     const ct = toChromeTrace(trace);
     const pn = ct.traceEvents.filter((e) => e.name === 'process_name').map((e) => [e.pid, e.args!.name]);
-    assert.deepEqual(pn, [[0, 'shutdown-trace launcher'], [P, 'node test/fixtures/leaked-interval.js (pid 31337)'], [31400, 'pid 31400']]);
+    assert.deepEqual(pn, [
+      [0, 'shutdown-trace launcher'],
+      [P, 'node test/fixtures/leaked-interval.js (pid 31337)'],
+      [31400, 'pid 31400'],
+    ]);
     assert.equal(body.find((e) => e.name === '7 events dropped')!.ts, 413_000);
   });
 
@@ -359,7 +418,10 @@ describe('toChromeTrace: traffic during shutdown (load-drop: 15 requests lost)',
     assert.equal(away.length, trace.analysis!.requests!.refusedWhileAlive + trace.analysis!.requests!.resetAtClose);
     assert.ok(lost.every((b) => b.tid === TID.lost && b.cname === 'terrible' && b.args!.outcome === 'reset'));
     assert.ok(answered.every((b) => b.tid === TID.answered && b.cname === 'good'));
-    assert.deepEqual(away.map((b) => [b.args!.id, b.tid, b.cname, b.name]), [[32, TID.turnedAway, 'bad', 'request refused']]);
+    assert.deepEqual(
+      away.map((b) => [b.args!.id, b.tid, b.cname, b.name]),
+      [[32, TID.turnedAway, 'bad', 'request refused']],
+    );
     assert.ok(afterExit.every((b) => b.tid === TID.turnedAway && b.cname === 'grey' && b.name === 'request refused'));
     // The e carries the colour too (viewers that colour by the end event).
     assert.ok(load.every(([b, e]) => e.cname === b.cname));

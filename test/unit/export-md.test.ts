@@ -120,7 +120,10 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
     const s = section(md, 'Leaked handles (1)');
     assert.ok(s.includes('- **interval** `setInterval 1000ms` in pid 31337, created at `src/metrics.js:12:3` at +47 ms; fix: clearInterval() it on shutdown'), s);
     const [block] = fences(s);
-    const body = s.split('\n').slice(block.open + 1, block.close).map((l) => l.trim());
+    const body = s
+      .split('\n')
+      .slice(block.open + 1, block.close)
+      .map((l) => l.trim());
     assert.deepEqual(body, ['at startMetrics (src/metrics.js:12:3)', 'at main (test/fixtures/leaked-interval.js:14:3)']);
     assert.ok(!s.includes('node:timers') && !s.includes('node:internal') && !s.includes('/home/dev/shop-api'));
   });
@@ -147,7 +150,10 @@ describe('toMarkdown: graceful shutdown across two processes', () => {
 
   test('title, nested per-phase durations with pids', () => {
     assert.ok(md.startsWith('## ✅ Shutdown Trace: Graceful in 688 ms\n\nGraceful: exited with code 0, 688 ms after SIGTERM\n'));
-    const phases = md.split('\n').filter((l) => l.startsWith('| Phase: ')).map(cells);
+    const phases = md
+      .split('\n')
+      .filter((l) => l.startsWith('| Phase: '))
+      .map(cells);
     assert.deepEqual(phases, [
       ['Phase: shutdown (pid 4100)', '669 ms'],
       ['Phase: ↳ close http server (pid 4100)', '219 ms'],
@@ -297,7 +303,7 @@ describe('toMarkdown: redaction', () => {
     t.output.push({ t: 5000, pid: 31337, stream: 'stderr', text: 'connect postgres://app:md-SECRET-2@db/app failed' });
     t.analysis!.findings[0].detail = 'Authorization: Bearer md-SECRET-3';
     t.analysis!.findings[1].handles![0].label = 'setInterval token=md-SECRET-4';
-    t.events[17] = { ...t.events[17], handles: [{ ...t.analysis!.findings[1].handles![0] }] } as typeof t.events[number];
+    t.events[17] = { ...t.events[17], handles: [{ ...t.analysis!.findings[1].handles![0] }] } as (typeof t.events)[number];
     const md = toMarkdown(t);
     for (const s of ['md-SECRET-1', 'md-SECRET-2', 'md-SECRET-3', 'md-SECRET-4']) assert.ok(!md.includes(s), s);
     assert.ok(md.includes('| Command | `node server.js --password «redacted»` |'));
@@ -343,7 +349,10 @@ describe('toMarkdown: traffic during shutdown', () => {
     const lost = rows.slice(3);
     assert.deepEqual(lost[0], ['#', 'sent', 'ended', 'outcome', 'error']);
     assert.deepEqual(lost[1], ['17', '+573 ms', '+847 ms (273 ms)', 'reset', '`UND_ERR_SOCKET: other side closed`']);
-    assert.deepEqual(lost.slice(1).map((r) => r[0]), ['17', '18', '19', '20', '21']);
+    assert.deepEqual(
+      lost.slice(1).map((r) => r[0]),
+      ['17', '18', '19', '20', '21'],
+    );
     assert.ok(!s.includes('Event streams'), 'no stream line without streams');
   });
 
@@ -393,7 +402,13 @@ describe('toMarkdown: Kubernetes termination', () => {
     const md = toMarkdown(loadFixture('k8s-prestop-sleep'));
     const s = section(md, 'Kubernetes termination');
     assert.ok(s.includes('✅ **A real pod would have stopped gracefully 1.1 s into its 3 s grace period; 0 requests lost; no handles alive.**'));
-    const rows = Object.fromEntries(s.split('\n').filter((l) => l.startsWith('| ')).map(cells).map((r) => [r[0], r[1]]));
+    const rows = Object.fromEntries(
+      s
+        .split('\n')
+        .filter((l) => l.startsWith('| '))
+        .map(cells)
+        .map((r) => [r[0], r[1]]),
+    );
     assert.equal(rows['terminationGracePeriodSeconds'], '3 s');
     assert.equal(rows['Stop signal'], '`SIGTERM`');
     assert.equal(rows['preStop'], 'sleep 1 s: ran 1 s, from +349 ms: finished');
@@ -417,7 +432,13 @@ describe('toMarkdown: Kubernetes termination', () => {
     const md = toMarkdown(loadFixture('k8s-prestop-overrun'));
     const s = section(md, 'Kubernetes termination');
     assert.ok(s.startsWith('\n🔴 **A real pod would have been killed at 4 s (preStop overran the 2 s grace period; SIGKILL came 2 s after SIGTERM); 0 requests lost; 2 handles alive.**'));
-    const rows = Object.fromEntries(s.split('\n').filter((l) => l.startsWith('| ')).map(cells).map((r) => [r[0], r[1]]));
+    const rows = Object.fromEntries(
+      s
+        .split('\n')
+        .filter((l) => l.startsWith('| '))
+        .map(cells)
+        .map((r) => [r[0], r[1]]),
+    );
     assert.equal(rows['terminationGracePeriodSeconds'], '2 s');
     assert.equal(rows['preStop'], 'exec `echo draining; sleep 5`: ran 2.01 s, from +283 ms: ⚠️ still running at the 2 s grace deadline: the kubelet stopped waiting (overran)');
     assert.equal(rows['Stop signal sent'], 'SIGTERM to pid 24504 at +2.29 s (2.01 s after termination began)');
@@ -490,10 +511,20 @@ describe('describeEvent: traffic and Kubernetes', () => {
     assert.equal(d('prestop-end'), 'preStop still running at the grace deadline: the kubelet stopped waiting after 2.01 s');
     assert.match(d('grace-extension'), /^grace extended by 2 s: preStop was still running at the 2 s grace deadline/);
     const s = loadFixture('load-sse');
-    assert.equal(describeEvent(s.events[4], s.meta.cwd, s), 'event stream #1 reset (HTTP 200) after 1.13 s, 12 events: HPE_INVALID_EOF_STATE: Response does not match the HTTP/1.1 protocol (Invalid EOF state)');
+    assert.equal(
+      describeEvent(s.events[4], s.meta.cwd, s),
+      'event stream #1 reset (HTTP 200) after 1.13 s, 12 events: HPE_INVALID_EOF_STATE: Response does not match the HTTP/1.1 protocol (Invalid EOF state)',
+    );
     assert.equal(describeEvent(s.events[3], s.meta.cwd, s), 'load started: 5 requests/s at http://127.0.0.1:39975/, 2 event streams');
     const k = loadFixture('k8s-prestop-sleep');
-    assert.equal(describeEvent(k.events.find((e) => e.kind === 'prestop-end')!, k.meta.cwd, k), 'preStop finished after 1 s');
+    assert.equal(
+      describeEvent(
+        k.events.find((e) => e.kind === 'prestop-end')!,
+        k.meta.cwd,
+        k,
+      ),
+      'preStop finished after 1 s',
+    );
   });
 });
 

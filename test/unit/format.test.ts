@@ -2,14 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDuration, formatOffset, parseDuration } from '../../src/shared/duration';
 import { relativePath, formatFrameLine } from '../../src/shared/frames';
-import {
-  formatBytes,
-  formatSite,
-  userFrames,
-  formatExit,
-  describePlan,
-  truncate,
-} from '../../src/core/format';
+import { formatBytes, formatSite, userFrames, formatExit, describePlan, truncate } from '../../src/core/format';
 import type { Site } from '../../src/shared/frames';
 import { loadFixture } from './traces/load';
 
@@ -39,7 +32,10 @@ describe('formatDuration', () => {
   ];
   for (const [ms, want] of cases) test(`${ms} → ${want}`, () => assert.equal(formatDuration(ms), want));
   test('two significant digits for headlines', () => {
-    assert.deepEqual([347, 1528, 2500, 9960, 45_200].map((ms) => formatDuration(ms, 2)), ['347 ms', '1.5 s', '2.5 s', '10 s', '45 s']);
+    assert.deepEqual(
+      [347, 1528, 2500, 9960, 45_200].map((ms) => formatDuration(ms, 2)),
+      ['347 ms', '1.5 s', '2.5 s', '10 s', '45 s'],
+    );
   });
   test('offsets carry a sign', () => {
     assert.equal(formatOffset(400), '+400 ms');
@@ -119,9 +115,15 @@ describe('sites and frames', () => {
     assert.equal(formatSite({ frames: [], user: -1 }), 'unknown site');
   });
   test('user frames skip internals after the first user frame', () => {
-    assert.deepEqual(userFrames(site).map((f) => formatFrameLine(f, '/app')), ['at startMetrics (src/metrics.ts:12:3)', 'at src/main.ts:40:5']);
+    assert.deepEqual(
+      userFrames(site).map((f) => formatFrameLine(f, '/app')),
+      ['at startMetrics (src/metrics.ts:12:3)', 'at src/main.ts:40:5'],
+    );
     assert.equal(userFrames(site, 1).length, 1);
-    assert.deepEqual(userFrames({ frames: site.frames, user: -1 }, 2).map((f) => f.fn), ['setInterval', 'startMetrics']);
+    assert.deepEqual(
+      userFrames({ frames: site.frames, user: -1 }, 2).map((f) => f.fn),
+      ['setInterval', 'startMetrics'],
+    );
   });
 });
 

@@ -35,7 +35,12 @@ describe('junitXml', () => {
     hostname: 'ci-runner',
     properties: { command: 'node server.js --token=<redacted>', lostRequests: 3, ok: false },
     cases: [
-      { name: 'graceful exit within the 30 s grace period', classname: 'shutdown-trace.graceful-exit', timeMs: 0, failure: { message: nasty, type: 'graceful-exit', body: `${nasty}\nverdict: killed` } },
+      {
+        name: 'graceful exit within the 30 s grace period',
+        classname: 'shutdown-trace.graceful-exit',
+        timeMs: 0,
+        failure: { message: nasty, type: 'graceful-exit', body: `${nasty}\nverdict: killed` },
+      },
       { name: 'no leaked handles', classname: 'shutdown-trace.leaked-handles', systemOut: 'none' },
       { name: 'no requests lost during shutdown', classname: 'shutdown-trace.lost-requests', skipped: 'no load (use --load)' },
     ],
@@ -73,7 +78,14 @@ describe('junitXml', () => {
     assert.equal(failure.text, `${expected}\nverdict: killed`);
     const props = s.children[0];
     assert.equal(props.name, 'properties');
-    assert.deepEqual(props.children.map((p) => [p.attributes.name, p.attributes.value]), [['command', 'node server.js --token=<redacted>'], ['lostRequests', '3'], ['ok', 'false']]);
+    assert.deepEqual(
+      props.children.map((p) => [p.attributes.name, p.attributes.value]),
+      [
+        ['command', 'node server.js --token=<redacted>'],
+        ['lostRequests', '3'],
+        ['ok', 'false'],
+      ],
+    );
     const skipped = s.children[3].children[0];
     assert.deepEqual([skipped.name, skipped.attributes.message], ['skipped', 'no load (use --load)']);
     assert.equal(s.children.find((c) => c.name === 'system-out')!.text, 'verdict & findings <here>');

@@ -96,7 +96,10 @@ describe('outcome classification with real undici errors', () => {
     try {
       const { spans } = await drive({ target: String(s.port), rate: 20, keepAlive: false }, 200);
       assert.ok(spans.length >= 3);
-      assert.ok(spans.every((r) => r.outcome === 'reset'), JSON.stringify(spans.map((r) => r.error)));
+      assert.ok(
+        spans.every((r) => r.outcome === 'reset'),
+        JSON.stringify(spans.map((r) => r.error)),
+      );
     } finally {
       await s.close();
     }
@@ -110,7 +113,10 @@ describe('outcome classification with real undici errors', () => {
     try {
       const { spans } = await drive({ target: String(s.port), rate: 20, keepAlive: false }, 150);
       assert.ok(spans.length >= 2);
-      assert.ok(spans.every((r) => r.outcome === 'reset' && r.status === 200), JSON.stringify(spans.map((r) => r.error)));
+      assert.ok(
+        spans.every((r) => r.outcome === 'reset' && r.status === 200),
+        JSON.stringify(spans.map((r) => r.error)),
+      );
     } finally {
       await s.close();
     }
@@ -210,7 +216,15 @@ describe('accountRequests: the shutdown window', () => {
     ({
       format: 'shutdown-trace',
       version: 1,
-      meta: { mainPid: 10, cwd: '/', plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 1000, delivery: 'main' }, complete: true, durationMs: 3000, counters: {}, load: { target: 'auto', rate: 10, keepAlive: false } },
+      meta: {
+        mainPid: 10,
+        cwd: '/',
+        plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 1000, delivery: 'main' },
+        complete: true,
+        durationMs: 3000,
+        counters: {},
+        load: { target: 'auto', rate: 10, keepAlive: false },
+      },
       processes: [{ pid: 10, ppid: 1, command: 'node', traced: true, isMain: true, start: 0, end: 2000, exit: { code: 0, signal: null } }],
       events: events.sort((a, b) => a.t - b.t),
       output: [],

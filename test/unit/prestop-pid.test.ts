@@ -17,9 +17,25 @@ test('Markdown names the hook process by its hookPid', () => {
 
 test('the Chrome export carries the hook pid on the preStop span', () => {
   const trace = {
-    format: 'shutdown-trace', version: 1,
-    meta: { tool: 'shutdown-trace', toolVersion: '0', createdAt: '', command: ['node'], cwd: '/', platform: 'linux', node: 'v20', plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 1000, delivery: 'main' }, complete: true, durationMs: 2000, counters: { droppedEvents: 0, rejectedConnections: 0, malformedFrames: 0, outputLinesTruncated: 0 }, k8s: { graceSeconds: 30, stopSignal: 'SIGTERM' } },
-    processes: [], events: [{ kind: 'termination-start', t: 100, pid: 0, graceSeconds: 30, stopSignal: 'SIGTERM', preStop: 'exec: sleep 1' } as unknown as TraceEvent, start, end], output: [],
+    format: 'shutdown-trace',
+    version: 1,
+    meta: {
+      tool: 'shutdown-trace',
+      toolVersion: '0',
+      createdAt: '',
+      command: ['node'],
+      cwd: '/',
+      platform: 'linux',
+      node: 'v20',
+      plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 1000, delivery: 'main' },
+      complete: true,
+      durationMs: 2000,
+      counters: { droppedEvents: 0, rejectedConnections: 0, malformedFrames: 0, outputLinesTruncated: 0 },
+      k8s: { graceSeconds: 30, stopSignal: 'SIGTERM' },
+    },
+    processes: [],
+    events: [{ kind: 'termination-start', t: 100, pid: 0, graceSeconds: 30, stopSignal: 'SIGTERM', preStop: 'exec: sleep 1' } as unknown as TraceEvent, start, end],
+    output: [],
   } as unknown as Trace;
   const out = JSON.stringify(toChromeTrace(trace));
   assert.match(out, /"hookPid":4242/);

@@ -1,14 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  REDACTED,
-  isSecretName,
-  looksHighEntropy,
-  redactArgv,
-  redactRequestPath,
-  redactText,
-  redactTrace,
-} from '../../src/core/redact';
+import { REDACTED, isSecretName, looksHighEntropy, redactArgv, redactRequestPath, redactText, redactTrace } from '../../src/core/redact';
 import { validateTrace } from '../../src/shared/trace-file';
 import type { Trace, TraceEvent } from '../../src/shared/trace';
 import type { HandleInfo } from '../../src/shared/wire';
@@ -33,19 +25,68 @@ function assertGone(haystack: string, secrets: string[]): void {
 describe('isSecretName', () => {
   test('recognises secret-ish flag, variable and header names', () => {
     for (const n of [
-      '--password', '--db-password', 'passwd', '-pwd', 'MYSQL_PWD', 'PGPASSWORD', '--secret', 'client_secret', '--client-secret',
-      '--token', 'GITHUB_TOKEN', '--auth-token', '--api-key', 'api_key', 'apikey', 'X-Api-Key', '--auth', 'credentials',
-      '--private-key', 'private_key', '--access-key', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', '--session', 'session_id',
-      'Authorization', 'Cookie', 'STRIPE_KEY', 'ENCRYPTION_KEY', 'jwt',
+      '--password',
+      '--db-password',
+      'passwd',
+      '-pwd',
+      'MYSQL_PWD',
+      'PGPASSWORD',
+      '--secret',
+      'client_secret',
+      '--client-secret',
+      '--token',
+      'GITHUB_TOKEN',
+      '--auth-token',
+      '--api-key',
+      'api_key',
+      'apikey',
+      'X-Api-Key',
+      '--auth',
+      'credentials',
+      '--private-key',
+      'private_key',
+      '--access-key',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_ACCESS_KEY_ID',
+      '--session',
+      'session_id',
+      'Authorization',
+      'Cookie',
+      'STRIPE_KEY',
+      'ENCRYPTION_KEY',
+      'jwt',
     ]) {
       assert.equal(isSecretName(n), true, n);
     }
   });
   test('leaves ordinary names and names about a secret alone', () => {
     for (const n of [
-      '--port', '--host', 'NODE_ENV', '--require', '-r', '-p', '--inspect', '--max-old-space-size', 'PATH', 'HOME', 'PWD', 'OLDPWD', 'PWD_DIR',
-      '--author', '--keyboard', 'monkey', '--key', 'key', '--token-file', 'TOKEN_FILE', '--session-timeout', 'SESSION_TIMEOUT',
-      'PASSWORD_MIN_LENGTH', '--no-auth', 'AUTH_URL', 'token_count',
+      '--port',
+      '--host',
+      'NODE_ENV',
+      '--require',
+      '-r',
+      '-p',
+      '--inspect',
+      '--max-old-space-size',
+      'PATH',
+      'HOME',
+      'PWD',
+      'OLDPWD',
+      'PWD_DIR',
+      '--author',
+      '--keyboard',
+      'monkey',
+      '--key',
+      'key',
+      '--token-file',
+      'TOKEN_FILE',
+      '--session-timeout',
+      'SESSION_TIMEOUT',
+      'PASSWORD_MIN_LENGTH',
+      '--no-auth',
+      'AUTH_URL',
+      'token_count',
     ]) {
       assert.equal(isSecretName(n), false, n);
     }
@@ -69,7 +110,18 @@ describe('looksHighEntropy', () => {
 });
 
 describe('redactArgv', () => {
-  const ordinary = ['node', '--require', '/home/dev/app/node_modules/shutdown-trace/dist/preload.js', '--inspect=127.0.0.1:9229', 'server.js', '--port', '3000', '--max-old-space-size=4096', 'NODE_ENV=production', './config/dev.json'];
+  const ordinary = [
+    'node',
+    '--require',
+    '/home/dev/app/node_modules/shutdown-trace/dist/preload.js',
+    '--inspect=127.0.0.1:9229',
+    'server.js',
+    '--port',
+    '3000',
+    '--max-old-space-size=4096',
+    'NODE_ENV=production',
+    './config/dev.json',
+  ];
 
   test('keeps an ordinary command exactly as it was', () => {
     assert.deepEqual(redactArgv(ordinary), ordinary);
@@ -77,19 +129,59 @@ describe('redactArgv', () => {
 
   test('redacts --flag=value and --flag value for secret flag names, and only the value', () => {
     const argv = [
-      'node', 'server.js',
-      '--password=hunter2-PW-1', '--token', 'tok-SECRET-2', '--api-key', 'apikey-SECRET-3', '--secret=sec-SECRET-4',
-      '--client-secret', 'cs-SECRET-5', '--private-key=pk-SECRET-6', '--access-key', 'ak-SECRET-7', '--auth', 'auth-SECRET-8',
-      '--credential', 'cred-SECRET-9', '--session', 'sess-SECRET-10', '--passwd', 'pw-SECRET-11', '-pwd', 'pw-SECRET-12',
-      '--port', '3000',
+      'node',
+      'server.js',
+      '--password=hunter2-PW-1',
+      '--token',
+      'tok-SECRET-2',
+      '--api-key',
+      'apikey-SECRET-3',
+      '--secret=sec-SECRET-4',
+      '--client-secret',
+      'cs-SECRET-5',
+      '--private-key=pk-SECRET-6',
+      '--access-key',
+      'ak-SECRET-7',
+      '--auth',
+      'auth-SECRET-8',
+      '--credential',
+      'cred-SECRET-9',
+      '--session',
+      'sess-SECRET-10',
+      '--passwd',
+      'pw-SECRET-11',
+      '-pwd',
+      'pw-SECRET-12',
+      '--port',
+      '3000',
     ];
     const out = redactArgv(argv);
     assert.deepEqual(out, [
-      'node', 'server.js',
-      `--password=${REDACTED}`, '--token', REDACTED, '--api-key', REDACTED, `--secret=${REDACTED}`,
-      '--client-secret', REDACTED, `--private-key=${REDACTED}`, '--access-key', REDACTED, '--auth', REDACTED,
-      '--credential', REDACTED, '--session', REDACTED, '--passwd', REDACTED, '-pwd', REDACTED,
-      '--port', '3000',
+      'node',
+      'server.js',
+      `--password=${REDACTED}`,
+      '--token',
+      REDACTED,
+      '--api-key',
+      REDACTED,
+      `--secret=${REDACTED}`,
+      '--client-secret',
+      REDACTED,
+      `--private-key=${REDACTED}`,
+      '--access-key',
+      REDACTED,
+      '--auth',
+      REDACTED,
+      '--credential',
+      REDACTED,
+      '--session',
+      REDACTED,
+      '--passwd',
+      REDACTED,
+      '-pwd',
+      REDACTED,
+      '--port',
+      '3000',
     ]);
     assert.equal(out.length, argv.length, 'one element in, one element out');
   });
@@ -103,10 +195,19 @@ describe('redactArgv', () => {
 
   test('env-style assignments with secret names, anything redactText finds inside an element', () => {
     const out = redactArgv([
-      'env', 'FOO_SECRET=env-SECRET-17', `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`, 'PORT=3000',
-      'node', 'server.js', '--db=postgres://app:dbpass-SECRET-14@db.internal:5432/app',
-      'sh', '-c', `API_KEY=inline-SECRET-20 node worker.js --auth-token=${B64} --queue jobs`,
-      `--header=Authorization: Bearer bearer-SECRET-12`, JWT, AWS_ID,
+      'env',
+      'FOO_SECRET=env-SECRET-17',
+      `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`,
+      'PORT=3000',
+      'node',
+      'server.js',
+      '--db=postgres://app:dbpass-SECRET-14@db.internal:5432/app',
+      'sh',
+      '-c',
+      `API_KEY=inline-SECRET-20 node worker.js --auth-token=${B64} --queue jobs`,
+      `--header=Authorization: Bearer bearer-SECRET-12`,
+      JWT,
+      AWS_ID,
     ]);
     const joined = out.join(' ');
     assertGone(joined, ['env-SECRET-17', AWS_SECRET, 'dbpass-SECRET-14', 'inline-SECRET-20', B64, 'bearer-SECRET-12', JWT, AWS_ID]);
@@ -248,9 +349,21 @@ function plantedTrace(): { trace: Trace; secrets: string[]; extra: string[] } {
     { kind: 'listener-settled', t: 403, pid: P, id: 'l2', signal: 'SIGTERM', ok: false, error: `401 with Authorization: Bearer settled-SECRET-H` },
     { kind: 'phase-start', t: 403, pid: P, id: 'p9', name: `flush token=phase-SECRET-I` },
     { kind: 'phase-end', t: 404, pid: P, id: 'p9', error: `failed: ${GHP}` },
-    { kind: 'error', t: 405, pid: P, origin: 'unhandledRejection', message: `bad key ${AWS_ID}`, stack: `Error: bad key ${AWS_ID}\n    at connect (/home/dev/shop-api/src/db.js:3:9) password=stack-SECRET-J` },
+    {
+      kind: 'error',
+      t: 405,
+      pid: P,
+      origin: 'unhandledRejection',
+      message: `bad key ${AWS_ID}`,
+      stack: `Error: bad key ${AWS_ID}\n    at connect (/home/dev/shop-api/src/db.js:3:9) password=stack-SECRET-J`,
+    },
     { kind: 'request-start', t: 406, pid: P, server: 's1', req: 'r9', method: 'GET', path: '/login?next=/home&session=req-SECRET-K' },
-    { kind: 'handle-open', t: 407, pid: P, handle: handle(`child node worker.js --token label-SECRET-L`, { command: `node worker.js ${SLACK}`, password: 'detail-SECRET-M', env: 'DB_PASS=env-SECRET-N', pid: 999 }) },
+    {
+      kind: 'handle-open',
+      t: 407,
+      pid: P,
+      handle: handle(`child node worker.js --token label-SECRET-L`, { command: `node worker.js ${SLACK}`, password: 'detail-SECRET-M', env: 'DB_PASS=env-SECRET-N', pid: 999 }),
+    },
     { kind: 'snapshot', t: 408, pid: P, reason: 'manual', handles: [handle(`watcher ${B64}`, { path: '/home/dev/shop-api/config' })], unidentified: [] },
     { kind: 'note', t: 409, pid: 0, text: `note with ${STRIPE}` },
     { kind: 'collector-rejected', t: 410, pid: 0, reason: `bad token header x-shutdown-trace-token: run-token-0123456789abcdef` },
@@ -274,10 +387,36 @@ function plantedTrace(): { trace: Trace; secrets: string[]; extra: string[] } {
   trace.events.push({ kind: 'request-start', t: 418, pid: P, server: 's1', req: 'r10', method: 'POST', path: `/hooks/${encodeURIComponent('s3cr3t/v@lue!')}` });
   trace.processes[0].node = 'v20 s3cr3t/v@lue!';
   const secrets = [
-    'argv-SECRET-A', 'argv-SECRET-B', 'reason-SECRET-C', 'proc-SECRET-D', 'spawn-SECRET-E', 'orphan-SECRET-F', 'threw-SECRET-G',
-    'settled-SECRET-H', 'phase-SECRET-I', GHP, AWS_ID, 'stack-SECRET-J', 'req-SECRET-K', 'label-SECRET-L', SLACK, 'detail-SECRET-M',
-    'env-SECRET-N', 'DB_PASS', B64, STRIPE, 'run-token-0123456789abcdef', JWT, 'out-SECRET-O', 'plantedLINEone', 'plantedLINEtwo',
-    'verdict-SECRET-P', 'finding-SECRET-Q', 'finding-handle-SECRET-R', 's3cr3t/v@lue!', encodeURIComponent('s3cr3t/v@lue!'),
+    'argv-SECRET-A',
+    'argv-SECRET-B',
+    'reason-SECRET-C',
+    'proc-SECRET-D',
+    'spawn-SECRET-E',
+    'orphan-SECRET-F',
+    'threw-SECRET-G',
+    'settled-SECRET-H',
+    'phase-SECRET-I',
+    GHP,
+    AWS_ID,
+    'stack-SECRET-J',
+    'req-SECRET-K',
+    'label-SECRET-L',
+    SLACK,
+    'detail-SECRET-M',
+    'env-SECRET-N',
+    'DB_PASS',
+    B64,
+    STRIPE,
+    'run-token-0123456789abcdef',
+    JWT,
+    'out-SECRET-O',
+    'plantedLINEone',
+    'plantedLINEtwo',
+    'verdict-SECRET-P',
+    'finding-SECRET-Q',
+    'finding-handle-SECRET-R',
+    's3cr3t/v@lue!',
+    encodeURIComponent('s3cr3t/v@lue!'),
   ];
   return { trace, secrets, extra: ['run-token-0123456789abcdef', 's3cr3t/v@lue!', 'ab'] };
 }
@@ -297,7 +436,10 @@ describe('redactTrace', () => {
     const out = redactTrace(trace, extra);
     assert.deepEqual(out.meta.command, ['node', 'test/fixtures/leaked-interval.js', '--token', REDACTED, `--password=${REDACTED}`]);
     assert.equal(out.events.length, trace.events.length);
-    assert.deepEqual(out.events.map((e) => [e.kind, e.t, e.pid]), trace.events.map((e) => [e.kind, e.t, e.pid]));
+    assert.deepEqual(
+      out.events.map((e) => [e.kind, e.t, e.pid]),
+      trace.events.map((e) => [e.kind, e.t, e.pid]),
+    );
     assert.equal(out.output.length, trace.output.length);
     const open = out.events[3] as Extract<TraceEvent, { kind: 'handle-open' }>;
     assert.equal(open.handle.label, 'setInterval 1000ms');
@@ -356,7 +498,10 @@ describe('redactTrace', () => {
     const trace = loadFixture('graceful-two-processes');
     const out = redactTrace(trace, ['de', 'snapshot', 'SIGTERM']);
     assert.equal(out.output[2].text, `${REDACTED}: shutting down`, 'the exact value is replaced in text');
-    assert.ok(out.events.some((e) => e.kind === 'snapshot'), 'kind values stay as they are');
+    assert.ok(
+      out.events.some((e) => e.kind === 'snapshot'),
+      'kind values stay as they are',
+    );
     assert.equal(out.meta.cwd, '/srv/reports', 'a 2-char value does not wreck unrelated text');
     assert.equal(out.output[3].text, 'worker: draining 3 jobs');
   });
@@ -372,13 +517,21 @@ describe('redactTrace', () => {
 });
 
 describe('redactTrace: leaks and platform events', () => {
-  test('a leak\'s title, fix, handles and owner, and platform events are redacted', () => {
+  test("a leak's title, fix, handles and owner, and platform events are redacted", () => {
     const trace = loadFixture('leaked-interval');
     const P = trace.meta.mainPid!;
     const h = handle('child process 7: node w.js --api-key=leak-SECRET-1', { command: 'node w.js --token leak-SECRET-2' });
     h.owner = { id: 'o1', name: 'pg Pool postgres://u:leak-SECRET-3@db/x', via: 'reachable', path: 'conn?token=leak-SECRET-4' };
     trace.analysis!.leaks = [{ pid: P, title: 'child process 7: node w.js --api-key=leak-SECRET-1', handles: [h], count: 1, inUserCode: true, fix: 'kill it (token=leak-SECRET-5)' }];
-    trace.events.push({ kind: 'platform', t: 5000, pid: P, what: 'zombie', text: 'zombie node w.js --password=plat-SECRET-6', command: 'node w.js --secret plat-SECRET-7', message: 'READY=1 token=plat-SECRET-8' } as TraceEvent);
+    trace.events.push({
+      kind: 'platform',
+      t: 5000,
+      pid: P,
+      what: 'zombie',
+      text: 'zombie node w.js --password=plat-SECRET-6',
+      command: 'node w.js --secret plat-SECRET-7',
+      message: 'READY=1 token=plat-SECRET-8',
+    } as TraceEvent);
     const out = JSON.stringify(redactTrace(trace));
     assertGone(out, ['leak-SECRET-1', 'leak-SECRET-2', 'leak-SECRET-3', 'leak-SECRET-4', 'leak-SECRET-5', 'plat-SECRET-6', 'plat-SECRET-7', 'plat-SECRET-8']);
   });

@@ -32,11 +32,22 @@ describe('runners', () => {
     const ps = [proc(10, 1, 'node_modules/.bin/tsx app.ts'), proc(11, 10, '/usr/bin/node --require /w/node_modules/tsx/dist/preflight.cjs --import file:///w/node_modules/tsx/dist/loader.mjs app.ts')];
     const r = classifyRoles(ps, 10);
     assert.equal(r.servicePid, 11);
-    assert.deepEqual([...r.roles], [[11, 'service'], [10, 'runner']]);
+    assert.deepEqual(
+      [...r.roles],
+      [
+        [11, 'service'],
+        [10, 'runner'],
+      ],
+    );
   });
 
   test('npx → sh → tsx → service: every process on the way is a runner', () => {
-    const ps = [proc(10, 1, 'npx tsx app.ts'), proc(11, 10, "sh -c 'tsx' app.ts", false), proc(12, 11, 'node /w/node_modules/.bin/tsx app.ts'), proc(13, 12, '/usr/bin/node --import file:///w/node_modules/tsx/dist/loader.mjs app.ts')];
+    const ps = [
+      proc(10, 1, 'npx tsx app.ts'),
+      proc(11, 10, "sh -c 'tsx' app.ts", false),
+      proc(12, 11, 'node /w/node_modules/.bin/tsx app.ts'),
+      proc(13, 12, '/usr/bin/node --import file:///w/node_modules/tsx/dist/loader.mjs app.ts'),
+    ];
     const r = classifyRoles(ps, 10);
     assert.equal(r.servicePid, 13);
     assert.equal(r.roles.get(10), 'runner');
@@ -49,7 +60,14 @@ describe('runners', () => {
     for (const cmd of ['sh -c node service.js', 'tini -- node service.js', 'dumb-init node service.js']) {
       const r = classifyRoles([proc(10, 1, cmd, false), proc(11, 10, 'node service.js')], 10);
       assert.equal(r.servicePid, 11, cmd);
-      assert.deepEqual([...r.roles].sort(), [[10, 'runner'], [11, 'service']], cmd);
+      assert.deepEqual(
+        [...r.roles].sort(),
+        [
+          [10, 'runner'],
+          [11, 'service'],
+        ],
+        cmd,
+      );
     }
   });
 
@@ -73,20 +91,48 @@ const site = (...files: string[]): Site => {
 };
 
 describe('leaks', () => {
-  const owner = { id: 'own1', name: 'ioredis Redis', package: 'ioredis', site: site('/w/node_modules/ioredis/built/Redis.js', '/w/app.js'), via: 'reachable' as const, path: 'stream', release: ['quit', 'disconnect'] };
-  const sock: HandleInfo = { id: 's1', type: 'socket', label: 'socket 127.0.0.1:5 → 127.0.0.1:6379', ref: true, createdAt: 5, site: site('node:net', '/w/node_modules/ioredis/built/connectors/StandaloneConnector.js'), details: { remote: '127.0.0.1:6379' }, owner };
-  const timer: HandleInfo = { id: 't1', type: 'timeout', label: 'setTimeout 5000 ms', ref: true, createdAt: 6, site: site('/w/node_modules/ioredis/built/Redis.js'), owner: { ...owner, via: 'method-frame', path: undefined } };
+  const owner = {
+    id: 'own1',
+    name: 'ioredis Redis',
+    package: 'ioredis',
+    site: site('/w/node_modules/ioredis/built/Redis.js', '/w/app.js'),
+    via: 'reachable' as const,
+    path: 'stream',
+    release: ['quit', 'disconnect'],
+  };
+  const sock: HandleInfo = {
+    id: 's1',
+    type: 'socket',
+    label: 'socket 127.0.0.1:5 → 127.0.0.1:6379',
+    ref: true,
+    createdAt: 5,
+    site: site('node:net', '/w/node_modules/ioredis/built/connectors/StandaloneConnector.js'),
+    details: { remote: '127.0.0.1:6379' },
+    owner,
+  };
+  const timer: HandleInfo = {
+    id: 't1',
+    type: 'timeout',
+    label: 'setTimeout 5000 ms',
+    ref: true,
+    createdAt: 6,
+    site: site('/w/node_modules/ioredis/built/Redis.js'),
+    owner: { ...owner, via: 'method-frame', path: undefined },
+  };
   const interval: HandleInfo = { id: 't2', type: 'interval', label: 'setInterval 1000 ms', ref: true, createdAt: 9, site: site('/w/poll.js') };
   const lib: HandleInfo = { id: 't3', type: 'timeout', label: 'setTimeout 100 ms', ref: true, createdAt: 1, site: site('/w/node_modules/x/index.js') };
   const unref: HandleInfo = { id: 't4', type: 'interval', label: 'setInterval 10 ms', ref: false, createdAt: 2, site: site('/w/app.js') };
 
   test("an owner's handles are one leak, named by the owner, at the user's line that created it, with the releasing call", () => {
     const ls = groupLeaks(42, [lib, sock, interval, timer, unref]);
-    assert.deepEqual(ls.map((l) => [l.title, l.site && `${l.site.file}:${l.site.line}`, l.count, l.inUserCode]), [
-      ['ioredis Redis (connected to 127.0.0.1:6379)', '/w/app.js:11', 2, true],
-      ['setInterval 1000 ms', '/w/poll.js:10', 1, true],
-      ['setTimeout 100 ms', '/w/node_modules/x/index.js:10', 1, false],
-    ]);
+    assert.deepEqual(
+      ls.map((l) => [l.title, l.site && `${l.site.file}:${l.site.line}`, l.count, l.inUserCode]),
+      [
+        ['ioredis Redis (connected to 127.0.0.1:6379)', '/w/app.js:11', 2, true],
+        ['setInterval 1000 ms', '/w/poll.js:10', 1, true],
+        ['setTimeout 100 ms', '/w/node_modules/x/index.js:10', 1, false],
+      ],
+    );
     assert.equal(ls[0].fix, 'call quit() (or disconnect()) on it on shutdown');
     assert.equal(ls[1].fix, 'clearInterval() it on shutdown');
     assert.ok(ls.every((l) => l.pid === 42));

@@ -73,7 +73,29 @@ before(async () => {
   fs.writeFileSync(path.join(dir, 'src', 'cache.ts'), CACHE_TS);
   fs.writeFileSync(path.join(dir, 'src', 'main.ts'), MAIN_TS);
   const tsc = (out: string, mapFlag: string) =>
-    execFileAsync(process.execPath, [TSC, '--outDir', out, '--rootDir', 'src', mapFlag, '--target', 'es2022', '--module', 'commonjs', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'src/main.ts'], { cwd: dir });
+    execFileAsync(
+      process.execPath,
+      [
+        TSC,
+        '--outDir',
+        out,
+        '--rootDir',
+        'src',
+        mapFlag,
+        '--target',
+        'es2022',
+        '--module',
+        'commonjs',
+        '--strict',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--typeRoots',
+        path.join(ROOT, 'node_modules', '@types'),
+        'src/main.ts',
+      ],
+      { cwd: dir },
+    );
   await Promise.all([tsc('tsc-ext', '--sourceMap'), tsc('tsc-inline', '--inlineSourceMap')]);
   const bundle = (outfile: string, sourcemap: 'linked' | 'external' | 'inline', format: 'cjs' | 'esm') =>
     esbuild.buildSync({ entryPoints: [path.join(dir, 'src', 'main.ts')], bundle: true, platform: 'node', format, sourcemap, outfile: path.join(dir, outfile), logLevel: 'silent' });
@@ -202,7 +224,7 @@ describe('source maps from compiled output', () => {
     assert.equal(mapper.stats.mapped, 0);
   });
 
-  test('node_modules frames stay library frames; the user frame is still the user\'s first frame', () => {
+  test("node_modules frames stay library frames; the user frame is still the user's first frame", () => {
     // A library compiled with its map: mapped inside its own package, or left alone when its map
     // points out of node_modules (the author's paths), which would pass it off as user code.
     const pkg = path.join(dir, 'node_modules', 'lib');
@@ -230,8 +252,20 @@ describe('source maps from compiled output', () => {
     assert.equal(site.frames[3].file, path.join(dir, 'src', 'cache.ts'));
 
     // The preload's rule, over original files.
-    assert.equal(userIndex([{ file: 'node:x', line: 1, col: 1 }, { file: '/a/node_modules/b/src/c.ts', line: 1, col: 1 }]), 1);
-    assert.equal(userIndex([{ file: '/a/node_modules/b/src/c.ts', line: 1, col: 1 }, { file: '/a/src/d.ts', line: 1, col: 1 }]), 1);
+    assert.equal(
+      userIndex([
+        { file: 'node:x', line: 1, col: 1 },
+        { file: '/a/node_modules/b/src/c.ts', line: 1, col: 1 },
+      ]),
+      1,
+    );
+    assert.equal(
+      userIndex([
+        { file: '/a/node_modules/b/src/c.ts', line: 1, col: 1 },
+        { file: '/a/src/d.ts', line: 1, col: 1 },
+      ]),
+      1,
+    );
     assert.equal(userIndex([{ file: 'node:x', line: 1, col: 1 }]), -1);
   });
 

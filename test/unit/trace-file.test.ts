@@ -143,8 +143,14 @@ describe('parseTrace rejects, naming the problem', () => {
   });
 
   test('validateTrace gives the same errors for already-parsed data, with the default source name', () => {
-    assert.throws(() => validateTrace({ traceEvents: [] }), (e: unknown) => e instanceof TraceFormatError && /^trace is a Chrome Trace Event file/.test(e.message));
-    assert.throws(() => parseTrace(''), (e: unknown) => e instanceof TraceFormatError && e.message === 'trace is empty: not a Shutdown Trace file.');
+    assert.throws(
+      () => validateTrace({ traceEvents: [] }),
+      (e: unknown) => e instanceof TraceFormatError && /^trace is a Chrome Trace Event file/.test(e.message),
+    );
+    assert.throws(
+      () => parseTrace(''),
+      (e: unknown) => e instanceof TraceFormatError && e.message === 'trace is empty: not a Shutdown Trace file.',
+    );
   });
 });
 
@@ -215,6 +221,7 @@ describe('parseTrace checks every field against the trace types', () => {
   });
 
   test('every stored fixture trace passes', () => {
-    for (const name of ['leaked-interval', 'graceful-two-processes', 'k8s-prestop-overrun', 'k8s-prestop-sleep', 'load-drop', 'load-sse'] as const) assert.doesNotThrow(() => parseTrace(fixtureText(name), name));
+    for (const name of ['leaked-interval', 'graceful-two-processes', 'k8s-prestop-overrun', 'k8s-prestop-sleep', 'load-drop', 'load-sse'] as const)
+      assert.doesNotThrow(() => parseTrace(fixtureText(name), name));
   });
 });

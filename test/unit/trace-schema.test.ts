@@ -98,7 +98,10 @@ describe('the schema file', () => {
   });
 
   test('is shipped in the .vsix', () => {
-    const ignore = fs.readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8').split('\n').map((l) => l.trim());
+    const ignore = fs
+      .readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     assert.ok(ignore.includes(`!${TRACE_SCHEMA_PATH}`), `.vscodeignore does not keep ${TRACE_SCHEMA_PATH}`);
   });
 
@@ -300,21 +303,27 @@ describe('the schema and the reader agree', () => {
 
   // What a newer writer of the same version may add: both must accept it.
   const tolerated: [string, (t: any) => void][] = [
-    ['unknown fields at every level', (t) => {
-      t.future = 1;
-      t.meta.future = { a: [1, { b: 2 }] };
-      t.events[0].future = 'x';
-      t.processes[0].future = true;
-      t.analysis.future = null;
-      t.output[0].future = [];
-    }],
+    [
+      'unknown fields at every level',
+      (t) => {
+        t.future = 1;
+        t.meta.future = { a: [1, { b: 2 }] };
+        t.events[0].future = 'x';
+        t.processes[0].future = true;
+        t.analysis.future = null;
+        t.output[0].future = [];
+      },
+    ],
     ['an unknown event kind with its own fields', (t) => t.events.push({ kind: 'some-future-kind', t: 1e9, pid: 0, payload: { deep: [[1]] } })],
     ['an unknown finding code', (t) => t.analysis.findings.push({ code: 'some-future-code', severity: 'info', title: 'later', detail: 'd', evidence: [] })],
-    ['null for an optional field (JSON has no undefined)', (t) => {
-      t.meta.mainPid = null;
-      t.analysis.signalToExitMs = null;
-      t.processes[0].role = null;
-    }],
+    [
+      'null for an optional field (JSON has no undefined)',
+      (t) => {
+        t.meta.mainPid = null;
+        t.analysis.signalToExitMs = null;
+        t.processes[0].role = null;
+      },
+    ],
     ['no analysis', (t) => delete t.analysis],
     ['a handle owner with every field', (t) => (ev(t, 'handle-open').handle.owner = { id: 'o1', name: 'ioredis Redis', package: 'ioredis', via: 'reachable', path: 'stream', release: ['quit'] })],
   ];

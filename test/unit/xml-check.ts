@@ -8,7 +8,11 @@ import { spawnSync } from 'node:child_process';
  * lenient sax parser below lets through.
  */
 export function assertWellFormed(xml: string): void {
-  const r = spawnSync('python3', ['-c', 'import sys, xml.parsers.expat as e\np = e.ParserCreate()\ntry:\n  p.Parse(sys.stdin.buffer.read(), True)\nexcept e.ExpatError as x:\n  print(x); sys.exit(1)'], { input: xml });
+  const r = spawnSync(
+    'python3',
+    ['-c', 'import sys, xml.parsers.expat as e\np = e.ParserCreate()\ntry:\n  p.Parse(sys.stdin.buffer.read(), True)\nexcept e.ExpatError as x:\n  print(x); sys.exit(1)'],
+    { input: xml },
+  );
   if (r.error) throw new Error(`python3 is needed to check XML conformance: ${r.error.message}`);
   assert.equal(r.status, 0, `not well-formed XML (expat): ${r.stdout}${r.stderr}`);
 }
@@ -76,4 +80,3 @@ export function assertJUnitShape(root: XmlNode): void {
   assert.equal(Number(root.attributes.tests), tests);
   assert.equal(Number(root.attributes.failures), failures);
 }
-

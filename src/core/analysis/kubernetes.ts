@@ -23,13 +23,19 @@ export function k8sOutcome(trace: Trace, a: Analysis, requests: RequestAccountin
   const endedAfterSeconds = endAt !== undefined ? (endAt - start.t) / 1000 : undefined;
   const parts: string[] = [];
   let fate: K8sOutcome['fate'];
-  const ext = k.schedule?.extended ? (k.schedule.overran ? ` (preStop overran the ${k.graceSeconds} s grace period; SIGKILL came ${k.schedule.remainingSeconds} s after ${k.stopSignal})` : ` (the kubelet's ${k.schedule.remainingSeconds} s minimum after ${k.stopSignal})`) : '';
+  const ext = k.schedule?.extended
+    ? k.schedule.overran
+      ? ` (preStop overran the ${k.graceSeconds} s grace period; SIGKILL came ${k.schedule.remainingSeconds} s after ${k.stopSignal})`
+      : ` (the kubelet's ${k.schedule.remainingSeconds} s minimum after ${k.stopSignal})`
+    : '';
   if (a.exitReason === 'killed-at-deadline' && kill) {
     fate = 'killed';
     parts.push(`killed at ${formatSeconds(kill.t - start.t)}${ext}`);
   } else if (a.exitReason === 'graceful' || a.exitReason === 'forced-exit') {
     fate = 'graceful';
-    parts.push(`stopped ${a.exitReason === 'graceful' ? 'gracefully' : 'through process.exit()'} ${endedAfterSeconds !== undefined ? `${formatSeconds(endedAfterSeconds * 1000)} into its ${k.graceSeconds} s grace period` : ''}`.trim());
+    parts.push(
+      `stopped ${a.exitReason === 'graceful' ? 'gracefully' : 'through process.exit()'} ${endedAfterSeconds !== undefined ? `${formatSeconds(endedAfterSeconds * 1000)} into its ${k.graceSeconds} s grace period` : ''}`.trim(),
+    );
   } else if (a.exitReason === 'killed-by-signal') {
     fate = 'died-by-signal';
     const sig = trace.processes.find((p) => p.pid === mainPid)?.exit?.signal;
@@ -54,12 +60,17 @@ function k8sTimeline(trace: Trace, k: K8sOutcome): string {
   const steps: string[] = [`Termination began at ${formatDuration(t0)} (terminationGracePeriodSeconds ${k.graceSeconds}, stop signal ${k.stopSignal}).`];
   const ps = events.find((e): e is Ev<'prestop-start'> => e.kind === 'prestop-start');
   const pe = events.find((e): e is Ev<'prestop-end'> => e.kind === 'prestop-end');
-  if (ps) steps.push(`preStop ${ps.detail} started at ${rel(ps.t)}${pe ? (pe.overran ? `; still running at ${rel(pe.t)}, when the kubelet stopped waiting` : `; ${pe.ok ? 'finished' : `failed (${pe.error})`} at ${rel(pe.t)}`) : ''}.`);
+  if (ps)
+    steps.push(
+      `preStop ${ps.detail} started at ${rel(ps.t)}${pe ? (pe.overran ? `; still running at ${rel(pe.t)}, when the kubelet stopped waiting` : `; ${pe.ok ? 'finished' : `failed (${pe.error})`} at ${rel(pe.t)}`) : ''}.`,
+    );
   const sig = events.find((e): e is Ev<'signal-sent'> => e.kind === 'signal-sent');
   if (sig) steps.push(`${sig.signal} to the main process (pid ${sig.target}) at ${rel(sig.t)}.`);
   if (k.schedule) {
     const s = k.schedule;
-    steps.push(`SIGKILL due at +${formatDuration(s.killAtMs)}: ${s.overran ? `preStop overran, so ${s.remainingSeconds} s after the signal (the one-off extension)` : k.preStop ? `${k.graceSeconds} s − ${s.preStopSeconds} s of preStop (whole seconds, as the kubelet counts) = ${s.remainingSeconds} s after the signal${s.extended ? ' (raised to the 2 s minimum)' : ''}` : `${s.remainingSeconds} s after the signal`}.`);
+    steps.push(
+      `SIGKILL due at +${formatDuration(s.killAtMs)}: ${s.overran ? `preStop overran, so ${s.remainingSeconds} s after the signal (the one-off extension)` : k.preStop ? `${k.graceSeconds} s − ${s.preStopSeconds} s of preStop (whole seconds, as the kubelet counts) = ${s.remainingSeconds} s after the signal${s.extended ? ' (raised to the 2 s minimum)' : ''}` : `${s.remainingSeconds} s after the signal`}.`,
+    );
   }
   const kill = events.find((e): e is Ev<'kill-sent'> => e.kind === 'kill-sent');
   if (kill) steps.push(`SIGKILL sent at ${rel(kill.t)}.`);

@@ -28,12 +28,31 @@ export function phaseTimings(trace: Trace): PhaseTiming[] {
       const f = userFrame(s.site);
       const name = `${s.signal} listener ${s.name ? s.name + ' ' : ''}(${f ? formatFrame(f, cwd) : 'unknown site'})`;
       const stop = settled?.t ?? (endEv && !endEv.returnedPromise ? endEv.t : undefined);
-      phases.push({ id: `listener-${pid}-${s.id}-${s.t}`, pid, name, start: s.t, end: stop, durationMs: stop !== undefined ? stop - s.t : undefined, depth: 0, auto: true, error: endEv?.threw ?? (settled && !settled.ok ? settled.error : undefined) });
+      phases.push({
+        id: `listener-${pid}-${s.id}-${s.t}`,
+        pid,
+        name,
+        start: s.t,
+        end: stop,
+        durationMs: stop !== undefined ? stop - s.t : undefined,
+        depth: 0,
+        auto: true,
+        error: endEv?.threw ?? (settled && !settled.ok ? settled.error : undefined),
+      });
     }
     for (const c of of('server-close', pid)) {
       const closed = events.find((e) => e.pid === pid && e.kind === 'server-closed' && e.server === c.server && e.t >= c.t);
       const listen = of('listen', pid).find((l) => l.server === c.server);
-      phases.push({ id: `close-${pid}-${c.server}`, pid, name: `close server ${listen?.address ?? c.server}`, start: c.t, end: closed?.t, durationMs: closed ? closed.t - c.t : undefined, depth: 0, auto: true });
+      phases.push({
+        id: `close-${pid}-${c.server}`,
+        pid,
+        name: `close server ${listen?.address ?? c.server}`,
+        start: c.t,
+        end: closed?.t,
+        durationMs: closed ? closed.t - c.t : undefined,
+        depth: 0,
+        auto: true,
+      });
     }
     const ends = new Map<string, Ev<'phase-end'>>();
     for (const e of of('phase-end', pid)) ends.set(e.id, e);

@@ -40,7 +40,7 @@ function windowOf(trace: Trace): Window {
     start: term?.t ?? sent?.t ?? arrived?.t,
     end: exit?.t ?? main?.end ?? Infinity,
     closeAt: closes.length ? Math.min(...closes.map((c) => c.t)) : Infinity,
-    opener: term ? 'the start of termination' : (sent ?? arrived)?.signal ?? 'the signal',
+    opener: term ? 'the start of termination' : ((sent ?? arrived)?.signal ?? 'the signal'),
   };
 }
 
@@ -151,14 +151,32 @@ export function addRequestFindings(trace: Trace, a: Analysis, requests: RequestA
   if (w.start === undefined || (requests.all.total === 0 && requests.streams.total > 0)) {
     // No termination happened, or streams only: no plain request to count as lost.
   } else if (requests.lost > 0) {
-    findings.push({ code: 'lost-requests', severity: 'error', title: `${plural(requests.lost, 'request')} lost during shutdown: ${parts.join(', ')}`, detail: `${during}; ${requests.lost} of them got no proper answer.${refusedText}${after}`, evidence: roles.lost.slice(0, 500) });
+    findings.push({
+      code: 'lost-requests',
+      severity: 'error',
+      title: `${plural(requests.lost, 'request')} lost during shutdown: ${parts.join(', ')}`,
+      detail: `${during}; ${requests.lost} of them got no proper answer.${refusedText}${after}`,
+      evidence: roles.lost.slice(0, 500),
+    });
     a.verdict = `${a.verdict} ${plural(requests.lost, 'request')} lost during shutdown (${parts.join(', ')}).`;
   } else {
-    findings.push({ code: 'lost-requests', severity: turnedAway ? 'warning' : 'info', title: `No request lost during shutdown${turnedAway ? `; ${turnedAway} turned away after the listener closed` : ''}`, detail: `${during}; every one that reached the service was answered (${b.ok} ok).${refusedText}${after}`, evidence: roles.turnedAway.slice(0, 500) });
+    findings.push({
+      code: 'lost-requests',
+      severity: turnedAway ? 'warning' : 'info',
+      title: `No request lost during shutdown${turnedAway ? `; ${turnedAway} turned away after the listener closed` : ''}`,
+      detail: `${during}; every one that reached the service was answered (${b.ok} ok).${refusedText}${after}`,
+      evidence: roles.turnedAway.slice(0, 500),
+    });
   }
   if (requests.failedBeforeShutdown > 0) {
     const before = roles.beforeShutdown;
-    findings.push({ code: 'lost-requests', severity: 'warning', title: `${plural(requests.failedBeforeShutdown, 'request')} failed before shutdown began`, detail: `They were not answered while the service was supposed to be serving (${describeOutcomes(spansAt(before))}): check the --load target and path, or the service's readiness.`, evidence: before.slice(0, 200) });
+    findings.push({
+      code: 'lost-requests',
+      severity: 'warning',
+      title: `${plural(requests.failedBeforeShutdown, 'request')} failed before shutdown began`,
+      detail: `They were not answered while the service was supposed to be serving (${describeOutcomes(spansAt(before))}): check the --load target and path, or the service's readiness.`,
+      evidence: before.slice(0, 200),
+    });
   }
   const st = requests.streams;
   if (st.total > 0 && w.start !== undefined) {
@@ -167,9 +185,21 @@ export function addRequestFindings(trace: Trace, a: Analysis, requests: RequestA
       if (e.kind === 'load-request' && e.sse) streams.push(i);
     });
     if (st.cut + st.other > 0) {
-      findings.push({ code: 'open-streams', severity: 'error', title: `${plural(st.cut + st.other, 'event stream')} never ended by the app`, detail: `Of ${plural(st.total, 'server-sent-event stream')}, ${st.endedByServer} ${st.endedByServer === 1 ? 'was' : 'were'} ended by the service; ${st.cut + st.other} ${st.cut + st.other === 1 ? 'was' : 'were'} cut (${describeOutcomes(spansAt(streams).filter((r) => r.outcome !== 'ok'))}). A stream never ends on its own, so it holds server.close() open until the app ends it (res.end() on shutdown) or the process is killed.`, evidence: streams });
+      findings.push({
+        code: 'open-streams',
+        severity: 'error',
+        title: `${plural(st.cut + st.other, 'event stream')} never ended by the app`,
+        detail: `Of ${plural(st.total, 'server-sent-event stream')}, ${st.endedByServer} ${st.endedByServer === 1 ? 'was' : 'were'} ended by the service; ${st.cut + st.other} ${st.cut + st.other === 1 ? 'was' : 'were'} cut (${describeOutcomes(spansAt(streams).filter((r) => r.outcome !== 'ok'))}). A stream never ends on its own, so it holds server.close() open until the app ends it (res.end() on shutdown) or the process is killed.`,
+        evidence: streams,
+      });
     } else {
-      findings.push({ code: 'open-streams', severity: 'info', title: `${plural(st.total, 'event stream')} ended by the service`, detail: 'Every server-sent-event stream was ended by the app during shutdown, so none held server.close() open.', evidence: streams });
+      findings.push({
+        code: 'open-streams',
+        severity: 'info',
+        title: `${plural(st.total, 'event stream')} ended by the service`,
+        detail: 'Every server-sent-event stream was ended by the app during shutdown, so none held server.close() open.',
+        evidence: streams,
+      });
     }
   }
 }

@@ -109,7 +109,10 @@ export function diagnose(trace: Trace): Analysis {
     }
     const ls = [...byPid].flatMap(([pid, list]) => groupLeaks(pid, list));
     ls.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode));
-    return `${ls.slice(0, n).map((l) => `${l.title} at ${l.site ? formatFrame(l.site, cwd) : 'creation site unknown'}`).join('; ')}${ls.length > n ? '; …' : ''}`;
+    return `${ls
+      .slice(0, n)
+      .map((l) => `${l.title} at ${l.site ? formatFrame(l.site, cwd) : 'creation site unknown'}`)
+      .join('; ')}${ls.length > n ? '; …' : ''}`;
   };
 
   // ---- exit reason and verdict
@@ -137,14 +140,25 @@ export function diagnose(trace: Trace): Analysis {
     exitReason = 'killed-by-signal';
     const leaks = [...leakSnapshots.values()].flatMap(refd);
     verdict = `Killed by hand (SIGKILL from Shutdown Trace) ${firstSent ? `${formatDuration(manualKill.t - firstSent.t)} after ${sig}` : 'before any signal was sent'}${leaks.length ? `; ${plural(handleCount(leaks), 'handle')} were alive: ${nameLeaks(leaks, 3)}` : ''}.`;
-    if (leaks.length) findings.push({ code: 'leaked-handles', severity: 'warning', title: `${plural(handleCount(leaks), 'handle')} alive when it was killed`, detail: 'Snapshot taken just before the kill.', evidence: ix(manualKill), handles: leaks });
+    if (leaks.length)
+      findings.push({
+        code: 'leaked-handles',
+        severity: 'warning',
+        title: `${plural(handleCount(leaks), 'handle')} alive when it was killed`,
+        detail: 'Snapshot taken just before the kill.',
+        evidence: ix(manualKill),
+        handles: leaks,
+      });
   } else if (!firstSent && mainArrivals.length === 0 && mainExit) {
     // A signal someone else sent (kill by hand, a platform) is a shutdown too: only no signal at all is "on its own".
     exitReason = mainExitInfo?.code === 0 ? 'exited-before-signal' : 'crashed';
     const how = mainExitInfo?.signal ? `died by ${mainExitInfo.signal}` : `exited with code ${mainExitInfo?.code}`;
     const errLines = trace.output.filter((o) => o.stream === 'stderr' && o.text.trim() && !/^Node\.js v\d/.test(o.text));
     const lastErr = errLines.find((o) => /^\s*(\w*Error|Uncaught)\b/.test(o.text)) ?? errLines[errLines.length - 1];
-    verdict = exitReason === 'crashed' ? `Crashed at start-up: ${how} ${formatDuration(mainExit.t)} after launch, before any signal was sent.` : `Exited on its own (${how}) ${formatDuration(mainExit.t)} after launch, before any signal was sent.`;
+    verdict =
+      exitReason === 'crashed'
+        ? `Crashed at start-up: ${how} ${formatDuration(mainExit.t)} after launch, before any signal was sent.`
+        : `Exited on its own (${how}) ${formatDuration(mainExit.t)} after launch, before any signal was sent.`;
     findings.push({
       code: exitReason === 'crashed' ? 'crashed' : 'exited-before-signal',
       severity: exitReason === 'crashed' ? 'error' : 'warning',
@@ -162,20 +176,37 @@ export function diagnose(trace: Trace): Analysis {
     if (signalAt !== undefined && held.length && held.every((h) => h.type === 'timeout' && h.createdAt !== undefined && typeof h.details?.delayMs === 'number')) {
       naturalExitAfterMs = Math.max(...held.map((h) => h.createdAt! + Number(h.details!.delayMs))) - signalAt;
       // The platforms' default stop timeouts: docker stop -t 10, terminationGracePeriodSeconds 30, TimeoutStopSec 90.
-      const platforms = [['docker stop', '10 s', 10_000], ['Kubernetes', '30 s', 30_000], ['systemd', '90 s', 90_000]] as const;
+      const platforms = [
+        ['docker stop', '10 s', 10_000],
+        ['Kubernetes', '30 s', 30_000],
+        ['systemd', '90 s', 90_000],
+      ] as const;
       const within = platforms.filter(([, , ms]) => naturalExitAfterMs! <= ms).map(([n, d]) => `${n} (${d})`);
       const list = within.length > 1 ? `${within.slice(0, -1).join(', ')} and ${within[within.length - 1]}` : within[0];
       onItsOwn = ` Held only by timers, it would have exited on its own ${formatDuration(naturalExitAfterMs)} after ${sig}, when the last one fired (unless one re-arms): after this ${formatDuration(graceMs)} grace period${list ? `, within the default stop timeout of ${list}` : ''}.`;
     }
     verdict += onItsOwn;
-    findings.push({ code: 'killed-at-deadline', severity: 'error', title: `Killed by SIGKILL at the ${formatDuration(graceMs)} grace deadline`, detail: `The process was still running ${formatDuration(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.${onItsOwn}`, evidence: ix(firstSent, deadline, killSent, mainExit), handles: leaks });
+    findings.push({
+      code: 'killed-at-deadline',
+      severity: 'error',
+      title: `Killed by SIGKILL at the ${formatDuration(graceMs)} grace deadline`,
+      detail: `The process was still running ${formatDuration(graceMs)} after ${sig}, as a platform would find it; SIGKILL cannot be caught, so nothing after it ran.${onItsOwn}`,
+      evidence: ix(firstSent, deadline, killSent, mainExit),
+      handles: leaks,
+    });
   } else if (mainExitInfo?.signal) {
     exitReason = 'killed-by-signal';
     const tracedBelow = trace.processes.some((p) => p.traced && p.pid !== mainPid);
     const noHandler = mainExitInfo.signal === sig && (mainTraced ? mainArrivals.length === 0 : !tracedBelow);
     if (noHandler) {
       verdict = `No ${sig} handler: the process died by ${sig} at once (${exitedAfter !== undefined ? formatDuration(exitedAfter) : '?'} after the signal); in-flight work was cut and nothing was flushed.`;
-      findings.push({ code: 'no-handler', severity: 'error', title: `No ${sig} handler`, detail: `Node took the default action for ${sig}: immediate death by signal. Add process.on('${sig}', …) that closes servers and clients, or let a library (close-with-grace, terminus) do it.`, evidence: ix(firstSent, mainExit) });
+      findings.push({
+        code: 'no-handler',
+        severity: 'error',
+        title: `No ${sig} handler`,
+        detail: `Node took the default action for ${sig}: immediate death by signal. Add process.on('${sig}', …) that closes servers and clients, or let a library (close-with-grace, terminus) do it.`,
+        evidence: ix(firstSent, mainExit),
+      });
     } else {
       verdict = `Died by ${mainExitInfo.signal} ${exitedAfter !== undefined ? formatDuration(exitedAfter) + ' after ' + sig : ''}.`;
     }
@@ -187,11 +218,31 @@ export function diagnose(trace: Trace): Analysis {
       exitReason = 'forced-exit';
       const f = userFrame(exitCall.site);
       verdict = `process.exit(${exitCall.code ?? ''}) ${f ? `at ${formatFrame(f, cwd)} ` : ''}ended the process over ${plural(handleCount(masked), 'live handle')}: the shutdown "worked" but hid a leak (${nameLeaks(masked, 2)}).`;
-      findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(handleCount(masked), 'live handle')}`, detail: `Without process.exit() these would have kept the process alive until SIGKILL. In-flight work on them was cut.`, evidence: ix(exitCall, of('snapshot', mainPid).find((s) => s.reason === 'process-exit')), handles: masked });
+      findings.push({
+        code: 'masked-leak',
+        severity: 'warning',
+        title: `process.exit() over ${plural(handleCount(masked), 'live handle')}`,
+        detail: `Without process.exit() these would have kept the process alive until SIGKILL. In-flight work on them was cut.`,
+        evidence: ix(
+          exitCall,
+          of('snapshot', mainPid).find((s) => s.reason === 'process-exit'),
+        ),
+        handles: masked,
+      });
     } else if (code === 0) {
       exitReason = 'graceful';
-      verdict = `Graceful: exited with code 0 ${exitedAfter !== undefined ? `${formatDuration(exitedAfter)} after ${sig} (${pct(exitedAfter, graceMs)} of the ${formatDuration(graceMs)} grace period)` : ''}.`.replace(' .', '.');
-      findings.push({ code: 'graceful', severity: 'info', title: `Graceful exit in ${exitedAfter !== undefined ? formatDuration(exitedAfter) : '?'}`, detail: `Exit code 0${exitCall ? ' through process.exit()' : ' after the event loop drained'}; ${exitedAfter !== undefined ? `${pct(exitedAfter, graceMs)} of the grace period was used.` : ''}`, evidence: ix(firstSent, mainExit) });
+      verdict =
+        `Graceful: exited with code 0 ${exitedAfter !== undefined ? `${formatDuration(exitedAfter)} after ${sig} (${pct(exitedAfter, graceMs)} of the ${formatDuration(graceMs)} grace period)` : ''}.`.replace(
+          ' .',
+          '.',
+        );
+      findings.push({
+        code: 'graceful',
+        severity: 'info',
+        title: `Graceful exit in ${exitedAfter !== undefined ? formatDuration(exitedAfter) : '?'}`,
+        detail: `Exit code 0${exitCall ? ' through process.exit()' : ' after the event loop drained'}; ${exitedAfter !== undefined ? `${pct(exitedAfter, graceMs)} of the grace period was used.` : ''}`,
+        evidence: ix(firstSent, mainExit),
+      });
     } else {
       exitReason = 'crashed';
       verdict = `Exited with code ${code} ${exitedAfter !== undefined ? `${formatDuration(exitedAfter)} after ${sig}` : ''}: the shutdown failed.`.replace(' :', ':');
@@ -219,11 +270,13 @@ export function diagnose(trace: Trace): Analysis {
       code: 'orphans',
       severity: 'error',
       title: `${plural(orphans.length, 'process', 'processes')} outlived the service`,
-      detail: holding.map(({ o, leaks }) => {
-        const spawned = of('spawn').find((s) => s.childPid === o.pid);
-        const by = spawned ? `, spawned at ${formatFrame(userFrame(spawned.site), cwd)} by pid ${spawned.pid}` : '';
-        return `pid ${o.pid} (${o.command})${by} was still alive after the main process exited${leaks.length ? `, held by ${leaks.length} handle(s)` : ''}; Shutdown Trace stopped it.`;
-      }).join(' '),
+      detail: holding
+        .map(({ o, leaks }) => {
+          const spawned = of('spawn').find((s) => s.childPid === o.pid);
+          const by = spawned ? `, spawned at ${formatFrame(userFrame(spawned.site), cwd)} by pid ${spawned.pid}` : '';
+          return `pid ${o.pid} (${o.command})${by} was still alive after the main process exited${leaks.length ? `, held by ${leaks.length} handle(s)` : ''}; Shutdown Trace stopped it.`;
+        })
+        .join(' '),
       evidence: ix(...orphans),
       handles: holding.flatMap((h) => h.leaks),
     });
@@ -235,7 +288,15 @@ export function diagnose(trace: Trace): Analysis {
     if (e.pid === mainPid || isRunner(e.pid)) continue;
     const snap = of('snapshot', e.pid).find((s) => s.reason === 'process-exit');
     const masked = refd(snap);
-    if (masked.length) findings.push({ code: 'masked-leak', severity: 'warning', title: `process.exit() over ${plural(handleCount(masked), 'live handle')} in pid ${e.pid}`, detail: 'The exit hid handles that would otherwise have kept this process alive.', evidence: ix(e, snap), handles: masked });
+    if (masked.length)
+      findings.push({
+        code: 'masked-leak',
+        severity: 'warning',
+        title: `process.exit() over ${plural(handleCount(masked), 'live handle')} in pid ${e.pid}`,
+        detail: 'The exit hid handles that would otherwise have kept this process alive.',
+        evidence: ix(e, snap),
+        handles: masked,
+      });
   }
 
   // ---- stalled: alive after listeners settled (but not killed, e.g. exited later or stopped)
@@ -243,7 +304,15 @@ export function diagnose(trace: Trace): Analysis {
     for (const [pid, s] of leakSnapshots) {
       if (s.reason !== 'stalled' || orphans.some((o) => o.pid === pid)) continue;
       const hs = refd(s);
-      if (hs.length) findings.push({ code: 'stalled', severity: 'warning', title: `pid ${pid} was still alive after its shutdown handlers finished`, detail: `${plural(handleCount(hs), 'handle')} held the event loop: ${nameLeaks(hs, 3)}.`, evidence: ix(s), handles: hs });
+      if (hs.length)
+        findings.push({
+          code: 'stalled',
+          severity: 'warning',
+          title: `pid ${pid} was still alive after its shutdown handlers finished`,
+          detail: `${plural(handleCount(hs), 'handle')} held the event loop: ${nameLeaks(hs, 3)}.`,
+          evidence: ix(s),
+          handles: hs,
+        });
     }
   }
 
@@ -255,7 +324,21 @@ export function diagnose(trace: Trace): Analysis {
     const listen = of('listen', c.pid).find((l) => l.server === c.server);
     const snap = leakSnapshots.get(c.pid);
     const conns = snap ? snap.handles.filter((h) => h.ref && h.details?.accepted) : [];
-    findings.push({ code: 'open-connections', severity: 'error', title: `server.close() never finished for ${listen?.address ?? c.server}`, detail: `close() was called at ${formatDuration(c.t)} with ${plural(c.connections, 'open connection')} (${c.active} in a request). ${conns.length ? `${plural(handleCount(conns), 'connection')} never ended: ${conns.slice(0, 3).map((h) => h.label).join('; ')}. Long-lived streams (SSE, WebSocket, long-poll) must be ended by the app; idle keep-alive sockets by closeIdleConnections().` : 'Its connections kept it open.'}`, evidence: ix(c), handles: conns });
+    findings.push({
+      code: 'open-connections',
+      severity: 'error',
+      title: `server.close() never finished for ${listen?.address ?? c.server}`,
+      detail: `close() was called at ${formatDuration(c.t)} with ${plural(c.connections, 'open connection')} (${c.active} in a request). ${
+        conns.length
+          ? `${plural(handleCount(conns), 'connection')} never ended: ${conns
+              .slice(0, 3)
+              .map((h) => h.label)
+              .join('; ')}. Long-lived streams (SSE, WebSocket, long-poll) must be ended by the app; idle keep-alive sockets by closeIdleConnections().`
+          : 'Its connections kept it open.'
+      }`,
+      evidence: ix(c),
+      handles: conns,
+    });
   }
 
   // ---- repeated signals
@@ -264,7 +347,13 @@ export function diagnose(trace: Trace): Analysis {
     if (arr.length < 2 || isRunner(pid)) continue;
     const runs = arr.map((a) => of('listener-start', pid).filter((l) => l.t >= a.t && l.t < a.t + 1 && l.signal === a.signal).length);
     const reran = runs.slice(1).some((n) => n > 0);
-    findings.push({ code: 'repeated-signal', severity: reran ? 'warning' : 'info', title: `${arr.length} signals arrived at pid ${pid} (${arr.map((a) => a.signal).join(', ')})`, detail: `A ${arr[1].signal} arrived ${formatDuration(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way. ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`, evidence: ix(...arr) });
+    findings.push({
+      code: 'repeated-signal',
+      severity: reran ? 'warning' : 'info',
+      title: `${arr.length} signals arrived at pid ${pid} (${arr.map((a) => a.signal).join(', ')})`,
+      detail: `A ${arr[1].signal} arrived ${formatDuration(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way. ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`,
+      evidence: ix(...arr),
+    });
   }
 
   // ---- errors during shutdown
@@ -278,22 +367,57 @@ export function diagnose(trace: Trace): Analysis {
     const first = shutdownErrors.find((e) => e.kind === 'error') ?? shutdownErrors[0];
     const msg = first.kind === 'error' ? first.message : first.kind === 'listener-end' ? first.threw : first.kind === 'listener-settled' ? first.error : first.kind === 'phase-end' ? first.error : '';
     const code = mainExitInfo?.code;
-    findings.push({ code: 'shutdown-error', severity: 'error', title: `An error during shutdown: ${msg}`, detail: `${plural(shutdownErrors.length, 'error')} after the signal; the first at ${formatDuration(first.t)} in pid ${first.pid}.${code ? ` The process exited with code ${code}, and the cleanup after the error never ran.` : ''}`, evidence: ix(...shutdownErrors) });
-    if (exitReason === 'crashed') verdict = `Crashed during shutdown: ${msg} — exited with code ${code} ${exitedAfter !== undefined ? formatDuration(exitedAfter) + ' after ' + sig : ''}.`.replace(' .', '.');
+    findings.push({
+      code: 'shutdown-error',
+      severity: 'error',
+      title: `An error during shutdown: ${msg}`,
+      detail: `${plural(shutdownErrors.length, 'error')} after the signal; the first at ${formatDuration(first.t)} in pid ${first.pid}.${code ? ` The process exited with code ${code}, and the cleanup after the error never ran.` : ''}`,
+      evidence: ix(...shutdownErrors),
+    });
+    if (exitReason === 'crashed')
+      verdict = `Crashed during shutdown: ${msg} — exited with code ${code} ${exitedAfter !== undefined ? formatDuration(exitedAfter) + ' after ' + sig : ''}.`.replace(' .', '.');
   }
 
   // ---- slowest phase
   const measured = phases.filter((p) => p.durationMs !== undefined && !p.id.startsWith('shutdown-'));
   if (measured.length) {
     const slow = measured.reduce((a, b) => (b.durationMs! > a.durationMs! ? b : a));
-    findings.push({ code: 'slowest-phase', severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info', title: `Slowest phase: ${slow.name}, ${formatDuration(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`, detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}.`, evidence: [] });
+    findings.push({
+      code: 'slowest-phase',
+      severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info',
+      title: `Slowest phase: ${slow.name}, ${formatDuration(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`,
+      detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}.`,
+      evidence: [],
+    });
   }
   const unfinished = phases.filter((p) => p.end === undefined && !p.auto);
-  for (const p of unfinished) findings.push({ code: 'stalled', severity: 'warning', title: `Phase "${p.name}" never finished`, detail: `It started at ${formatDuration(p.start)} in pid ${p.pid} and was still running when the process ended.`, evidence: [] });
+  for (const p of unfinished)
+    findings.push({
+      code: 'stalled',
+      severity: 'warning',
+      title: `Phase "${p.name}" never finished`,
+      detail: `It started at ${formatDuration(p.start)} in pid ${p.pid} and was still running when the process ended.`,
+      evidence: [],
+    });
 
-  if (meta.counters.droppedEvents > 0) findings.push({ code: 'dropped-events', severity: 'warning', title: `${meta.counters.droppedEvents} events were dropped`, detail: 'The preload buffer overflowed while the collector was unreachable; the trace is missing those events.', evidence: ix(...of('dropped')) });
-  for (const n of of('note')) if (/did not start listening/.test(n.text)) findings.push({ code: 'never-listened', severity: 'info', title: 'The service never started listening', detail: n.text, evidence: ix(n) });
-  if (!meta.complete) findings.push({ code: 'incomplete', severity: 'warning', title: 'Incomplete trace', detail: `The run was ended before the service finished: ${meta.incompleteReason ?? 'unknown reason'}. Everything captured until then is kept.`, evidence: [] });
+  if (meta.counters.droppedEvents > 0)
+    findings.push({
+      code: 'dropped-events',
+      severity: 'warning',
+      title: `${meta.counters.droppedEvents} events were dropped`,
+      detail: 'The preload buffer overflowed while the collector was unreachable; the trace is missing those events.',
+      evidence: ix(...of('dropped')),
+    });
+  for (const n of of('note'))
+    if (/did not start listening/.test(n.text)) findings.push({ code: 'never-listened', severity: 'info', title: 'The service never started listening', detail: n.text, evidence: ix(n) });
+  if (!meta.complete)
+    findings.push({
+      code: 'incomplete',
+      severity: 'warning',
+      title: 'Incomplete trace',
+      detail: `The run was ended before the service finished: ${meta.incompleteReason ?? 'unknown reason'}. Everything captured until then is kept.`,
+      evidence: [],
+    });
 
   const sevRank = { error: 0, warning: 1, info: 2 };
   findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity]);
@@ -321,5 +445,18 @@ export function diagnose(trace: Trace): Analysis {
   leaks.sort((a, b) => Number(b.inUserCode) - Number(a.inUserCode) || Number(b.pid === mainPid) - Number(a.pid === mainPid));
   if (!verdict) verdict = 'No shutdown was observed.';
   else if (!firstSent && mainArrivals.length) verdict += ` (${mainArrivals[0].signal} came from outside Shutdown Trace; its plan sent none.)`;
-  return { verdict: verdict.replace(/\s+/g, ' ').trim(), exitReason, signalToExitMs: exitedAfter, ...(exitedAfter !== undefined ? { signalAt, exitAt: mainExit!.t } : {}), leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0), leaks, naturalExitAfterMs, servicePid, serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid), phases, findings, graceMs };
+  return {
+    verdict: verdict.replace(/\s+/g, ' ').trim(),
+    exitReason,
+    signalToExitMs: exitedAfter,
+    ...(exitedAfter !== undefined ? { signalAt, exitAt: mainExit!.t } : {}),
+    leakedHandleCount: [...leaked.values()].reduce((a, b) => a + b, 0),
+    leaks,
+    naturalExitAfterMs,
+    servicePid,
+    serviceExit: servicePid === mainPid ? mainExitInfo : exitInfoOf(servicePid),
+    phases,
+    findings,
+    graceMs,
+  };
 }

@@ -5,10 +5,21 @@ import { formatDuration } from '../../shared/duration';
 import { formatExit, formatSite } from '../format';
 
 const OUTCOME_PHRASE: Record<LoadOutcome, string> = { ok: 'answered', refused: 'refused', reset: 'reset', timeout: 'timed out', 'http-5xx': 'answered 5xx', 'other-error': 'failed' };
-export const OUTCOME_COLUMNS: [LoadOutcome, string][] = [['ok', 'ok'], ['refused', 'refused'], ['reset', 'reset'], ['timeout', 'timed out'], ['http-5xx', '5xx'], ['other-error', 'other errors']];
+export const OUTCOME_COLUMNS: [LoadOutcome, string][] = [
+  ['ok', 'ok'],
+  ['refused', 'refused'],
+  ['reset', 'reset'],
+  ['timeout', 'timed out'],
+  ['http-5xx', '5xx'],
+  ['other-error', 'other errors'],
+];
 
 export function outcomeList(b: Partial<Record<LoadOutcome, number>> | undefined): string {
-  return OUTCOME_COLUMNS.filter(([o]) => (b?.[o] ?? 0) > 0).map(([o, w]) => `${b![o]} ${w}`).join(', ') || 'none';
+  return (
+    OUTCOME_COLUMNS.filter(([o]) => (b?.[o] ?? 0) > 0)
+      .map(([o, w]) => `${b![o]} ${w}`)
+      .join(', ') || 'none'
+  );
 }
 
 /**
@@ -112,4 +123,3 @@ export function describeEvent(e: TraceEvent, cwd?: string, trace?: Trace): strin
     }
   }
 }
-

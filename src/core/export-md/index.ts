@@ -150,7 +150,9 @@ export function toMarkdown(input: Trace, extraSecrets?: string[], o: { root?: st
       const where = l.site ? mdCode(formatFrame(l.site, cwd)) : 'unknown site';
       const since = first?.createdAt !== undefined ? ` at ${formatOffset(first.createdAt)}` : first?.details?.predates ? ' (before the tool loaded)' : '';
       const count = l.count > 1 ? ` (${l.count} handles)` : '';
-      L.push(`- **${mdText(l.owner?.name ?? first?.type ?? 'handle')}** ${mdCode(truncate(l.title, 200))}${count} in pid ${l.pid}, created at ${where}${since}${l.fix ? `; fix: ${mdText(l.fix)}` : ''}`);
+      L.push(
+        `- **${mdText(l.owner?.name ?? first?.type ?? 'handle')}** ${mdCode(truncate(l.title, 200))}${count} in pid ${l.pid}, created at ${where}${since}${l.fix ? `; fix: ${mdText(l.fix)}` : ''}`,
+      );
       const frames = userFrames(first?.site ?? l.owner?.site, 5);
       if (frames.length > 0) {
         L.push('');
@@ -168,9 +170,7 @@ export function toMarkdown(input: Trace, extraSecrets?: string[], o: { root?: st
   if (tail.length > 0) {
     L.push(`### Last ${tail.length === 1 ? 'output line' : `${tail.length} output lines`} before exit${lines.length > tail.length ? ` (of ${lines.length})` : ''}`);
     L.push('');
-    const body = tail
-      .map((o) => `[${formatOffset(o.t).padStart(9)}]${multiProc ? ` ${o.pid}` : ''}${o.stream === 'stderr' ? ' ERR' : ''} ${String(o.text).replace(/\r?\n/g, ' ')}`)
-      .join('\n');
+    const body = tail.map((o) => `[${formatOffset(o.t).padStart(9)}]${multiProc ? ` ${o.pid}` : ''}${o.stream === 'stderr' ? ' ERR' : ''} ${String(o.text).replace(/\r?\n/g, ' ')}`).join('\n');
     L.push(mdFence(body, 'text'));
     L.push('');
   }

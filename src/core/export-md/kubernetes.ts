@@ -17,7 +17,6 @@ export function describeK8sPlan(trace: Trace): string[] {
   return lines;
 }
 
-
 const FATE_ICON: Record<string, string> = { graceful: '✅', killed: '🔴', 'died-by-signal': '🔴', crashed: '🔴', 'not-terminated': '🟠', unknown: '❔' };
 
 /** The kubelet's steps for this run, read from the events, with the analysis' verdict on the pod. */
@@ -64,7 +63,14 @@ export function k8sSection(trace: Trace, a: Analysis): string[] {
       result = `ran ${formatDuration(pe.durationMs)}, from ${formatOffset(ps.t)}: ${how}${code}${status}`;
     } else if (ps) result = `started at ${formatOffset(ps.t)}, never ended in the trace`;
     const p = k?.preStop;
-    const what = p?.action === 'sleep' ? `sleep ${formatDuration(p.ms)}` : p?.action === 'exec' ? `exec ${mdCode(truncate(p.command, 200), true)}` : p?.action === 'httpGet' ? `httpGet ${mdCode(truncate(p.url, 200), true)}` : `${kind ? `${mdText(kind)} ` : ''}${mdCode(truncate(preStopText ?? '', 200), true)}`;
+    const what =
+      p?.action === 'sleep'
+        ? `sleep ${formatDuration(p.ms)}`
+        : p?.action === 'exec'
+          ? `exec ${mdCode(truncate(p.command, 200), true)}`
+          : p?.action === 'httpGet'
+            ? `httpGet ${mdCode(truncate(p.url, 200), true)}`
+            : `${kind ? `${mdText(kind)} ` : ''}${mdCode(truncate(preStopText ?? '', 200), true)}`;
     rows.push(['preStop', `${what}: ${result}`]);
   }
   rows.push(['Termination began', t0 !== undefined ? `${formatOffset(t0)} (the grace period counts from here)` : 'never']);
@@ -72,17 +78,32 @@ export function k8sSection(trace: Trace, a: Analysis): string[] {
   const killDue = schedule && t0 !== undefined ? t0 + schedule.killAtMs : undefined;
   let killText: string;
   if (kill) killText = `sent at ${formatOffset(kill.t)}${since(kill.t)}`;
-  else if (killDue !== undefined) killText = `not needed: due at ${formatOffset(killDue)} (${formatDuration(schedule!.killAtMs)} after termination began)${exit ? `, the main process ended before` : ''}`;
+  else if (killDue !== undefined)
+    killText = `not needed: due at ${formatOffset(killDue)} (${formatDuration(schedule!.killAtMs)} after termination began)${exit ? `, the main process ended before` : ''}`;
   else killText = 'not sent';
   if (kill && schedule) killText += `; due ${formatDuration(schedule.killAtMs)} after termination began, ${schedule.remainingSeconds} s after the stop signal`;
   rows.push(['SIGKILL', killText]);
-  const extApplied = ext ?? (schedule?.extended ? { seconds: schedule.remainingSeconds, reason: schedule.overran ? 'preStop overran the grace period' : `the kubelet's ${schedule.remainingSeconds} s minimum after the stop signal`, t: undefined } : undefined);
-  rows.push(['Grace extension', extApplied ? `applied: SIGKILL ${extApplied.seconds} s after the stop signal${extApplied.t !== undefined ? ` (at ${formatOffset(extApplied.t)})` : ''}; ${mdText(extApplied.reason)}` : 'none']);
+  const extApplied =
+    ext ??
+    (schedule?.extended
+      ? {
+          seconds: schedule.remainingSeconds,
+          reason: schedule.overran ? 'preStop overran the grace period' : `the kubelet's ${schedule.remainingSeconds} s minimum after the stop signal`,
+          t: undefined,
+        }
+      : undefined);
+  rows.push([
+    'Grace extension',
+    extApplied ? `applied: SIGKILL ${extApplied.seconds} s after the stop signal${extApplied.t !== undefined ? ` (at ${formatOffset(extApplied.t)})` : ''}; ${mdText(extApplied.reason)}` : 'none',
+  ]);
   if (schedule && !schedule.overran && schedule.preStopSeconds > 0) {
     rows.push(['Kubelet arithmetic', `${graceSeconds} s − ${schedule.preStopSeconds} s of preStop (whole seconds) = ${schedule.remainingSeconds} s after the stop signal`]);
   }
   const endAt = exit?.t ?? main?.end;
-  rows.push(['Main process ended', endAt !== undefined ? `${formatOffset(endAt)}${since(endAt)}, ${formatExit(main?.exit ?? (exit ? { code: exit.code, signal: exit.signal } : undefined))}` : 'still running when the trace ended']);
+  rows.push([
+    'Main process ended',
+    endAt !== undefined ? `${formatOffset(endAt)}${since(endAt)}, ${formatExit(main?.exit ?? (exit ? { code: exit.code, signal: exit.signal } : undefined))}` : 'still running when the trace ended',
+  ]);
   L.push(...table(['Step', 'Value'], rows));
   L.push('');
   if (pe?.output) {
@@ -93,7 +114,6 @@ export function k8sSection(trace: Trace, a: Analysis): string[] {
   }
   return L;
 }
-
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

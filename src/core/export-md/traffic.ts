@@ -28,13 +28,13 @@ export function trafficSection(trace: Trace, a: Analysis): string[] {
   const rate = started?.rate ?? meta?.load?.rate;
   const keepAlive = started?.keepAlive ?? meta?.load?.keepAlive;
   const sse = started?.sse ?? meta?.load?.sse ?? 0;
-  const how = [
-    rate ? `${rate} request${rate === 1 ? '' : 's'}/s` : undefined,
-    url ? `at ${mdCode(url)}` : undefined,
-    rate ? (keepAlive ? '(keep-alive)' : '(a new connection each)') : undefined,
-  ].filter(Boolean).join(' ');
+  const how = [rate ? `${rate} request${rate === 1 ? '' : 's'}/s` : undefined, url ? `at ${mdCode(url)}` : undefined, rate ? (keepAlive ? '(keep-alive)' : '(a new connection each)') : undefined]
+    .filter(Boolean)
+    .join(' ');
   const tail = meta?.load?.tailMs;
-  L.push(`${how || 'Load'}${sse ? `${how ? ', plus' : ''} ${sse} server-sent-event stream${sse === 1 ? '' : 's'}` : ''}, from when the service listened until ${tail !== undefined ? `${formatDuration(tail)} after` : 'just after'} its main process exited.${started ? '' : ' The load never started (the service did not listen, or the target could not be resolved).'}`);
+  L.push(
+    `${how || 'Load'}${sse ? `${how ? ', plus' : ''} ${sse} server-sent-event stream${sse === 1 ? '' : 's'}` : ''}, from when the service listened until ${tail !== undefined ? `${formatDuration(tail)} after` : 'just after'} its main process exited.${started ? '' : ' The load never started (the service did not listen, or the target could not be resolved).'}`,
+  );
   L.push('');
 
   const label = mdText(a.window?.opener ?? 'the signal');

@@ -20,7 +20,6 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-
 const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 10: 'SIGUSR1', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM' };
 const SHELL_RE = /^(?:\S*\/)?(sh|dash|bash|ash|zsh|ksh|busybox)\b/;
 const NPM_RE = /^(?:\S*\/)?(npm|yarn|pnpm)\b|(?:^|\/)(npm-cli|yarn|pnpm)\.c?js\b/;
@@ -124,7 +123,7 @@ function pid1(c: Ctx, out: PlatformAnalysis): void {
       const k = a.k8s;
       if (k && (k.fate === 'died-by-signal' || k.fate === 'unknown')) {
         k.fate = 'killed';
-        k.summary = `killed at ${formatDuration((k.schedule?.killAtMs ?? grace))} (emulated PID 1: ${sig} would have been ignored)`;
+        k.summary = `killed at ${formatDuration(k.schedule?.killAtMs ?? grace)} (emulated PID 1: ${sig} would have been ignored)`;
       }
       a.verdict = `${k ? podWouldHave(k).replace(/^a/, 'A') + '. ' : ''}As PID 1 of a container this process would have ignored ${sig} (Node's own handler re-raises it, and the kernel drops that for PID 1) and been killed at the ${formatDuration(grace)} deadline. Emulated: it died by ${sig} here.`;
     }
@@ -140,7 +139,14 @@ function pid1(c: Ctx, out: PlatformAnalysis): void {
     a.exitReason = 'killed-by-signal';
     a.servicePid = child.pid;
     a.serviceExit = { code: null, signal: bySignal };
-    if (noHandler) a.findings.push({ code: 'no-handler', severity: 'error', title: `No ${sig} handler in ${name(child.command, 40)}`, detail: `${pm.init} (PID 1) passed ${sig} on to ${name(child.command)}, which took Node's default action: immediate death by signal (${pm.init} then exited with ${code} = 128 + ${code! - 128}). Add process.on('${sig}', …) that closes servers and clients.`, evidence: ix(sent, note) });
+    if (noHandler)
+      a.findings.push({
+        code: 'no-handler',
+        severity: 'error',
+        title: `No ${sig} handler in ${name(child.command, 40)}`,
+        detail: `${pm.init} (PID 1) passed ${sig} on to ${name(child.command)}, which took Node's default action: immediate death by signal (${pm.init} then exited with ${code} = 128 + ${code! - 128}). Add process.on('${sig}', …) that closes servers and clients.`,
+        evidence: ix(sent, note),
+      });
     a.verdict = `${pm.init} passed ${sig} on to ${name(child.command)} (pid ${child.pid}), which ${noHandler ? 'had no handler and ' : ''}died by ${bySignal}${after}${noHandler ? '; in-flight work was cut and nothing was flushed' : ''}.`;
     const k = a.k8s;
     if (k && k.fate === 'crashed') {
@@ -170,15 +176,23 @@ function pid1(c: Ctx, out: PlatformAnalysis): void {
     a.findings.push({
       code: shellOrNpm === 'shell' ? 'pid1-shell' : 'pid1-npm',
       severity: reached ? 'warning' : 'error',
-      title: shellOrNpm === 'shell' ? `sh -c as PID 1 forwards nothing: ${sig} ${reached ? 'reached the service only by chance' : `never reached ${svc ? name(svc.command, 40) : 'the service'}`}` : `npm as PID 1: ${reached ? `${sig} reached the service, but npm is still a poor PID 1` : `${sig} never reached ${svc ? name(svc.command, 40) : 'the service'}`}`,
+      title:
+        shellOrNpm === 'shell'
+          ? `sh -c as PID 1 forwards nothing: ${sig} ${reached ? 'reached the service only by chance' : `never reached ${svc ? name(svc.command, 40) : 'the service'}`}`
+          : `npm as PID 1: ${reached ? `${sig} reached the service, but npm is still a poor PID 1` : `${sig} never reached ${svc ? name(svc.command, 40) : 'the service'}`}`,
       detail,
       evidence: ix(sent, note, relayed, svcKilled),
     });
-    if (!reached && svc) addToVerdict(a, `The signal never reached the service: ${sig} went to PID 1 (${name(cmd)}) ${shellOrNpm === 'shell' && note && !note.delivered ? 'and the kernel dropped it' : 'and was not passed on'}; ${fate}.`);
+    if (!reached && svc)
+      addToVerdict(
+        a,
+        `The signal never reached the service: ${sig} went to PID 1 (${name(cmd)}) ${shellOrNpm === 'shell' && note && !note.delivered ? 'and the kernel dropped it' : 'and was not passed on'}; ${fate}.`,
+      );
   } else if (unreached.length && sent && !a.findings.some((f) => f.code === 'signal-not-delivered')) {
     const svc = unreached[0];
     const svcKilled = killedWith.find((k) => k.pid === svc.pid);
-    if (svcKilled) addToVerdict(a, `${sig} never reached ${name(svc.command)} (pid ${svc.pid}): PID 1 (${name(cmd)}) did not pass it on, and the service was killed with the container when PID 1 exited.`);
+    if (svcKilled)
+      addToVerdict(a, `${sig} never reached ${name(svc.command)} (pid ${svc.pid}): PID 1 (${name(cmd)}) did not pass it on, and the service was killed with the container when PID 1 exited.`);
   }
 
   if (killedWith.length) {
@@ -224,7 +238,9 @@ function zombies(c: Ctx, out: PlatformAnalysis): void {
       const spawner = s ? trace.processes.find((p) => p.pid === s.pid) : undefined;
       return `${name(z.command, 40)} (pid ${z.pid})${s ? ` spawned by pid ${s.pid}${spawner ? ` (${name(spawner.command, 40)})` : ''}${f ? ` at ${formatFrame(f, c.cwd)}` : ''}` : ''}`;
     });
-    parts.push(`${who.join(', ')}: ${isPid1 ? `re-parented to PID 1 (${name(parent?.command)}), which` : `children of pid ${ppid} (${name(parent?.command)}), which`} never reaped ${list.length === 1 ? 'it' : 'them'}`);
+    parts.push(
+      `${who.join(', ')}: ${isPid1 ? `re-parented to PID 1 (${name(parent?.command)}), which` : `children of pid ${ppid} (${name(parent?.command)}), which`} never reaped ${list.length === 1 ? 'it' : 'them'}`,
+    );
   }
   const node = unreaped.some((z) => trace.processes.find((p) => p.pid === z.ppid)?.traced);
   a.findings.push({
@@ -261,13 +277,17 @@ function survive(c: Ctx, out: PlatformAnalysis): void {
   a.findings.push({
     code: 'survive',
     severity: ok ? 'info' : 'error',
-    title: alive ? `Survived ${exp.signal}${spans.length ? `: ${failed.length ? `${plural(failed.length, 'request')} of ${spans.length} failed across it` : `${spans.length} requests answered across it, none lost`}` : ''}` : `${exp.signal} stopped the service`,
+    title: alive
+      ? `Survived ${exp.signal}${spans.length ? `: ${failed.length ? `${plural(failed.length, 'request')} of ${spans.length} failed across it` : `${spans.length} requests answered across it, none lost`}` : ''}`
+      : `${exp.signal} stopped the service`,
     detail: alive
       ? `${exp.signal} was sent at ${formatDuration(first.t)}; ${handled ? 'a listener handled it' : 'no listener ran for it (it is ignored or handled natively)'} and the service was still running ${formatDuration(windowEnd - first.t)} later, when ${stop ? `${exp.stopSignal} (the stop) followed` : 'the window ended'}.${spans.length ? ` Traffic across the reload: ${spans.length - failed.length} answered, ${failed.length} failed${failed.length ? ` (${[...new Set(failed.map((f) => f.outcome))].join(', ')})` : ''}.` : ' Use --load to check it keeps answering.'}`
       : `${exp.signal} was expected to leave the service running (a reload), but it ended ${formatDuration(endAt - first.t)} after it${main?.exit ? ` (${main.exit.signal ? `killed by ${main.exit.signal}` : `exit code ${main.exit.code}`})` : ''}. ${handled ? 'A listener ran and then the process ended.' : `No listener ran: Node's default action for ${exp.signal} ends the process. Add process.on('${exp.signal}', reload).`}`,
     evidence: ix(first, stop, ...failed.slice(0, 100)),
   });
-  a.verdict = alive ? `Survived ${exp.signal}${spans.length ? ` with ${failed.length ? `${plural(failed.length, 'request')} lost` : 'no request lost'}` : ''}; then ${exp.stopSignal}: ${a.verdict}` : `${exp.signal} stopped the service ${formatDuration(endAt - first.t)} after it was sent; it was expected to survive it (a reload). ${a.verdict}`;
+  a.verdict = alive
+    ? `Survived ${exp.signal}${spans.length ? ` with ${failed.length ? `${plural(failed.length, 'request')} lost` : 'no request lost'}` : ''}; then ${exp.stopSignal}: ${a.verdict}`
+    : `${exp.signal} stopped the service ${formatDuration(endAt - first.t)} after it was sent; it was expected to survive it (a reload). ${a.verdict}`;
 }
 
 // ---------------------------------------------------------------- SIGUSR1
@@ -282,8 +302,10 @@ function sigusr1(c: Ctx): void {
   const f: Finding = {
     code: 'sigusr1-inspector',
     severity: 'warning',
-    title: listened.length ? 'The app uses SIGUSR1, which Node reserves for its inspector' : `SIGUSR1 ${inspector ? 'opened the Node inspector' : 'is the inspector signal'}, not a stop or reload signal`,
-    detail: `Node reserves SIGUSR1 to start the inspector (a debugger listening on 127.0.0.1:9229)${inspector ? `: "${inspector.text}"` : ''}. ${listened.length ? 'A process.on(\'SIGUSR1\') listener replaces that (the debugger can then no longer be started with the signal), and tools that send SIGUSR1 to debug will trigger the app instead.' : 'Without a listener it does not stop or reload anything; an exposed debugger is a risk.'} Use SIGUSR2 or SIGHUP for app-defined actions.`,
+    title: listened.length
+      ? 'The app uses SIGUSR1, which Node reserves for its inspector'
+      : `SIGUSR1 ${inspector ? 'opened the Node inspector' : 'is the inspector signal'}, not a stop or reload signal`,
+    detail: `Node reserves SIGUSR1 to start the inspector (a debugger listening on 127.0.0.1:9229)${inspector ? `: "${inspector.text}"` : ''}. ${listened.length ? "A process.on('SIGUSR1') listener replaces that (the debugger can then no longer be started with the signal), and tools that send SIGUSR1 to debug will trigger the app instead." : 'Without a listener it does not stop or reload anything; an exposed debugger is a risk.'} Use SIGUSR2 or SIGHUP for app-defined actions.`,
     evidence: ix(...sent, ...arrivals),
   };
   a.findings.push(f);

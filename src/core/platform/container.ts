@@ -93,7 +93,11 @@ export class PidMap {
   /** Index of this namespace's pid in an NSpid line. */
   private level = 1;
 
-  constructor(private readonly nsLink: string | undefined, private readonly initHostPid: number, private readonly parentHostPid: number) {
+  constructor(
+    private readonly nsLink: string | undefined,
+    private readonly initHostPid: number,
+    private readonly parentHostPid: number,
+  ) {
     const pids = nsPids(initHostPid);
     if (pids && pids.length >= 2) this.level = pids.length - 1;
     this.learn(initHostPid);
@@ -170,7 +174,10 @@ export class Pid1Runtime {
   private runtimeStderrDone: Promise<void> = Promise.resolve();
   private readonly probe: NamespaceProbe;
 
-  constructor(readonly opts: ContainerOptions, command: string[]) {
+  constructor(
+    readonly opts: ContainerOptions,
+    command: string[],
+  ) {
     this.probe = probeNamespaces();
     const init = opts.init;
     this.meta = this.probe.ok
@@ -292,7 +299,7 @@ export class Pid1Runtime {
       const s = byPid.get(pid);
       if (!s) continue;
       if (this.map && !this.map.isMember(pid)) continue;
-      out.push({ stat: s, command: s.state === 'Z' ? s.comm : readCmdline(pid) ?? s.comm });
+      out.push({ stat: s, command: s.state === 'Z' ? s.comm : (readCmdline(pid) ?? s.comm) });
     }
     return out;
   }

@@ -14,14 +14,23 @@ export class EndpointLag {
   private timer: NodeJS.Timeout | undefined;
   private endAt: number | undefined;
 
-  constructor(readonly lagMs: number, private readonly ctx: PlatformContext) {}
+  constructor(
+    readonly lagMs: number,
+    private readonly ctx: PlatformContext,
+  ) {}
 
   onEvent(e: LauncherEvent): void {
     if (e.kind !== 'termination-start' || this.endAt !== undefined) return;
     this.endAt = e.t + this.lagMs;
     this.timer = setTimeout(() => {
       this.ctx.stopNewRequests();
-      this.ctx.event({ kind: 'platform', t: this.ctx.now(), pid: 0, what: 'endpoints-removed', text: `The endpoint removal has propagated (${this.lagMs} ms after termination began): the Service sends no new requests here` } as PlatformEvent);
+      this.ctx.event({
+        kind: 'platform',
+        t: this.ctx.now(),
+        pid: 0,
+        what: 'endpoints-removed',
+        text: `The endpoint removal has propagated (${this.lagMs} ms after termination began): the Service sends no new requests here`,
+      } as PlatformEvent);
     }, this.lagMs);
     this.timer.unref?.();
   }

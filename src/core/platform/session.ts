@@ -51,7 +51,11 @@ export class Platform {
   private readonly ppidSeen = new Map<number, number>();
   private mainGone = false;
 
-  constructor(readonly opts: PlatformOptions | undefined, command: string[], private readonly ctx: PlatformContext) {
+  constructor(
+    readonly opts: PlatformOptions | undefined,
+    command: string[],
+    private readonly ctx: PlatformContext,
+  ) {
     const o = opts ?? {};
     const meta: PlatformMeta = {};
     if (o.container) {
@@ -184,7 +188,12 @@ export class Platform {
       this.event({ what: 'pid1-signal', pid: pid1.hostPid, signal, delivered: r.receives, text });
       if (emulated && !r.receives) {
         // The rest of the group still gets it.
-        if (target < 0) for (const [pid] of this.alive) if (pid !== pid1.hostPid) try { process.kill(pid, signal as NodeJS.Signals); } catch {}
+        if (target < 0)
+          for (const [pid] of this.alive)
+            if (pid !== pid1.hostPid)
+              try {
+                process.kill(pid, signal as NodeJS.Signals);
+              } catch {}
         return;
       }
     }
@@ -232,7 +241,13 @@ export class Platform {
     // Emulated, the kernel's part is ours: SIGKILL the rest at once.
     if (pid1.meta.mode === 'emulated') {
       this.pollMembers(true);
-      for (const [pid] of this.alive) if (pid !== pid1.hostPid) try { process.kill(pid, 'SIGKILL'); } catch { this.alive.delete(pid); }
+      for (const [pid] of this.alive)
+        if (pid !== pid1.hostPid)
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            this.alive.delete(pid);
+          }
     }
     this.mainExitAt = t;
     this.candidates = new Map(this.alive);
@@ -251,7 +266,12 @@ export class Platform {
     const pid1 = this.pid1;
     if (!pid1 || !this.candidates.size) return;
     const t = this.mainExitAt;
-    const exited = new Set(this.ctx.events().filter((e) => e.kind === 'exit').map((e) => e.pid));
+    const exited = new Set(
+      this.ctx
+        .events()
+        .filter((e) => e.kind === 'exit')
+        .map((e) => e.pid),
+    );
     const main = this.ctx.processes().find((p) => p.pid === pid1.hostPid);
     const initCode = pid1.meta.init ? main?.exit?.code : undefined;
     const sigName = initCode && initCode > 128 ? Object.entries(os.constants.signals).find(([, n]) => n === initCode - 128)?.[0] : undefined;
@@ -261,7 +281,14 @@ export class Platform {
         this.ctx.proc({ pid, exit: { code: null, signal: sigName } });
         continue;
       }
-      this.event({ what: 'container-killed', t, pid, ppid: m.ppid, command: m.command, text: `${m.command} (pid ${pid}) was killed with the container: PID 1 exited, so the kernel SIGKILLed the rest of its PID namespace${pid1.meta.mode === 'emulated' ? ' (emulated: SIGKILL sent by Shutdown Trace)' : ''}` });
+      this.event({
+        what: 'container-killed',
+        t,
+        pid,
+        ppid: m.ppid,
+        command: m.command,
+        text: `${m.command} (pid ${pid}) was killed with the container: PID 1 exited, so the kernel SIGKILLed the rest of its PID namespace${pid1.meta.mode === 'emulated' ? ' (emulated: SIGKILL sent by Shutdown Trace)' : ''}`,
+      });
       this.ctx.proc({ pid, end: t, exit: { code: null, signal: 'SIGKILL' } });
     }
     this.candidates.clear();
@@ -327,7 +354,11 @@ export class Platform {
       z.reported = true;
       const parent = this.ctx.processes().find((p) => p.pid === m.stat.ppid);
       const first = this.ppidSeen.get(pid);
-      z.ev.text = `${z.ev.command} (pid ${pid}) exited and was not reaped by its parent ${parent?.command ?? ''} (pid ${m.stat.ppid})${first && first !== m.stat.ppid ? `, to which it was re-parented from pid ${first}` : ''}`.replace('  (', ' (');
+      z.ev.text =
+        `${z.ev.command} (pid ${pid}) exited and was not reaped by its parent ${parent?.command ?? ''} (pid ${m.stat.ppid})${first && first !== m.stat.ppid ? `, to which it was re-parented from pid ${first}` : ''}`.replace(
+          '  (',
+          ' (',
+        );
       z.ev.t = z.firstSeen;
       this.ctx.event(z.ev);
     }

@@ -37,17 +37,26 @@ export function systemdFindings(c: Ctx): void {
   for (const u of unit) lines.push(`${fmt(u.t)}: ${u.text}.`);
   for (const m of moved) lines.push(`${fmt(m.t)}: ${m.text}.`);
   if (notes.length) lines.push(`Notifications: ${notes.map((n) => `${n.message} at ${fmt(n.t)}`).join(', ')}.`);
-  const killedOthers = unit.filter((u) => u.signal === s.finalKillSignal).flatMap((u) => u.pids ?? []).filter((p) => p !== mainPid);
+  const killedOthers = unit
+    .filter((u) => u.signal === s.finalKillSignal)
+    .flatMap((u) => u.pids ?? [])
+    .filter((p) => p !== mainPid);
   let severity: 'error' | 'warning' | 'info' = 'info';
   let title = `systemd stop, KillMode=${s.killMode}`;
   if (s.killMode === 'process' && orphans.length) {
     severity = 'error';
     title = `KillMode=process left ${plural(orphans.length, 'process', 'processes')} running after the main process exited`;
-    lines.push(`Only the main process is signalled; ${orphans.map((o) => `${o.command} (pid ${o.pid})`).join(', ')} ${orphans.length === 1 ? 'was' : 'were'} still running when it had exited, and systemd would consider the unit stopped while they run on (systemd.kill(5) calls this "not recommended"). Shutdown Trace stopped them.`);
+    lines.push(
+      `Only the main process is signalled; ${orphans.map((o) => `${o.command} (pid ${o.pid})`).join(', ')} ${orphans.length === 1 ? 'was' : 'were'} still running when it had exited, and systemd would consider the unit stopped while they run on (systemd.kill(5) calls this "not recommended"). Shutdown Trace stopped them.`,
+    );
   } else if (killedOthers.length) {
     severity = 'warning';
     title = `${plural(killedOthers.length, 'process', 'processes')} of the unit got ${s.finalKillSignal}${s.killMode === 'mixed' ? ' (KillMode=mixed)' : ''}`;
-    lines.push(s.killMode === 'mixed' ? `With KillMode=mixed only the main process gets ${s.killSignal}; the rest of the unit gets ${s.finalKillSignal} as soon as the main process exits (or at TimeoutStopSec=), with no chance to clean up. Stop children from the main process's ${s.killSignal} handler.` : `They were still running when TimeoutStopSec=${s.timeoutStopMs / 1000}s passed.`);
+    lines.push(
+      s.killMode === 'mixed'
+        ? `With KillMode=mixed only the main process gets ${s.killSignal}; the rest of the unit gets ${s.finalKillSignal} as soon as the main process exits (or at TimeoutStopSec=), with no chance to clean up. Stop children from the main process's ${s.killSignal} handler.`
+        : `They were still running when TimeoutStopSec=${s.timeoutStopMs / 1000}s passed.`,
+    );
   }
   if (main?.exit?.signal && main.exit.signal === s.finalKillSignal && s.finalKillSignal !== 'SIGKILL') lines.push(`The main process died by FinalKillSignal=${s.finalKillSignal}.`);
   a.findings.push({ code: 'systemd-stop', severity, title, detail: lines.join(' '), evidence: ix(sent, ...unit, ...moved, ...notes, ...orphans) });

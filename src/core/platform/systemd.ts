@@ -64,7 +64,11 @@ export class SystemdUnit {
   private mainGone = false;
   private giveUp: NodeJS.Timeout | undefined;
 
-  constructor(readonly opts: SystemdOptions, private readonly ctx: PlatformContext, private readonly deliver: (target: number, signal: string) => void) {}
+  constructor(
+    readonly opts: SystemdOptions,
+    private readonly ctx: PlatformContext,
+    private readonly deliver: (target: number, signal: string) => void,
+  ) {}
 
   private event(e: Omit<PlatformEvent, 'kind' | 't'> & { t?: number }): void {
     this.ctx.event({ kind: 'platform', t: this.ctx.now(), ...e } as PlatformEvent);
@@ -133,11 +137,22 @@ export class SystemdUnit {
       return;
     }
     this.extendedTo = to;
-    this.event({ what: 'deadline-moved', pid: this.mainPid, deadlineAt: to, text: `the stop deadline moves to ${(to - this.stopAt).toFixed(0)} ms after ${this.opts.killSignal} (TimeoutStopSec=${this.opts.timeoutStopMs / 1000}s)` });
+    this.event({
+      what: 'deadline-moved',
+      pid: this.mainPid,
+      deadlineAt: to,
+      text: `the stop deadline moves to ${(to - this.stopAt).toFixed(0)} ms after ${this.opts.killSignal} (TimeoutStopSec=${this.opts.timeoutStopMs / 1000}s)`,
+    });
   }
 
   private others(): { pid: number; ppid: number; command: string }[] {
-    return unitProcesses(this.mainPid, this.ctx.processes().filter((p) => p.end === undefined).map((p) => p.pid)).filter((p) => p.pid !== this.mainPid);
+    return unitProcesses(
+      this.mainPid,
+      this.ctx
+        .processes()
+        .filter((p) => p.end === undefined)
+        .map((p) => p.pid),
+    ).filter((p) => p.pid !== this.mainPid);
   }
 
   private signalAll(pids: number[], signal: string): number[] {
@@ -160,11 +175,24 @@ export class SystemdUnit {
     this.stopAt ??= this.ctx.now();
     this.deliver(main, signal);
     const hit = this.signalAll(others, signal);
-    if (hit.length) this.event({ what: 'unit-signal', pid: main, signal, pids: hit, text: `KillMode=control-group: ${signal} to the ${hit.length} other process${hit.length === 1 ? '' : 'es'} of the unit (${hit.join(', ')})` });
+    if (hit.length)
+      this.event({
+        what: 'unit-signal',
+        pid: main,
+        signal,
+        pids: hit,
+        text: `KillMode=control-group: ${signal} to the ${hit.length} other process${hit.length === 1 ? '' : 'es'} of the unit (${hit.join(', ')})`,
+      });
     this.signalAll([main, ...hit], 'SIGCONT');
     if (this.opts.sendSighup) {
       const h = this.signalAll([main, ...hit], 'SIGHUP');
-      this.event({ what: 'unit-signal', pid: main, signal: 'SIGHUP', pids: h, text: `SendSIGHUP=yes: SIGHUP to ${h.length === 1 ? 'the main process' : `${h.length} processes`} right after ${signal}` });
+      this.event({
+        what: 'unit-signal',
+        pid: main,
+        signal: 'SIGHUP',
+        pids: h,
+        text: `SendSIGHUP=yes: SIGHUP to ${h.length === 1 ? 'the main process' : `${h.length} processes`} right after ${signal}`,
+      });
     }
   }
 
@@ -183,7 +211,13 @@ export class SystemdUnit {
     const targets = this.opts.killMode === 'process' ? [target] : [target, ...this.others().map((p) => p.pid)];
     const hit = this.signalAll(this.mainGone ? targets.filter((p) => p !== target) : targets, sig);
     this.finalSent = true;
-    this.event({ what: 'unit-signal', pid: target, signal: sig, pids: hit, text: `TimeoutStopSec=${this.opts.timeoutStopMs / 1000}s passed: FinalKillSignal=${sig} to ${this.opts.killMode === 'process' ? 'the main process only (KillMode=process)' : `${hit.length} process${hit.length === 1 ? '' : 'es'} of the unit`}` });
+    this.event({
+      what: 'unit-signal',
+      pid: target,
+      signal: sig,
+      pids: hit,
+      text: `TimeoutStopSec=${this.opts.timeoutStopMs / 1000}s passed: FinalKillSignal=${sig} to ${this.opts.killMode === 'process' ? 'the main process only (KillMode=process)' : `${hit.length} process${hit.length === 1 ? '' : 'es'} of the unit`}`,
+    });
     if (sig !== 'SIGKILL' && !this.giveUp) {
       // A catchable final signal may leave them running; systemd then gives up, with the unit failed.
       this.giveUp = setTimeout(() => {
@@ -196,7 +230,11 @@ export class SystemdUnit {
           }
         });
         if (!left.length) return;
-        this.ctx.event({ kind: 'note', t: this.ctx.now(), text: `Still running ${this.opts.timeoutStopMs / 1000} s after FinalKillSignal=${sig}: systemd would leave the unit failed with these processes around; Shutdown Trace stops them (SIGKILL).` });
+        this.ctx.event({
+          kind: 'note',
+          t: this.ctx.now(),
+          text: `Still running ${this.opts.timeoutStopMs / 1000} s after FinalKillSignal=${sig}: systemd would leave the unit failed with these processes around; Shutdown Trace stops them (SIGKILL).`,
+        });
         this.signalAll(left, 'SIGKILL');
       }, this.opts.timeoutStopMs);
       this.giveUp.unref?.();
@@ -210,7 +248,14 @@ export class SystemdUnit {
     if (this.opts.killMode === 'mixed' && this.stopAt !== undefined && !this.finalSent) {
       const rest = this.others().map((p) => p.pid);
       const hit = this.signalAll(rest, this.opts.finalKillSignal);
-      if (hit.length) this.event({ what: 'unit-signal', pid: 0, signal: this.opts.finalKillSignal, pids: hit, text: `KillMode=mixed: the main process exited, so ${this.opts.finalKillSignal} to the ${hit.length} remaining process${hit.length === 1 ? '' : 'es'} of the unit (${hit.join(', ')})` });
+      if (hit.length)
+        this.event({
+          what: 'unit-signal',
+          pid: 0,
+          signal: this.opts.finalKillSignal,
+          pids: hit,
+          text: `KillMode=mixed: the main process exited, so ${this.opts.finalKillSignal} to the ${hit.length} remaining process${hit.length === 1 ? '' : 'es'} of the unit (${hit.join(', ')})`,
+        });
     }
   }
 
@@ -227,7 +272,13 @@ export class SystemdUnit {
     if (rest.length && !this.finalSent) {
       this.finalSent = true;
       const hit = this.signalAll(rest, this.opts.finalKillSignal);
-      this.event({ what: 'unit-signal', pid: 0, signal: this.opts.finalKillSignal, pids: hit, text: `TimeoutStopSec=${this.opts.timeoutStopMs / 1000}s passed with ${hit.length} process${hit.length === 1 ? '' : 'es'} of the unit left: FinalKillSignal=${this.opts.finalKillSignal} to them` });
+      this.event({
+        what: 'unit-signal',
+        pid: 0,
+        signal: this.opts.finalKillSignal,
+        pids: hit,
+        text: `TimeoutStopSec=${this.opts.timeoutStopMs / 1000}s passed with ${hit.length} process${hit.length === 1 ? '' : 'es'} of the unit left: FinalKillSignal=${this.opts.finalKillSignal} to them`,
+      });
     }
     const until = Date.now() + 1000;
     while (this.others().length && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
