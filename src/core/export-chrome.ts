@@ -6,7 +6,10 @@
  * (phases, listeners, requests, connections, server lifetimes) are async `b`/`e` pairs with a
  * unique numeric id each, so overlapping spans never collide. Point events are instants `i`;
  * the active-handle count is a counter `C`; log lines are instants on a "log" thread; leaked
- * handles (last snapshot of each process) are instants on a "leaked handles" thread.
+ * handles (the analysis' leaks, at the exit) are instants on a "leaked handles" thread.
+ *
+ * Over 500 lines on purpose: one concern, the mapping of every event kind to Chrome events, in
+ * one exhaustive switch that reads best whole.
  *
  * Traffic and Kubernetes sit on the launcher's track (pid 0), where the load
  * generator and the simulated kubelet run: each load request is an async span on a thread per

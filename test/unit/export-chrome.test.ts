@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: the Chrome export track by track, and its edge cases, in one suite.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toChromeTrace, LAUNCHER_PID, TID, type ChromeEvent, type ChromeTrace } from '../../src/core/export-chrome';

@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: the Markdown export section by section, its escaping against hostile text, and its paths, in one suite.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toMarkdown, mdText, mdLine, mdCode, mdFence, describeEvent, LOG_TAIL_LINES } from '../../src/core/export-md';

@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: every kind of secret the redaction knows, each with a case that must stay readable, in one suite.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { REDACTED, isSecretName, looksHighEntropy, redactArgv, redactRequestPath, redactText, redactTrace } from '../../src/core/redact';
