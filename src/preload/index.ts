@@ -82,7 +82,7 @@ function start(): void {
     port,
     token,
     spoolDir: env[ENV.spool],
-    hello: { type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, ppid: process.ppid, argv: process.argv.slice(), node: process.version, cwd: process.cwd(), t: now(), isWorker: false },
+    hello: { type: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid, ppid: process.ppid, argv: process.argv.slice(), node: process.version, cwd: process.cwd(), t: now() },
     onMessage: (m) => guard('collector message', () => onCollectorMessage(m)),
     log,
   });
@@ -918,12 +918,9 @@ function start(): void {
       case 'snapshot-request':
         snapshot(m.reason);
         return;
-      case 'bye':
-        return;
-      default: {
-        const never: never = m;
-        log(`unknown collector message ${JSON.stringify(never)}`);
-      }
+      default:
+        // A newer collector's message: ignored.
+        log(`unknown collector message ${JSON.stringify(m)}`);
     }
   }
 

@@ -232,7 +232,8 @@ export function validEvents(events: unknown, onBad: (reason: string) => void, cx
 }
 
 /** A hello as an older preload may send it: the fields after `pid` may be missing. */
-type HelloWire = Pick<HelloMessage, 'type' | 'protocol' | 'pid'> & Partial<Omit<HelloMessage, 'type' | 'protocol' | 'pid'>>;
+// isWorker: sent by earlier preloads (always false); accepted and dropped.
+type HelloWire = Pick<HelloMessage, 'type' | 'protocol' | 'pid'> & Partial<Omit<HelloMessage, 'type' | 'protocol' | 'pid'>> & { isWorker?: boolean };
 
 const helloShape = obj<HelloWire>({
   type: lit('hello'),
@@ -262,6 +263,5 @@ export function validateHello(v: unknown, cx: Ctx = COPY): HelloMessage {
     node: h.node ?? '',
     cwd: h.cwd ?? '',
     t: h.t ?? 0,
-    isWorker: h.isWorker ?? false,
   };
 }

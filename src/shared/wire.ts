@@ -117,9 +117,8 @@ export interface HelloMessage {
   node: string;
   cwd: string;
   t: number;
-  isWorker: boolean;
 }
 
 export type PreloadMessage = HelloMessage | { type: 'events'; pid: number; events: PreloadEvent[] };
 
-export type CollectorMessage = { type: 'snapshot-request'; reason: SnapshotReason } | { type: 'bye' };
+export type CollectorMessage = { type: 'snapshot-request'; reason: SnapshotReason };
