@@ -34,7 +34,9 @@ export async function runMemory(helpers, { rounds = 3, sockets = 10000, timers =
           const m = JSON.parse(match[0]);
           m.rssOutside = rssBytes(child.pid);
           res[v].push(m);
-          log(`  round ${r + 1}/${rounds} ${v.padEnd(5)} RSS ${(m.loaded.rss / MB).toFixed(1)} MB (base ${(m.base.rss / MB).toFixed(1)} MB), heap ${(m.loaded.heapUsed / MB).toFixed(1)} MB; ${m.clients} client sockets, ${m.timers} timers, ${m.failed} failed`);
+          log(
+            `  round ${r + 1}/${rounds} ${v.padEnd(5)} RSS ${(m.loaded.rss / MB).toFixed(1)} MB (base ${(m.base.rss / MB).toFixed(1)} MB), heap ${(m.loaded.heapUsed / MB).toFixed(1)} MB; ${m.clients} client sockets, ${m.timers} timers, ${m.failed} failed`,
+          );
         } finally {
           await stop(child);
           for (const s of held) s.destroy();

@@ -118,41 +118,122 @@ function table() {
     const pc = tp.perConnection;
     // a miss by less than two identical plain servers differ in the same run is flagged as such
     const judge = (fig, target) => (fig.oursRatio >= target ? 'pass' : fig.oursRatio >= Math.min(...fig.aaRatioPerRound) ? 'MISS (within A/A noise)' : 'MISS');
-    rows.push(['1 throughput, keep-alive (req/s)', fmt(ka.plainRps, 0), fmt(ka.oursRps, 0), `ours/plain ${fmt(ka.oursRatio, 3)}; A/A ${fmt(ka.aaRatio, 3)}; CPU/req ${fmt(ka.oursCpuEfficiency, 3)}`, '≥ 0.97', judge(ka, 0.97)]);
-    rows.push(['1 throughput, new connection per request (req/s)', fmt(pc.plainRps, 0), fmt(pc.oursRps, 0), `ours/plain ${fmt(pc.oursRatio, 3)}; A/A ${fmt(pc.aaRatio, 3)}; CPU/req ${fmt(pc.oursCpuEfficiency, 3)}`, '≥ 0.95', judge(pc, 0.95)]);
-    rows.push(['1 why-is-node-running, same run (req/s)', `${fmt(ka.plainRps, 0)} / ${fmt(pc.plainRps, 0)}`, `${fmt(ka.whyRps, 0)} / ${fmt(pc.whyRps, 0)}`, `why/plain ${fmt(ka.whyRatio, 3)} / ${fmt(pc.whyRatio, 3)}`, 'reference (0.105 / 0.349)', 'n/a']);
+    rows.push([
+      '1 throughput, keep-alive (req/s)',
+      fmt(ka.plainRps, 0),
+      fmt(ka.oursRps, 0),
+      `ours/plain ${fmt(ka.oursRatio, 3)}; A/A ${fmt(ka.aaRatio, 3)}; CPU/req ${fmt(ka.oursCpuEfficiency, 3)}`,
+      '≥ 0.97',
+      judge(ka, 0.97),
+    ]);
+    rows.push([
+      '1 throughput, new connection per request (req/s)',
+      fmt(pc.plainRps, 0),
+      fmt(pc.oursRps, 0),
+      `ours/plain ${fmt(pc.oursRatio, 3)}; A/A ${fmt(pc.aaRatio, 3)}; CPU/req ${fmt(pc.oursCpuEfficiency, 3)}`,
+      '≥ 0.95',
+      judge(pc, 0.95),
+    ]);
+    rows.push([
+      '1 why-is-node-running, same run (req/s)',
+      `${fmt(ka.plainRps, 0)} / ${fmt(pc.plainRps, 0)}`,
+      `${fmt(ka.whyRps, 0)} / ${fmt(pc.whyRps, 0)}`,
+      `why/plain ${fmt(ka.whyRatio, 3)} / ${fmt(pc.whyRatio, 3)}`,
+      'reference (0.105 / 0.349)',
+      'n/a',
+    ]);
     const lc = tp.leakCheck;
     rows.push(['1 leak found after load (SIGTERM, traced)', '—', lc?.leak ?? 'none', lc?.exitReason ?? '—', 'setInterval at hello.js:18', pass(lc ? lc.ok : false)]);
   }
-  for (const [key, label] of [['throughputRedis', 'Redis: ioredis SET + GET per request'], ['throughputPostgres', 'PostgreSQL: pg Pool, one SELECT per request']]) {
+  for (const [key, label] of [
+    ['throughputRedis', 'Redis: ioredis SET + GET per request'],
+    ['throughputPostgres', 'PostgreSQL: pg Pool, one SELECT per request'],
+  ]) {
     const t = f[key];
     if (!t) continue;
     const ka = t.keepAlive;
     const judge = ka.oursRatio >= 0.97 ? 'pass' : ka.oursRatio >= Math.min(...ka.aaRatioPerRound) ? 'MISS (within A/A noise)' : 'MISS';
-    rows.push([`1 throughput, ${label}, keep-alive (req/s)`, fmt(ka.plainRps, 0), fmt(ka.oursRps, 0), `ours/plain ${fmt(ka.oursRatio, 3)}; A/A ${fmt(ka.aaRatio, 3)}; CPU/req ${fmt(ka.oursCpuEfficiency, 3)} (A/A ${fmt(ka.aaCpuEfficiency, 3)})`, '≥ 0.97', judge]);
+    rows.push([
+      `1 throughput, ${label}, keep-alive (req/s)`,
+      fmt(ka.plainRps, 0),
+      fmt(ka.oursRps, 0),
+      `ours/plain ${fmt(ka.oursRatio, 3)}; A/A ${fmt(ka.aaRatio, 3)}; CPU/req ${fmt(ka.oursCpuEfficiency, 3)} (A/A ${fmt(ka.aaCpuEfficiency, 3)})`,
+      '≥ 0.97',
+      judge,
+    ]);
   }
   const su = f.startup;
-  if (su) rows.push(['2 start-up, spawn → "listening" (median ms)', fmt(su.plainMs.p50), fmt(su.oursMs.p50), `+${fmt(su.oursAddedMs)} ms (×${fmt(su.oursRatio, 2)})`, '< 30 ms added', pass(su.oursAddedMs < 30)]);
+  if (su)
+    rows.push([
+      '2 start-up, spawn → "listening" (median ms)',
+      fmt(su.plainMs.p50),
+      fmt(su.oursMs.p50),
+      `+${fmt(su.oursAddedMs)} ms (×${fmt(su.oursRatio, 2)})`,
+      '< 30 ms added',
+      pass(su.oursAddedMs < 30),
+    ]);
   const sr = f.startupReal;
-  if (sr) rows.push(['2 start-up with ioredis, bullmq, knex, pg, grpc-js, socket.io loaded (median ms)', fmt(sr.plainMs.p50), fmt(sr.oursMs.p50), `+${fmt(sr.oursAddedMs)} ms (×${fmt(sr.oursRatio, 2)})`, '< 30 ms added', pass(sr.oursAddedMs < 30)]);
+  if (sr)
+    rows.push([
+      '2 start-up with ioredis, bullmq, knex, pg, grpc-js, socket.io loaded (median ms)',
+      fmt(sr.plainMs.p50),
+      fmt(sr.oursMs.p50),
+      `+${fmt(sr.oursAddedMs)} ms (×${fmt(sr.oursRatio, 2)})`,
+      '< 30 ms added',
+      pass(sr.oursAddedMs < 30),
+    ]);
   const sa = f.standalone;
   if (sa) {
-    for (const [mode, label, target] of [['keepAlive', 'keep-alive', 0.97], ['perConnection', 'a new connection per request', 0.95]]) {
+    for (const [mode, label, target] of [
+      ['keepAlive', 'keep-alive', 0.97],
+      ['perConnection', 'a new connection per request', 0.95],
+    ]) {
       const x = sa.throughput[mode];
-      rows.push([`1 throughput, ${label}: without the launcher (spool file) beside the launcher's (req/s)`, fmt(x.plainRps, 0), `${fmt(x.standaloneRps, 0)} / ${fmt(x.oursRps, 0)}`, `standalone/plain ${fmt(x.standaloneRatio, 3)}; launcher's ${fmt(x.oursRatio, 3)}; A/A ${fmt(x.aaRatio, 3)}; CPU/req ${fmt(x.standaloneCpuEfficiency, 3)}`, `≥ ${target}`, x.standaloneRatio >= target ? 'pass' : x.standaloneRatio >= Math.min(...x.aaRatioPerRound) ? 'MISS (within A/A noise)' : 'MISS']);
+      rows.push([
+        `1 throughput, ${label}: without the launcher (spool file) beside the launcher's (req/s)`,
+        fmt(x.plainRps, 0),
+        `${fmt(x.standaloneRps, 0)} / ${fmt(x.oursRps, 0)}`,
+        `standalone/plain ${fmt(x.standaloneRatio, 3)}; launcher's ${fmt(x.oursRatio, 3)}; A/A ${fmt(x.aaRatio, 3)}; CPU/req ${fmt(x.standaloneCpuEfficiency, 3)}`,
+        `≥ ${target}`,
+        x.standaloneRatio >= target ? 'pass' : x.standaloneRatio >= Math.min(...x.aaRatioPerRound) ? 'MISS (within A/A noise)' : 'MISS',
+      ]);
     }
     const st = sa.startup;
-    rows.push(['2 start-up without the launcher (spool file) beside the launcher\'s (median ms)', fmt(st.plainMs.p50), `${fmt(st.standaloneMs.p50)} / ${fmt(st.oursMs.p50)}`, `+${fmt(st.standaloneAddedMs)} ms standalone; +${fmt(st.oursAddedMs)} ms launcher's`, '< 30 ms added', pass(st.standaloneAddedMs < 30)]);
+    rows.push([
+      "2 start-up without the launcher (spool file) beside the launcher's (median ms)",
+      fmt(st.plainMs.p50),
+      `${fmt(st.standaloneMs.p50)} / ${fmt(st.oursMs.p50)}`,
+      `+${fmt(st.standaloneAddedMs)} ms standalone; +${fmt(st.oursAddedMs)} ms launcher's`,
+      '< 30 ms added',
+      pass(st.standaloneAddedMs < 30),
+    ]);
   }
   const la = f.latency;
   if (la) rows.push(['3 signal → collector holds the event (ms)', '—', `p50 ${fmt(la.ms.p50, 2)}`, `p95 ${fmt(la.ms.p95, 2)}`, 'p95 < 5 ms', pass(la.ms.p95 < 5 && la.lost === 0)]);
-  for (const [key, label] of [['timeline', 'direct host'], ['timelineExtension', 'extension host, leading-edge 30 ms throttle']]) {
+  for (const [key, label] of [
+    ['timeline', 'direct host'],
+    ['timelineExtension', 'extension host, leading-edge 30 ms throttle'],
+  ]) {
     const tl = f[key];
     if (!tl) continue;
     // the panel (extension host) has its own, tighter target
     const lim = key === 'timelineExtension' ? 50 : 100;
-    rows.push([`3 signal → marker drawn in the canvas, ${label} (ms)`, '—', `p50 ${fmt(tl.signalToCanvasFrameMs.p50)}`, `p95 ${fmt(tl.signalToCanvasFrameMs.p95)}`, `p95 < ${lim} ms`, pass(tl.signalToCanvasFrameMs.p95 < lim && tl.missing === 0)]);
-    rows.push([`3 signal → DOM marker [data-kind=signal], ${label} (ms)`, '—', `p50 ${fmt(tl.signalToDomMarkerMs.p50)}`, `p95 ${fmt(tl.signalToDomMarkerMs.p95)}`, `p95 < ${lim} ms`, pass(tl.signalToDomMarkerMs.p95 < lim && tl.missing === 0)]);
+    rows.push([
+      `3 signal → marker drawn in the canvas, ${label} (ms)`,
+      '—',
+      `p50 ${fmt(tl.signalToCanvasFrameMs.p50)}`,
+      `p95 ${fmt(tl.signalToCanvasFrameMs.p95)}`,
+      `p95 < ${lim} ms`,
+      pass(tl.signalToCanvasFrameMs.p95 < lim && tl.missing === 0),
+    ]);
+    rows.push([
+      `3 signal → DOM marker [data-kind=signal], ${label} (ms)`,
+      '—',
+      `p50 ${fmt(tl.signalToDomMarkerMs.p50)}`,
+      `p95 ${fmt(tl.signalToDomMarkerMs.p95)}`,
+      `p95 < ${lim} ms`,
+      pass(tl.signalToDomMarkerMs.p95 < lim && tl.missing === 0),
+    ]);
   }
   const sc = f.scale;
   if (sc) {
@@ -160,20 +241,66 @@ function table() {
     for (const n of Object.keys(sc)) {
       const r = sc[n];
       const lim = limit[n];
-      rows.push([`4 ${Number(n).toLocaleString('en')} events: first paint, app (ms)`, '—', fmt(r.firstPaintMs), `host post → paint ${fmt(r.postToPaintMs)}`, lim ? `< ${lim} ms` : '—', lim ? pass(r.firstPaintMs < lim) : 'n/a']);
-      if (lim) rows.push([`4 ${Number(n).toLocaleString('en')} events: host post → paint, incl. clone (ms)`, '—', fmt(r.postToPaintMs), `clone ${fmt(r.structuredCloneMs)} / JSON.parse ${fmt(r.jsonParseMs)}`, `< ${lim} ms`, pass(r.postToPaintMs < lim)]);
+      rows.push([
+        `4 ${Number(n).toLocaleString('en')} events: first paint, app (ms)`,
+        '—',
+        fmt(r.firstPaintMs),
+        `host post → paint ${fmt(r.postToPaintMs)}`,
+        lim ? `< ${lim} ms` : '—',
+        lim ? pass(r.firstPaintMs < lim) : 'n/a',
+      ]);
+      if (lim)
+        rows.push([
+          `4 ${Number(n).toLocaleString('en')} events: host post → paint, incl. clone (ms)`,
+          '—',
+          fmt(r.postToPaintMs),
+          `clone ${fmt(r.structuredCloneMs)} / JSON.parse ${fmt(r.jsonParseMs)}`,
+          `< ${lim} ms`,
+          pass(r.postToPaintMs < lim),
+        ]);
       // the VS Code panel posts traces of 20k events or more in columns (src/extension/traceView.ts, src/shared/trace-columns.ts)
-      if (r.columnsPostToPaintMs !== undefined && Number(n) >= 100000) rows.push([`4 ${Number(n).toLocaleString('en')} events: post → paint as columns, the panel's delivery (ms)`, '—', fmt(r.columnsPostToPaintMs), `+ VS Code's JSON of the rest ${fmt(r.columnsRestJsonMs)}; as JSON text ${fmt(r.textPostToPaintMs)}, object ${fmt(r.postToPaintMs)}`, '< 1000 ms', pass(r.columnsPostToPaintMs + (r.columnsRestJsonMs ?? 0) < 1000)]);
-      else if (r.textPostToPaintMs !== undefined && Number(n) >= 100000) rows.push([`4 ${Number(n).toLocaleString('en')} events: post → paint as JSON text (ms)`, '—', fmt(r.textPostToPaintMs), `vs object ${fmt(r.postToPaintMs)}`, '< 1000 ms', pass(r.textPostToPaintMs < 1000)]);
+      if (r.columnsPostToPaintMs !== undefined && Number(n) >= 100000)
+        rows.push([
+          `4 ${Number(n).toLocaleString('en')} events: post → paint as columns, the panel's delivery (ms)`,
+          '—',
+          fmt(r.columnsPostToPaintMs),
+          `+ VS Code's JSON of the rest ${fmt(r.columnsRestJsonMs)}; as JSON text ${fmt(r.textPostToPaintMs)}, object ${fmt(r.postToPaintMs)}`,
+          '< 1000 ms',
+          pass(r.columnsPostToPaintMs + (r.columnsRestJsonMs ?? 0) < 1000),
+        ]);
+      else if (r.textPostToPaintMs !== undefined && Number(n) >= 100000)
+        rows.push([
+          `4 ${Number(n).toLocaleString('en')} events: post → paint as JSON text (ms)`,
+          '—',
+          fmt(r.textPostToPaintMs),
+          `vs object ${fmt(r.postToPaintMs)}`,
+          '< 1000 ms',
+          pass(r.textPostToPaintMs < 1000),
+        ]);
     }
     for (const n of Object.keys(sc)) {
       const r = sc[n];
       const judged = Number(n) >= 100000;
-      rows.push([`4 ${Number(n).toLocaleString('en')} events: zoom/pan frame, draw + raster (ms)`, '—', `p50 ${fmt(r.frameDrawPlusRasterMs.p50, 2)}`, `p95 ${fmt(r.frameDrawPlusRasterMs.p95, 2)}; anim ${r.animationDroppedFrames}/${r.animationFrames} > 20 ms`, judged ? 'p95 < 16 ms' : '—', judged ? pass(r.frameDrawPlusRasterMs.p95 < 16) : 'n/a']);
+      rows.push([
+        `4 ${Number(n).toLocaleString('en')} events: zoom/pan frame, draw + raster (ms)`,
+        '—',
+        `p50 ${fmt(r.frameDrawPlusRasterMs.p50, 2)}`,
+        `p95 ${fmt(r.frameDrawPlusRasterMs.p95, 2)}; anim ${r.animationDroppedFrames}/${r.animationFrames} > 20 ms`,
+        judged ? 'p95 < 16 ms' : '—',
+        judged ? pass(r.frameDrawPlusRasterMs.p95 < 16) : 'n/a',
+      ]);
     }
   }
   const me = f.memory;
-  if (me) rows.push([`5 RSS with ${me.clientSockets / 1000}k sockets + ${me.timers / 1000}k timers (MB)`, fmt(me.plainRssMB), fmt(me.oursRssMB), `+${fmt(me.addedRssMB)} MB (heap +${fmt(me.addedHeapMB)})`, '< 15 MB added', pass(me.addedRssMB < 15)]);
+  if (me)
+    rows.push([
+      `5 RSS with ${me.clientSockets / 1000}k sockets + ${me.timers / 1000}k timers (MB)`,
+      fmt(me.plainRssMB),
+      fmt(me.oursRssMB),
+      `+${fmt(me.addedRssMB)} MB (heap +${fmt(me.addedHeapMB)})`,
+      '< 15 MB added',
+      pass(me.addedRssMB < 15),
+    ]);
   return rows;
 }
 
@@ -247,7 +374,9 @@ async function main() {
   for (const key of ['throughput', 'throughputRedis', 'throughputPostgres']) {
     if (!results.figures[key]) continue;
     const s = results.figures[key].samples;
-    for (const mode of Object.keys(s)) for (const v of Object.keys(s[mode])) s[mode][v] = s[mode][v].map((x) => ({ rps: Math.round(x.rps), requests: x.requests, connections: x.connections, serverCpuMsPer1kReq: +x.serverCpuMsPer1kReq.toFixed(1), errors: x.errors }));
+    for (const mode of Object.keys(s))
+      for (const v of Object.keys(s[mode]))
+        s[mode][v] = s[mode][v].map((x) => ({ rps: Math.round(x.rps), requests: x.requests, connections: x.connections, serverCpuMsPer1kReq: +x.serverCpuMsPer1kReq.toFixed(1), errors: x.errors }));
   }
   await cleanup();
   finish(Object.keys(results.errors).length ? 1 : 0);

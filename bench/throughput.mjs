@@ -54,11 +54,14 @@ function cannon(port, seconds, perConnection) {
       (err, res) => (err ? reject(err) : resolve(res)),
     );
     // hard bound in case autocannon never finishes
-    const guard = setTimeout(() => {
-      try {
-        inst.stop();
-      } catch {}
-    }, (seconds + 5) * 1000);
+    const guard = setTimeout(
+      () => {
+        try {
+          inst.stop();
+        } catch {}
+      },
+      (seconds + 5) * 1000,
+    );
     inst.once('done', () => clearTimeout(guard));
   });
 }
@@ -96,7 +99,13 @@ const pinCmd = () => (pinned ? ['taskset', '-c', '1'] : []);
 /** Start one instance of a variant of `fixture`; returns { pid, port, close() }. */
 async function startVariant(variant, collector, fixture = HELLO, envOf = (e) => e) {
   const cmd = [...pinCmd(), process.execPath, fixture];
-  const child = spawnNode(null, { env: envOf(variantEnv(variant, collector)), shell: cmd.map((a) => `'${a}'`).join(' ').replace(/^/, 'exec ') });
+  const child = spawnNode(null, {
+    env: envOf(variantEnv(variant, collector)),
+    shell: cmd
+      .map((a) => `'${a}'`)
+      .join(' ')
+      .replace(/^/, 'exec '),
+  });
   const { match } = await waitForLine(child, /listening (\d+)/, 20000);
   return { pid: child.pid, port: Number(match[1]), close: () => stop(child) };
 }
@@ -137,7 +146,15 @@ async function leakCheck(helpers, seconds) {
     const frame = leak && helpers.userFrame(leak.site);
     const where = frame ? helpers.formatFrame(frame, ROOT) : null;
     const ok = a.exitReason === 'killed-at-deadline' && !!where && where.startsWith(`bench/fixtures/hello.js:${LEAK_LINE}:`);
-    return { ok, requestsBefore: ka.requests.total + pc.requests.total, exitReason: a.exitReason, leakedHandleCount: a.leakedHandleCount, leak: leak ? `${leak.label} at ${where}` : null, verdict: a.verdict, droppedEvents: trace.meta.counters.droppedEvents };
+    return {
+      ok,
+      requestsBefore: ka.requests.total + pc.requests.total,
+      exitReason: a.exitReason,
+      leakedHandleCount: a.leakedHandleCount,
+      leak: leak ? `${leak.label} at ${where}` : null,
+      verdict: a.verdict,
+      droppedEvents: trace.meta.counters.droppedEvents,
+    };
   } finally {
     await run.stop('bench leak check over');
   }
@@ -156,7 +173,10 @@ export async function runThroughput(helpers, { rounds = 3, slices = 6, sliceSeco
     // plain2 is a second, identical plain server: the A/A control. plain2/plain shows how far two
     // identical servers drift apart in this run, i.e. the noise any ratio here carries.
     variants: ['plain', 'ours', 'plain2', 'why'],
-    modes: [['ka', false, slices], ['pc', true, pcSlices]],
+    modes: [
+      ['ka', false, slices],
+      ['pc', true, pcSlices],
+    ],
     rounds,
     sliceSeconds,
     warmSeconds,
@@ -174,7 +194,18 @@ export async function runThroughput(helpers, { rounds = 3, slices = 6, sliceSeco
 export async function runThroughputStandalone(helpers, { rounds = 3, slices = 6, pcSlices = 4, sliceSeconds = 1, warmSeconds = 1, log = () => {} } = {}) {
   fs.rmSync(STANDALONE_DIR, { recursive: true, force: true });
   try {
-    const res = await runCase(helpers, { fixture: HELLO, variants: ['plain', 'ours', 'standalone', 'plain2'], modes: [['ka', false, slices], ['pc', true, pcSlices]], rounds, sliceSeconds, warmSeconds, log });
+    const res = await runCase(helpers, {
+      fixture: HELLO,
+      variants: ['plain', 'ours', 'standalone', 'plain2'],
+      modes: [
+        ['ka', false, slices],
+        ['pc', true, pcSlices],
+      ],
+      rounds,
+      sliceSeconds,
+      warmSeconds,
+      log,
+    });
     return { rounds, slices, pcSlices, sliceSeconds, pinned: res.pinned, slicePairRatios: res.slicePairRatios, keepAlive: res.ka, perConnection: res.pc, samples: res.samples };
   } finally {
     fs.rmSync(STANDALONE_DIR, { recursive: true, force: true });
@@ -212,54 +243,54 @@ async function runCase(helpers, { fixture, envOf, variants, modes, rounds, slice
   const didPin = pin(true);
   log(`  ${didPin ? 'pinned: server on CPU 1, bench (autocannon, collector) on CPU 0' : 'taskset unavailable: not pinned'}`);
   try {
-  for (let r = 0; r < rounds; r++) {
-    const inst = {};
-    try {
-      for (const v of variants) inst[v] = await startVariant(v, collector, fixture, envOf);
-      for (let i = 0; i < 200 && !hellos.has(inst.ours.pid); i++) await sleep(10);
-      if (!hellos.has(inst.ours.pid)) throw new Error('the preload never connected to the collector');
-      for (const v of variants) await cannon(inst[v].port, warmSeconds, false);
-      for (const [mode, perConnection, n] of modes) {
-        const acc = Object.fromEntries(variants.map((v) => [v, { ms: 0, requests: 0, connections: 0, cpuMs: 0, errors: 0 }]));
-        for (let k = 0; k < n; k++) {
-          // rotate who goes first in each slice
-          const slice = {};
-          for (let j = 0; j < variants.length; j++) {
-            const v = variants[(j + k + r) % variants.length];
-            const t = performance.now();
-            const m = await measure(inst[v].pid, inst[v].port, sliceSeconds, perConnection);
-            slice[v] = m.requests / ((performance.now() - t) / 1000);
-            const a = acc[v];
-            a.ms += performance.now() - t;
-            a.requests += m.requests;
-            a.connections += m.connections;
-            a.cpuMs += (m.serverCpuMsPer1kReq * m.requests) / 1000;
-            a.errors += m.errors;
+    for (let r = 0; r < rounds; r++) {
+      const inst = {};
+      try {
+        for (const v of variants) inst[v] = await startVariant(v, collector, fixture, envOf);
+        for (let i = 0; i < 200 && !hellos.has(inst.ours.pid); i++) await sleep(10);
+        if (!hellos.has(inst.ours.pid)) throw new Error('the preload never connected to the collector');
+        for (const v of variants) await cannon(inst[v].port, warmSeconds, false);
+        for (const [mode, perConnection, n] of modes) {
+          const acc = Object.fromEntries(variants.map((v) => [v, { ms: 0, requests: 0, connections: 0, cpuMs: 0, errors: 0 }]));
+          for (let k = 0; k < n; k++) {
+            // rotate who goes first in each slice
+            const slice = {};
+            for (let j = 0; j < variants.length; j++) {
+              const v = variants[(j + k + r) % variants.length];
+              const t = performance.now();
+              const m = await measure(inst[v].pid, inst[v].port, sliceSeconds, perConnection);
+              slice[v] = m.requests / ((performance.now() - t) / 1000);
+              const a = acc[v];
+              a.ms += performance.now() - t;
+              a.requests += m.requests;
+              a.connections += m.connections;
+              a.cpuMs += (m.serverCpuMsPer1kReq * m.requests) / 1000;
+              a.errors += m.errors;
+            }
+            for (const v of others) pairs[mode][v].push(slice[v] / slice.plain);
           }
-          for (const v of others) pairs[mode][v].push(slice[v] / slice.plain);
+          for (const v of variants) {
+            const a = acc[v];
+            samples[mode][v].push({
+              rps: a.requests / (a.ms / 1000),
+              requests: a.requests,
+              connections: a.connections,
+              connsPerRequest: a.requests ? a.connections / a.requests : NaN,
+              serverCpuMsPer1kReq: a.requests ? (a.cpuMs / a.requests) * 1000 : NaN,
+              errors: a.errors,
+            });
+          }
         }
-        for (const v of variants) {
-          const a = acc[v];
-          samples[mode][v].push({
-            rps: a.requests / (a.ms / 1000),
-            requests: a.requests,
-            connections: a.connections,
-            connsPerRequest: a.requests ? a.connections / a.requests : NaN,
-            serverCpuMsPer1kReq: a.requests ? (a.cpuMs / a.requests) * 1000 : NaN,
-            errors: a.errors,
-          });
-        }
+        const last = (mode, v) => samples[mode][v][samples[mode][v].length - 1];
+        const line = (mode) => variants.map((v) => `${v} ${last(mode, v).rps.toFixed(0)}`).join(', ');
+        const label = { ka: 'keep-alive', pc: 'per-connection' };
+        const pcNote = samples.pc ? ` (ours: ${last('pc', 'ours').connections} conns / ${last('pc', 'ours').requests} reqs)` : '';
+        const cpuNote = variants.map((v) => `${v} ${last(modes[0][0], v).serverCpuMsPer1kReq.toFixed(1)}`).join(', ');
+        log(`  round ${r + 1}/${rounds}: ${modes.map(([m]) => `${label[m]} ${line(m)} req/s`).join('; ')}${pcNote}; ${label[modes[0][0]]} CPU ms/1k req: ${cpuNote}`);
+      } finally {
+        for (const v of variants) if (inst[v]) await inst[v].close();
       }
-      const last = (mode, v) => samples[mode][v][samples[mode][v].length - 1];
-      const line = (mode) => variants.map((v) => `${v} ${last(mode, v).rps.toFixed(0)}`).join(', ');
-      const label = { ka: 'keep-alive', pc: 'per-connection' };
-      const pcNote = samples.pc ? ` (ours: ${last('pc', 'ours').connections} conns / ${last('pc', 'ours').requests} reqs)` : '';
-      const cpuNote = variants.map((v) => `${v} ${last(modes[0][0], v).serverCpuMsPer1kReq.toFixed(1)}`).join(', ');
-      log(`  round ${r + 1}/${rounds}: ${modes.map(([m]) => `${label[m]} ${line(m)} req/s`).join('; ')}${pcNote}; ${label[modes[0][0]]} CPU ms/1k req: ${cpuNote}`);
-    } finally {
-      for (const v of variants) if (inst[v]) await inst[v].close();
     }
-  }
   } finally {
     pin(false);
     await collector.close();

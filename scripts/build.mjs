@@ -27,7 +27,16 @@ const stubNativeAddons = {
 // The preload's WebSocket client (ws's client only), built first and carried in the preload as
 // text: compiled when the preload connects, after the service's main module, so that its
 // ~100 kB of functions are not parsed on the service's start-up path (src/preload/ws-client.ts).
-const wsClient = await esbuild.build({ ...common, sourcemap: false, write: false, entryPoints: ['node_modules/ws/lib/websocket.js'], platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons] });
+const wsClient = await esbuild.build({
+  ...common,
+  sourcemap: false,
+  write: false,
+  entryPoints: ['node_modules/ws/lib/websocket.js'],
+  platform: 'node',
+  target: 'node14',
+  format: 'cjs',
+  plugins: [stubNativeAddons],
+});
 const wsClientSource = {
   name: 'ws-client-source',
   setup(build) {
@@ -37,14 +46,41 @@ const wsClientSource = {
 };
 
 const builds = [
-  { ...common, entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload.js', platform: 'node', target: 'node14', format: 'cjs', plugins: [stubNativeAddons, wsClientSource], inject: ['src/preload/own-timers.ts'], sourcemap: false },
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'], banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...common,
+    entryPoints: ['src/preload/index.ts'],
+    outfile: 'dist/preload.js',
+    platform: 'node',
+    target: 'node14',
+    format: 'cjs',
+    plugins: [stubNativeAddons, wsClientSource],
+    inject: ['src/preload/own-timers.ts'],
+    sourcemap: false,
+  },
+  {
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['bufferutil', 'utf-8-validate'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
   // Run only when a launcher died mid-run: stops its service and rebuilds the trace (src/core/journal.ts).
   { ...common, entryPoints: ['src/core/watchdog.ts'], outfile: 'dist/watchdog.js', platform: 'node', target: 'node20', format: 'cjs', external: ['bufferutil', 'utf-8-validate'] },
   { ...common, entryPoints: ['webview/src/main.ts'], outfile: 'media/webview.js', platform: 'browser', target: 'es2020', format: 'iife' },
 ];
 if (fs.existsSync(path.join(root, 'src/extension/extension.ts'))) {
-  builds.push({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'bufferutil', 'utf-8-validate'] });
+  builds.push({
+    ...common,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode', 'bufferutil', 'utf-8-validate'],
+  });
 }
 const present = builds.filter((b) => fs.existsSync(path.join(root, b.entryPoints[0])));
 await Promise.all(present.map((b) => esbuild.build(b)));

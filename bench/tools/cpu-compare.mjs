@@ -76,4 +76,6 @@ try {
 }
 const base = stats[0].cpu;
 console.log('\nmedian CPU ms per 1000 requests (ratio to the first per round, median):');
-names.forEach((n, k) => console.log(`  ${n.padEnd(36)} ${median(stats[k].cpu).toFixed(1).padStart(7)}  ×${median(stats[k].cpu.map((c, i) => c / base[i])).toFixed(3)}  ${median(stats[k].rps).toFixed(0).padStart(7)} req/s`));
+names.forEach((n, k) =>
+  console.log(`  ${n.padEnd(36)} ${median(stats[k].cpu).toFixed(1).padStart(7)}  ×${median(stats[k].cpu.map((c, i) => c / base[i])).toFixed(3)}  ${median(stats[k].rps).toFixed(0).padStart(7)} req/s`),
+);

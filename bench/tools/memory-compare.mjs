@@ -39,7 +39,9 @@ try {
         if (!res.has(pre)) res.set(pre, []);
         res.get(pre).push(m);
         const anon = fs.readFileSync(`/proc/${child.pid}/smaps_rollup`, 'utf8').match(/Anonymous:\s+(\d+)/);
-        console.log(`round ${r + 1} ${path.basename(pre).padEnd(22)} RSS ${MB(m.base.rss)} → ${MB(m.loaded.rss)} MB  heapUsed ${MB(m.base.heapUsed)} → ${MB(m.loaded.heapUsed)} MB  heapTotal ${MB(m.loaded.heapTotal)} MB  anon ${anon ? MB(Number(anon[1]) * 1024) : '?'} MB`);
+        console.log(
+          `round ${r + 1} ${path.basename(pre).padEnd(22)} RSS ${MB(m.base.rss)} → ${MB(m.loaded.rss)} MB  heapUsed ${MB(m.base.heapUsed)} → ${MB(m.loaded.heapUsed)} MB  heapTotal ${MB(m.loaded.heapTotal)} MB  anon ${anon ? MB(Number(anon[1]) * 1024) : '?'} MB`,
+        );
       } finally {
         await stop(child);
         for (const s of held) s.destroy();
@@ -55,6 +57,8 @@ const plain = res.get('plain');
 for (const [pre, ms] of res) {
   if (pre === 'plain') continue;
   const d = (f) => MB(median(ms.map(f)) - median(plain.map(f)));
-  console.log(`${path.basename(pre).padEnd(22)} added: RSS ${d((m) => m.loaded.rss)} MB, heapUsed ${d((m) => m.loaded.heapUsed)} MB, heapTotal ${d((m) => m.loaded.heapTotal)} MB (medians of ${ms.length})`);
+  console.log(
+    `${path.basename(pre).padEnd(22)} added: RSS ${d((m) => m.loaded.rss)} MB, heapUsed ${d((m) => m.loaded.heapUsed)} MB, heapTotal ${d((m) => m.loaded.heapTotal)} MB (medians of ${ms.length})`,
+  );
 }
 process.exit(0);

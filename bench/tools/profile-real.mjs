@@ -34,7 +34,18 @@ try {
     const env = variantEnv(variant, collector);
     if (variant === 'ours') env.NODE_OPTIONS = `--require ${preload}`;
     const dir = path.join(outDir, variant);
-    const cmd = ['taskset', '-c', '1', process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250', '--require', path.join(ROOT, 'bench', 'tools', 'exit-on-sigterm.cjs'), fixture];
+    const cmd = [
+      'taskset',
+      '-c',
+      '1',
+      process.execPath,
+      '--cpu-prof',
+      `--cpu-prof-dir=${dir}`,
+      '--cpu-prof-interval=250',
+      '--require',
+      path.join(ROOT, 'bench', 'tools', 'exit-on-sigterm.cjs'),
+      fixture,
+    ];
     const child = spawnNode(null, { env: urls ? realEnv(env, urls) : env, shell: 'exec ' + cmd.map((a) => `'${a}'`).join(' ') });
     const { match } = await waitForLine(child, /listening (\d+)/, 20000);
     const port = Number(match[1]);
@@ -66,7 +77,15 @@ function report(variant, prof, requests, cpu, file) {
     if (!u) return n.callFrame.functionName ? `(${n.callFrame.functionName})` : '(native)';
     if (u.startsWith('node:')) return 'node core';
     const i = u.lastIndexOf('/node_modules/');
-    if (i >= 0) return 'pkg ' + u.slice(i + 14).split('/').slice(0, u.slice(i + 14).startsWith('@') ? 2 : 1).join('/');
+    if (i >= 0)
+      return (
+        'pkg ' +
+        u
+          .slice(i + 14)
+          .split('/')
+          .slice(0, u.slice(i + 14).startsWith('@') ? 2 : 1)
+          .join('/')
+      );
     return 'user';
   };
   const selfBy = new Map();
@@ -92,12 +111,14 @@ function report(variant, prof, requests, cpu, file) {
     }
   }
   const per1k = (ms) => ((ms / requests) * 1000).toFixed(2);
-  console.log(`\n== ${variant}: ${requests} requests in ${seconds} s, server CPU ${(cpu / requests * 1000).toFixed(1)} ms/1k req (/proc); profile ${total.toFixed(0)} ms sampled (${file})`);
-  for (const [s, ms] of [...selfBy].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`  ${s.padEnd(28)} self ${ms.toFixed(0).padStart(6)} ms  ${(100 * ms / total).toFixed(2).padStart(6)} %  ${per1k(ms).padStart(7)} ms/1k req`);
+  console.log(`\n== ${variant}: ${requests} requests in ${seconds} s, server CPU ${((cpu / requests) * 1000).toFixed(1)} ms/1k req (/proc); profile ${total.toFixed(0)} ms sampled (${file})`);
+  for (const [s, ms] of [...selfBy].sort((a, b) => b[1] - a[1]).slice(0, 14))
+    console.log(`  ${s.padEnd(28)} self ${ms.toFixed(0).padStart(6)} ms  ${((100 * ms) / total).toFixed(2).padStart(6)} %  ${per1k(ms).padStart(7)} ms/1k req`);
   if (preTotal.size) {
     console.log('  preload functions (total incl. callees / self), ms per 1k requests:');
-    for (const [k, ms] of [...preTotal].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`    ${k.padEnd(40)} total ${per1k(ms).padStart(6)}  self ${per1k(preSelf.get(k) || 0).padStart(6)}  (${(100 * ms / total).toFixed(2)} %)`);
+    for (const [k, ms] of [...preTotal].sort((a, b) => b[1] - a[1]).slice(0, 20))
+      console.log(`    ${k.padEnd(40)} total ${per1k(ms).padStart(6)}  self ${per1k(preSelf.get(k) || 0).padStart(6)}  (${((100 * ms) / total).toFixed(2)} %)`);
     console.log('  preload functions by self time, ms per 1k requests:');
-    for (const [k, ms] of [...preSelf].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`    ${k.padEnd(40)} self ${per1k(ms).padStart(6)}  (${(100 * ms / total).toFixed(2)} %)`);
+    for (const [k, ms] of [...preSelf].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`    ${k.padEnd(40)} self ${per1k(ms).padStart(6)}  (${((100 * ms) / total).toFixed(2)} %)`);
   }
 }

@@ -69,4 +69,9 @@ try {
   await stopServers();
 }
 console.log(`${kind}: preload inclusive ms per run: ${shares.map(([p, t]) => `${p.toFixed(1)}/${t.toFixed(0)}`).join(' ')} (median ${median(shares.map((s) => s[0])).toFixed(1)} ms)`);
-for (const [k, v] of [...totals].sort((a, b) => median(b[1]) - median(a[1])).slice(0, 30)) console.log(`  ${k.padEnd(48)} ${median(v.concat(Array(runs - v.length).fill(0))).toFixed(2).padStart(7)} ms`);
+for (const [k, v] of [...totals].sort((a, b) => median(b[1]) - median(a[1])).slice(0, 30))
+  console.log(
+    `  ${k.padEnd(48)} ${median(v.concat(Array(runs - v.length).fill(0)))
+      .toFixed(2)
+      .padStart(7)} ms`,
+  );

@@ -55,5 +55,13 @@ try {
 }
 console.log(`spawn → listening, ${spawns} interleaved spawns each (median; median of per-round differences to ${names[0]}):`);
 const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-names.forEach((n, i) => console.log(`  ${n.padEnd(36)} CPU at listening, mean ${mean(cpu[i]).toFixed(1).padStart(7)} ms  ${i ? `${mean(cpu[i]) - mean(cpu[0]) >= 0 ? '+' : ''}${(mean(cpu[i]) - mean(cpu[0])).toFixed(1)} ms` : ''}`));
-names.forEach((n, i) => console.log(`  ${n.padEnd(36)} ${median(ms[i]).toFixed(1).padStart(7)} ms  ${i ? `${(median(ms[i].map((x, k) => x - ms[0][k])) >= 0 ? '+' : '')}${median(ms[i].map((x, k) => x - ms[0][k])).toFixed(1)} ms` : ''}`));
+names.forEach((n, i) =>
+  console.log(
+    `  ${n.padEnd(36)} CPU at listening, mean ${mean(cpu[i]).toFixed(1).padStart(7)} ms  ${i ? `${mean(cpu[i]) - mean(cpu[0]) >= 0 ? '+' : ''}${(mean(cpu[i]) - mean(cpu[0])).toFixed(1)} ms` : ''}`,
+  ),
+);
+names.forEach((n, i) =>
+  console.log(
+    `  ${n.padEnd(36)} ${median(ms[i]).toFixed(1).padStart(7)} ms  ${i ? `${median(ms[i].map((x, k) => x - ms[0][k])) >= 0 ? '+' : ''}${median(ms[i].map((x, k) => x - ms[0][k])).toFixed(1)} ms` : ''}`,
+  ),
+);

@@ -84,7 +84,12 @@ export function matchesLeakPattern(h: HandleInfo, pattern: string, cwd?: string)
   const f = userFrame(h.site);
   const candidates = [h.label, h.type, ...(f ? [formatFrame(f, cwd), formatFrame(f)] : [])];
   if (!pattern.includes('*')) return candidates.some((c) => c.includes(pattern));
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return candidates.some((c) => re.test(c));
 }
 
@@ -122,7 +127,13 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
   const took = k8s && k8s.endedAfterSeconds !== undefined ? k8s.endedAfterSeconds * 1000 : a.signalToExitMs;
   const from = k8s ? 'termination start' : 'signal';
   const limitText = b.maxShutdownMs !== undefined ? fmt(b.maxShutdownMs) : graceText;
-  if (took === undefined) out.push({ id: 'shutdown-time', name: `shut down within ${limitText}`, status: 'fail', message: `no ${from} → exit time: ${a.exitReason === 'exited-before-signal' || a.exitReason === 'crashed' ? 'it ended before the signal' : 'it never exited'}` });
+  if (took === undefined)
+    out.push({
+      id: 'shutdown-time',
+      name: `shut down within ${limitText}`,
+      status: 'fail',
+      message: `no ${from} → exit time: ${a.exitReason === 'exited-before-signal' || a.exitReason === 'crashed' ? 'it ended before the signal' : 'it never exited'}`,
+    });
   else out.push({ id: 'shutdown-time', name: `shut down within ${limitText}`, status: took <= limit ? 'pass' : 'fail', message: `${from} → exit ${fmt(took)} (limit ${fmt(limit)})` });
 
   // leaked handles
@@ -136,7 +147,11 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
     id: 'leaked-handles',
     name: 'no leaked handles',
     status: broken.length ? 'fail' : 'pass',
-    message: broken.length ? `${count(broken)} leaked handle${count(broken) === 1 ? '' : 's'}: ${broken.slice(0, 3).map(describe).join('; ')}${broken.length > 3 ? '; …' : ''}` : leaks.length ? `${count(leaks)} leaked, all allowed by --allow-leak` : 'none',
+    message: broken.length
+      ? `${count(broken)} leaked handle${count(broken) === 1 ? '' : 's'}: ${broken.slice(0, 3).map(describe).join('; ')}${broken.length > 3 ? '; …' : ''}`
+      : leaks.length
+        ? `${count(leaks)} leaked, all allowed by --allow-leak`
+        : 'none',
     detail: broken.length ? broken.map((h) => `- ${describe(h)}`).join('\n') : undefined,
   });
 
@@ -146,7 +161,9 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
     id: 'orphans',
     name: 'no orphaned child processes',
     status: orphans.length && !b.allowOrphans ? 'fail' : 'pass',
-    message: orphans.length ? `${orphans.length} outlived the service: ${orphans.map((o) => `pid ${o.pid} (${o.command})`).join(', ')}${b.allowOrphans ? ' (allowed by --allow-orphans)' : ''}` : 'none',
+    message: orphans.length
+      ? `${orphans.length} outlived the service: ${orphans.map((o) => `pid ${o.pid} (${o.command})`).join(', ')}${b.allowOrphans ? ' (allowed by --allow-orphans)' : ''}`
+      : 'none',
   });
 
   // requests
@@ -163,7 +180,13 @@ export function evaluateBudgets(trace: Trace, b: Budgets): BudgetResult[] {
       message: !started ? 'no traffic was sent (the service never listened, or the target was wrong)' : lostText,
     });
     const turnedAway = r.refusedWhileAlive + r.resetAtClose;
-    if (b.maxRefused !== undefined) out.push({ id: 'refused-requests', name: `at most ${b.maxRefused} connections refused while it still ran`, status: turnedAway <= b.maxRefused ? 'pass' : 'fail', message: `${turnedAway} turned away after the listener closed, before the process exited (${r.refusedWhileAlive} refused, ${r.resetAtClose} reset in the accept queue)` });
+    if (b.maxRefused !== undefined)
+      out.push({
+        id: 'refused-requests',
+        name: `at most ${b.maxRefused} connections refused while it still ran`,
+        status: turnedAway <= b.maxRefused ? 'pass' : 'fail',
+        message: `${turnedAway} turned away after the listener closed, before the process exited (${r.refusedWhileAlive} refused, ${r.resetAtClose} reset in the accept queue)`,
+      });
   }
   return out;
 }
@@ -209,7 +232,8 @@ export async function runCheck(v: CheckValues, command: string[]): Promise<numbe
     maxLost: v.maxLost ?? 0,
     maxRefused: v.maxRefused,
   };
-  if ((v.maxLost !== undefined || budgets.maxRefused !== undefined) && !a.load) throw new UsageError(`${v.maxLost !== undefined ? '--max-lost' : '--max-refused'} needs --load (traffic during shutdown)`);
+  if ((v.maxLost !== undefined || budgets.maxRefused !== undefined) && !a.load)
+    throw new UsageError(`${v.maxLost !== undefined ? '--max-lost' : '--max-refused'} needs --load (traffic during shutdown)`);
   const base = path.resolve(a.cwd ?? process.cwd());
   const out = path.resolve(base, a.out);
   const junitPath = path.resolve(base, v.junit ?? 'shutdown-trace.junit.xml');

@@ -30,12 +30,16 @@ export const COLLECT_TAKES = { '--otlp': (next: string) => /^https?:\/\//i.test(
 
 export function declareCollectOptions(cmd: CliCommand): CliCommand {
   return cmd
-    .description('spools and traces of many processes/pods → one analysed trace per shutdown (no launcher; see the README\'s deployment recipe)')
+    .description("spools and traces of many processes/pods → one analysed trace per shutdown (no launcher; see the README's deployment recipe)")
     .argument('<DIR>', 'a folder of spools (SHUTDOWN_TRACE_DIR) and traces')
     .addOption(value(new Option('--out <DIR>', 'where the traces go (default DIR)'), (v) => v))
     .addOption(value(new Option('--grace <S>', "the platform's grace period (terminationGracePeriodSeconds), not known otherwise; a bare number is seconds"), parseSeconds))
     .addOption(new Option('--otlp [URL]', 'send each as an OpenTelemetry trace (OTEL_EXPORTER_OTLP_* respected)'))
-    .addOption(value(new Option('--otlp-protocol <P>', 'http/protobuf or http/json'), (v) => oneOf(v, ['http/protobuf', 'http/json'] as const, (got) => `--otlp-protocol must be http/protobuf or http/json (got ${got})`)))
+    .addOption(
+      value(new Option('--otlp-protocol <P>', 'http/protobuf or http/json'), (v) =>
+        oneOf(v, ['http/protobuf', 'http/json'] as const, (got) => `--otlp-protocol must be http/protobuf or http/json (got ${got})`),
+      ),
+    )
     .addOption(new Option('--json', 'print the result as JSON'));
 }
 
@@ -78,17 +82,36 @@ export async function runCollect(v: CollectValues, dir: string): Promise<number>
     const rows = results.map((r) => {
       const a = r.trace.analysis!;
       const res = resourceOf(r.trace);
-      return { file: r.file, written: r.written, pid: a.servicePid ?? r.trace.meta.mainPid, host: res['host.name'], pod: res['k8s.pod.name'], namespace: res['k8s.namespace.name'], service: res['service.name'], exitReason: a.exitReason, signalToExitMs: a.signalToExitMs, leakedHandleCount: a.leakedHandleCount, verdict: redactText(a.verdict) };
+      return {
+        file: r.file,
+        written: r.written,
+        pid: a.servicePid ?? r.trace.meta.mainPid,
+        host: res['host.name'],
+        pod: res['k8s.pod.name'],
+        namespace: res['k8s.namespace.name'],
+        service: res['service.name'],
+        exitReason: a.exitReason,
+        signalToExitMs: a.signalToExitMs,
+        leakedHandleCount: a.leakedHandleCount,
+        verdict: redactText(a.verdict),
+      };
     });
     stdout(terminalSafeJson(JSON.stringify({ shutdowns: rows, unknown: standalone ? unknowns(graceMs !== undefined) : [], problems: input.problems, otlp: sent }, null, 2)) + '\n');
   } else {
     const lines: string[] = [];
-    lines.push(`Shutdown Trace: ${results.length} shutdown${results.length === 1 ? '' : 's'} in ${terminalSafe(dir)} (${input.units.length} process${input.units.length === 1 ? '' : 'es'} recorded without the launcher, ${input.traces.length} launcher trace${input.traces.length === 1 ? '' : 's'}), worst first`);
+    lines.push(
+      `Shutdown Trace: ${results.length} shutdown${results.length === 1 ? '' : 's'} in ${terminalSafe(dir)} (${input.units.length} process${input.units.length === 1 ? '' : 'es'} recorded without the launcher, ${input.traces.length} launcher trace${input.traces.length === 1 ? '' : 's'}), worst first`,
+    );
     for (const r of results) {
       const t = redactTrace({ ...r.trace, events: [], output: [] });
       const a = t.analysis!;
       const res = resourceOf(t);
-      const who = [res['k8s.namespace.name'] && res['k8s.pod.name'] ? `${res['k8s.namespace.name']}/${res['k8s.pod.name']}` : res['k8s.pod.name'] ?? res['host.name'], `pid ${a.servicePid ?? t.meta.mainPid}`].filter(Boolean).join(' ');
+      const who = [
+        res['k8s.namespace.name'] && res['k8s.pod.name'] ? `${res['k8s.namespace.name']}/${res['k8s.pod.name']}` : (res['k8s.pod.name'] ?? res['host.name']),
+        `pid ${a.servicePid ?? t.meta.mainPid}`,
+      ]
+        .filter(Boolean)
+        .join(' ');
       const mark = a.exitReason === 'graceful' ? '✔' : a.exitReason === 'exited-before-signal' ? '●' : '✖';
       lines.push('');
       lines.push(`${mark} ${a.exitReason.padEnd(20)} ${terminalSafe(String(who))}  ${terminalSafe(t.meta.command.join(' ')).slice(0, 80)}`);
@@ -101,7 +124,13 @@ export async function runCollect(v: CollectValues, dir: string): Promise<number>
       for (const u of unknowns(graceMs !== undefined)) lines.push(`  - ${u}`);
       if (graceMs === undefined) lines.push(`  (verdicts hold the shutdowns against ${ASSUMED_GRACE_MS / 1000} s; a kill at the real deadline is recognised with --grace)`);
     }
-    if (sent) lines.push('', sent.ok ? `sent ${results.length} shutdown${results.length === 1 ? '' : 's'} (${sent.spans} spans) over OTLP (${protocol})` : `OTLP export failed: ${terminalSafe(sent.error ?? 'unknown error')}`);
+    if (sent)
+      lines.push(
+        '',
+        sent.ok
+          ? `sent ${results.length} shutdown${results.length === 1 ? '' : 's'} (${sent.spans} spans) over OTLP (${protocol})`
+          : `OTLP export failed: ${terminalSafe(sent.error ?? 'unknown error')}`,
+      );
     if (input.problems.length) {
       lines.push('', `${input.problems.length} file${input.problems.length === 1 ? '' : 's'} could not be used:`);
       for (const p of input.problems.slice(0, 20)) lines.push(`  - ${terminalSafe(p)}`);

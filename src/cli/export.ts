@@ -20,7 +20,11 @@ export function declareExportOptions(cmd: CliCommand): CliCommand {
     .addOption(value(new Option('--format <FORMAT>', 'chrome (default; chrome://tracing, Perfetto) | md | json | otlp | openmetrics'), (v) => v))
     .addOption(value(new Option('--out <FILE>', 'write to FILE instead of stdout'), (v) => v))
     .addOption(new Option('--otlp [URL]', 'with --format otlp: send it with the OpenTelemetry exporter (OTEL_EXPORTER_OTLP_* respected) instead of writing it'))
-    .addOption(value(new Option('--otlp-protocol <P>', 'http/protobuf or http/json'), (v) => oneOf(v, ['http/protobuf', 'http/json'] as const, (got) => `--otlp-protocol must be http/protobuf or http/json (got ${got})`)));
+    .addOption(
+      value(new Option('--otlp-protocol <P>', 'http/protobuf or http/json'), (v) =>
+        oneOf(v, ['http/protobuf', 'http/json'] as const, (got) => `--otlp-protocol must be http/protobuf or http/json (got ${got})`),
+      ),
+    );
 }
 
 /** shutdown-trace export <trace> --format chrome|md|json|otlp|openmetrics [--out FILE] */
@@ -32,10 +36,18 @@ export function runExport(v: ExportValues, file: string, read: (f: string) => Tr
   const trace = redactTrace(read(file));
   let text: string;
   switch (format) {
-    case 'chrome': text = JSON.stringify(toChromeTrace(trace)); break;
-    case 'md': case 'markdown': text = toMarkdown(trace); break;
-    case 'json': text = JSON.stringify(trace); break;
-    default: throw new UsageError(`--format must be chrome, md, json, otlp or openmetrics (got ${format})`);
+    case 'chrome':
+      text = JSON.stringify(toChromeTrace(trace));
+      break;
+    case 'md':
+    case 'markdown':
+      text = toMarkdown(trace);
+      break;
+    case 'json':
+      text = JSON.stringify(trace);
+      break;
+    default:
+      throw new UsageError(`--format must be chrome, md, json, otlp or openmetrics (got ${format})`);
   }
   // Control characters from the trace never reach a terminal (or a file someone cats later):
   // Markdown line by line, JSON with the characters JSON.stringify leaves raw escaped.

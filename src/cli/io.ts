@@ -111,7 +111,16 @@ export interface Written {
 
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  const text: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'not permitted', EISDIR: 'it is a directory', ENOTDIR: 'a part of the path is not a directory', EEXIST: 'a file is in the way' };
+  const text: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'read-only file system',
+    EACCES: 'permission denied',
+    EPERM: 'not permitted',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a part of the path is not a directory',
+    EEXIST: 'a file is in the way',
+  };
   return err?.code ? `${err.code}: ${text[err.code] ?? terminalSafe(err.message)}` : terminalSafe(String((e as Error)?.message ?? e));
 }
 

@@ -24,11 +24,14 @@ import { runRun, readTraceFile } from './run';
 export function program(done: (code: number | Promise<number>) => void): CliCommand {
   const cli = new CliCommand('shutdown-trace');
   cli
-    .description("Trace how a Node.js service shuts down: signals, listeners, phases against the grace period, and the handles that kept it alive.")
+    .description('Trace how a Node.js service shuts down: signals, listeners, phases against the grace period, and the handles that kept it alive.')
     .version(TOOL_VERSION, '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .enablePositionalOptions()
-    .addHelpText('after', "\nEach command's options: shutdown-trace <command> --help\nExit codes: 0 traced (whatever the service did), 1 a check budget broken, 2 usage or launch error, 130 interrupted.\n");
+    .addHelpText(
+      'after',
+      "\nEach command's options: shutdown-trace <command> --help\nExit codes: 0 traced (whatever the service did), 1 a check budget broken, 2 usage or launch error, 130 interrupted.\n",
+    );
 
   const run = declareRunOptions(cli.command('run').description("trace a service's shutdown: shutdown-trace run [options] -- <command> [args...]") as CliCommand);
   run.action((command: string[], v: RunValues) => done(runRun(runArgsFrom(v, command))));
@@ -52,7 +55,9 @@ export function program(done: (code: number | Promise<number>) => void): CliComm
   const view = declareViewOptions(cli.command('view') as CliCommand);
   view.action((file: string, v) => done(runView(v, file, readTraceFile)));
 
-  const check = declareCheckOptions(declareRunOptions(cli.command('check').description('CI gate: trace one shutdown, exit 1 when a budget is broken: shutdown-trace check [budgets] [run options] -- <command>') as CliCommand));
+  const check = declareCheckOptions(
+    declareRunOptions(cli.command('check').description('CI gate: trace one shutdown, exit 1 when a budget is broken: shutdown-trace check [budgets] [run options] -- <command>') as CliCommand),
+  );
   check.action((command: string[], v: CheckValues) => done(runCheck(v, command)));
   return cli;
 }
@@ -101,7 +106,10 @@ if (require.main === module) {
     (e: unknown) => {
       // Messages name files and commands the user gave: one line each, control characters removed.
       if (e instanceof UsageError || e instanceof LaunchError || e instanceof TraceFormatError) stderr(`shutdown-trace: ${terminalSafe(e.message)}\n`);
-      else stderr(`shutdown-trace: internal error: ${terminalSafe((e as Error)?.message ?? e)}\n(set SHUTDOWN_TRACE_DEBUG=1 for details)\n${process.env.SHUTDOWN_TRACE_DEBUG ? terminalSafe((e as Error)?.stack) + '\n' : ''}`);
+      else
+        stderr(
+          `shutdown-trace: internal error: ${terminalSafe((e as Error)?.message ?? e)}\n(set SHUTDOWN_TRACE_DEBUG=1 for details)\n${process.env.SHUTDOWN_TRACE_DEBUG ? terminalSafe((e as Error)?.stack) + '\n' : ''}`,
+        );
       process.exitCode = 2;
     },
   );

@@ -38,22 +38,32 @@ export function declarePlatformOptions(cmd: CliCommand): void {
   const signal = (flags: string, help: string) => value(new Option(flags, help), signalName);
   for (const o of [
     new Option('--container', 'run the command as PID 1 of a new PID namespace (unshare), as in a container; emulated from /proc where namespaces are unavailable'),
-    value(new Option('--init [tini|dumb-init]', 'that init as PID 1, the command as its child').preset('tini'), (v) => oneOf(v, ['tini', 'dumb-init'] as const, (got) => `--init: tini or dumb-init (got ${got})`)),
+    value(new Option('--init [tini|dumb-init]', 'that init as PID 1, the command as its child').preset('tini'), (v) =>
+      oneOf(v, ['tini', 'dumb-init'] as const, (got) => `--init: tini or dumb-init (got ${got})`),
+    ),
     new Option('--shared-pid-namespace', 'with --k8s: the pod shares its process namespace, the app is not PID 1'),
     new Option('--docker', 'docker stop: the stop signal to PID 1, SIGKILL after the stop timeout'),
     value(new Option('--stop-timeout <S>', 'docker stop --time / compose stop_grace_period (default 10)'), parseSeconds),
     new Option('--systemd', 'systemd stop of a unit (systemd.kill(5), systemd.service(5))'),
     value(new Option('--kill-mode <MODE>', 'KillMode=control-group (default) | mixed | process'), (m) =>
-      oneOf(m, ['control-group', 'mixed', 'process'] as const, (got) => `--kill-mode: control-group, mixed or process (got ${got}${got === 'none' ? '; KillMode=none is deprecated and not simulated' : ''})`),
+      oneOf(
+        m,
+        ['control-group', 'mixed', 'process'] as const,
+        (got) => `--kill-mode: control-group, mixed or process (got ${got}${got === 'none' ? '; KillMode=none is deprecated and not simulated' : ''})`,
+      ),
     ),
     signal('--kill-signal <SIG>', 'KillSignal= (default SIGTERM)'),
     value(new Option('--timeout-stop <S>', 'TimeoutStopSec= (default 90s)'), systemdSeconds),
     value(new Option('--timeout-stop-sec <S>').hideHelp(), systemdSeconds),
     new Option('--send-sighup', 'SendSIGHUP=yes'),
     signal('--final-kill-signal <SIG>', 'FinalKillSignal= (default SIGKILL)'),
-    value(new Option('--type <simple|notify>', 'Type=; notify gives the service a NOTIFY_SOCKET'), (t) => oneOf(t, ['simple', 'exec', 'notify'] as const, (got) => `--type: simple, exec or notify (got ${got})`)),
+    value(new Option('--type <simple|notify>', 'Type=; notify gives the service a NOTIFY_SOCKET'), (t) =>
+      oneOf(t, ['simple', 'exec', 'notify'] as const, (got) => `--type: simple, exec or notify (got ${got})`),
+    ),
     value(new Option('--endpoint-lag <D>', 'with --k8s: the Service routes here this long after termination began (default 2s with --load)'), parseSeconds),
-    value(new Option('--expect <survive>', 'the signal (--signal SIGHUP) must not stop the service; the stop follows'), (e) => oneOf(e, ['survive'] as const, (got) => `--expect: only "survive" (got ${got})`)),
+    value(new Option('--expect <survive>', 'the signal (--signal SIGHUP) must not stop the service; the stop follows'), (e) =>
+      oneOf(e, ['survive'] as const, (got) => `--expect: only "survive" (got ${got})`),
+    ),
     value(new Option('--survive-for <D>', 'how long it must stay up and answering (default 1s)'), parseDuration),
   ])
     cmd.addOption(o.helpGroup('Platforms (see README "Platforms"):'));
@@ -63,7 +73,11 @@ export function declarePlatformOptions(cmd: CliCommand): void {
  * Checks the combinations and shapes the plan: Docker and systemd each have one stop signal
  * and one timeout; --expect survive sends the signal, then the stop after the survival window.
  */
-export function platformFrom(v: PlatformValues, plan: SignalPlan, o: { k8s: boolean; load: boolean; signalGiven: boolean; graceGiven: boolean; deliveryGiven: boolean; second: boolean }): PlatformOptions | undefined {
+export function platformFrom(
+  v: PlatformValues,
+  plan: SignalPlan,
+  o: { k8s: boolean; load: boolean; signalGiven: boolean; graceGiven: boolean; deliveryGiven: boolean; second: boolean },
+): PlatformOptions | undefined {
   const p: PlatformOptions = {};
   const docker = !!v.docker;
   const systemd = !!v.systemd;
@@ -120,7 +134,14 @@ export function platformFrom(v: PlatformValues, plan: SignalPlan, o: { k8s: bool
     if (o.graceGiven && timeoutStopMs !== undefined && timeoutStopMs !== plan.graceMs) throw new UsageError('--grace and --timeout-stop disagree');
     const killSignal = v.killSignal ?? plan.signal;
     const timeoutMs = timeoutStopMs ?? (o.graceGiven ? plan.graceMs : 90_000);
-    p.systemd = { killMode: v.killMode ?? 'control-group', killSignal, timeoutStopMs: timeoutMs, sendSighup: !!v.sendSighup, finalKillSignal: v.finalKillSignal ?? 'SIGKILL', type: v.type ?? 'simple' };
+    p.systemd = {
+      killMode: v.killMode ?? 'control-group',
+      killSignal,
+      timeoutStopMs: timeoutMs,
+      sendSighup: !!v.sendSighup,
+      finalKillSignal: v.finalKillSignal ?? 'SIGKILL',
+      type: v.type ?? 'simple',
+    };
     plan.signal = killSignal;
     plan.graceMs = timeoutMs;
     plan.delivery = 'main';
@@ -131,7 +152,8 @@ export function platformFrom(v: PlatformValues, plan: SignalPlan, o: { k8s: bool
     if (o.second) throw new UsageError('--expect survive sends the stop itself after --survive-for: drop --second-signal');
     const windowMs = v.surviveFor ?? 1000;
     const stopSignal = 'SIGTERM';
-    if (!o.signalGiven || plan.signal === 'SIGTERM' || plan.signal === 'SIGKILL') throw new UsageError('--expect survive needs a signal that must not stop the service, e.g. --signal SIGHUP (SIGTERM is the stop that follows)');
+    if (!o.signalGiven || plan.signal === 'SIGTERM' || plan.signal === 'SIGKILL')
+      throw new UsageError('--expect survive needs a signal that must not stop the service, e.g. --signal SIGHUP (SIGTERM is the stop that follows)');
     p.survive = { signal: plan.signal, windowMs, stopSignal };
     plan.second = { signal: stopSignal, afterMs: windowMs };
     plan.graceMs += windowMs;

@@ -23,15 +23,22 @@ export function renderReport(input: Trace, o: { tracePath?: string; color?: bool
   const main = trace.processes.find((p) => p.isMain);
   const se = a.serviceExit ?? main?.exit;
   const exit = se ? (se.signal ? `killed by ${se.signal}` : `code ${se.code}`) : 'still running';
-  const runner = main && a.servicePid !== undefined && a.servicePid !== main.pid ? `; service pid ${a.servicePid} under the runner ${main.command.split(' ').slice(0, 2).join(' ')}${main.exit ? `, which ${main.exit.signal ? `died by ${main.exit.signal}` : `exited ${main.exit.code}`}` : ''}` : '';
+  const runner =
+    main && a.servicePid !== undefined && a.servicePid !== main.pid
+      ? `; service pid ${a.servicePid} under the runner ${main.command.split(' ').slice(0, 2).join(' ')}${main.exit ? `, which ${main.exit.signal ? `died by ${main.exit.signal}` : `exited ${main.exit.code}`}` : ''}`
+      : '';
   lines.push(`  exit reason      ${a.exitReason} (${exit}${runner})`);
   lines.push(`  signal → exit    ${fmtMs(a.signalToExitMs)} of ${fmtMs(a.graceMs)} grace`);
   lines.push(`  leaked handles   ${a.leakedHandleCount}`);
   const rq = a.requests;
   if (rq) {
     const by = rq.shutdown.byOutcome;
-    const parts = Object.entries(by).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
-    lines.push(`  traffic          ${rq.lost ? c('31', `${rq.lost} lost`) : '0 lost'} of ${rq.shutdown.total} during shutdown (${parts.join(', ') || 'none'}); ${rq.refusedWhileAlive + rq.resetAtClose} turned away after close()`);
+    const parts = Object.entries(by)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${k}`);
+    lines.push(
+      `  traffic          ${rq.lost ? c('31', `${rq.lost} lost`) : '0 lost'} of ${rq.shutdown.total} during shutdown (${parts.join(', ') || 'none'}); ${rq.refusedWhileAlive + rq.resetAtClose} turned away after close()`,
+    );
     if (rq.streams.total) lines.push(`  streams          ${rq.streams.total} open: ${rq.streams.endedByServer} ended by the service, ${rq.streams.cut} cut`);
   }
   if (a.k8s) lines.push(`  kubernetes       ${podWouldHave(a.k8s)} (grace ${a.k8s.graceSeconds} s${a.k8s.preStop ? `, preStop ${a.k8s.preStop}` : ''})`);
@@ -52,7 +59,10 @@ export function renderReport(input: Trace, o: { tracePath?: string; color?: bool
       const where = l.site ? formatFrame(l.site, trace.meta.cwd) : 'creation site unknown';
       lines.push(`  ${l.inUserCode ? c('31', '✖') : c('33', '●')} ${l.title}${l.count > 1 ? ` [${l.count} handles]` : ''}  ${c('2', 'at')} ${where}${l.pid !== a.servicePid ? ` (pid ${l.pid})` : ''}`);
       if (l.owner) {
-        const held = l.handles.slice(0, 4).map((h) => `${h.label}${h.owner?.path ? ` (.${h.owner.path})` : ''}`).join('; ');
+        const held = l.handles
+          .slice(0, 4)
+          .map((h) => `${h.label}${h.owner?.path ? ` (.${h.owner.path})` : ''}`)
+          .join('; ');
         lines.push(`      ${c('2', 'holds')} ${held}${l.handles.length > 4 ? `; … ${l.handles.length - 4} more` : ''}`);
       }
       if (l.fix) lines.push(`      ${c('2', 'fix')} ${l.fix}`);

@@ -85,7 +85,9 @@ export function declareRunOptions(cmd: CliCommand): CliCommand {
   const k8s = 'Kubernetes termination (kubelet order; implied by any of these options):';
   for (const o of [
     signal('--signal <SIG>', 'signal to send: SIGTERM (default), SIGINT, SIGHUP, SIGUSR2, SIGQUIT…'),
-    value(new Option('--when <MODE>', 'listening (default) | after | never'), (v) => oneOf(v, ['listening', 'after', 'never'] as const, (got) => `--when must be listening, after or never (got ${got})`)),
+    value(new Option('--when <MODE>', 'listening (default) | after | never'), (v) =>
+      oneOf(v, ['listening', 'after', 'never'] as const, (got) => `--when must be listening, after or never (got ${got})`),
+    ),
     duration('--signal-after <MS>', 'send the signal MS after start (same as --when after)'),
     duration('--listen-delay <MS>', 'with --when listening: wait MS after "listening" (default 100)'),
     duration('--listen-timeout <MS>', 'with --when listening: signal anyway after MS (default 10000)'),
@@ -156,10 +158,25 @@ export function runArgsFrom(v: RunValues, command: string[]): RunArgs {
   const loadGiven = v.load !== undefined;
   const load = v.load ?? (v.sse ? 'auto' : undefined);
   if (load === undefined) {
-    const stray = ([['--rate', v.rate], ['--keepalive', keepAlive], ['--load-path', v.loadPath], ['--sse-path', v.ssePath], ['--load-timeout', v.loadTimeout], ['--load-tail', v.loadTail]] as const).find(([, x]) => x !== undefined);
+    const stray = (
+      [
+        ['--rate', v.rate],
+        ['--keepalive', keepAlive],
+        ['--load-path', v.loadPath],
+        ['--sse-path', v.ssePath],
+        ['--load-timeout', v.loadTimeout],
+        ['--load-tail', v.loadTail],
+      ] as const
+    ).find(([, x]) => x !== undefined);
     if (stray) throw new UsageError(`${stray[0]} needs --load (e.g. --load auto --rate 50)`);
   } else {
-    r.load = { target: load, rate: v.rate ?? (loadGiven ? LOAD_DEFAULTS.rate : 0), keepAlive: !!keepAlive, timeoutMs: v.loadTimeout ?? LOAD_DEFAULTS.timeoutMs, tailMs: v.loadTail ?? LOAD_DEFAULTS.tailMs };
+    r.load = {
+      target: load,
+      rate: v.rate ?? (loadGiven ? LOAD_DEFAULTS.rate : 0),
+      keepAlive: !!keepAlive,
+      timeoutMs: v.loadTimeout ?? LOAD_DEFAULTS.timeoutMs,
+      tailMs: v.loadTail ?? LOAD_DEFAULTS.tailMs,
+    };
     if (v.loadPath) r.load.path = v.loadPath;
     if (v.sse) r.load.sse = v.sse;
     if (v.ssePath) r.load.ssePath = v.ssePath;
@@ -184,7 +201,8 @@ export function runArgsFrom(v: RunValues, command: string[]): RunArgs {
     let graceSeconds = v.terminationGrace;
     // --grace works too, as long as it is whole seconds and agrees with --termination-grace.
     if (graceGiven) {
-      if (plan.graceMs % 1000 !== 0 || plan.graceMs < 1000) throw new UsageError(`with --k8s the grace period is terminationGracePeriodSeconds: whole seconds of at least 1 (got --grace ${plan.graceMs} ms)`);
+      if (plan.graceMs % 1000 !== 0 || plan.graceMs < 1000)
+        throw new UsageError(`with --k8s the grace period is terminationGracePeriodSeconds: whole seconds of at least 1 (got --grace ${plan.graceMs} ms)`);
       if (graceSeconds !== undefined && graceSeconds * 1000 !== plan.graceMs) throw new UsageError(`--grace ${plan.graceMs / 1000}s and --termination-grace ${graceSeconds} disagree`);
       graceSeconds = plan.graceMs / 1000;
     }

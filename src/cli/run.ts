@@ -76,7 +76,6 @@ export function savedMessage(out: string, saved: Written, what = 'the trace'): s
     : `could not write ${what} to ${terminalSafe(out)} (${saved.problem}), nor to the temp directory: ${what} was not saved`;
 }
 
-
 /** Reads a trace file given on the command line: a regular file of a sane size, checked field by field. */
 export function readTraceFile(file: string): Trace {
   return parseTrace(readTraceText(file), terminalSafe(path.basename(file)));

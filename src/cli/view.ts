@@ -65,7 +65,14 @@ export function serveTrace(trace: Trace, opts: { port?: number; title?: string; 
     const rest = url.slice(prefix.length);
     if (req.method === 'GET' && rest === '') {
       const nonce = makeNonce();
-      const html = renderWebviewHtml({ scriptUri: `${prefix}webview.js`, styleUri: `${prefix}webview.css`, cspSource: "'self'", nonce, title: opts.title ?? 'Shutdown Trace', standalone: { traceUrl: `${prefix}trace.json`, postUrl: `${prefix}message` } } as Parameters<typeof renderWebviewHtml>[0]);
+      const html = renderWebviewHtml({
+        scriptUri: `${prefix}webview.js`,
+        styleUri: `${prefix}webview.css`,
+        cspSource: "'self'",
+        nonce,
+        title: opts.title ?? 'Shutdown Trace',
+        standalone: { traceUrl: `${prefix}trace.json`, postUrl: `${prefix}message` },
+      } as Parameters<typeof renderWebviewHtml>[0]);
       res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': webviewCsp("'self'", nonce, "'self'") + " frame-ancestors 'none';" });
       res.end(html);
     } else if (req.method === 'GET' && rest === 'webview.js') {
@@ -76,8 +83,11 @@ export function serveTrace(trace: Trace, opts: { port?: number; title?: string; 
       res.writeHead(200, { ...common, 'content-type': 'application/json' }).end(traceJson);
     } else if (req.method === 'POST' && rest === 'message') {
       // The page's own fetch always sends Origin on a POST; a request without one is not the page.
-      if (origin === undefined) return refuse(res, 403, 'a message needs this server\'s Origin');
-      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (origin === undefined) return refuse(res, 403, "a message needs this server's Origin");
+      const type = String(req.headers['content-type'] ?? '')
+        .split(';')[0]
+        .trim()
+        .toLowerCase();
       if (type !== POST_TYPE) return refuse(res, 415, `messages are ${POST_TYPE}`);
       const chunks: Buffer[] = [];
       let size = 0;
@@ -106,10 +116,11 @@ export function serveTrace(trace: Trace, opts: { port?: number; title?: string; 
       port = (server.address() as { port: number }).port;
       resolve({
         url: `http://127.0.0.1:${port}${prefix}`,
-        close: () => new Promise((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     });
   });

@@ -155,7 +155,13 @@ function start(): void {
       try {
         if (t && typeof t === 'object') {
           const sampled = wantTimerSite(liveTimerCount());
-          (t as Tracked)[kInfo] = { id: '', type, site: sampled ? captureSite(wrapped, SHALLOW_FRAMES) : undefined, createdAt: now(), details: sampled ? { delayMs: typeof ms === 'number' ? ms : 1 } : { delayMs: typeof ms === 'number' ? ms : 1, siteSampled: false } };
+          (t as Tracked)[kInfo] = {
+            id: '',
+            type,
+            site: sampled ? captureSite(wrapped, SHALLOW_FRAMES) : undefined,
+            createdAt: now(),
+            details: sampled ? { delayMs: typeof ms === 'number' ? ms : 1 } : { delayMs: typeof ms === 'number' ? ms : 1, siteSampled: false },
+          };
           liveTimers.add(t);
           if (liveTimers.size >= pruneAt) pruneTimers();
         }
@@ -386,7 +392,14 @@ function start(): void {
     guard('spawn', () => {
       const child = this;
       const command = (options && Array.isArray(options.args) ? options.args : [String(options?.file)]).join(' ');
-      const info: TrackInfo = { id: newId('cp'), type: 'child-process', site, createdAt: now(), label: `child process ${child.pid}: ${command.slice(0, 200)}`, details: { pid: child.pid ?? -1, command: command.slice(0, 1000) } };
+      const info: TrackInfo = {
+        id: newId('cp'),
+        type: 'child-process',
+        site,
+        createdAt: now(),
+        label: `child process ${child.pid}: ${command.slice(0, 200)}`,
+        details: { pid: child.pid ?? -1, command: command.slice(0, 1000) },
+      };
       child[kInfo] = info;
       if (child.pid) {
         emit({ kind: 'spawn', t: now(), childPid: child.pid, command: command.slice(0, 1000), site: resolveSite(site, selfFile) });
@@ -450,7 +463,15 @@ function start(): void {
       guard('worker', () => {
         const self = this as TracedWorker & Tracked;
         const file = typeof filename === 'string' && options?.eval ? '<eval>' : String(filename);
-        const info: TrackInfo = { id: newId('wk'), type: 'worker', site: captureSite(TracedWorker), createdAt: now(), label: `worker thread ${self.threadId}: ${file.slice(0, 200)}`, details: { threadId: self.threadId, file }, ref: self[kInfo]?.ref ?? true };
+        const info: TrackInfo = {
+          id: newId('wk'),
+          type: 'worker',
+          site: captureSite(TracedWorker),
+          createdAt: now(),
+          label: `worker thread ${self.threadId}: ${file.slice(0, 200)}`,
+          details: { threadId: self.threadId, file },
+          ref: self[kInfo]?.ref ?? true,
+        };
         self[kInfo] = info;
         liveWorkers.add(self);
         emit({ kind: 'handle-open', t: info.createdAt, handle: describe(self, info) });
@@ -494,7 +515,15 @@ function start(): void {
 
   // ------------------------------------------------------------------ snapshots
   function describe(h: object, info: TrackInfo): HandleInfo {
-    return { id: info.id || (info.id = newId('h')), type: info.type, label: info.label || info.type, ref: info.ref ?? true, createdAt: info.createdAt, site: resolveSite(info.site, selfFile), details: info.details };
+    return {
+      id: info.id || (info.id = newId('h')),
+      type: info.type,
+      label: info.label || info.type,
+      ref: info.ref ?? true,
+      createdAt: info.createdAt,
+      site: resolveSite(info.site, selfFile),
+      details: info.details,
+    };
   }
 
   const RESOURCE_NAME: Partial<Record<HandleType, string>> = {
@@ -546,12 +575,25 @@ function start(): void {
           label: `${upgraded ? 'WebSocket connection' : 'connection'} ${where}${isHttp && !upgraded ? (busy ? ' (request in progress)' : ' (idle keep-alive)') : ''}`,
           ref: true,
           site: srv ? resolveSite(srv.site, selfFile) : undefined,
-          details: { local: `${s.localAddress}:${s.localPort}`, remote: `${s.remoteAddress}:${s.remotePort}`, accepted: true, inRequest: busy, upgraded, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten },
+          details: {
+            local: `${s.localAddress}:${s.localPort}`,
+            remote: `${s.remoteAddress}:${s.remotePort}`,
+            accepted: true,
+            inRequest: busy,
+            upgraded,
+            bytesRead: s.bytesRead,
+            bytesWritten: s.bytesWritten,
+          },
         };
       }
       const i = info || { id: newId('sock'), type: 'socket' as const, createdAt: undefined as unknown as number };
       const remote = s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : String(s.remotePort ?? '?');
-      return { ...describe(h, i), type: handleName === 'Pipe' ? 'pipe' : 'socket', label: `socket ${s.localAddress ?? '?'}:${s.localPort ?? '?'} → ${remote}${s.connecting ? ' (connecting)' : ''}`, details: { ...(i.details || {}), local: `${s.localAddress}:${s.localPort}`, remote, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten } };
+      return {
+        ...describe(h, i),
+        type: handleName === 'Pipe' ? 'pipe' : 'socket',
+        label: `socket ${s.localAddress ?? '?'}:${s.localPort ?? '?'} → ${remote}${s.connecting ? ' (connecting)' : ''}`,
+        details: { ...(i.details || {}), local: `${s.localAddress}:${s.localPort}`, remote, bytesRead: s.bytesRead, bytesWritten: s.bytesWritten },
+      };
     }
     if (h instanceof dgram.Socket) {
       const i = info || { id: newId('udp'), type: 'udp' as const, createdAt: undefined as unknown as number };
@@ -564,7 +606,14 @@ function start(): void {
     if (info) return describe(h, info);
     const name = (h as object).constructor?.name || 'handle';
     // A bare Pipe handle is an IPC channel (fork, cluster): the link between two processes, not a leak of either.
-    if (name === 'Pipe') return { id: newId('ipc'), type: 'pipe', label: h === (process as unknown as { channel?: unknown }).channel ? 'IPC channel to the parent process' : 'IPC channel', ref: true, details: { ipc: true } };
+    if (name === 'Pipe')
+      return {
+        id: newId('ipc'),
+        type: 'pipe',
+        label: h === (process as unknown as { channel?: unknown }).channel ? 'IPC channel to the parent process' : 'IPC channel',
+        ref: true,
+        details: { ipc: true },
+      };
     if (name === 'FSWatcher') return { id: newId('fsw'), type: 'fs-watcher', label: 'fs.watch (created before tracing)', ref: true, details: { predates: true } };
     if (name === 'StatWatcher') return { id: newId('fsw'), type: 'stat-watcher', label: 'fs.watchFile (created before tracing)', ref: true, details: { predates: true } };
     return { id: newId('h'), type: 'other', label: name, ref: true };
@@ -604,7 +653,12 @@ function start(): void {
     const out: HandleInfo[] = [];
     for (const g of groups.values()) {
       if (g.length <= 3) out.push(...g);
-      else out.push({ ...g[0], label: `${g.length} × ${g[0].label}${g[0].details?.siteSampled === false ? ' (creation sites not sampled: over 2000 live)' : ''}`, details: { ...(g[0].details || {}), count: g.length } });
+      else
+        out.push({
+          ...g[0],
+          label: `${g.length} × ${g[0].label}${g[0].details?.siteSampled === false ? ' (creation sites not sampled: over 2000 live)' : ''}`,
+          details: { ...(g[0].details || {}), count: g.length },
+        });
     }
     out.sort((a, b) => Number(b.ref) - Number(a.ref) || Number(b.details?.count ?? 1) - Number(a.details?.count ?? 1));
     return out.slice(0, MAX_ENTRIES);
@@ -795,7 +849,15 @@ function start(): void {
   const wrapRejectionListener = (fn: Function): Function => {
     const w = function shutdownTraceRejectionListener(this: unknown, reason: unknown) {
       // Reading .stack would run a user's prepareStackTrace the app may never have asked for.
-      guard('rejection', () => emit({ kind: 'error', t: now(), origin: 'unhandledRejection', message: errText(reason), stack: reason instanceof Error && (Error as { prepareStackTrace?: unknown }).prepareStackTrace === undefined && typeof reason.stack === 'string' ? reason.stack : undefined }));
+      guard('rejection', () =>
+        emit({
+          kind: 'error',
+          t: now(),
+          origin: 'unhandledRejection',
+          message: errText(reason),
+          stack: reason instanceof Error && (Error as { prepareStackTrace?: unknown }).prepareStackTrace === undefined && typeof reason.stack === 'string' ? reason.stack : undefined,
+        }),
+      );
       // eslint-disable-next-line prefer-rest-params
       return fn.apply(this, arguments);
     };
@@ -873,11 +935,16 @@ function start(): void {
   };
   disguise(P.exit, origExit);
 
-
   // A monitor observes uncaught errors without changing what Node does with them.
   origOn.call(process, 'uncaughtExceptionMonitor', (err: unknown, origin: string) =>
     guard('uncaught', () => {
-      emit({ kind: 'error', t: now(), origin: origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException', message: errText(err), stack: err instanceof Error && typeof err.stack === 'string' ? err.stack : undefined });
+      emit({
+        kind: 'error',
+        t: now(),
+        origin: origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException',
+        message: errText(err),
+        stack: err instanceof Error && typeof err.stack === 'string' ? err.stack : undefined,
+      });
       // The process is about to die without an 'exit' event's snapshot reaching us otherwise.
       if (process.listenerCount('uncaughtException') === 0 && origin !== 'unhandledRejection') finish(undefined);
     }),
@@ -889,18 +956,20 @@ function start(): void {
     if (typeof dc.tracingChannel !== 'function') return;
     const kPhase = Symbol('phase');
     const ch = dc.tracingChannel(PHASE_CHANNEL) as unknown as { subscribe(h: Record<string, (ctx: Record<string | symbol, unknown>) => void>): void };
-    const end = (ctx: Record<string | symbol, unknown>) => guard('phase end', () => {
-      const id = ctx[kPhase] as string | undefined;
-      if (!id) return;
-      const err = ctx.error;
-      emit({ kind: 'phase-end', t: now(), id, error: err === undefined ? undefined : errText(err) });
-    });
+    const end = (ctx: Record<string | symbol, unknown>) =>
+      guard('phase end', () => {
+        const id = ctx[kPhase] as string | undefined;
+        if (!id) return;
+        const err = ctx.error;
+        emit({ kind: 'phase-end', t: now(), id, error: err === undefined ? undefined : errText(err) });
+      });
     ch.subscribe({
-      start: (ctx) => guard('phase start', () => {
-        const id = newId('ph');
-        ctx[kPhase] = id;
-        emit({ kind: 'phase-start', t: now(), id, name: String(ctx.name ?? ctx.phase ?? 'phase').slice(0, 200) });
-      }),
+      start: (ctx) =>
+        guard('phase start', () => {
+          const id = newId('ph');
+          ctx[kPhase] = id;
+          emit({ kind: 'phase-start', t: now(), id, name: String(ctx.name ?? ctx.phase ?? 'phase').slice(0, 200) });
+        }),
       // `end` comes when the function returns. Only traceSync sets `result` by then (or the
       // function threw); tracePromise and traceCallback phases end at `asyncEnd` — or never,
       // which is exactly what a hung shutdown step looks like.

@@ -17,28 +17,25 @@ export function reportOutput(report: (stream: 'stdout' | 'stderr', text: string)
     if (!d || !d.get || !d.configurable) continue;
     const origGet = d.get;
     let wrapped = false;
-    const get = disguise(
-      function (this: unknown) {
-        const stream = origGet.call(this) as NodeJS.WriteStream;
-        if (!wrapped && stream && typeof stream.write === 'function') {
-          wrapped = true;
-          try {
-            const origWrite = stream.write;
-            const write = function (this: unknown, chunk: unknown) {
-              try {
-                if (typeof chunk === 'string') report(name, chunk.slice(0, PREFIX));
-                else if (chunk instanceof Uint8Array) report(name, Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, PREFIX)).toString('utf8'));
-              } catch {}
-              // eslint-disable-next-line prefer-rest-params
-              return origWrite.apply(this, arguments as never);
-            };
-            stream.write = disguise(write, origWrite) as typeof stream.write;
-          } catch {}
-        }
-        return stream;
-      },
-      origGet,
-    );
+    const get = disguise(function (this: unknown) {
+      const stream = origGet.call(this) as NodeJS.WriteStream;
+      if (!wrapped && stream && typeof stream.write === 'function') {
+        wrapped = true;
+        try {
+          const origWrite = stream.write;
+          const write = function (this: unknown, chunk: unknown) {
+            try {
+              if (typeof chunk === 'string') report(name, chunk.slice(0, PREFIX));
+              else if (chunk instanceof Uint8Array) report(name, Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, PREFIX)).toString('utf8'));
+            } catch {}
+            // eslint-disable-next-line prefer-rest-params
+            return origWrite.apply(this, arguments as never);
+          };
+          stream.write = disguise(write, origWrite) as typeof stream.write;
+        } catch {}
+      }
+      return stream;
+    }, origGet);
     Object.defineProperty(process, name, { ...d, get });
   }
 }

@@ -18,8 +18,20 @@ import { now } from './clock';
 import type { PreloadEvent, HelloMessage } from '../shared/wire';
 import { redactArgv, redactText } from '../core/redact';
 import {
-  SPOOL_FORMAT, SPOOL_VERSION, SPOOL_SUFFIX, TRACE_SUFFIX, SPOOL_MAX_BYTES, SPOOL_BEFORE_SHUTDOWN_BYTES, TRACE_AT_EXIT_MAX_BYTES, RECORDED_ENV,
-  fixedCounters, parseSpool, assembleTrace, NOT_IN_TRACE, type SpoolHeader, type SpoolCounters,
+  SPOOL_FORMAT,
+  SPOOL_VERSION,
+  SPOOL_SUFFIX,
+  TRACE_SUFFIX,
+  SPOOL_MAX_BYTES,
+  SPOOL_BEFORE_SHUTDOWN_BYTES,
+  TRACE_AT_EXIT_MAX_BYTES,
+  RECORDED_ENV,
+  fixedCounters,
+  parseSpool,
+  assembleTrace,
+  NOT_IN_TRACE,
+  type SpoolHeader,
+  type SpoolCounters,
 } from '../core/spool-format';
 
 /** From these on, the shutdown is under way: the second half of the spool is theirs. */
@@ -97,7 +109,20 @@ export class SpoolSink {
       const s = Number(after[3]);
       if (Number.isSafeInteger(s) && s > 0) sid = s;
     }
-    const header: Omit<SpoolHeader, 'counters'> = { type: 'spool', format: SPOOL_FORMAT, version: SPOOL_VERSION, hello: this.o.hello, host, bootId, sid, platform: `${process.platform}-${process.arch}`, wallMs, mono, env, maxBytes: SPOOL_MAX_BYTES };
+    const header: Omit<SpoolHeader, 'counters'> = {
+      type: 'spool',
+      format: SPOOL_FORMAT,
+      version: SPOOL_VERSION,
+      hello: this.o.hello,
+      host,
+      bootId,
+      sid,
+      platform: `${process.platform}-${process.arch}`,
+      wallMs,
+      mono,
+      env,
+      maxBytes: SPOOL_MAX_BYTES,
+    };
     const head = JSON.stringify(header).slice(0, -1) + ',"counters":';
     const text = head + fixedCounters(this.counters) + '}\n';
     let file = path.join(dir, this.base + SPOOL_SUFFIX);

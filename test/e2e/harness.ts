@@ -232,15 +232,20 @@ export class CodeServer {
     fs.writeFileSync(config, `bind-addr: 127.0.0.1:${this.port}\nauth: none\ncert: false\n`);
     const args = [
       CODE_SERVER_ENTRY,
-      '--config', config,
-      '--bind-addr', `127.0.0.1:${this.port}`,
-      '--auth', 'none',
+      '--config',
+      config,
+      '--bind-addr',
+      `127.0.0.1:${this.port}`,
+      '--auth',
+      'none',
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',
       '--disable-getting-started-override',
-      '--user-data-dir', this.userDataDir,
-      '--extensions-dir', this.extensionsDir,
+      '--user-data-dir',
+      this.userDataDir,
+      '--extensions-dir',
+      this.extensionsDir,
       this.workspace,
     ];
     const out = fs.openSync(this.logFile, 'a');
@@ -248,9 +253,7 @@ export class CodeServer {
     this.proc = spawn(process.execPath, args, { cwd: this.tmp, env: this.env(), detached: true, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     this.proc.unref();
-    const exited = new Promise<never>((_, reject) =>
-      this.proc!.once('exit', (code, sig) => reject(new Error(`code-server exited early (code ${code}, signal ${sig})`))),
-    );
+    const exited = new Promise<never>((_, reject) => this.proc!.once('exit', (code, sig) => reject(new Error(`code-server exited early (code ${code}, signal ${sig})`))));
     exited.catch(() => {});
     this.watchTimer = setInterval(() => this.rememberPids(), 250);
     this.watchTimer.unref();
@@ -262,8 +265,7 @@ export class CodeServer {
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
       env: this.env() as Record<string, string>,
     });
     this.context = await this.browser.newContext({ viewport: this.opts.viewport ?? { width: 1400, height: 900 } });
@@ -322,8 +324,7 @@ export class CodeServer {
    */
   async setTheme(kind: keyof typeof THEMES): Promise<void> {
     const cls = kind === 'light' ? 'vs' : 'vs-dark';
-    const isOn = () =>
-      this.page.evaluate((c) => document.querySelector('.monaco-workbench')?.classList.contains(c) ?? false, cls);
+    const isOn = () => this.page.evaluate((c) => document.querySelector('.monaco-workbench')?.classList.contains(c) ?? false, cls);
     if (await isOn()) return;
     await this.runCommand('Preferences: Color Theme');
     const input = this.quickInput();
@@ -333,11 +334,7 @@ export class CodeServer {
     const row = this.page.locator(`.quick-input-widget .monaco-list-row[aria-label$=", ${THEMES[kind]}"]`).first();
     await row.waitFor({ state: 'visible', timeout: 5_000 });
     await row.click();
-    await this.page.waitForFunction(
-      (c) => document.querySelector('.monaco-workbench')?.classList.contains(c) ?? false,
-      cls,
-      { timeout: 10_000 },
-    );
+    await this.page.waitForFunction((c) => document.querySelector('.monaco-workbench')?.classList.contains(c) ?? false, cls, { timeout: 10_000 });
     this.currentSettings = { ...this.currentSettings, 'workbench.colorTheme': THEMES[kind] };
     await sleep(500); // let webviews repaint with the new theme variables
   }
@@ -453,7 +450,10 @@ export class CodeServer {
   async cursor(): Promise<{ line: number; col: number } | undefined> {
     const item = this.page.locator('#status\\.editor\\.selection');
     if ((await item.count()) === 0) return undefined; // no text editor is active
-    const text = await item.first().textContent({ timeout: 2_000 }).catch(() => null);
+    const text = await item
+      .first()
+      .textContent({ timeout: 2_000 })
+      .catch(() => null);
     const m = /Ln (\d+), Col (\d+)/.exec(text ?? '');
     return m ? { line: Number(m[1]), col: Number(m[2]) } : undefined;
   }
@@ -503,11 +503,7 @@ export class CodeServer {
     );
     await sleep(300); // the dialog fills in its default path and list asynchronously
     await input.fill(absPath);
-    await this.page.waitForFunction(
-      (p) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === p,
-      absPath,
-      { timeout: 5_000 },
-    );
+    await this.page.waitForFunction((p) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === p, absPath, { timeout: 5_000 });
     await sleep(300); // it validates the typed path asynchronously
     await this.page.keyboard.press('Enter');
   }
@@ -562,7 +558,10 @@ export class CodeServer {
     this.stopped = true;
     const leftovers: number[] = [];
     if (this.browser) {
-      const closed = this.browser.close().then(() => true, () => true);
+      const closed = this.browser.close().then(
+        () => true,
+        () => true,
+      );
       if (!(await Promise.race([closed, sleep(10_000).then(() => false)]))) this.log('browser did not close within 10 s');
     }
     this.mark('browser closed');

@@ -28,21 +28,32 @@ test('the packaged .vsix installs into code-server and works', { timeout: 240_00
 
     const extDir = path.join(tmp, 'extensions');
     const env = { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg'), XDG_DATA_HOME: path.join(tmp, 'xdg') };
-    const inst = spawnSync(process.execPath, [CODE_SERVER_ENTRY, '--extensions-dir', extDir, '--user-data-dir', path.join(tmp, 'ud'), '--install-extension', vsix], { encoding: 'utf8', env, timeout: 60_000 });
+    const inst = spawnSync(process.execPath, [CODE_SERVER_ENTRY, '--extensions-dir', extDir, '--user-data-dir', path.join(tmp, 'ud'), '--install-extension', vsix], {
+      encoding: 'utf8',
+      env,
+      timeout: 60_000,
+    });
     assert.equal(inst.status, 0, `install failed:\n${inst.stdout}\n${inst.stderr}`);
     const installed = fs.readdirSync(extDir).find((d) => d.startsWith('shutdown-trace.shutdown-trace-'));
     assert.ok(installed, `installed folder in ${fs.readdirSync(extDir)}`);
     const root = path.join(extDir, installed);
     const files = walk(root);
     // the walkthrough's pages: every step's media is in the package
-    const walkthroughMedia = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).contributes.walkthroughs as { steps: { media: { markdown?: string } }[] }[]).flatMap((w) => w.steps.map((st) => st.media.markdown).filter((m): m is string => !!m));
+    const walkthroughMedia = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).contributes.walkthroughs as { steps: { media: { markdown?: string } }[] }[]).flatMap((w) =>
+      w.steps.map((st) => st.media.markdown).filter((m): m is string => !!m),
+    );
     assert.ok(walkthroughMedia.length >= 3);
-    for (const f of ['package.json', 'dist/extension.js', 'dist/preload.js', 'dist/cli.js', 'dist/watchdog.js', 'media/webview.js', 'media/webview.css', 'media/activity-bar.svg', ...walkthroughMedia]) assert.ok(files.includes(f), `${f} in the package`);
+    for (const f of ['package.json', 'dist/extension.js', 'dist/preload.js', 'dist/cli.js', 'dist/watchdog.js', 'media/webview.js', 'media/webview.css', 'media/activity-bar.svg', ...walkthroughMedia])
+      assert.ok(files.includes(f), `${f} in the package`);
     const stray = files.filter((f) => /^(src|test|webview|node_modules|bench|\.cache)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
     assert.deepEqual(stray, [], 'no sources, tests, caches or maps in the .vsix');
 
     // The installed CLI works with nothing but the package.
-    const cli = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'run', '--grace', '1s', '--quiet', '--out', path.join(tmp, 't.shutdown-trace.json'), '--', process.execPath, path.join(FIXTURE_WORKSPACE, 'server.js')], { encoding: 'utf8', cwd: tmp, timeout: 30_000 });
+    const cli = spawnSync(
+      process.execPath,
+      [path.join(root, 'dist', 'cli.js'), 'run', '--grace', '1s', '--quiet', '--out', path.join(tmp, 't.shutdown-trace.json'), '--', process.execPath, path.join(FIXTURE_WORKSPACE, 'server.js')],
+      { encoding: 'utf8', cwd: tmp, timeout: 30_000 },
+    );
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stderr, /✖ setInterval 1000 ms {2}at .*server\.js:15:\d+\n {6}fix clearInterval\(\)/);
 

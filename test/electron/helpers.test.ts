@@ -96,7 +96,7 @@ test('parseEnvFile handles quotes, comments and export', () => {
 });
 
 test('settings: bad values fall back to defaults; overrides are checked; plan is built', () => {
-  const s = readSettings((k) => ({ signal: 'SIGINT', gracePeriodMs: -5, delivery: 'everyone', env: { A: 'x', B: 3 } } as Record<string, unknown>)[k]);
+  const s = readSettings((k) => (({ signal: 'SIGINT', gracePeriodMs: -5, delivery: 'everyone', env: { A: 'x', B: 3 } }) as Record<string, unknown>)[k]);
   assert.equal(s.signal, 'SIGINT');
   assert.equal(s.gracePeriodMs, DEFAULTS.gracePeriodMs);
   assert.equal(s.delivery, 'main');
@@ -112,7 +112,7 @@ test('settings: bad values fall back to defaults; overrides are checked; plan is
   assert.deepEqual(sanitizeOverrides([1, 2]).overrides, {});
 });
 
-test('settings: Kubernetes termination (shutdownTrace.k8s.*) → RunOptions.k8s, in the CLI\'s shape', () => {
+test("settings: Kubernetes termination (shutdownTrace.k8s.*) → RunOptions.k8s, in the CLI's shape", () => {
   const cfg: Record<string, unknown> = { 'k8s.enabled': true, 'k8s.terminationGracePeriodSeconds': 3, 'k8s.stopSignal': 'SIGQUIT', 'k8s.preStop': { sleep: 1.5 } };
   const s = readSettings((k) => cfg[k]);
   assert.deepEqual([s.k8sEnabled, s.k8sGraceSeconds, s.k8sStopSignal, s.k8sPreStop], [true, 3, 'SIGQUIT', { sleep: 1.5 }]);
@@ -122,13 +122,16 @@ test('settings: Kubernetes termination (shutdownTrace.k8s.*) → RunOptions.k8s,
   assert.deepEqual(toK8s({ ...DEFAULTS, k8sEnabled: true, k8sPreStop: { exec: 'curl -s localhost:8080/drain' } })!.preStop, { action: 'exec', command: 'curl -s localhost:8080/drain' });
   assert.deepEqual(toK8s({ ...DEFAULTS, k8sEnabled: true, k8sPreStop: { httpGet: ' /drain ' } })!.preStop, { action: 'httpGet', url: '/drain' });
   // Bad values fall back to the defaults.
-  const bad = readSettings((k) => ({ 'k8s.enabled': 'yes', 'k8s.terminationGracePeriodSeconds': 2.5, 'k8s.stopSignal': 'TERM', 'k8s.preStop': { sleep: 5, exec: 'x' } } as Record<string, unknown>)[k]);
+  const bad = readSettings(
+    (k) => (({ 'k8s.enabled': 'yes', 'k8s.terminationGracePeriodSeconds': 2.5, 'k8s.stopSignal': 'TERM', 'k8s.preStop': { sleep: 5, exec: 'x' } }) as Record<string, unknown>)[k],
+  );
   assert.deepEqual([bad.k8sEnabled, bad.k8sGraceSeconds, bad.k8sStopSignal, bad.k8sPreStop], [false, 30, 'SIGTERM', {}]);
   const { overrides, ignored } = sanitizeOverrides({ k8sEnabled: true, k8sGraceSeconds: 0, k8sPreStop: { httpGet: 'drain' } });
   assert.deepEqual(overrides, { k8sEnabled: true });
   assert.deepEqual(ignored, ['k8sGraceSeconds', 'k8sPreStop']);
   // preStop: one handler or none.
-  for (const ok of [{}, { sleep: 0 }, { exec: 'sleep 1' }, { httpGet: '/drain' }, { httpGet: ':8080/drain' }, { httpGet: 'http://127.0.0.1:9/x' }, { sleep: 2, exec: '' }]) assert.ok(isPreStopSetting(ok), JSON.stringify(ok));
+  for (const ok of [{}, { sleep: 0 }, { exec: 'sleep 1' }, { httpGet: '/drain' }, { httpGet: ':8080/drain' }, { httpGet: 'http://127.0.0.1:9/x' }, { sleep: 2, exec: '' }])
+    assert.ok(isPreStopSetting(ok), JSON.stringify(ok));
   for (const no of [null, [], { sleep: -1 }, { sleep: '5' }, { exec: '  ' }, { httpGet: 'drain' }, { sleep: 1, exec: 'x' }, { tcpSocket: 80 }]) assert.ok(!isPreStopSetting(no), JSON.stringify(no));
   // Typed in "Run with options…".
   assert.deepEqual(parsePreStopInput('sleep 5'), { sleep: 5 });
@@ -142,7 +145,7 @@ test('settings: Kubernetes termination (shutdownTrace.k8s.*) → RunOptions.k8s,
   assert.match(describeK8s(toK8s(s)), /^terminationGracePeriodSeconds 3, preStop sleep 1\.5 s, stop signal SIGQUIT to the main process$/);
 });
 
-test('settings: with Kubernetes termination the plan is the kubelet\'s (main process, no second signal, grace in seconds)', () => {
+test("settings: with Kubernetes termination the plan is the kubelet's (main process, no second signal, grace in seconds)", () => {
   const plan = toPlan({ ...DEFAULTS, delivery: 'group', secondSignal: 'SIGINT', gracePeriodMs: 5000 });
   const { plan: p, notes } = k8sSignalPlan(plan, { graceSeconds: 3, stopSignal: 'SIGQUIT' });
   assert.deepEqual(p, { signal: 'SIGQUIT', when: plan.when, graceMs: 3000, delivery: 'main' });
@@ -195,11 +198,17 @@ test('problemsOf: a leak in analysis.leaks is a problem at its site: how long it
   const ps = problemsOf(t, everywhere);
   assert.equal(ps.length, 1);
   const p = ps[0];
-  assert.deepEqual({ file: p.file, line: p.line, col: p.col, kind: p.kind, severity: p.severity, leak: p.leak }, { file: '/app/server.js', line: 13, col: 17, kind: 'leak', severity: 'error', leak: 0 });
+  assert.deepEqual(
+    { file: p.file, line: p.line, col: p.col, kind: p.kind, severity: p.severity, leak: p.leak },
+    { file: '/app/server.js', line: 13, col: 17, kind: 'leak', severity: 'error', leak: 0 },
+  );
   assert.match(p.message, /^Leaked setInterval 1000 ms, alive 3\.2 s: kept the process alive 3 s past SIGTERM; SIGKILLed at the deadline\. Fix: clearInterval\(\) it on shutdown\.$/);
   assert.deepEqual(p.related, [{ file: '/app/server.js', line: 15, col: 9, message: 'the SIGTERM listener that ran' }]);
   // only files the editor owns get one
-  assert.deepEqual(problemsOf(t, (f) => f !== '/app/server.js'), []);
+  assert.deepEqual(
+    problemsOf(t, (f) => f !== '/app/server.js'),
+    [],
+  );
   // the same definition of a leak as the analysis: none listed, none shown
   assert.deepEqual(problemsOf({ ...t, analysis: { ...t.analysis!, leaks: [] } }, everywhere), []);
 });
@@ -211,7 +220,10 @@ test('problemsOf: process.exit() that masked a leak, at the exit call; the leak 
   assert.ok(exit, JSON.stringify(ps));
   assert.equal(exit.line, 8);
   assert.match(exit.message, /^process\.exit\(0\) ended the process over 1 leak \(setInterval 500 ms at exit-over-leak\.js:5:16\): without it it would have kept the process alive until SIGKILL\./);
-  assert.deepEqual(exit.related.map((r) => [r.line, r.message]), [[5, 'leaked setInterval 500 ms']]);
+  assert.deepEqual(
+    exit.related.map((r) => [r.line, r.message]),
+    [[5, 'leaked setInterval 500 ms']],
+  );
   const leak = ps.find((p) => p.kind === 'leak');
   assert.ok(leak && leak.line === 5 && leak.severity === 'warning');
   assert.match(leak.message, /would have kept the process alive until SIGKILL; process\.exit\(\) hid it/);
@@ -224,8 +236,13 @@ test('problemsOf: a listener that threw, at the throw (from the stack), related 
   assert.equal(ps[0].kind, 'listener-threw');
   assert.deepEqual([ps[0].line, ps[0].col], [6, 9]);
   assert.equal(ps[0].message, 'The SIGTERM listener onTerm threw during shutdown: Error: boom in the SIGTERM handler. The process exited with code 1; the cleanup after the error never ran.');
-  assert.deepEqual(ps[0].related.map((r) => [r.line, r.message]), [[5, 'the listener was added here']]);
-  assert.deepEqual(stackFrames('Error: x\n    at onTerm (/app/a.js:6:9)\n    at process.emit (node:events:524:28)\n    at /app/node_modules/lib/i.js:1:2'), [{ fn: 'onTerm', file: '/app/a.js', line: 6, col: 9 }]);
+  assert.deepEqual(
+    ps[0].related.map((r) => [r.line, r.message]),
+    [[5, 'the listener was added here']],
+  );
+  assert.deepEqual(stackFrames('Error: x\n    at onTerm (/app/a.js:6:9)\n    at process.emit (node:events:524:28)\n    at /app/node_modules/lib/i.js:1:2'), [
+    { fn: 'onTerm', file: '/app/a.js', line: 6, col: 9 },
+  ]);
 });
 
 test('resultPhrase and headline: what a CodeLens and the panel say', () => {
@@ -244,7 +261,7 @@ test('findAnchors: signal listeners on process and the phase channel, not commen
     "process.on('SIGTERM', stop);",
     'process . once ( "SIGINT" , stop)',
     "// process.on('SIGTERM', old);",
-    '/* process.on(\'SIGHUP\', x);',
+    "/* process.on('SIGHUP', x);",
     "   process.on('SIGHUP', y); */",
     "emitter.on('SIGTERM', z);",
     "process.on('exit', w);",
@@ -260,7 +277,11 @@ test('findAnchors: signal listeners on process and the phase channel, not commen
 });
 
 test('package.json: the walkthrough, its media, the new settings and an editor-title icon that is not a stop sign', () => {
-  const c = pkg.contributes as unknown as { walkthroughs: { id: string; steps: { media: { markdown?: string } }[] }[]; commands: { command: string; icon?: string }[]; configuration: { properties: Record<string, { default: unknown }> } };
+  const c = pkg.contributes as unknown as {
+    walkthroughs: { id: string; steps: { media: { markdown?: string } }[] }[];
+    commands: { command: string; icon?: string }[];
+    configuration: { properties: Record<string, { default: unknown }> };
+  };
   const w = c.walkthroughs.find((x) => x.id === 'gettingStarted');
   assert.ok(w && w.steps.length >= 3);
   for (const s of w.steps) assert.ok(s.media.markdown && fs.existsSync(path.join(__dirname, '..', '..', s.media.markdown)), `${s.media.markdown} exists`);

@@ -50,7 +50,14 @@ const userData = path.join(tmp, 'user-data');
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
 fs.writeFileSync(
   path.join(userData, 'User', 'settings.json'),
-  JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoUpdate': false, 'git.enabled': false, 'security.workspace.trust.enabled': false, 'remote.autoForwardPorts': false }),
+  JSON.stringify({
+    'workbench.startupEditor': 'none',
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoUpdate': false,
+    'git.enabled': false,
+    'security.workspace.trust.enabled': false,
+    'remote.autoForwardPorts': false,
+  }),
 );
 const results = path.join(tmp, 'results.json');
 const port = await new Promise((resolve, reject) => {
@@ -75,8 +82,22 @@ const logFile = path.join(tmp, 'code-server.log');
 const out = fs.openSync(logFile, 'a');
 const server = spawn(
   process.execPath,
-  [entry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', path.join(tmp, 'extensions'), workspace],
+  [
+    entry,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    path.join(tmp, 'extensions'),
+    workspace,
+  ],
   { cwd: tmp, env, detached: true, stdio: ['ignore', out, out] },
 );
 fs.closeSync(out);

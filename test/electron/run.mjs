@@ -50,7 +50,7 @@ if (!vscodeExecutablePath) {
       process.exit(0);
     }
     say('set SHUTDOWN_TRACE_ALLOW_NO_VSCODE=1 to accept this, or VSCODE_EXECUTABLE to use an installed VS Code.');
-    say('the same suite also runs in code-server\'s extension host: node test/electron/run-in-code-server.mjs');
+    say("the same suite also runs in code-server's extension host: node test/electron/run-in-code-server.mjs");
     process.exit(1);
   }
 }
@@ -75,7 +75,15 @@ try {
     extensionDevelopmentPath: root,
     extensionTestsPath: suite,
     extensionTestsEnv: { SHUTDOWN_TRACE_TEST_RESULTS: process.env.SHUTDOWN_TRACE_TEST_RESULTS },
-    launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes', `--user-data-dir=${userData}`, `--extensions-dir=${path.join(tmp, 'extensions')}`],
+    launchArgs: [
+      workspace,
+      '--disable-extensions',
+      '--disable-workspace-trust',
+      '--skip-welcome',
+      '--skip-release-notes',
+      `--user-data-dir=${userData}`,
+      `--extensions-dir=${path.join(tmp, 'extensions')}`,
+    ],
   });
 } catch (e) {
   say(`VS Code ran but the suite failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -30,7 +30,10 @@ function check(args: string[], command: string[]): Promise<CheckResult> {
   const out = path.join(dir, 'run.shutdown-trace.json');
   const junit = path.join(dir, 'report.junit.xml');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'check', '--out', out, '--junit', junit, '--quiet', '--listen-delay', '100', ...args, '--', ...command], { cwd: FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'check', '--out', out, '--junit', junit, '--quiet', '--listen-delay', '100', ...args, '--', ...command], {
+      cwd: FIXTURES,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -54,7 +57,11 @@ function check(args: string[], command: string[]): Promise<CheckResult> {
   });
 }
 
-const failed = (r: CheckResult) => Object.entries(r.budgets).filter(([, v]) => v === 'fail').map(([k]) => k).sort();
+const failed = (r: CheckResult) =>
+  Object.entries(r.budgets)
+    .filter(([, v]) => v === 'fail')
+    .map(([k]) => k)
+    .sort();
 
 describe('check: the CI gate', { concurrency: 2 }, () => {
   test('a graceful service passes every budget: exit 0, JUnit with 0 failures', async () => {

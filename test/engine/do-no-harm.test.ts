@@ -53,7 +53,11 @@ const cases: Case[] = [
 ];
 
 // npm prints its own notices to stderr that vary with the environment; the service's lines are compared.
-const npmNoise = (s: string) => s.split('\n').filter((l) => !/^npm (warn|notice)/.test(l)).join('\n');
+const npmNoise = (s: string) =>
+  s
+    .split('\n')
+    .filter((l) => !/^npm (warn|notice)/.test(l))
+    .join('\n');
 
 describe('do no harm: plain and traced runs end the same way', { concurrency: 1 }, () => {
   for (const c of cases) {
@@ -94,7 +98,13 @@ describe('do no harm: stdin, the terminal, the permission model', { concurrency:
     assert.equal(traced.stdout, plain.stdout, 'the service read the same input');
     const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
     assert.deepEqual(trace.processes[0].exit, { code: 0, signal: null });
-    assert.equal(trace.output.filter((o) => o.stream === 'stderr').map((o) => o.text + '\n').join(''), plain.stderr);
+    assert.equal(
+      trace.output
+        .filter((o) => o.stream === 'stderr')
+        .map((o) => o.text + '\n')
+        .join(''),
+      plain.stderr,
+    );
   });
 
   for (const c of [

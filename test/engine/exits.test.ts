@@ -45,7 +45,7 @@ describe("every process's end", () => {
 
   test('children a group signal ended: the signal for traced ones; untraced ones ended, status not claimed', async () => {
     const r = await runTraced(node('with-children.js'), { graceMs: 3000, delivery: 'group' });
-    const pids = (/listening pids ([\d ]+)/.exec(r.stdout)![1]).trim().split(' ').map(Number);
+    const pids = /listening pids ([\d ]+)/.exec(r.stdout)![1].trim().split(' ').map(Number);
     const [main, nodeChild, shell] = pids.map((pid) => r.trace.processes.find((p) => p.pid === pid)!);
     assertEnded(r.trace, main, { code: null, signal: 'SIGTERM' });
     assertEnded(r.trace, nodeChild, { code: null, signal: 'SIGTERM' });

@@ -26,8 +26,14 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     assert.ok(finding(r.trace, 'graceful'));
     assert.equal(r.trace.analysis!.leakedHandleCount, 0);
     const phases = r.trace.analysis!.phases.map((p) => p.name);
-    assert.ok(phases.some((n) => /^SIGTERM listener \(graceful-http\.js:6:/.test(n)), `listener phase with its registration site: ${phases}`);
-    assert.ok(phases.some((n) => /^close server 127\.0\.0\.1:\d+$/.test(n)), `server close phase: ${phases}`);
+    assert.ok(
+      phases.some((n) => /^SIGTERM listener \(graceful-http\.js:6:/.test(n)),
+      `listener phase with its registration site: ${phases}`,
+    );
+    assert.ok(
+      phases.some((n) => /^close server 127\.0\.0\.1:\d+$/.test(n)),
+      `server close phase: ${phases}`,
+    );
     assert.equal(r.stdout, 'listening\nshutting down\nclosed\n');
   });
 
@@ -47,8 +53,14 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     // It takes 400 ms from its start, which was ~100 ms before the signal.
     assert.ok(took >= 200 && took < 450, `the in-flight request finished ${took.toFixed(0)} ms after close()`);
     const ends = eventsOf(r.trace, 'conn-end');
-    assert.deepEqual(ends.map((e) => [e.how, e.hadRequest]).sort(), [['destroyed', false], ['server-ended', true]]);
-    assert.ok(ends.every((e) => /^127\.0\.0\.1:\d+$/.test(e.remote)), 'remote addresses recorded');
+    assert.deepEqual(ends.map((e) => [e.how, e.hadRequest]).sort(), [
+      ['destroyed', false],
+      ['server-ended', true],
+    ]);
+    assert.ok(
+      ends.every((e) => /^127\.0\.0\.1:\d+$/.test(e.remote)),
+      'remote addresses recorded',
+    );
     assert.ok(eventsOf(r.trace, 'server-closed')[0].t >= end.t, 'close completed after the drain');
   });
 
@@ -83,8 +95,14 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     const f = finding(r.trace, 'killed-at-deadline');
     assert.deepEqual(leakSites(f), ['leaked-interval.js:5']);
     assert.equal(f!.handles![0].label, 'setInterval 1000 ms');
-    assert.ok(eventsOf(r.trace, 'snapshot').some((s) => s.reason === 'deadline'), 'snapshot taken at the deadline');
-    assert.ok(eventsOf(r.trace, 'snapshot').some((s) => s.reason === 'stalled'), 'snapshot when it should have exited');
+    assert.ok(
+      eventsOf(r.trace, 'snapshot').some((s) => s.reason === 'deadline'),
+      'snapshot taken at the deadline',
+    );
+    assert.ok(
+      eventsOf(r.trace, 'snapshot').some((s) => s.reason === 'stalled'),
+      'snapshot when it should have exited',
+    );
     assert.ok(r.signalToExitMs! >= 1500 && r.signalToExitMs! < 3000, `killed at the 1.5 s grace, took ${r.signalToExitMs}`);
   });
 
@@ -103,7 +121,10 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     const f = finding(r.trace, 'open-connections');
     assert.ok(f, 'open-connections finding');
     assert.match(f.title, /server\.close\(\) never finished/);
-    assert.ok(f.handles!.some((h) => /request in progress/.test(h.label)), 'the streaming connection is in a request');
+    assert.ok(
+      f.handles!.some((h) => /request in progress/.test(h.label)),
+      'the streaming connection is in a request',
+    );
     assert.deepEqual(leakSites(f), ['streaming.js:8']);
     const close = eventsOf(r.trace, 'server-close')[0];
     assert.equal(close.connections, 1);

@@ -79,7 +79,10 @@ export function runTraced(command: string[], plan: Plan = {}, extra: string[] = 
         code: main.exit?.code ?? null,
         signal: main.exit?.signal ?? null,
         stdout,
-        stderr: trace.output.filter((o) => o.stream === 'stderr').map((o) => o.text + '\n').join(''),
+        stderr: trace.output
+          .filter((o) => o.stream === 'stderr')
+          .map((o) => o.text + '\n')
+          .join(''),
         trace,
         tracePath: out,
         signalToExitMs: firstSignal && exit ? exit.t - firstSignal.t : undefined,
@@ -108,11 +111,13 @@ export function runPlain(command: string[], plan: Plan = {}): Promise<Outcome> {
       signalledAt = performance.now();
       send(plan.signal ?? 'SIGTERM');
       if (plan.second) timers.push(setTimeout(() => send(plan.second!), plan.secondAfter ?? 100));
-      timers.push(setTimeout(() => {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {}
-      }, plan.graceMs ?? 1500));
+      timers.push(
+        setTimeout(() => {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {}
+        }, plan.graceMs ?? 1500),
+      );
     };
     child.stdout.on('data', (d) => {
       stdout += d;
@@ -134,13 +139,16 @@ export function runPlain(command: string[], plan: Plan = {}): Promise<Outcome> {
             process.kill(m.pid, 'SIGTERM');
           } catch {}
         }
-        setTimeout(() => {
-          for (const m of sessionMembers(pid)) {
-            try {
-              process.kill(m.pid, 'SIGKILL');
-            } catch {}
-          }
-        }, survivors.length ? 1000 : 0);
+        setTimeout(
+          () => {
+            for (const m of sessionMembers(pid)) {
+              try {
+                process.kill(m.pid, 'SIGKILL');
+              } catch {}
+            }
+          },
+          survivors.length ? 1000 : 0,
+        );
       }, 300);
       const done = () => resolve({ code, signal, stdout, stderr, signalToExitMs: signalledAt !== undefined ? exitedAt - signalledAt : undefined });
       if (child.stdout.readableEnded) done();

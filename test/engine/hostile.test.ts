@@ -65,10 +65,20 @@ describe('malformed events from a process of the session', () => {
       const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
       // 6 events on the socket; a FIFO, a directory, a bad hello and a bad event in the spool folder.
       assert.ok(trace.meta.counters.malformedFrames >= 10, `counted: ${JSON.stringify(trace.meta.counters)}`);
-      assert.ok(!trace.processes.some((p) => p.pid === 999999), 'the spool file\'s hello with wrong types was refused');
+      assert.ok(!trace.processes.some((p) => p.pid === 999999), "the spool file's hello with wrong types was refused");
       assert.equal(trace.meta.counters.droppedEvents, 0, 'a "count" that is not a number never reaches the counter');
-      const reasons = eventsOf(trace, 'collector-rejected').map((e) => e.reason).join('\n');
-      for (const re of [/events\[0\]\.reason is missing/, /count is not a number \(string\)/, /handles\[0\] is not an object \(null\)/, /name is not a string/, /path is not a string/, /childPid is not a number/]) assert.match(reasons, re);
+      const reasons = eventsOf(trace, 'collector-rejected')
+        .map((e) => e.reason)
+        .join('\n');
+      for (const re of [
+        /events\[0\]\.reason is missing/,
+        /count is not a number \(string\)/,
+        /handles\[0\] is not an object \(null\)/,
+        /name is not a string/,
+        /path is not a string/,
+        /childPid is not a number/,
+      ])
+        assert.match(reasons, re);
       assert.equal(pids.length, 3, `the service printed its pids: ${r.stdout}`);
       assert.deepEqual(await gone(pids), [], 'the service and its children are gone');
       // The trace reads back and exports (handles: [null, 5] used to break the Chrome export).
@@ -85,7 +95,10 @@ describe('malformed events from a process of the session', () => {
 describe('a closed stdout', () => {
   test('run … | head -c 100: EPIPE is quiet, the run finishes, the trace is written, nothing is left running', { timeout: 60_000 }, async () => {
     const dir = tmpDir('epipe');
-    for (const [name, redirect] of [['stdout', ''], ['stdout and stderr', '2>&1']] as const) {
+    for (const [name, redirect] of [
+      ['stdout', ''],
+      ['stdout and stderr', '2>&1'],
+    ] as const) {
       const out = path.join(dir, `${name.replace(/ /g, '-')}.shutdown-trace.json`);
       const errFile = path.join(dir, `${name.replace(/ /g, '-')}.stderr`);
       const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -134,7 +147,12 @@ describe('trace paths that never end, and trace files with wrong field types', (
       [huge, /huge\.shutdown-trace\.json is 600 MiB; trace files are read up to 512 MiB/],
     ];
     for (const [file, re] of cases) {
-      for (const args of [['show', file], ['export', file, '--format', 'chrome'], ['export', file, '--format', 'md'], ['view', file, '--for', '1s']]) {
+      for (const args of [
+        ['show', file],
+        ['export', file, '--format', 'chrome'],
+        ['export', file, '--format', 'md'],
+        ['view', file, '--for', '1s'],
+      ]) {
         const t0 = Date.now();
         const r = await cli(args, { timeoutMs: 15_000 });
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -153,7 +171,10 @@ describe('trace paths that never end, and trace files with wrong field types', (
     const folder = path.join(dir, 'run.shutdown-trace.json');
     fs.mkdirSync(folder);
     const tmp = tmpDir('check-fallback');
-    const r = await cli(['check', '--quiet', '--grace', '3s', '--out', folder, '--junit', fifo, '--', process.execPath, 'graceful-http.js'], { env: { ...process.env, TMPDIR: tmp }, timeoutMs: 40_000 });
+    const r = await cli(['check', '--quiet', '--grace', '3s', '--out', folder, '--junit', fifo, '--', process.execPath, 'graceful-http.js'], {
+      env: { ...process.env, TMPDIR: tmp },
+      timeoutMs: 40_000,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(fs.statSync(fifo).isFile(), 'the FIFO was replaced by the report, not written through');
     assert.match(fs.readFileSync(fifo, 'utf8'), /<testsuites/);
@@ -175,7 +196,13 @@ describe('trace paths that never end, and trace files with wrong field types', (
     for (const [name, text, re] of files) {
       const file = path.join(dir, name);
       fs.writeFileSync(file, text);
-      for (const args of [['show', file], ['export', file, '--format', 'json'], ['export', file, '--format', 'chrome'], ['export', file, '--format', 'md'], ['view', file, '--for', '1s']]) {
+      for (const args of [
+        ['show', file],
+        ['export', file, '--format', 'json'],
+        ['export', file, '--format', 'chrome'],
+        ['export', file, '--format', 'md'],
+        ['view', file, '--for', '1s'],
+      ]) {
         const r = await cli(args);
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr.trim(), re, args.join(' '));
@@ -201,19 +228,22 @@ describe('control characters never reach the terminal', () => {
   test('show and export print a hostile trace (file name, verdict, findings, phases, labels, incomplete reason) without them', { timeout: 60_000 }, async () => {
     const dir = tmpDir('controls');
     const file = path.join(dir, `evil\x1b[2J\x9b.shutdown-trace.json`);
-    fs.writeFileSync(file, fixtureTrace((t) => {
-      t.analysis.verdict = `Killed ${EVIL}`;
-      t.analysis.findings[0].title = `title ${EVIL}`;
-      t.analysis.findings[0].detail = `detail ${EVIL}`;
-      t.analysis.findings[1].handles[0].label = `label ${EVIL}`;
-      t.analysis.phases[0].name = `phase ${EVIL}`;
-      t.analysis.phases[0].error = `error ${EVIL}`;
-      t.meta.complete = false;
-      t.meta.incompleteReason = `reason ${EVIL}`;
-      t.meta.cwd = `/home/${EVIL}`;
-      t.processes[0].command = `node ${EVIL}`;
-      t.output.push({ t: 1, pid: 31337, stream: 'stdout', text: `log ${EVIL}` });
-    }));
+    fs.writeFileSync(
+      file,
+      fixtureTrace((t) => {
+        t.analysis.verdict = `Killed ${EVIL}`;
+        t.analysis.findings[0].title = `title ${EVIL}`;
+        t.analysis.findings[0].detail = `detail ${EVIL}`;
+        t.analysis.findings[1].handles[0].label = `label ${EVIL}`;
+        t.analysis.phases[0].name = `phase ${EVIL}`;
+        t.analysis.phases[0].error = `error ${EVIL}`;
+        t.meta.complete = false;
+        t.meta.incompleteReason = `reason ${EVIL}`;
+        t.meta.cwd = `/home/${EVIL}`;
+        t.processes[0].command = `node ${EVIL}`;
+        t.output.push({ t: 1, pid: 31337, stream: 'stdout', text: `log ${EVIL}` });
+      }),
+    );
     const show = await cli(['show', file]);
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /Killed .*FAKE: check passed/, 'the verdict is printed, on one line');
@@ -233,13 +263,16 @@ describe('control characters never reach the terminal', () => {
     assertTerminalSafe('a format error naming the file', b.stderr);
   });
 
-  test('run and check print a service\'s hostile phase name without them', { timeout: 60_000 }, async () => {
+  test("run and check print a service's hostile phase name without them", { timeout: 60_000 }, async () => {
     const dir = tmpDir('controls-run');
     const run = await cli(['run', '--quiet', '--grace', '1500', '--out', path.join(dir, `run\x1b[2J.shutdown-trace.json`), '--', process.execPath, 'hostile-names.js'], { timeoutMs: 40_000 });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /close .*FAKE: check passed/, 'the phase is printed, on one line');
     assertTerminalSafe('run', run.stdout + run.stderr);
-    const check = await cli(['check', '--quiet', '--grace', '1500', '--out', path.join(dir, 'c.shutdown-trace.json'), '--junit', path.join(dir, `j\x1b[2J.xml`), '--', process.execPath, 'hostile-names.js'], { timeoutMs: 40_000 });
+    const check = await cli(
+      ['check', '--quiet', '--grace', '1500', '--out', path.join(dir, 'c.shutdown-trace.json'), '--junit', path.join(dir, `j\x1b[2J.xml`), '--', process.execPath, 'hostile-names.js'],
+      { timeoutMs: 40_000 },
+    );
     assert.equal(check.code, 1, check.stderr);
     assert.match(check.stderr, /Budgets/);
     assertTerminalSafe('check', check.stdout + check.stderr);
@@ -289,7 +322,11 @@ describe('a full disk', { skip: process.getuid?.() !== 0 ? 'needs root to mount 
     assert.equal(trace.analysis!.exitReason, 'graceful');
     assert.ok(trace.output.length > 300);
     assert.deepEqual(entries(), [], 'nothing half-written on the full disk');
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => !f.endsWith('.shutdown-trace.json')), [], 'no temp files or spool left in the temp directory');
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => !f.endsWith('.shutdown-trace.json')),
+      [],
+      'no temp files or spool left in the temp directory',
+    );
   });
 
   test('check --junit on a full filesystem: no 0-byte or half XML file; both reports go to the temp directory, named', { timeout: 60_000 }, async () => {

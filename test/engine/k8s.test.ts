@@ -129,7 +129,10 @@ describe('Kubernetes termination', { concurrency: 1 }, () => {
 
   test('STOPSIGNAL: --stop-signal SIGQUIT is what the main process gets', async () => {
     const r = await runTraced(node('k8s-app.js'), { graceMs: 3000, signal: 'SIGQUIT' }, ['--k8s', '--stop-signal', 'SIGQUIT', '--quiet']);
-    assert.deepEqual(eventsOf(r.trace, 'signal-sent').map((s) => s.signal), ['SIGQUIT']);
+    assert.deepEqual(
+      eventsOf(r.trace, 'signal-sent').map((s) => s.signal),
+      ['SIGQUIT'],
+    );
     assert.ok(r.trace.output.some((o) => o.text === 'got SIGQUIT'));
     assert.equal(eventsOf(r.trace, 'termination-start')[0].stopSignal, 'SIGQUIT');
   });

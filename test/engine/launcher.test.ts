@@ -30,9 +30,17 @@ describe('NODE_OPTIONS injection', () => {
     const prev = process.env.NODE_OPTIONS;
     process.env.NODE_OPTIONS = '--max-old-space-size=96';
     try {
-      const run = await startRun({ command: node('print-node-options.js'), cwd: FIXTURES, preloadPath: preload, plan: { signal: 'SIGTERM', when: { mode: 'listening', delayMs: 50, timeoutMs: 5000 }, graceMs: 2000, delivery: 'main' } });
+      const run = await startRun({
+        command: node('print-node-options.js'),
+        cwd: FIXTURES,
+        preloadPath: preload,
+        plan: { signal: 'SIGTERM', when: { mode: 'listening', delayMs: 50, timeoutMs: 5000 }, graceMs: 2000, delivery: 'main' },
+      });
       const trace = await run.done;
-      assert.ok(trace.output.some((o) => /^heap limit MB: (9[0-9]|1[0-4][0-9])$/.test(o.text)), `user NODE_OPTIONS applied: ${trace.output.map((o) => o.text)}`);
+      assert.ok(
+        trace.output.some((o) => /^heap limit MB: (9[0-9]|1[0-4][0-9])$/.test(o.text)),
+        `user NODE_OPTIONS applied: ${trace.output.map((o) => o.text)}`,
+      );
       assert.ok(trace.processes[0].traced, 'the preload reported from a path with spaces');
       assert.equal(trace.analysis!.exitReason, 'graceful');
     } finally {
@@ -91,7 +99,10 @@ describe('runs that do not go as planned', () => {
     const trace = parseTrace(fs.readFileSync(out, 'utf8'));
     assert.equal(trace.meta.complete, false);
     assert.match(trace.meta.incompleteReason!, /interrupted by the user/);
-    assert.ok(trace.events.some((e) => e.kind === 'listen'), 'what was captured before is kept');
+    assert.ok(
+      trace.events.some((e) => e.kind === 'listen'),
+      'what was captured before is kept',
+    );
     assert.ok(finding(trace, 'incomplete'));
     const pid = trace.meta.mainPid!;
     assert.throws(() => process.kill(pid, 0), 'the service was stopped');
@@ -188,7 +199,10 @@ describe('runs that do not go as planned', () => {
     await attempt({}, []);
     await attempt({ 'x-shutdown-trace-token': 'not-the-token' }, []);
     // The right token (stolen), but from a process outside the run: the hello is refused.
-    await attempt({ 'x-shutdown-trace-token': collector.token }, [JSON.stringify({ type: 'hello', protocol: 1, pid: process.pid, ppid: 1, argv: [], node: '', cwd: '', t: 0, isWorker: false }), '{"type":"events","pid":1,"seq":0,"events":[{"kind":"exit","t":0}]}']);
+    await attempt({ 'x-shutdown-trace-token': collector.token }, [
+      JSON.stringify({ type: 'hello', protocol: 1, pid: process.pid, ppid: 1, argv: [], node: '', cwd: '', t: 0, isWorker: false }),
+      '{"type":"events","pid":1,"seq":0,"events":[{"kind":"exit","t":0}]}',
+    ]);
     await attempt({ 'x-shutdown-trace-token': collector.token }, ['garbage', Buffer.from([0, 1, 2])]);
     run.sendSignal('SIGTERM');
     const t = await run.done;
@@ -202,7 +216,10 @@ describe('runs that do not go as planned', () => {
   });
 
   test('a working directory that does not exist is a LaunchError', async () => {
-    await assert.rejects(startRun({ command: ['node'], cwd: '/no/such/dir', plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 1000, delivery: 'main' } }), (e: unknown) => e instanceof LaunchError && /Working directory does not exist/.test((e as Error).message));
+    await assert.rejects(
+      startRun({ command: ['node'], cwd: '/no/such/dir', plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 1000, delivery: 'main' } }),
+      (e: unknown) => e instanceof LaunchError && /Working directory does not exist/.test((e as Error).message),
+    );
   });
 });
 
@@ -219,7 +236,10 @@ describe('CLI exports', () => {
     assert.equal(chrome.status, 0);
     const ct = JSON.parse(chrome.stdout);
     assert.ok(Array.isArray(ct.traceEvents) && ct.traceEvents.length > 5);
-    assert.ok(ct.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'i' && /SIGTERM/.test(e.name)), 'signal instant');
+    assert.ok(
+      ct.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'i' && /SIGTERM/.test(e.name)),
+      'signal instant',
+    );
     const md = spawnSync(process.execPath, [CLI, 'export', r.tracePath, '--format', 'md'], { encoding: 'utf8' });
     assert.match(md.stdout, /leaked-interval\.js:5:19/);
   });

@@ -18,7 +18,10 @@ import type { Plan } from './helpers';
  * in a burst. Such a run says nothing about the service and is run again (at most twice).
  */
 function stalled(t: Trace): boolean {
-  const starts = eventsOf(t, 'load-request').filter((r) => !r.sse).map((r) => r.t).sort((a, b) => a - b);
+  const starts = eventsOf(t, 'load-request')
+    .filter((r) => !r.sse)
+    .map((r) => r.t)
+    .sort((a, b) => a - b);
   let burst = 0;
   for (let i = 1; i < starts.length; i++) {
     burst = starts[i] - starts[i - 1] < 3 ? burst + 1 : 0;
@@ -59,7 +62,7 @@ function assertAllAccounted(r: TracedOutcome): void {
   assert.equal(byOutcome, summary.sent + summary.streams);
   const req = r.trace.analysis!.requests!;
   assert.equal(req.all.total, summary.sent);
-  assert.equal(req.shutdown.total + req.afterExit + (spans(r.trace).filter((s) => s.end < eventsOf(r.trace, 'signal-sent')[0].t).length), req.all.total, 'before + during + after = all');
+  assert.equal(req.shutdown.total + req.afterExit + spans(r.trace).filter((s) => s.end < eventsOf(r.trace, 'signal-sent')[0].t).length, req.all.total, 'before + during + after = all');
 }
 
 describe('traffic during shutdown', { concurrency: 1 }, () => {
@@ -87,7 +90,11 @@ describe('traffic during shutdown', { concurrency: 1 }, () => {
     // The tail after exit sees refusals only.
     assert.ok(req.afterExit >= 8, `tail: ${req.afterExit}`);
     const exit = eventsOf(r.trace, 'process-exit')[0];
-    assert.ok(spans(r.trace).filter((s) => s.t > exit.t + 5).every((s) => s.outcome === 'refused'));
+    assert.ok(
+      spans(r.trace)
+        .filter((s) => s.t > exit.t + 5)
+        .every((s) => s.outcome === 'refused'),
+    );
     const f = finding(r.trace, 'lost-requests');
     assert.ok(f);
     assert.equal(f.severity, 'error');
@@ -101,7 +108,10 @@ describe('traffic during shutdown', { concurrency: 1 }, () => {
     assert.ok(spans(r.trace).every((s) => s.keepAlive));
     const inflight = inFlightAtSignal(r.trace);
     assert.ok(inflight.length >= 12 && inflight.length <= 16, `in flight ${inflight.length}`);
-    assert.ok(inflight.every((s) => s.outcome === 'reset'), JSON.stringify(inflight.map((s) => [s.outcome, s.error])));
+    assert.ok(
+      inflight.every((s) => s.outcome === 'reset'),
+      JSON.stringify(inflight.map((s) => [s.outcome, s.error])),
+    );
     assert.ok(r.trace.analysis!.requests!.lost >= inflight.length);
   });
 
@@ -113,12 +123,20 @@ describe('traffic during shutdown', { concurrency: 1 }, () => {
       assertAllAccounted(r);
       const inflight = inFlightAtSignal(r.trace);
       assert.ok(inflight.length >= 12 && inflight.length <= 16, `in flight ${inflight.length}`);
-      assert.ok(inflight.every((s) => s.outcome === 'ok' && s.status === 200), JSON.stringify(inflight.map((s) => s.outcome)));
+      assert.ok(
+        inflight.every((s) => s.outcome === 'ok' && s.status === 200),
+        JSON.stringify(inflight.map((s) => s.outcome)),
+      );
       const req = r.trace.analysis!.requests!;
       assert.equal(req.lost, 0);
       const sigT = eventsOf(r.trace, 'signal-sent')[0].t;
       const closeT = eventsOf(r.trace, 'server-close')[0].t;
-      const why = JSON.stringify({ closeAfterSignal: closeT - sigT, failed: spans(r.trace).filter((s) => s.outcome !== 'ok' && s.outcome !== 'refused').map((s) => [s.t - sigT, s.end - sigT, s.outcome, s.error]) });
+      const why = JSON.stringify({
+        closeAfterSignal: closeT - sigT,
+        failed: spans(r.trace)
+          .filter((s) => s.outcome !== 'ok' && s.outcome !== 'refused')
+          .map((s) => [s.t - sigT, s.end - sigT, s.outcome, s.error]),
+      });
       assert.deepEqual([req.shutdown.byOutcome.reset - req.resetAtClose, req.shutdown.byOutcome.timeout, req.shutdown.byOutcome['http-5xx'], req.shutdown.byOutcome['other-error']], [0, 0, 0, 0], why);
       assert.ok(req.shutdown.byOutcome.ok >= inflight.length);
       // New connections after close() are refused while it drains (or reset in the closing
@@ -210,7 +228,10 @@ describe('traffic during shutdown', { concurrency: 1 }, () => {
     assert.equal(ended.trace.analysis!.exitReason, 'graceful');
     const streams = eventsOf(ended.trace, 'load-request').filter((s) => s.sse);
     assert.equal(streams.length, 2);
-    assert.ok(streams.every((s) => s.outcome === 'ok' && s.events! >= 3), JSON.stringify(streams));
+    assert.ok(
+      streams.every((s) => s.outcome === 'ok' && s.events! >= 3),
+      JSON.stringify(streams),
+    );
     assert.deepEqual(ended.trace.analysis!.requests!.streams, { total: 2, endedByServer: 2, cut: 0, other: 0 });
     assert.equal(ended.trace.analysis!.requests!.lost, 0);
     assert.equal(finding(ended.trace, 'open-streams')!.severity, 'info');

@@ -13,7 +13,10 @@ test('held only by a 4 s retry timer: killed at 1.5 s; would have exited about 3
   assert.equal(r.signal, 'SIGKILL');
   // Armed ~100 ms before the signal (the plan signals 100 ms after listening), due 4000 ms after arming.
   assert.ok(a.naturalExitAfterMs! > 3700 && a.naturalExitAfterMs! < 4000, `would exit ${a.naturalExitAfterMs} ms after the signal`);
-  assert.match(a.verdict, /Held only by timers, it would have exited on its own 3(\.\d{1,2})? s after SIGTERM, when the last one fired \(unless one re-arms\): after this 1\.5 s grace period, within the default stop timeout of docker stop \(10 s\), Kubernetes \(30 s\) and systemd \(90 s\)\./);
+  assert.match(
+    a.verdict,
+    /Held only by timers, it would have exited on its own 3(\.\d{1,2})? s after SIGTERM, when the last one fired \(unless one re-arms\): after this 1\.5 s grace period, within the default stop timeout of docker stop \(10 s\), Kubernetes \(30 s\) and systemd \(90 s\)\./,
+  );
 });
 
 test('an interval is never "on its own": no estimate', async () => {

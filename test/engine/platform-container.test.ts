@@ -89,7 +89,10 @@ describe('PID 1 of a real PID namespace', { concurrency: 1 }, () => {
     assert.ok(!t.output.some((o) => o.text === 'got SIGTERM'));
     assert.equal(plat(t, 'pid1-signal')[0].delivered, false, 'dash has no SIGTERM handler');
     assert.match(finding(t, 'pid1-shell')!.title, /^sh -c as PID 1 forwards nothing: SIGTERM never reached/);
-    assert.deepEqual(plat(t, 'container-killed').map((e) => e.pid), [svc.pid]);
+    assert.deepEqual(
+      plat(t, 'container-killed').map((e) => e.pid),
+      [svc.pid],
+    );
     assert.match(t.analysis!.verdict, /^The signal never reached the service/);
     assert.equal(r.signal, 'SIGKILL');
   });
@@ -130,7 +133,10 @@ describe('PID 1 of a real PID namespace', { concurrency: 1 }, () => {
     assert.equal(t.analysis!.platform!.zombies, 3);
     const zs = plat(t, 'zombie').filter((z) => z.reaped === false);
     assert.equal(zs.length, 3);
-    assert.ok(zs.every((z) => z.ppid === t.meta.mainPid), 're-parented to PID 1');
+    assert.ok(
+      zs.every((z) => z.ppid === t.meta.mainPid),
+      're-parented to PID 1',
+    );
     const f = finding(t, 'zombies')!;
     assert.match(f.title, /^3 zombie processes/);
     assert.equal((f.detail.match(/at zombie-child\.js:4:\d+/g) ?? []).length, 3, f.detail);
@@ -151,7 +157,10 @@ describe('PID 1 of a real PID namespace', { concurrency: 1 }, () => {
     const svc = proc(t, /pid1-graceful\.js$/)!;
     assert.equal(arrived(t, svc.pid), false);
     assert.match(finding(t, 'pid1-npm')!.title, /^npm as PID 1: SIGTERM never reached/);
-    assert.ok(plat(t, 'container-killed').some((e) => e.pid === svc.pid), JSON.stringify([eventsOf(t, 'platform'), t.processes]));
+    assert.ok(
+      plat(t, 'container-killed').some((e) => e.pid === svc.pid),
+      JSON.stringify([eventsOf(t, 'platform'), t.processes]),
+    );
   });
 });
 
@@ -177,7 +186,10 @@ describe('PID 1 emulated (no namespaces: SHUTDOWN_TRACE_NO_NAMESPACES=1)', { con
     assert.equal(t.meta.platformMode!.pid1!.mode, 'emulated');
     assert.equal(r.signal, 'SIGTERM', 'died by it here');
     assert.equal(t.analysis!.k8s!.fate, 'killed');
-    assert.match(t.analysis!.verdict, /^A real pod would have been killed at 2 s \(emulated PID 1: SIGTERM would have been ignored\)\. As PID 1 of a container this process would have ignored SIGTERM/);
+    assert.match(
+      t.analysis!.verdict,
+      /^A real pod would have been killed at 2 s \(emulated PID 1: SIGTERM would have been ignored\)\. As PID 1 of a container this process would have ignored SIGTERM/,
+    );
   });
 });
 
@@ -188,7 +200,10 @@ test('a user that is not root: PID 1 in a PID namespace inside a user namespace 
   fs.chmodSync(dir, 0o777);
   const out = path.join(dir, 'run.shutdown-trace.json');
   await new Promise<void>((resolve, reject) => {
-    const c = spawn('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'run', '--container', '--grace', '1s', '--quiet', '--out', out, '--', process.execPath, 'pid1-no-handler.js'], { cwd: DIR, stdio: 'ignore' });
+    const c = spawn('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'run', '--container', '--grace', '1s', '--quiet', '--out', out, '--', process.execPath, 'pid1-no-handler.js'], {
+      cwd: DIR,
+      stdio: 'ignore',
+    });
     c.on('error', reject);
     c.on('exit', () => resolve());
   });

@@ -33,7 +33,10 @@ describe('docker stop', { concurrency: 1 }, () => {
     assert.deepEqual(t.meta.platformMode!.docker, { stopSignal: 'SIGTERM', stopTimeoutSeconds: 10, init: false });
     assert.equal(t.meta.platformMode!.pid1!.mode, 'namespace');
     const sent = eventsOf(t, 'signal-sent');
-    assert.deepEqual(sent.map((s) => [s.signal, s.target, s.delivery]), [['SIGTERM', t.meta.mainPid, 'main']]);
+    assert.deepEqual(
+      sent.map((s) => [s.signal, s.target, s.delivery]),
+      [['SIGTERM', t.meta.mainPid, 'main']],
+    );
     const kill = eventsOf(t, 'kill-sent')[0];
     assert.ok(Math.abs(kill.t - sent[0].t - 10_000) < 150, `SIGKILL ${kill.t - sent[0].t} ms after SIGTERM`);
     assert.equal(t.analysis!.exitReason, 'killed-at-deadline');
@@ -42,7 +45,10 @@ describe('docker stop', { concurrency: 1 }, () => {
   test('STOPSIGNAL: --stop-signal SIGQUIT reaches PID 1, which handles it', async () => {
     const t = await cli(['--docker', '--stop-signal', 'SIGQUIT', '--stop-timeout', '3'], node('sigquit.js'));
     assert.equal(t.meta.platformMode!.docker!.stopSignal, 'SIGQUIT');
-    assert.deepEqual(eventsOf(t, 'signal-sent').map((s) => s.signal), ['SIGQUIT']);
+    assert.deepEqual(
+      eventsOf(t, 'signal-sent').map((s) => s.signal),
+      ['SIGQUIT'],
+    );
     assert.ok(t.output.some((o) => o.text === 'got SIGQUIT'));
     assert.equal(t.analysis!.exitReason, 'graceful');
   });
@@ -74,7 +80,10 @@ describe('signals that must not stop the service', { concurrency: 1 }, () => {
   test('--signal SIGHUP --expect survive: a reload under load loses no request; the stop follows', async () => {
     const r = await runTraced(node('reload.js'), { signal: 'SIGHUP', graceMs: 2000, cwd: DIR }, ['--quiet', '--expect', 'survive', '--load', '--rate', '50']);
     const t = r.trace;
-    assert.deepEqual(eventsOf(t, 'signal-sent').map((s) => s.signal), ['SIGHUP', 'SIGTERM']);
+    assert.deepEqual(
+      eventsOf(t, 'signal-sent').map((s) => s.signal),
+      ['SIGHUP', 'SIGTERM'],
+    );
     assert.ok(t.output.some((o) => o.text === 'reloaded'));
     const f = finding(t, 'survive')!;
     assert.equal(f.severity, 'info');

@@ -34,7 +34,10 @@ describe('endpoint lag', { concurrency: 1 }, () => {
     assert.ok(m, finding(t, 'endpoint-lag')!.title);
     assert.equal(Number(m[1]), a.requests!.lost);
     assert.equal(finding(t, 'endpoint-lag')!.severity, 'error');
-    assert.deepEqual(a.platform!.requestsByPhase!.map((p) => p.phase), ['preStop', 'drain', 'after SIGKILL']);
+    assert.deepEqual(
+      a.platform!.requestsByPhase!.map((p) => p.phase),
+      ['preStop', 'drain', 'after SIGKILL'],
+    );
     assert.match(a.verdict, new RegExp(`^A real pod would have stopped gracefully .*; ${a.requests!.lost} requests lost;`));
     assert.match(finding(t, 'endpoint-lag')!.detail, /A preStop sleep of at least the lag \(--prestop-sleep 1s/);
   });
@@ -55,7 +58,10 @@ describe('endpoint lag', { concurrency: 1 }, () => {
     const r = await k8s(['--prestop-sleep', '1s']);
     const t = r.trace;
     const points = plat(t, 'snapshot-point');
-    assert.deepEqual(points.map((p) => p.label), ['preStop start', 'preStop end']);
+    assert.deepEqual(
+      points.map((p) => p.label),
+      ['preStop start', 'preStop end'],
+    );
     const ps = eventsOf(t, 'prestop-start')[0];
     const pe = eventsOf(t, 'prestop-end')[0];
     const snaps = eventsOf(t, 'snapshot').filter((s) => s.reason === 'manual' && s.pid === t.meta.mainPid);

@@ -77,7 +77,10 @@ describe('systemd stop', { concurrency: 1 }, () => {
     const t = r.trace;
     const w = worker(t);
     assert.equal(plat(t, 'unit-signal').length, 0);
-    assert.deepEqual(eventsOf(t, 'orphan').map((o) => o.pid), [w.pid]);
+    assert.deepEqual(
+      eventsOf(t, 'orphan').map((o) => o.pid),
+      [w.pid],
+    );
     assert.match(finding(t, 'systemd-stop')!.title, /^KillMode=process left 1 process running/);
     assert.equal(finding(t, 'systemd-stop')!.severity, 'error');
   });
@@ -115,7 +118,10 @@ describe('Type=notify', { concurrency: 1 }, () => {
   test('without EXTEND_TIMEOUT_USEC the same drain is killed at TimeoutStopSec=1s; a unit that never sent READY=1 is a finding', async () => {
     const r = await unit(['--type', 'notify'], 'notify-app.js', { NO_EXTEND: '1', NO_READY: '1' }, '1');
     const t = r.trace;
-    assert.deepEqual(plat(t, 'notify').map((n) => n.message), ['STOPPING=1']);
+    assert.deepEqual(
+      plat(t, 'notify').map((n) => n.message),
+      ['STOPPING=1'],
+    );
     const sent = eventsOf(t, 'signal-sent')[0];
     const kill = eventsOf(t, 'kill-sent')[0];
     assert.ok(kill && Math.abs(kill.t - sent.t - 1000) < 150);

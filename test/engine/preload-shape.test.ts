@@ -18,7 +18,11 @@ describe('the preload is invisible to what programs inspect', { concurrency: 2 }
   test('wrapped functions show the original source, name and length', () => {
     const plain = spawnSync(process.execPath, ['shape.js'], { cwd: FIXTURES, encoding: 'utf8' });
     // The preload active but without a collector to reach: every patch installed, nothing sent.
-    const traced = spawnSync(process.execPath, ['shape.js'], { cwd: FIXTURES, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${PRELOAD}`, SHUTDOWN_TRACE_PORT: '9', SHUTDOWN_TRACE_TOKEN: 'x' } });
+    const traced = spawnSync(process.execPath, ['shape.js'], {
+      cwd: FIXTURES,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--require ${PRELOAD}`, SHUTDOWN_TRACE_PORT: '9', SHUTDOWN_TRACE_TOKEN: 'x' },
+    });
     assert.equal(plain.status, 0, plain.stderr);
     assert.equal(traced.status, 0, traced.stderr);
     const lines = (s: string) => s.trim().split('\n');
@@ -40,7 +44,10 @@ describe('a signal the tool did not send', () => {
   test('a SIGTERM sent by hand under --when never is the shutdown: graceful, measured, not "before any signal"', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-hand-'));
     const out = path.join(dir, 't.json');
-    const cli = spawn(process.execPath, [CLI, 'run', '--when', 'never', '--grace', '2s', '--out', out, '--', process.execPath, 'graceful-http.js'], { cwd: FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [CLI, 'run', '--when', 'never', '--grace', '2s', '--out', out, '--', process.execPath, 'graceful-http.js'], {
+      cwd: FIXTURES,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     cli.stdout.on('data', (d) => (stdout += d));
     await new Promise<void>((resolve, reject) => {

@@ -15,13 +15,7 @@ import * as path from 'node:path';
 import { CLI, FIXTURES } from './helpers';
 import type { Trace } from '../../src/shared/trace';
 
-const PLANTED = [
-  'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0',
-  'PLANTED-apikey-7q3x',
-  'user:Pw@',
-  'sig=abc',
-];
+const PLANTED = ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0', 'PLANTED-apikey-7q3x', 'user:Pw@', 'sig=abc'];
 
 function cli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -41,11 +35,13 @@ function cli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null;
 
 const get = (url: string) =>
   new Promise<string>((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 
 /** The token the service printed (its echoed stdout: the service's own output, passed through byte for byte). */
@@ -68,10 +64,19 @@ test('planted secrets reach no output: run (and --json), show, check, JUnit, jso
   // The trace keeps what the service did (so the outputs below had the secrets to leak)...
   const raw = fs.readFileSync(out, 'utf8');
   const trace = JSON.parse(raw) as Trace;
-  assert.ok(trace.output.some((o) => o.text.includes(PLANTED[0])), 'the log line is recorded');
-  assert.ok(trace.events.some((e) => e.kind === 'request-start' && e.path.includes(PLANTED[1])), 'the request path is recorded');
+  assert.ok(
+    trace.output.some((o) => o.text.includes(PLANTED[0])),
+    'the log line is recorded',
+  );
+  assert.ok(
+    trace.events.some((e) => e.kind === 'request-start' && e.path.includes(PLANTED[1])),
+    'the request path is recorded',
+  );
   assert.ok(raw.includes(PLANTED[2]), 'the child argv is in a handle label');
-  assert.ok(trace.events.some((e) => e.kind === 'phase-start' && e.name.includes(PLANTED[3])), 'the phase is recorded');
+  assert.ok(
+    trace.events.some((e) => e.kind === 'phase-start' && e.name.includes(PLANTED[3])),
+    'the phase is recorded',
+  );
   // ...but never the run's own token, which the tool put into the service's environment.
   assertClean('the trace file', raw, [token!]);
   assert.ok(trace.output.some((o) => o.text === 'env SHUTDOWN_TRACE_TOKEN=«redacted»'));

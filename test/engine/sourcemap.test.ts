@@ -16,7 +16,11 @@ import type { HandleInfo } from '../../src/shared/wire';
 
 const SRC = path.join(FIXTURES, 'sourcemapped', 'src');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-const LEAK_LINE = fs.readFileSync(path.join(SRC, 'cache.ts'), 'utf8').split('\n').findIndex((l) => l.includes('// LEAK')) + 1;
+const LEAK_LINE =
+  fs
+    .readFileSync(path.join(SRC, 'cache.ts'), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes('// LEAK')) + 1;
 
 let dir: string;
 
@@ -24,7 +28,29 @@ before(async () => {
   // A project as users have it: src/ beside the tsc output in dist/.
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-sourcemapped-'));
   fs.cpSync(SRC, path.join(dir, 'src'), { recursive: true });
-  await promisify(execFile)(process.execPath, [TSC, '--outDir', 'dist', '--rootDir', 'src', '--sourceMap', '--target', 'es2022', '--module', 'commonjs', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), 'src/server.ts'], { cwd: dir });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      TSC,
+      '--outDir',
+      'dist',
+      '--rootDir',
+      'src',
+      '--sourceMap',
+      '--target',
+      'es2022',
+      '--module',
+      'commonjs',
+      '--strict',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--typeRoots',
+      path.join(ROOT, 'node_modules', '@types'),
+      'src/server.ts',
+    ],
+    { cwd: dir },
+  );
 });
 
 after(() => {
@@ -41,7 +67,11 @@ function leakedInterval(r: TracedOutcome): HandleInfo {
 
 describe('compiled TypeScript with .map files', { concurrency: 2 }, () => {
   test('node dist/server.js: the leak at src/cache.ts, mapped by the launcher, the compiled line kept', async () => {
-    const compiled = fs.readFileSync(path.join(dir, 'dist', 'cache.js'), 'utf8').split('\n').findIndex((l) => l.includes('// LEAK')) + 1;
+    const compiled =
+      fs
+        .readFileSync(path.join(dir, 'dist', 'cache.js'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('// LEAK')) + 1;
     assert.notEqual(compiled, LEAK_LINE, 'tsc moved the line, so mapping is needed');
     const r = await runTraced(node('dist/server.js'), { cwd: dir });
     assert.equal(r.trace.analysis!.exitReason, 'killed-at-deadline');
@@ -51,7 +81,10 @@ describe('compiled TypeScript with .map files', { concurrency: 2 }, () => {
     assert.equal(frame.generated?.line, compiled);
     // The listener's site too, so the phase is named after the .ts line.
     const phases = r.trace.analysis!.phases.map((p) => p.name);
-    assert.ok(phases.some((n) => /^SIGTERM listener \(src\/server\.ts:12:\d+\)$/.test(n)), `listener phase at its .ts line: ${phases}`);
+    assert.ok(
+      phases.some((n) => /^SIGTERM listener \(src\/server\.ts:12:\d+\)$/.test(n)),
+      `listener phase at its .ts line: ${phases}`,
+    );
     const listen = eventsOf(r.trace, 'listen')[0];
     assert.equal(formatFrame(listen.site!.frames[listen.site!.user], dir).replace(/:\d+$/, ''), 'src/server.ts:10');
     // The verdict names the .ts line as well.

@@ -51,16 +51,20 @@ function runAsPlatform(file: string, env: NodeJS.ProcessEnv, o: { graceMs?: numb
       stdout += d;
       if (o.signal !== false && !signalled && /listening/.test(stdout)) {
         signalled = true;
-        timers.push(setTimeout(() => {
-          try {
-            process.kill(child.pid!, 'SIGTERM');
-          } catch {}
-          timers.push(setTimeout(() => {
+        timers.push(
+          setTimeout(() => {
             try {
-              process.kill(-child.pid!, 'SIGKILL');
+              process.kill(child.pid!, 'SIGTERM');
             } catch {}
-          }, o.graceMs ?? 1500));
-        }, 100));
+            timers.push(
+              setTimeout(() => {
+                try {
+                  process.kill(-child.pid!, 'SIGKILL');
+                } catch {}
+              }, o.graceMs ?? 1500),
+            );
+          }, 100),
+        );
       }
     });
     child.stderr.on('data', (d) => (stderr += d));
@@ -108,9 +112,15 @@ function facts(t: Trace) {
   return {
     exitReason: a.exitReason,
     exit: a.serviceExit,
-    phases: a.phases.filter((p) => !p.id.startsWith('shutdown-')).map((p) => `${norm(p.name)}${p.error ? ` ✖ ${p.error}` : ''}${p.end === undefined ? ' (unfinished)' : ''}`).sort(),
+    phases: a.phases
+      .filter((p) => !p.id.startsWith('shutdown-'))
+      .map((p) => `${norm(p.name)}${p.error ? ` ✖ ${p.error}` : ''}${p.end === undefined ? ' (unfinished)' : ''}`)
+      .sort(),
     leaks: (a.leaks ?? []).map((l) => `${l.title} at ${l.site ? `${path.basename(l.site.file)}:${l.site.line}:${l.site.col}` : '?'}`).sort(),
-    findings: a.findings.map((f) => f.code).filter((c) => c !== 'slowest-phase').sort(),
+    findings: a.findings
+      .map((f) => f.code)
+      .filter((c) => c !== 'slowest-phase')
+      .sort(),
   };
 }
 
@@ -138,16 +148,23 @@ describe('the preload without the launcher', () => {
     assert.deepEqual(facts(collected), facts(launcher.trace));
     assert.equal(facts(collected).exitReason, 'graceful');
     assert.match(collected.analysis!.verdict, /came from outside Shutdown Trace/);
-    assert.ok(collected.events.some((e) => e.kind === 'note' && /not known are who sent the signal/.test(e.text)), 'the trace says what it cannot know');
+    assert.ok(
+      collected.events.some((e) => e.kind === 'note' && /not known are who sent the signal/.test(e.text)),
+      'the trace says what it cannot know',
+    );
   });
 
-  test('killed by SIGKILL at the deadline: the spool survives; with --grace it is the launcher\'s killed-at-deadline, same leak', async () => {
+  test("killed by SIGKILL at the deadline: the spool survives; with --grace it is the launcher's killed-at-deadline, same leak", async () => {
     const fixture = path.join(FIXTURES, 'leaked-interval.js');
     const r = await runAsPlatform(fixture, podEnv(dir), { graceMs: 1500 });
     assert.equal(r.signal, 'SIGKILL');
     const spool = fs.readdirSync(dir).find((f) => f.includes(`-${r.pid}-`))!;
     assert.ok(spool.endsWith(SPOOL_SUFFIX), `a SIGKILLed process leaves its spool: ${spool}`);
-    const lines = fs.readFileSync(path.join(dir, spool), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(dir, spool), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines[0].type, 'spool');
     assert.deepEqual(lines[0].counters, { dropped: 0, ioErrors: 0 });
     assert.ok(!lines.some((l) => l.type === 'end'), 'no end record: it was killed');
@@ -177,7 +194,10 @@ describe('the preload without the launcher', () => {
       const launcher = await runTraced(node(name), { graceMs: 1500 });
       assert.deepEqual(facts(collected), facts(launcher.trace), name);
       assert.equal(collected.analysis!.exitReason, 'crashed', name);
-      assert.ok(collected.events.some((e) => e.kind === 'error'), `${name}: the error is recorded`);
+      assert.ok(
+        collected.events.some((e) => e.kind === 'error'),
+        `${name}: the error is recorded`,
+      );
     }
   });
 
@@ -199,7 +219,10 @@ describe('the preload without the launcher', () => {
     const flood = tmpDir('flood');
     // 6,000 servers opened and closed before any signal: about 9 MB of events, over the 4 MiB kept before a shutdown.
     const src = path.join(flood, 'churn.js');
-    fs.writeFileSync(src, "const net = require('net');\nlet n = 0;\nfunction next() {\n  if (n++ >= 6000) return console.log('done');\n  const s = net.createServer();\n  s.listen(0, '127.0.0.1', () => s.close(next));\n}\nnext();\n");
+    fs.writeFileSync(
+      src,
+      "const net = require('net');\nlet n = 0;\nfunction next() {\n  if (n++ >= 6000) return console.log('done');\n  const s = net.createServer();\n  s.listen(0, '127.0.0.1', () => s.close(next));\n}\nnext();\n",
+    );
     const spools = path.join(flood, 'spools');
     const plain = await runAsPlatform(src, podEnv(undefined), { signal: false });
     const r = await runAsPlatform(src, podEnv(spools), { signal: false });
@@ -273,7 +296,11 @@ describe('a full, read-only or missing directory never changes the service', { s
           const header = JSON.parse(fs.readFileSync(path.join(d, file!), 'utf8').split('\n')[0]);
           assert.ok(header.counters.dropped > 0 && header.counters.ioErrors > 0, `${name}: ${JSON.stringify(header.counters)}`);
         }
-        if (what.startsWith('a missing')) assert.ok(fs.readdirSync(d).some((f) => f.includes(`-${r.pid}-`)), `${name}: the directory was made and used`);
+        if (what.startsWith('a missing'))
+          assert.ok(
+            fs.readdirSync(d).some((f) => f.includes(`-${r.pid}-`)),
+            `${name}: the directory was made and used`,
+          );
         if (d === full) for (const f of fs.readdirSync(full)) if (f !== 'filler') fs.rmSync(path.join(full, f));
       }
     });
@@ -326,7 +353,17 @@ describe('exports: OTLP to a receiver, OpenMetrics to promtool', () => {
 
   type Attr = { key: string; value: Record<string, unknown> };
   const attrs = (list: Attr[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, Object.values(a.value)[0]]));
-  interface Span { traceId: string; spanId: string; parentSpanId?: string; name: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes: Record<string, unknown>; events: { name: string; timeUnixNano: string; attributes: Record<string, unknown> }[]; status?: { code?: number | string } }
+  interface Span {
+    traceId: string;
+    spanId: string;
+    parentSpanId?: string;
+    name: string;
+    startTimeUnixNano: string;
+    endTimeUnixNano: string;
+    attributes: Record<string, unknown>;
+    events: { name: string; timeUnixNano: string; attributes: Record<string, unknown> }[];
+    status?: { code?: number | string };
+  }
   /** Spans with their resource's attributes, from a decoded request as a plain object (ids hex, times as strings). */
   function spansOf(req: { resourceSpans?: { resource?: { attributes?: Attr[] }; scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] }): { resource: Record<string, unknown>; span: Span }[] {
     const out: { resource: Record<string, unknown>; span: Span }[] = [];
@@ -334,7 +371,14 @@ describe('exports: OTLP to a receiver, OpenMetrics to promtool', () => {
       const resource = attrs(rs.resource?.attributes);
       for (const ss of rs.scopeSpans ?? []) {
         for (const s of ss.spans ?? []) {
-          out.push({ resource, span: { ...(s as unknown as Span), attributes: attrs(s.attributes as Attr[]), events: ((s.events as { name: string; timeUnixNano: string; attributes: Attr[] }[]) ?? []).map((e) => ({ ...e, attributes: attrs(e.attributes) })) } });
+          out.push({
+            resource,
+            span: {
+              ...(s as unknown as Span),
+              attributes: attrs(s.attributes as Attr[]),
+              events: ((s.events as { name: string; timeUnixNano: string; attributes: Attr[] }[]) ?? []).map((e) => ({ ...e, attributes: attrs(e.attributes) })),
+            },
+          });
         }
       }
     }
@@ -360,7 +404,10 @@ describe('exports: OTLP to a receiver, OpenMetrics to promtool', () => {
         if (s === roots[0]) continue;
         assert.ok(ids.has(hex(s.span.parentSpanId)), `${s.span.name}: its parent is a span of the same trace`);
         assert.ok(ns(s.span.endTimeUnixNano) >= ns(s.span.startTimeUnixNano), `${s.span.name}: ends after it starts`);
-        assert.ok(ns(s.span.startTimeUnixNano) >= ns(rootSpan.startTimeUnixNano) - 1_000_000n && ns(s.span.endTimeUnixNano) <= ns(rootSpan.endTimeUnixNano) + 1_000_000n, `${s.span.name} lies within the shutdown`);
+        assert.ok(
+          ns(s.span.startTimeUnixNano) >= ns(rootSpan.startTimeUnixNano) - 1_000_000n && ns(s.span.endTimeUnixNano) <= ns(rootSpan.endTimeUnixNano) + 1_000_000n,
+          `${s.span.name} lies within the shutdown`,
+        );
       }
       byPid.set(Number(rootSpan.attributes['process.pid']), list);
     }
@@ -414,7 +461,15 @@ describe('exports: OTLP to a receiver, OpenMetrics to promtool', () => {
       assert.equal(rx.got[0].path, '/v1/traces');
       assert.equal(rx.got[0].contentType, 'application/x-protobuf');
       const req = Request.toObject(Request.decode(rx.got[0].body), { longs: String, bytes: String, defaults: false });
-      const spans = spansOf(req as never).map((s) => ({ ...s, span: { ...s.span, traceId: Buffer.from(String(s.span.traceId), 'base64').toString('hex'), spanId: Buffer.from(String(s.span.spanId), 'base64').toString('hex'), parentSpanId: s.span.parentSpanId ? Buffer.from(String(s.span.parentSpanId), 'base64').toString('hex') : undefined } }));
+      const spans = spansOf(req as never).map((s) => ({
+        ...s,
+        span: {
+          ...s.span,
+          traceId: Buffer.from(String(s.span.traceId), 'base64').toString('hex'),
+          spanId: Buffer.from(String(s.span.spanId), 'base64').toString('hex'),
+          parentSpanId: s.span.parentSpanId ? Buffer.from(String(s.span.parentSpanId), 'base64').toString('hex') : undefined,
+        },
+      }));
       checkShutdowns(spans);
     } finally {
       await rx.close();
@@ -424,7 +479,12 @@ describe('exports: OTLP to a receiver, OpenMetrics to promtool', () => {
   test('the OTEL_EXPORTER_OTLP_* variables: endpoint, headers and http/json', async () => {
     const rx = await receiver();
     try {
-      const r = await cli(['collect', dir, '--grace', '1.5s', '--otlp'], { ...podEnv(undefined), OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-scope-orgid=team-a', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+      const r = await cli(['collect', dir, '--grace', '1.5s', '--otlp'], {
+        ...podEnv(undefined),
+        OTEL_EXPORTER_OTLP_ENDPOINT: rx.url,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-scope-orgid=team-a',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      });
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.equal(rx.got.length, 1);
       assert.equal(rx.got[0].path, '/v1/traces');
@@ -443,7 +503,10 @@ describe('exports: OTLP to a receiver, OpenMetrics to promtool', () => {
   test('export --format otlp writes the OTLP/JSON body of one trace; a wrong protocol is one clear line', async () => {
     const files = fs.readdirSync(dir).filter((f) => f.endsWith(`.collected${TRACE_SUFFIX}`));
     assert.ok(files.length >= 2, `collected traces: ${files}`);
-    const file = path.join(dir, files.find((f) => f.includes(`-${killed.pid}-`))!);
+    const file = path.join(
+      dir,
+      files.find((f) => f.includes(`-${killed.pid}-`))!,
+    );
     const r = await cli(['export', file, '--format', 'otlp']);
     assert.equal(r.code, 0, r.stderr);
     const body = JSON.parse(r.stdout);
@@ -455,27 +518,34 @@ describe('exports: OTLP to a receiver, OpenMetrics to promtool', () => {
     assert.match(bad.stderr, /grpc is not supported/);
   });
 
-  test('export --format openmetrics passes promtool check metrics, with the shutdown figures', { skip: spawnSync('promtool', ['--version']).error && !process.env.CI ? 'promtool not installed (apt-get install prometheus)' : false }, async () => {
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(`.collected${TRACE_SUFFIX}`)).map((f) => path.join(dir, f));
-    for (const file of files) {
-      const r = await cli(['export', file, '--format', 'openmetrics']);
-      assert.equal(r.code, 0, r.stderr);
-      const check = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
-      assert.equal(check.error, undefined, 'promtool runs');
-      assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}\n${r.stdout}`);
-      assert.match(r.stdout, /# EOF\n$/);
-      const pid = file.includes(`-${killed.pid}-`) ? killed.pid : graceful.pid;
-      const labels = `service="api",host="${os.hostname()}",namespace="shop",pod="api-7d9f-x2k",pid="${pid}"`;
-      if (pid === killed.pid) {
-        assert.match(r.stdout, new RegExp(`^shutdown_trace_exit_reason\\{${labels},reason="killed-at-deadline"\\} 1$`, 'm'));
-        assert.match(r.stdout, new RegExp(`^shutdown_trace_leaked_handles\\{${labels},kind="interval"\\} 1$`, 'm'));
-        assert.match(r.stdout, new RegExp(`^shutdown_trace_duration_seconds\\{${labels}\\} 1\\.[4-9]`, 'm'));
-      } else {
-        assert.match(r.stdout, new RegExp(`^shutdown_trace_exit_reason\\{${labels},reason="graceful"\\} 1$`, 'm'));
-        assert.match(r.stdout, new RegExp(`^shutdown_trace_exit_code\\{${labels}\\} 0$`, 'm'));
-        assert.match(r.stdout, new RegExp(`^shutdown_trace_requests_lost\\{${labels},view="server"\\} 0$`, 'm'));
-        assert.match(r.stdout, /^shutdown_trace_phase_duration_seconds\{.*phase="SIGTERM listener \(graceful-http\.js:6:9\)",phase_pid="\d+"\} [\d.]+$/m);
+  test(
+    'export --format openmetrics passes promtool check metrics, with the shutdown figures',
+    { skip: spawnSync('promtool', ['--version']).error && !process.env.CI ? 'promtool not installed (apt-get install prometheus)' : false },
+    async () => {
+      const files = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(`.collected${TRACE_SUFFIX}`))
+        .map((f) => path.join(dir, f));
+      for (const file of files) {
+        const r = await cli(['export', file, '--format', 'openmetrics']);
+        assert.equal(r.code, 0, r.stderr);
+        const check = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
+        assert.equal(check.error, undefined, 'promtool runs');
+        assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}\n${r.stdout}`);
+        assert.match(r.stdout, /# EOF\n$/);
+        const pid = file.includes(`-${killed.pid}-`) ? killed.pid : graceful.pid;
+        const labels = `service="api",host="${os.hostname()}",namespace="shop",pod="api-7d9f-x2k",pid="${pid}"`;
+        if (pid === killed.pid) {
+          assert.match(r.stdout, new RegExp(`^shutdown_trace_exit_reason\\{${labels},reason="killed-at-deadline"\\} 1$`, 'm'));
+          assert.match(r.stdout, new RegExp(`^shutdown_trace_leaked_handles\\{${labels},kind="interval"\\} 1$`, 'm'));
+          assert.match(r.stdout, new RegExp(`^shutdown_trace_duration_seconds\\{${labels}\\} 1\\.[4-9]`, 'm'));
+        } else {
+          assert.match(r.stdout, new RegExp(`^shutdown_trace_exit_reason\\{${labels},reason="graceful"\\} 1$`, 'm'));
+          assert.match(r.stdout, new RegExp(`^shutdown_trace_exit_code\\{${labels}\\} 0$`, 'm'));
+          assert.match(r.stdout, new RegExp(`^shutdown_trace_requests_lost\\{${labels},view="server"\\} 0$`, 'm'));
+          assert.match(r.stdout, /^shutdown_trace_phase_duration_seconds\{.*phase="SIGTERM listener \(graceful-http\.js:6:9\)",phase_pid="\d+"\} [\d.]+$/m);
+        }
       }
-    }
-  });
+    },
+  );
 });

@@ -63,7 +63,10 @@ describe('do no harm under stress', { concurrency: 1 }, () => {
     const withSite = long.find((h) => h.site);
     assert.ok(withSite && /^\d+ × setTimeout 600000 ms$/.test(withSite.label), 'a collapsed entry with its site');
     assert.equal(withSite.site!.frames[withSite.site!.user].line, 13);
-    assert.ok(long.some((h) => h.details?.siteSampled === false && /creation sites not sampled/.test(h.label)), 'the unsampled rest is said so');
+    assert.ok(
+      long.some((h) => h.details?.siteSampled === false && /creation sites not sampled/.test(h.label)),
+      'the unsampled rest is said so',
+    );
     const conns = snap.handles.find((h) => h.details?.accepted && Number(h.details.count) === 3000);
     assert.ok(conns, 'the 3,000 accepted connections collapsed into one entry');
     assert.ok(snap.handles.length < 50, `${snap.handles.length} entries`);
@@ -76,7 +79,11 @@ describe('do no harm under stress', { concurrency: 1 }, () => {
     const traced = await runTraced(node('throw-sync-handler.js'));
     assert.equal(plain.code, 1);
     assert.equal(traced.code, 1);
-    const firstLines = (s: string) => s.split('\n').filter((l) => !/^\s+at /.test(l)).join('\n');
+    const firstLines = (s: string) =>
+      s
+        .split('\n')
+        .filter((l) => !/^\s+at /.test(l))
+        .join('\n');
     assert.equal(firstLines(traced.stderr), firstLines(plain.stderr), 'the error message and source excerpt are unchanged');
     const f = finding(traced.trace, 'shutdown-error');
     assert.ok(f);
@@ -94,7 +101,12 @@ describe('do no harm under stress', { concurrency: 1 }, () => {
     const plainCode = await new Promise<number | null>((r) => plainChild.on('exit', r));
     // Traced, through the launcher's own sendSignal.
     const tracedCount = tmp('traced-count');
-    const run = await startRun({ command: node('signal-burst.js'), cwd: FIXTURES, env: { BURST_COUNT_FILE: tracedCount }, plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 10_000, delivery: 'main' } });
+    const run = await startRun({
+      command: node('signal-burst.js'),
+      cwd: FIXTURES,
+      env: { BURST_COUNT_FILE: tracedCount },
+      plan: { signal: 'SIGTERM', when: { mode: 'never' }, graceMs: 10_000, delivery: 'main' },
+    });
     const until = Date.now() + 5000;
     while (!run.trace.events.some((e) => e.kind === 'listen') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     for (let i = 0; i < BURST; i++) run.sendSignal(MIXED[i % 3]);
@@ -102,7 +114,10 @@ describe('do no harm under stress', { concurrency: 1 }, () => {
     assert.equal(plainCode, 0);
     assert.equal(t.processes[0].exit?.code, 0);
     assert.equal(plainOut, 'listening\nburst over\n');
-    assert.deepEqual(t.output.map((o) => o.text), ['listening', 'burst over']);
+    assert.deepEqual(
+      t.output.map((o) => o.text),
+      ['listening', 'burst over'],
+    );
     assert.equal(eventsOf(t, 'signal-sent').length, BURST, 'every signal sent is recorded');
     const seen = Number(fs.readFileSync(tracedCount, 'utf8'));
     const arrivals = eventsOf(t, 'signal').length;

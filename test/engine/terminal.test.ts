@@ -22,7 +22,10 @@ describe('stdin', () => {
     assert.equal(traced.stdout, plain.stdout, 'the service read the same input and printed the same');
     const trace = readTrace(out);
     assert.deepEqual(trace.processes[0].exit, { code: 0, signal: null });
-    assert.ok(trace.output.some((o) => o.stream === 'stdout' && o.text === 'read "hello input\\nsecond line\\n"'), 'the output is recorded');
+    assert.ok(
+      trace.output.some((o) => o.stream === 'stdout' && o.text === 'read "hello input\\nsecond line\\n"'),
+      'the output is recorded',
+    );
   });
 });
 
@@ -43,7 +46,10 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     assert.deepEqual(service(plain), ['tty stdin=true stdout=true stderr=true', 'to stderr', 'typed line', 'read "typed line\\n"'], 'plain run, the reference');
     assert.deepEqual(service(traced), service(plain), 'traced: the same terminal behaviour and the same screen');
     // After the run the terminal is in the modes it had before (the tool's pty used raw mode).
-    const after = traced.replace(/\r\n/g, '\n').split('\n').filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    const after = traced
+      .replace(/\r\n/g, '\n')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
     assert.equal(after.length, 2, `stty -g before and after: ${JSON.stringify(traced)}`);
     assert.equal(after[0], after[1], 'terminal modes restored');
     const trace = readTrace(out);
@@ -60,9 +66,13 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     await pty.waitFor(/to stderr/);
     pty.type('for the shell\r');
     await pty.done;
-    const modes = pty.screen().replace(/\r/g, '').split('\n').filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    const modes = pty
+      .screen()
+      .replace(/\r/g, '')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
     assert.equal(modes.length, 3, pty.screen());
-    assert.equal(new Set(modes).size, 1, 'the terminal stayed in the shell\'s modes throughout');
+    assert.equal(new Set(modes).size, 1, "the terminal stayed in the shell's modes throughout");
     const trace = readTrace(out);
     assert.ok(trace.output.some((o) => o.text === 'tty stdin=true stdout=true stderr=true'));
     assert.ok(!trace.output.some((o) => /^read /.test(o.text)), 'the service did not read what was typed for the shell');
@@ -73,7 +83,10 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     const pty = inPty(cliRun(['--when', 'never', '--out', out], node('-e', 'console.log(process.stdout.isTTY ? "\\x1b[32mgreen\\x1b[39m" : "plain")')));
     await pty.done;
     assert.ok(pty.screen().includes('\x1b[32mgreen\x1b[39m'), 'the colours went to the terminal');
-    assert.deepEqual(readTrace(out).output.map((o) => o.text), ['green']);
+    assert.deepEqual(
+      readTrace(out).output.map((o) => o.text),
+      ['green'],
+    );
   });
 
   test('Ctrl+C typed in the terminal ends the run as before: trace kept and marked incomplete, nothing left running', async () => {
@@ -98,7 +111,11 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     pty.type('\x1c');
     await pty.done;
     assert.equal(pidsAlive(pids).length, 0, `left running: ${pidsAlive(pids)}`);
-    const modes = pty.screen().replace(/\r/g, '').split('\n').filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    const modes = pty
+      .screen()
+      .replace(/\r/g, '')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
     assert.equal(modes.length, 2, pty.screen());
     assert.equal(modes[0], modes[1], 'terminal modes restored after the tool died');
     const trace = readTrace(out);
@@ -123,7 +140,10 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     assert.ok(await until(() => fs.existsSync(out), 5000), 'trace written');
     const trace = readTrace(out);
     const sent = trace.events.filter((e) => e.kind === 'signal-sent');
-    assert.deepEqual(sent.map((e) => e.kind === 'signal-sent' && [e.signal, e.delivery]), [['SIGHUP', 'group']]);
+    assert.deepEqual(
+      sent.map((e) => e.kind === 'signal-sent' && [e.signal, e.delivery]),
+      [['SIGHUP', 'group']],
+    );
     assert.deepEqual(trace.processes.find((p) => p.isMain)!.exit, { code: null, signal: 'SIGHUP' });
     assert.ok(trace.events.some((e) => e.kind === 'note' && /terminal was closed/.test(e.text)));
   });

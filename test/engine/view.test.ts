@@ -14,11 +14,13 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 
 function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -140,7 +142,10 @@ test('view answers only its own page: DNS rebinding, cross-origin posts and requ
       await request(v.url + 'message', { method: 'POST', headers: { ...own, 'sec-fetch-site': 'cross-site' }, body: msg }),
       await request(v.url + 'message', { method: 'POST', headers: { ...own, host: 'evil.example' }, body: msg }),
     ];
-    assert.deepEqual(refused.map((r) => r.status), [403, 403, 403, 415, 403, 403, 421]);
+    assert.deepEqual(
+      refused.map((r) => r.status),
+      [403, 403, 403, 415, 403, 403, 421],
+    );
     await new Promise((r) => setTimeout(r, 200));
     assert.doesNotMatch(v.out(), /pwned|INJECTED/, 'nothing refused was printed');
     // The page's own post is accepted; what it carries is printed on one line, without control characters.

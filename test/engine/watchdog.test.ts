@@ -29,7 +29,7 @@ async function killCliMidRun(out: string) {
   // The CLI's stderr closes when the watchdog, which shares it, is done too.
   const closed = new Promise<void>((r) => cli.on('close', () => r()));
   assert.ok(await until(() => /listening pids \d+ \d+ \d+\ntick\ntick/.test(stdout), 10_000), stdout);
-  const pids = (/listening pids ([\d ]+)/.exec(stdout)![1]).split(' ').map(Number);
+  const pids = /listening pids ([\d ]+)/.exec(stdout)![1].split(' ').map(Number);
   const spool = spoolOf(pids[0]);
   assert.ok(spool && fs.existsSync(spool), 'the run has a spool directory');
   const killedAt = Date.now();
@@ -53,7 +53,10 @@ describe('kill -9 on the CLI', () => {
     // What the live run had seen survived: output, processes, the preload's events.
     assert.ok(trace.output.some((o) => /^listening pids/.test(o.text)));
     assert.ok(trace.output.filter((o) => o.text === 'tick').length >= 2);
-    assert.ok(trace.events.some((e) => e.kind === 'listen'), 'preload events from before the kill');
+    assert.ok(
+      trace.events.some((e) => e.kind === 'listen'),
+      'preload events from before the kill',
+    );
     for (const pid of r.pids) {
       const p = trace.processes.find((x) => x.pid === pid);
       assert.ok(p && p.end !== undefined, `pid ${pid} has its end`);
@@ -110,7 +113,7 @@ describe('kill -9 on the CLI', () => {
     child.stdout.on('data', (d) => (stdout += d));
     const closed = new Promise<void>((r) => child.on('close', () => r()));
     assert.ok(await until(() => /listening pids \d+ \d+ \d+/.test(stdout), 15_000), stdout);
-    const pids = (/listening pids ([\d ]+)/.exec(stdout)![1]).trim().split(' ').map(Number);
+    const pids = /listening pids ([\d ]+)/.exec(stdout)![1].trim().split(' ').map(Number);
     child.kill('SIGKILL');
     await closed;
     assert.ok(await until(() => pidsAlive(pids).length === 0 && fs.existsSync(out), 5000), `left running: ${pidsAlive(pids)}`);

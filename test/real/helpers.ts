@@ -67,7 +67,9 @@ export function explain(t: Trace, cwd = APP): string {
   } else {
     lines.push(`analysis.leaks (${a.leaks.length}):`);
     for (const l of a.leaks) {
-      lines.push(`  pid ${l.pid} "${l.title}" owner=${l.owner ? `${l.owner.name} (via ${l.owner.via}${l.owner.path ? ` .${l.owner.path}` : ''})` : '-'} site=${frameSite(l.site, cwd)} user=${l.inUserCode} fix=${JSON.stringify(l.fix)} handles=[${l.handles.map((h) => `${h.type} "${h.label}"`).join(', ')}] count=${l.count}`);
+      lines.push(
+        `  pid ${l.pid} "${l.title}" owner=${l.owner ? `${l.owner.name} (via ${l.owner.via}${l.owner.path ? ` .${l.owner.path}` : ''})` : '-'} site=${frameSite(l.site, cwd)} user=${l.inUserCode} fix=${JSON.stringify(l.fix)} handles=[${l.handles.map((h) => `${h.type} "${h.label}"`).join(', ')}] count=${l.count}`,
+      );
     }
   }
   return lines.join('\n');
@@ -122,7 +124,10 @@ export function expectLeaks(r: TracedOutcome, expected: ExpectedLeak[], cwd = AP
     }
     assert.match(l.fix ?? '', e.fix, msg(`fix of the leak at ${where}`));
     assert.ok(l.count >= 1 && l.handles.length >= 1, msg(`the leak at ${where} holds its handles`));
-    assert.ok(l.handles.every((h) => h.ref), msg(`only handles that keep the loop alive are leaks (${where})`));
+    assert.ok(
+      l.handles.every((h) => h.ref),
+      msg(`only handles that keep the loop alive are leaks (${where})`),
+    );
   }
   return leaks;
 }
@@ -162,7 +167,11 @@ export function expectGraceful(r: TracedOutcome, servicePid?: number): void {
   assert.deepEqual(t.analysis!.leaks ?? [], [], `no leaks\n${explain(t)}`);
   assert.equal(t.analysis!.leakedHandleCount, 0, `no leaked handles counted\n${explain(t)}`);
   const flagged = t.analysis!.findings.filter((f) => ['killed-at-deadline', 'leaked-handles', 'masked-leak', 'stalled', 'open-connections', 'orphans'].includes(f.code));
-  assert.deepEqual(flagged.map((f) => f.title), [], `no leak findings\n${explain(t)}`);
+  assert.deepEqual(
+    flagged.map((f) => f.title),
+    [],
+    `no leak findings\n${explain(t)}`,
+  );
 }
 
 /** The service a runner started is the one the verdict is about; the runners are marked. */

@@ -34,8 +34,13 @@ describe('network libraries', { concurrency: 2 }, () => {
     const r = await trace(node('app-grpc.js'));
     expectExit(r, 'killed-at-deadline', KILLED);
     assert.equal(r.trace.analysis!.servicePid, r.trace.meta.mainPid, explain(r.trace));
-    const [leak] = expectLeaks(r, [{ site: [at('app-grpc.js', 'new grpc.Server()'), at('app-grpc.js', 'server.bindAsync(')], owner: /^@grpc\/grpc-js Server\b/, fix: /\b(tryShutdown|forceShutdown)\(\)/ }]);
-    assert.ok(leak.handles.some((h) => h.type === 'server'), `its HTTP/2 listener\n${explain(r.trace)}`);
+    const [leak] = expectLeaks(r, [
+      { site: [at('app-grpc.js', 'new grpc.Server()'), at('app-grpc.js', 'server.bindAsync(')], owner: /^@grpc\/grpc-js Server\b/, fix: /\b(tryShutdown|forceShutdown)\(\)/ },
+    ]);
+    assert.ok(
+      leak.handles.some((h) => h.type === 'server'),
+      `its HTTP/2 listener\n${explain(r.trace)}`,
+    );
     expectVerdictNames(r.trace);
   });
 

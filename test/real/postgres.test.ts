@@ -17,7 +17,10 @@ describe('postgres libraries', { concurrency: 2 }, () => {
     expectExit(r, 'killed-at-deadline', KILLED);
     assert.equal(r.trace.analysis!.servicePid, r.trace.meta.mainPid, explain(r.trace));
     const [leak] = expectLeaks(r, [{ site: [at('app-pg-pool.js', 'new Pool('), at('app-pg-pool.js', "pool.query('SELECT 1')")], owner: /^pg(-pool)? \w*Pool\b/, fix: /\bend\(\)/ }]);
-    assert.ok(leak.handles.some((h) => h.type === 'socket'), `the idle client's connection is the pool's\n${explain(r.trace)}`);
+    assert.ok(
+      leak.handles.some((h) => h.type === 'socket'),
+      `the idle client's connection is the pool's\n${explain(r.trace)}`,
+    );
     expectVerdictNames(r.trace);
   });
 
@@ -44,7 +47,10 @@ describe('postgres libraries', { concurrency: 2 }, () => {
     const r = await trace(node('app-knex.js'));
     expectExit(r, 'killed-at-deadline', KILLED);
     const [leak] = expectLeaks(r, [{ site: [at('app-knex.js', 'knex({'), at('app-knex.js', "db.raw('select 1')")], owner: /^knex \w+/, fix: /\bdestroy\(\)/ }]);
-    assert.ok(leak.handles.some((h) => h.type === 'socket'), `the pooled pg connection belongs to knex\n${explain(r.trace)}`);
+    assert.ok(
+      leak.handles.some((h) => h.type === 'socket'),
+      `the pooled pg connection belongs to knex\n${explain(r.trace)}`,
+    );
     expectVerdictNames(r.trace);
   });
 

@@ -19,7 +19,10 @@ describe('redis libraries', { concurrency: 2 }, () => {
     assert.equal(r.trace.analysis!.servicePid, r.trace.meta.mainPid, explain(r.trace));
     const site = at('app-ioredis.js', 'new Redis(');
     const [leak] = expectLeaks(r, [{ site, owner: /^ioredis Redis\b/, fix: /\bquit\(\)/ }]);
-    assert.ok(leak.handles.some((h) => h.type === 'socket'), `the Redis connection is among its handles\n${explain(r.trace)}`);
+    assert.ok(
+      leak.handles.some((h) => h.type === 'socket'),
+      `the Redis connection is among its handles\n${explain(r.trace)}`,
+    );
     expectVerdictNames(r.trace);
   });
 
@@ -34,7 +37,10 @@ describe('redis libraries', { concurrency: 2 }, () => {
     expectExit(r, 'killed-at-deadline', KILLED);
     const site = [at('app-redis.js', 'createClient('), at('app-redis.js', 'client.connect()')];
     const [leak] = expectLeaks(r, [{ site, owner: /^(redis|@redis\/client) \w*Client\b/, fix: /\b(close|quit|destroy)\(\)/ }]);
-    assert.ok(leak.handles.some((h) => h.type === 'socket'), explain(r.trace));
+    assert.ok(
+      leak.handles.some((h) => h.type === 'socket'),
+      explain(r.trace),
+    );
     expectVerdictNames(r.trace);
   });
 
@@ -80,7 +86,10 @@ describe('redis libraries', { concurrency: 2 }, () => {
     assert.equal(proc(t, mainPid)?.role ?? 'service', 'service', `the primary is not a runner\n${explain(t)}`);
     const site = at('app-cluster.js', 'new Redis(');
     // The primary waiting for its workers is not a leak of its own: no "child process" entries.
-    expectLeaks(r, workers.map((pid) => ({ site, pid, owner: /^ioredis Redis\b/, fix: /\bquit\(\)/ })));
+    expectLeaks(
+      r,
+      workers.map((pid) => ({ site, pid, owner: /^ioredis Redis\b/, fix: /\bquit\(\)/ })),
+    );
     expectVerdictNames(t);
   });
 });

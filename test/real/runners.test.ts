@@ -76,7 +76,7 @@ describe('runners', { concurrency: 2 }, () => {
     assert.deepEqual(t.analysis!.leaks ?? [], [], `no leaks for a service that never got the signal\n${explain(t)}`);
   });
 
-  test('npx tsx service.ts, signal to the group: the service (tsx\'s child) exits 0; npx, sh and tsx are runners', async () => {
+  test("npx tsx service.ts, signal to the group: the service (tsx's child) exits 0; npx, sh and tsx are runners", async () => {
     const r = await trace(['npx', 'tsx', 'service.ts'], { delivery: 'group' });
     const t = r.trace;
     const svc = servicePidOf(t);

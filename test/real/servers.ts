@@ -45,10 +45,11 @@ export async function startRedis(): Promise<Started> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-redis-'));
   const port = await freePort();
   const pidfile = path.join(dir, 'redis.pid');
-  execFileSync('redis-server', [
-    '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no',
-    '--daemonize', 'yes', '--pidfile', pidfile, '--dir', dir, '--logfile', path.join(dir, 'redis.log'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--pidfile', pidfile, '--dir', dir, '--logfile', path.join(dir, 'redis.log')],
+    { stdio: 'ignore' },
+  );
   let pid = 0;
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -80,7 +81,12 @@ export async function startRedis(): Promise<Started> {
 
 function pgBin(): string {
   const base = '/usr/lib/postgresql';
-  const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => fs.existsSync(path.join(base, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = fs.existsSync(base)
+    ? fs
+        .readdirSync(base)
+        .filter((v) => fs.existsSync(path.join(base, v, 'bin', 'pg_ctl')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (!versions.length) throw new Error(`no PostgreSQL server binaries under ${base} (apt-get install postgresql)`);
   return path.join(base, versions[0], 'bin');
 }

@@ -16,7 +16,12 @@ export function withPreload(nodeOptions: string | undefined, preload: string): s
 
 /** dist/preload.js: beside the bundle that runs (dist/cli.js, dist/extension.js), or built in the checkout (sources run with tsx). */
 export function defaultPreloadPath(): string {
-  const candidates = [path.join(__dirname, 'preload.js'), path.join(__dirname, '..', '..', '..', 'dist', 'preload.js'), path.join(__dirname, '..', '..', 'dist', 'preload.js'), path.join(__dirname, '..', 'dist', 'preload.js')];
+  const candidates = [
+    path.join(__dirname, 'preload.js'),
+    path.join(__dirname, '..', '..', '..', 'dist', 'preload.js'),
+    path.join(__dirname, '..', '..', 'dist', 'preload.js'),
+    path.join(__dirname, '..', 'dist', 'preload.js'),
+  ];
   for (const c of candidates) if (fs.existsSync(c)) return c;
   throw new LaunchError(`The Shutdown Trace preload was not found (looked in ${candidates.join(', ')}). Run "npm run build" first.`);
 }

@@ -33,7 +33,10 @@ export class KubeletTermination {
   started = false;
   private running: RunningHook | undefined;
 
-  constructor(private readonly k: K8sPlan, private readonly host: TerminationHost) {}
+  constructor(
+    private readonly k: K8sPlan,
+    private readonly host: TerminationHost,
+  ) {}
 
   /** The preStop hook while it runs. */
   get hook(): RunningHook | undefined {

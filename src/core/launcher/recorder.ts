@@ -60,7 +60,11 @@ export class Recorder {
   /** Files output lines under the pid that wrote them (processes sharing the main pipes report their writes). */
   private readonly outputs: OutputAttribution;
 
-  constructor(private readonly t0: number, readonly trace: Trace, private readonly hooks: RecorderHooks) {
+  constructor(
+    private readonly t0: number,
+    readonly trace: Trace,
+    private readonly hooks: RecorderHooks,
+  ) {
     this.updates = new LiveUpdates(() => this.now());
     this.outputs = new OutputAttribution(() => hooks.mainPid());
   }

@@ -82,7 +82,11 @@ export class Run implements RunHandle {
   private readonly platform: Platform;
 
   /** t0: a rebuilt run (the watchdog's) keeps the dead launcher's clock. */
-  constructor(private readonly opts: RunOptions, private readonly cwd: string, t0?: number) {
+  constructor(
+    private readonly opts: RunOptions,
+    private readonly cwd: string,
+    t0?: number,
+  ) {
     this.t0 = t0 ?? monoMs();
     this.rec = new Recorder(this.t0, newTrace(opts, cwd), {
       mainPid: () => this.mainPid,
@@ -95,7 +99,18 @@ export class Run implements RunHandle {
     this.trace = this.rec.trace;
     this.procs = this.rec.procs;
     this.done = new Promise((r) => (this.resolveDone = r));
-    this.platform = new Platform(opts.platform, opts.command, { now: () => this.now(), event: (e) => this.addLauncher(e), proc: (p) => void this.upsertProc(p), processes: () => this.trace.processes, events: () => this.trace.events, meta: () => this.trace.meta, snapshot: () => void this.snapshotAndWait('manual'), mainPid: () => this.mainPid, stopNewRequests: () => this.traffic?.stopNewRequests(), loadTail: (ms) => this.traffic?.extendTail(ms) });
+    this.platform = new Platform(opts.platform, opts.command, {
+      now: () => this.now(),
+      event: (e) => this.addLauncher(e),
+      proc: (p) => void this.upsertProc(p),
+      processes: () => this.trace.processes,
+      events: () => this.trace.events,
+      meta: () => this.trace.meta,
+      snapshot: () => void this.snapshotAndWait('manual'),
+      mainPid: () => this.mainPid,
+      stopNewRequests: () => this.traffic?.stopNewRequests(),
+      loadTail: (ms) => this.traffic?.extendTail(ms),
+    });
     if (opts.load) {
       this.trace.meta.load = { ...opts.load };
       this.traffic = new Traffic(opts.load, { now: () => this.now(), event: (e) => this.addLauncher(e), started: (url) => (this.trace.meta.load = { ...this.trace.meta.load!, url }) });
@@ -379,7 +394,12 @@ export class Run implements RunHandle {
     if (asked.length === 0) return;
     const until = monoMs() + DEADLINE_SNAPSHOT_WAIT_MS;
     while (monoMs() < until) {
-      const answered = new Set(this.trace.events.slice(before).filter((e) => e.kind === 'snapshot' && e.reason === reason).map((e) => e.pid));
+      const answered = new Set(
+        this.trace.events
+          .slice(before)
+          .filter((e) => e.kind === 'snapshot' && e.reason === reason)
+          .map((e) => e.pid),
+      );
       if (asked.every((p) => answered.has(p))) return;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -453,7 +473,13 @@ export class Run implements RunHandle {
   }
 
   private stopOrphans(survivors: ProcEntry[]): Promise<void> {
-    return stopOrphans(survivors, { now: () => this.now(), event: (e) => this.addLauncher(e), deliver: (pid, signal) => this.deliver(pid, signal), known: (pid) => this.procs.get(pid), ended: (pid) => void this.upsertProc({ pid, end: this.now() }) });
+    return stopOrphans(survivors, {
+      now: () => this.now(),
+      event: (e) => this.addLauncher(e),
+      deliver: (pid, signal) => this.deliver(pid, signal),
+      known: (pid) => this.procs.get(pid),
+      ended: (pid) => void this.upsertProc({ pid, end: this.now() }),
+    });
   }
 
   stop(reason: string): Promise<Trace> {
@@ -461,7 +487,13 @@ export class Run implements RunHandle {
       this.incompleteReason = reason;
       this.addLauncher({ kind: 'note', t: this.now(), text: `Run stopped: ${reason}` });
       if (!this.mainExited) this.killTree();
-      else for (const m of runMembers(this.mainPid, this.procs.keys())) { try { process.kill(m.pid, 'SIGKILL'); } catch {} this.deliver(m.pid, 'SIGKILL'); }
+      else
+        for (const m of runMembers(this.mainPid, this.procs.keys())) {
+          try {
+            process.kill(m.pid, 'SIGKILL');
+          } catch {}
+          this.deliver(m.pid, 'SIGKILL');
+        }
       // Give the process a moment to be reaped and spools to land.
       return new Promise((r) => setTimeout(r, 100)).then(() => this.finish());
     }
@@ -528,7 +560,12 @@ export class Run implements RunHandle {
       try {
         if (r.type === 'meta') meta = r.meta as Trace['meta'];
         else if (r.type === 'hello') this.onHello(validateHello(r.hello));
-        else if (r.type === 'events' && typeof r.seq === 'number' && Number.isSafeInteger(r.pid)) this.onPreloadEvents(r.pid as number, r.seq, validEvents(r.events, () => this.trace.meta.counters.malformedFrames++));
+        else if (r.type === 'events' && typeof r.seq === 'number' && Number.isSafeInteger(r.pid))
+          this.onPreloadEvents(
+            r.pid as number,
+            r.seq,
+            validEvents(r.events, () => this.trace.meta.counters.malformedFrames++),
+          );
         else if (r.type === 'launcher') this.push(r.event as TraceEvent);
         else if (r.type === 'out' && this.trace.output.length < MAX_OUTPUT_LINES) this.trace.output.push(r.line as OutputLine);
         else if (r.type === 'proc') this.upsertProc(r.proc as ProcessInfo);
@@ -544,7 +581,11 @@ export class Run implements RunHandle {
     this.mergeSpools();
     const t = this.now();
     const names = rescue.stopped.map((s) => `pid ${s.pid} by ${s.signal}`);
-    this.addLauncher({ kind: 'note', t, text: `The tool's process (pid ${rescue.launcherPid}) ended before the run did. Its watchdog ${names.length ? `stopped what was still running (${names.join(', ')})` : 'found nothing of the service still running'} and saved what had been captured.` });
+    this.addLauncher({
+      kind: 'note',
+      t,
+      text: `The tool's process (pid ${rescue.launcherPid}) ended before the run did. Its watchdog ${names.length ? `stopped what was still running (${names.join(', ')})` : 'found nothing of the service still running'} and saved what had been captured.`,
+    });
     for (const s of rescue.stopped) {
       if (!this.procs.has(s.pid)) this.upsertProc({ pid: s.pid, ppid: s.ppid, command: redactArgv(s.command.split(' ')).join(' ') });
       this.deliver(s.pid, s.signal);

@@ -33,7 +33,12 @@ export function mergeSpools(spoolDir: string, r: SpoolReader): void {
       try {
         const m = JSON.parse(line);
         if (m.type === 'hello' && r.wantsHello(m.pid)) r.hello(validateHello(m));
-        else if (m.type === 'events' && typeof m.seq === 'number' && Number.isSafeInteger(m.pid) && m.pid > 0) r.events(m.pid, m.seq, validEvents(m.events, () => r.malformed()));
+        else if (m.type === 'events' && typeof m.seq === 'number' && Number.isSafeInteger(m.pid) && m.pid > 0)
+          r.events(
+            m.pid,
+            m.seq,
+            validEvents(m.events, () => r.malformed()),
+          );
       } catch {
         r.malformed();
       }

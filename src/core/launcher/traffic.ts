@@ -18,7 +18,10 @@ export class Traffic {
   private readonly load: LoadGenerator;
   private failed = false;
 
-  constructor(cfg: LoadConfig, private readonly host: TrafficHost) {
+  constructor(
+    cfg: LoadConfig,
+    private readonly host: TrafficHost,
+  ) {
     this.load = new LoadGenerator(cfg, { now: () => host.now(), onSpan: (span) => host.event({ kind: 'load-request', ...span }) });
   }
 

@@ -16,7 +16,6 @@ import type { Controller } from '../../../src/extension/controller';
 import type { TracesFolderView } from '../../../src/extension/tracesView';
 import { WORST_FIRST } from '../../../src/core/collect-dir';
 
-
 const EXT_ID = 'shutdown-trace.shutdown-trace';
 const CONTRACT_COMMANDS: Record<string, string> = {
   'shutdownTrace.runFile': 'Run with shutdown trace',
@@ -98,7 +97,10 @@ test('runFile traces a graceful shutdown', async () => {
   assert.ok(kinds(trace).has('listen'), 'the preload saw the server listen');
   assert.deepEqual(mainExit(trace), { code: 0, signal: null });
   assert.equal(trace.analysis?.exitReason, 'graceful');
-  assert.ok(trace.output.some((l) => l.text.includes('shutting down on SIGTERM')), 'output was captured');
+  assert.ok(
+    trace.output.some((l) => l.text.includes('shutting down on SIGTERM')),
+    'output was captured',
+  );
 });
 
 test('the run was saved and becomes the last trace', async () => {
@@ -139,7 +141,13 @@ test('results in the editor: the leak is a diagnostic at its line; Show in timel
   const ours = () => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Shutdown Trace');
   await waitFor('the leak diagnostic', () => ours().length > 0);
   const [d] = ours();
-  assert.equal(ours().length, 1, ours().map((x) => x.message).join(' | '));
+  assert.equal(
+    ours().length,
+    1,
+    ours()
+      .map((x) => x.message)
+      .join(' | '),
+  );
   assert.equal(d.range.start.line, 4, 'line 5 (0-based 4)');
   assert.equal(d.severity, vscode.DiagnosticSeverity.Error);
   assert.match(d.message, /^Leaked setInterval 1000 ms, alive [\d.]+ s: kept the process alive 3(\.\d)? s past SIGTERM; SIGKILLed at the deadline\. Fix: clearInterval\(\) it on shutdown\.$/);
@@ -148,12 +156,19 @@ test('results in the editor: the leak is a diagnostic at its line; Show in timel
   const before = controller.timelineView?.stats.posted.reveal ?? 0;
   await cmd('shutdownTrace.showInTimeline', { trace: controller.currentSession?.tracePath, leak: 0 });
   await waitFor('the timeline to be asked to select the leak', () => (controller.timelineView?.stats.posted.reveal ?? 0) > before);
-  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri).then(undefined, (e: Error) => {
-    throw new Error(`vscode.executeCodeLensProvider: ${e.message}`);
-  })) ?? [];
+  const lenses =
+    (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri).then(undefined, (e: Error) => {
+      throw new Error(`vscode.executeCodeLensProvider: ${e.message}`);
+    })) ?? [];
   const titles = lenses.map((l) => l.command?.title ?? '');
-  assert.ok(titles.some((t) => /Run with shutdown trace$/.test(t)), titles.join(' | '));
-  assert.ok(titles.some((t) => /killed at 3 s deadline: 1 leak$/.test(t)), titles.join(' | '));
+  assert.ok(
+    titles.some((t) => /Run with shutdown trace$/.test(t)),
+    titles.join(' | '),
+  );
+  assert.ok(
+    titles.some((t) => /killed at 3 s deadline: 1 leak$/.test(t)),
+    titles.join(' | '),
+  );
   // the setting turns them off
   const cfg = vscode.workspace.getConfiguration('shutdownTrace');
   await cfg.update('diagnostics.enabled', false, vscode.ConfigurationTarget.Workspace);
@@ -189,7 +204,10 @@ test('the check budgets in the Testing view: files with a signal listener are su
 
 test('export writes the native format and Chrome Trace Event JSON, both redacted', async () => {
   const trace = await cmd<Trace>('shutdownTrace.runFile', { file: ws('graceful.js'), ...FAST, env: { FIXTURE_SECRET: SECRET } });
-  assert.ok(trace?.output.some((l) => l.text.includes(SECRET)), 'the live trace holds the secret (it is redacted on export)');
+  assert.ok(
+    trace?.output.some((l) => l.text.includes(SECRET)),
+    'the live trace holds the secret (it is redacted on export)',
+  );
   const nativePath = path.join(tmp, 'graceful.shutdown-trace.json');
   const written = await cmd<string>('shutdownTrace.export', { path: nativePath });
   assert.equal(written, nativePath);
@@ -222,14 +240,23 @@ test('runScript runs a package.json script through the package manager', async (
   const trace = await cmd<Trace>('shutdownTrace.runScript', { script: 'start', cwd: ws(), ...FAST, delivery: 'group' });
   assert.ok(trace, 'resolves with a trace');
   assert.match(trace.meta.command.join(' '), /\bnpm\b.*\brun\b.*\bstart\b/);
-  assert.ok(trace.processes.some((p) => p.traced && /graceful\.js/.test(p.command)), 'the node service under npm was traced');
+  assert.ok(
+    trace.processes.some((p) => p.traced && /graceful\.js/.test(p.command)),
+    'the node service under npm was traced',
+  );
 });
 
 test('runLaunchConfig builds the command, args and env from launch.json', async () => {
   const trace = await cmd<Trace>('shutdownTrace.runLaunchConfig', { name: 'Launch graceful', ...FAST });
   assert.ok(trace, 'resolves with a trace');
-  assert.ok(trace.meta.command.some((a) => a.endsWith('graceful.js')), 'program is on the command line');
-  assert.ok(trace.output.some((l) => l.text.includes('FROM_LAUNCH=yes args=--port,0')), 'env and args reached the program');
+  assert.ok(
+    trace.meta.command.some((a) => a.endsWith('graceful.js')),
+    'program is on the command line',
+  );
+  assert.ok(
+    trace.output.some((l) => l.text.includes('FROM_LAUNCH=yes args=--port,0')),
+    'env and args reached the program',
+  );
 });
 
 test('runCommand runs a command line; a missing command resolves undefined', async () => {
@@ -257,7 +284,7 @@ function ev<K extends Trace['events'][number]['kind']>(t: Trace, kind: K) {
   return t.events.filter((e): e is Extract<Trace['events'][number], { kind: K }> => e.kind === kind);
 }
 
-test('runFile with Kubernetes termination options: preStop, then the stop signal, SIGKILL on the kubelet\'s schedule', async () => {
+test("runFile with Kubernetes termination options: preStop, then the stop signal, SIGKILL on the kubelet's schedule", async () => {
   const trace = await cmd<Trace>('shutdownTrace.runFile', {
     file: ws('graceful.js'),
     ...FAST,
@@ -269,8 +296,12 @@ test('runFile with Kubernetes termination options: preStop, then the stop signal
     loadRate: 20,
   });
   assert.ok(trace, 'resolves with a trace');
-  assert.deepEqual(trace.meta.k8s && { graceSeconds: trace.meta.k8s.graceSeconds, stopSignal: trace.meta.k8s.stopSignal, preStop: trace.meta.k8s.preStop }, { graceSeconds: 3, stopSignal: 'SIGTERM', preStop: { action: 'sleep', ms: 500 } });
-  assert.deepEqual([trace.meta.plan.signal, trace.meta.plan.graceMs, trace.meta.plan.delivery, trace.meta.plan.second], ['SIGTERM', 3000, 'main', undefined], 'the plan is the kubelet\'s');
+  assert.deepEqual(trace.meta.k8s && { graceSeconds: trace.meta.k8s.graceSeconds, stopSignal: trace.meta.k8s.stopSignal, preStop: trace.meta.k8s.preStop }, {
+    graceSeconds: 3,
+    stopSignal: 'SIGTERM',
+    preStop: { action: 'sleep', ms: 500 },
+  });
+  assert.deepEqual([trace.meta.plan.signal, trace.meta.plan.graceMs, trace.meta.plan.delivery, trace.meta.plan.second], ['SIGTERM', 3000, 'main', undefined], "the plan is the kubelet's");
   const [start] = ev(trace, 'termination-start');
   const [ps] = ev(trace, 'prestop-start');
   const [pe] = ev(trace, 'prestop-end');
@@ -290,7 +321,10 @@ test('runFile with Kubernetes termination options: preStop, then the stop signal
   assert.deepEqual(mainExit(trace), { code: 0, signal: null });
   assert.equal(trace.analysis?.k8s?.fate, 'graceful');
   assert.match(trace.analysis?.verdict ?? '', /^A real pod would have stopped gracefully/);
-  assert.ok(trace.analysis?.findings.some((f) => f.code === 'k8s-termination'), 'k8s-termination finding');
+  assert.ok(
+    trace.analysis?.findings.some((f) => f.code === 'k8s-termination'),
+    'k8s-termination finding',
+  );
   assert.ok(trace.analysis?.requests && trace.analysis.requests.all.total > 0, 'traffic ran alongside');
 });
 
@@ -416,11 +450,28 @@ test('a folder of traces outside the workspace: listed worst first, a spool coll
   fs.mkdirSync(path.join(dir, 'pod'));
   fs.copyFileSync(path.join(src, 'throw-sync-handler.shutdown-trace.json'), path.join(dir, 'pod', 'throw-sync-handler.shutdown-trace.json'));
   fs.writeFileSync(path.join(dir, 'cut.shutdown-trace.json'), '{"format":"shutdown-trace"');
-  const header = { type: 'spool', format: 'shutdown-trace-spool', version: 1, hello: { type: 'hello', protocol: 1, pid: 4242, ppid: 1, argv: ['node', 'server.js'], node: 'v20.0.0', cwd: dir, t: 1, isWorker: false }, host: 'node-3', sid: 7, platform: 'linux-x64', wallMs: Date.now() - 5000, mono: 1, env: { POD_NAME: 'api-1', POD_NAMESPACE: 'shop' }, maxBytes: 8388608, counters: { dropped: 0, ioErrors: 0 } };
+  const header = {
+    type: 'spool',
+    format: 'shutdown-trace-spool',
+    version: 1,
+    hello: { type: 'hello', protocol: 1, pid: 4242, ppid: 1, argv: ['node', 'server.js'], node: 'v20.0.0', cwd: dir, t: 1, isWorker: false },
+    host: 'node-3',
+    sid: 7,
+    platform: 'linux-x64',
+    wallMs: Date.now() - 5000,
+    mono: 1,
+    env: { POD_NAME: 'api-1', POD_NAMESPACE: 'shop' },
+    maxBytes: 8388608,
+    counters: { dropped: 0, ioErrors: 0 },
+  };
   fs.writeFileSync(path.join(dir, 'pod', 'node-3-4242-1.spool.ndjson'), JSON.stringify(header) + '\n');
 
   const scan = await cmd<{ traces: { exitReason: string }[]; spools: unknown[]; bad: { problem: string }[] }>('shutdownTrace.openTracesFolder', dir);
-  assert.deepEqual(scan.traces.map((t) => t.exitReason), ['crashed', 'forced-exit'], 'worst first');
+  assert.deepEqual(
+    scan.traces.map((t) => t.exitReason),
+    ['crashed', 'forced-exit'],
+    'worst first',
+  );
   assert.equal(scan.spools.length, 1);
   assert.match(scan.bad[0]?.problem ?? '', /^is truncated/);
   const roots = traces.getChildren();
@@ -443,7 +494,11 @@ test('a folder of traces outside the workspace: listed worst first, a spool coll
   await waitFor('the watcher to list the new trace', () => (traces.current?.traces.length ?? 0) === 4, 15000);
   const reasons = traces.current!.traces.map((t) => t.exitReason);
   assert.ok(traces.current!.traces.some((t) => t.exitReason === 'killed-at-deadline' && t.file.endsWith('leaked-interval.shutdown-trace.json')));
-  assert.deepEqual(reasons, [...reasons].sort((a, b) => WORST_FIRST.indexOf(a) - WORST_FIRST.indexOf(b)), `worst first: ${reasons.join(', ')}`);
+  assert.deepEqual(
+    reasons,
+    [...reasons].sort((a, b) => WORST_FIRST.indexOf(a) - WORST_FIRST.indexOf(b)),
+    `worst first: ${reasons.join(', ')}`,
+  );
 
   // The item's command opens the trace viewer on its file.
   assert.ok(item.command, 'a trace item opens something when clicked');
@@ -492,10 +547,7 @@ export async function run(): Promise<void> {
   for (const t of tests) {
     const t0 = Date.now();
     try {
-      await Promise.race([
-        t.fn(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('test timed out after 60 s')), 60_000)),
-      ]);
+      await Promise.race([t.fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('test timed out after 60 s')), 60_000))]);
       results.push({ name: t.name, ok: true, ms: Date.now() - t0 });
       log(`ok - ${t.name} (${Date.now() - t0} ms)`);
     } catch (e) {
@@ -513,7 +565,7 @@ export async function run(): Promise<void> {
   // A runner that inspects the webview DOM afterwards asks the extension host to stay up until it is done.
   const hold = process.env.SHUTDOWN_TRACE_HOLD_UNTIL;
   if (hold) {
-    for (const until = Date.now() + 60_000; Date.now() < until && !fs.existsSync(hold); ) await new Promise((r) => setTimeout(r, 200));
+    for (const until = Date.now() + 60_000; Date.now() < until && !fs.existsSync(hold);) await new Promise((r) => setTimeout(r, 200));
   }
   if (failed) throw new Error(`${failed} extension test(s) failed`);
 }
