@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { Trace, TraceEvent, Finding } from '../../src/shared/trace';
 import { userFrame, formatFrame } from '../../src/shared/frames';
 import { sessionMembers } from '../../src/core/proctree';
+import { assertMatchesSchema } from '../schema-check';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -71,6 +72,11 @@ export function runTraced(command: string[], plan: Plan = {}, extra: string[] = 
     child.on('exit', (cliCode) => {
       if (!fs.existsSync(out)) return reject(new Error(`no trace written (cli exit ${cliCode}): ${stderr}`));
       const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
+      try {
+        assertMatchesSchema(trace, out);
+      } catch (e) {
+        return reject(e);
+      }
       const main = trace.processes.find((p) => p.isMain)!;
       const firstSignal = trace.events.find((e) => e.kind === 'signal-sent');
       const exit = trace.events.find((e) => e.kind === 'process-exit' && e.pid === main.pid);
