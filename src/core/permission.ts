@@ -12,34 +12,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
+import { NODE_OPTIONS_WITH_VALUE } from './node-options';
 
 export type PermissionPlan = { action: 'as-is' } | { action: 'allow'; nodeOption: string; note: string } | { action: 'skip'; reason: string; note: string };
 
 const PERMISSION = /^--(experimental-)?permission$/;
 const ALLOW = /^--allow-(fs-read|fs-write|child-process|worker|addons|wasi)$/;
 const ALLOW_WITH_VALUE = /^--allow-fs-(read|write)$/;
-// node options whose value is the next argument, for finding where node's own options end.
-const TAKES_VALUE = new Set([
-  '-r',
-  '--require',
-  '--import',
-  '--loader',
-  '--experimental-loader',
-  '--env-file',
-  '--title',
-  '--inspect-port',
-  '--conditions',
-  '-C',
-  '--input-type',
-  '--stack-size',
-  '--max-old-space-size',
-  '--openssl-config',
-  '--redirect-warnings',
-  '--watch-path',
-  '--allow-fs-read',
-  '--allow-fs-write',
-  '--disable-warning',
-]);
 
 /** Splits NODE_OPTIONS as node does: whitespace-separated, double quotes with backslash escapes. */
 export function splitNodeOptions(s: string | undefined): string[] {
@@ -87,7 +66,7 @@ export function nodeArgvOptions(args: string[]): string[] {
     const a = args[i];
     if (a === '--' || !a.startsWith('-')) break;
     out.push(a);
-    if (TAKES_VALUE.has(a) && i + 1 < args.length) out.push(args[++i]);
+    if (NODE_OPTIONS_WITH_VALUE.has(a) && i + 1 < args.length) out.push(args[++i]);
     // -e/-p take the program as their value: nothing after it is node's.
     if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') break;
   }

@@ -6,28 +6,7 @@
  * started a traced node process that runs the user's code, is a runner.
  */
 import type { ProcessInfo } from '../shared/trace';
-
-// node options whose value is the next argument (`--require x`, not `--require=x`).
-const TAKES_VALUE = new Set([
-  '-r',
-  '--require',
-  '--import',
-  '--loader',
-  '--experimental-loader',
-  '--env-file',
-  '--title',
-  '--inspect-port',
-  '--conditions',
-  '-C',
-  '--input-type',
-  '--stack-size',
-  '--max-old-space-size',
-  '--openssl-config',
-  '--redirect-warnings',
-  '--watch-path',
-  '--test-reporter',
-  '--test-reporter-destination',
-]);
+import { NODE_OPTIONS_WITH_VALUE } from './node-options';
 
 /**
  * The program a command line runs: for `node [options] script`, the script; for anything else
@@ -41,7 +20,7 @@ export function scriptOf(command: string): string | undefined {
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i];
     if (p.startsWith('-')) {
-      if (TAKES_VALUE.has(p)) i++;
+      if (NODE_OPTIONS_WITH_VALUE.has(p)) i++;
       continue;
     }
     return p;
