@@ -345,7 +345,12 @@ export function diagnose(trace: Trace): Analysis {
   for (const pid of pids) {
     const arr = arrivals.filter((a) => a.pid === pid);
     if (arr.length < 2 || isRunner(pid)) continue;
-    const runs = arr.map((a) => of('listener-start', pid).filter((l) => l.t >= a.t && l.t < a.t + 1 && l.signal === a.signal).length);
+    // A listener call belongs to the latest arrival of its signal at or before it: under load the
+    // first call can start milliseconds after the arrival is recorded.
+    const runs = arr.map((a, i) => {
+      const next = arr.slice(i + 1).find((b) => b.signal === a.signal);
+      return of('listener-start', pid).filter((l) => l.signal === a.signal && l.t >= a.t && (next === undefined || l.t < next.t)).length;
+    });
     const reran = runs.slice(1).some((n) => n > 0);
     findings.push({
       code: 'repeated-signal',
