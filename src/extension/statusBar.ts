@@ -7,6 +7,7 @@ import { assertNever } from '../shared/assert-never';
 import type { Analysis } from '../shared/trace';
 import type { RunSession } from './session';
 import { fmtMs } from './settings';
+import { formatSeconds } from '../shared/duration';
 import { headline } from '../shared/headline';
 
 const HIDE_AFTER_FINISH_MS = 5 * 60_000;
@@ -59,7 +60,7 @@ export class RunStatusBar implements vscode.Disposable {
         const k8s = s.trace?.meta.k8s;
         if (!sig && k8s?.startedAt !== undefined) {
           const ago = Math.max(0, now - k8s.startedAt);
-          this.item.text = `$(zap) preStop ${fmtSeconds(ago)} · ${label}`;
+          this.item.text = `$(zap) preStop ${formatSeconds(ago)} · ${label}`;
           this.item.tooltip = `${label}: pod termination began ${fmtMs(ago)} ago; preStop is running, then ${k8s.stopSignal} (terminationGracePeriodSeconds ${k8s.graceSeconds}, counted from the start of termination). Click to show the timeline.`;
           return;
         }
@@ -67,12 +68,12 @@ export class RunStatusBar implements vscode.Disposable {
           const ago = Math.max(0, now - sig.t);
           const k8sKillAt = k8s?.startedAt !== undefined && k8s.schedule ? k8s.startedAt + k8s.schedule.killAtMs : undefined;
           const left = k8sKillAt !== undefined ? k8sKillAt - now : s.plan.graceMs - ago;
-          this.item.text = `$(zap) ${sig.signal} ${fmtSeconds(ago)} ago · ${label}`;
+          this.item.text = `$(zap) ${sig.signal} ${formatSeconds(ago)} ago · ${label}`;
           const grace = k8sKillAt !== undefined ? `terminationGracePeriodSeconds ${k8s!.graceSeconds}, as the kubelet counts it` : `grace period ${fmtMs(s.plan.graceMs)}`;
           this.item.tooltip = `${label} got ${sig.signal} ${fmtMs(ago)} ago. ${left > 0 ? `SIGKILL in ${fmtMs(left)} (${grace}).` : 'The grace period is over.'} Click to show the timeline.`;
           if (left <= 0) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
         } else {
-          this.item.text = `$(pulse) Shutdown Trace: ${label} ${fmtSeconds(now)}`;
+          this.item.text = `$(pulse) Shutdown Trace: ${label} ${formatSeconds(now)}`;
           this.item.tooltip = `${label} is running; ${s.plan.when.mode === 'never' ? 'no signal is planned: use "Shutdown Trace: Send signal…"' : `${s.plan.signal} is planned`}. Click to show the timeline.`;
         }
         return;
@@ -108,10 +109,6 @@ function verdictLook(a: Analysis | undefined, failed: boolean): { icon: string; 
   if (a.findings.some((f) => f.severity === 'error')) return { icon: '$(error)', color: 'statusBarItem.errorBackground' };
   if (a.findings.some((f) => f.severity === 'warning')) return { icon: '$(warning)', color: 'statusBarItem.warningBackground' };
   return { icon: '$(pass)' };
-}
-
-function fmtSeconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
 }
 
 function shorten(s: string, n: number): string {
