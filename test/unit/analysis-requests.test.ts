@@ -8,23 +8,40 @@ import { analyze, analysisOf } from '../../src/core/analysis';
 import { roleByEvent } from '../../src/shared/request-roles';
 import { loadFixture } from './traces/load';
 
-test('load-drop: 15 lost, 1 turned away, 15 after the exit, in the window from SIGTERM to the exit', () => {
+test('load-drop: resets of requests the app accepted are lost, refusals while alive and resets after close() turned away, the tail after the exit apart', () => {
   const t = loadFixture('load-drop');
   const a = analyze(t);
   const w = a.window!;
   assert.equal(w.opener, 'SIGTERM');
   assert.equal(w.start, t.events.find((e) => e.kind === 'signal-sent')!.t);
   assert.equal(w.end, t.events.find((e) => e.kind === 'process-exit')!.t);
+  assert.equal(w.closeAt, t.events.find((e) => e.kind === 'server-close')!.t);
+  // The fixture's requests, by the rules users read in the README, from the events alone.
+  const reqs = t.events.flatMap((e, i) => (e.kind === 'load-request' ? [{ e, i }] : []));
+  const afterExit = reqs.filter(({ e }) => e.t >= w.end!);
+  const inWindow = reqs.filter(({ e }) => e.t < w.end! && e.end >= w.start!);
+  const lost = inWindow.filter(({ e }) => e.outcome === 'reset' && e.t < w.closeAt!);
+  const turnedAway = inWindow.filter(({ e }) => e.outcome === 'refused' || (e.outcome === 'reset' && e.t >= w.closeAt!));
+  const answered = reqs.filter(({ e }) => e.outcome === 'ok');
+  assert.ok(lost.length > 0 && turnedAway.length > 0 && afterExit.length > 0, 'the run shows all three (load-drop.js exits with requests in flight)');
   const roles = a.requests!.roles!;
-  assert.deepEqual([roles.lost.length, roles.turnedAway.length, roles.afterExit.length, roles.beforeShutdown.length], [15, 1, 15, 0]);
+  assert.deepEqual(
+    roles.lost,
+    lost.map(({ i }) => i),
+  );
+  assert.deepEqual(
+    roles.turnedAway,
+    turnedAway.map(({ i }) => i),
+  );
+  assert.deepEqual(
+    roles.afterExit,
+    afterExit.map(({ i }) => i),
+  );
+  assert.deepEqual(roles.beforeShutdown, []);
   assert.equal(a.requests!.lost, roles.lost.length);
-  for (const i of roles.lost) {
-    const e = t.events[i];
-    assert.ok(e.kind === 'load-request' && e.outcome === 'reset' && e.end >= w.start! && e.t < w.end!, `event ${i} is a reset in the window`);
-  }
   const byEvent = roleByEvent(t.events, roles);
   const count = (r: string) => [...byEvent.values()].filter((x) => x === r).length;
-  assert.deepEqual([count('lost'), count('turned-away'), count('after-exit'), count('answered')], [15, 1, 15, 16]);
+  assert.deepEqual([count('lost'), count('turned-away'), count('after-exit'), count('answered')], [lost.length, turnedAway.length, afterExit.length, answered.length]);
 });
 
 test('k8s: the window opens at the start of termination (preStop), not at the signal', () => {
@@ -37,7 +54,9 @@ test('k8s: the window opens at the start of termination (preStop), not at the si
 
 test('no load: a window, no roles; a stored analysis from before them is completed on read', () => {
   const t = loadFixture('leaked-interval');
-  assert.equal(t.analysis!.window, undefined, 'the fixture predates the field');
+  // As an older writer stored it: no window and no leaks (the fields came later).
+  delete t.analysis!.window;
+  delete t.analysis!.leaks;
   const a = analysisOf(t);
   assert.equal(a.verdict, t.analysis!.verdict, "the run's own verdict is kept");
   assert.equal(a.window!.opener, 'SIGTERM');

@@ -7,15 +7,13 @@ import type { Trace } from '../../../src/shared/trace';
 export const TRACES_DIR = __dirname;
 
 /**
- * leaked-interval and graceful-two-processes are hand-made. The traffic and Kubernetes ones are real runs
- * (`shutdown-trace run`, 2-core Linux, Node 20), trimmed: node-internal stack frames dropped,
- * the process-exit snapshot of load-drop cut to 6 handles, paths under /home/dev/shop-api,
- * the analysis recomputed after trimming, and `pid: 0` added to prestop-start (the launcher
- * leaves it out for sleep hooks):
- *   load-drop            --load --rate 50 --listen-delay 600 -- node test/fixtures/load-drop.js
- *   load-sse             --sse 2 --sse-path /events --load --rate 5 --grace 1s -- node test/fixtures/load-sse.js
- *   k8s-prestop-sleep    --k8s --prestop-sleep 1s --termination-grace 3 --load --rate 20 -- node test/fixtures/k8s-app.js
- *   k8s-prestop-overrun  HANG=1 … --k8s --prestop-exec "echo draining; sleep 5" --termination-grace 2 --load --rate 5 -- node test/fixtures/k8s-app.js
+ * Every trace here is a real run of today's CLI, written by scripts/regen-fixtures.ts (its
+ * FIXTURES list holds each one's options and service; its top comment says what is normalized
+ * after the run: paths, pids, ports, createdAt, node version, node:internal frames, the
+ * analysis recomputed). Regenerate with `node scripts/build.mjs && node --import tsx
+ * scripts/regen-fixtures.ts`; test/unit/fixtures.test.ts checks they are what it writes. Tests
+ * read the facts they check from the trace (times, pids, counts), not numbers of one run.
+ * None here is hand-made (test/webview/traces/hostile is, see the script).
  */
 export type FixtureName = 'leaked-interval' | 'graceful-two-processes' | 'load-drop' | 'load-sse' | 'k8s-prestop-sleep' | 'k8s-prestop-overrun';
 
