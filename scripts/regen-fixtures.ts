@@ -4,7 +4,8 @@
  *
  *   node scripts/build.mjs && node --import tsx scripts/regen-fixtures.ts [name…]
  *
- * (no name: every fixture; a run takes up to a few seconds, all of them about a minute.)
+ * (no name: every fixture not marked pending; a name like webview/leaked-interval runs that
+ * one, pending or not. A run takes up to a few seconds, all of them about a minute.)
  *
  * Each fixture is `node dist/cli.js run --quiet --out TMP <options> -- <command>`, with the
  * options and the service (under test/fixtures/) listed in FIXTURES below. What is changed after
@@ -25,6 +26,11 @@
  *     (src/core/analysis). The run's own analysis is compared with it first, after the same
  *     renaming: a difference is printed (it would be a bug or a normalization that changed facts).
  * Times, events, output and their order are the run's own.
+ *
+ * Pending: the test/webview/traces entries below can be regenerated (by name), but the stored
+ * files are still the hand-made ones until the Playwright tests that read them assert a real
+ * run's facts (several assert what no run records: requests before the signal, hand-written
+ * verdicts, a trace without analysis.leaks).
  *
  * Hand-made, not produced here (a real run cannot produce them): test/webview/traces/hostile
  * (hostile text in every field for the security test: markup in file names, verdicts and
@@ -57,6 +63,11 @@ export interface FixtureSpec {
   /** The fake project path the working directory becomes (default /home/dev/shop-api). */
   project?: string;
   env?: Record<string, string>;
+  /**
+   * The stored file is still the older hand-made one: the script regenerates it on request (by
+   * name), but its tests are not yet rewritten for a real run's facts. Checked against the schema only.
+   */
+  pending?: boolean;
   /** Writes files the run needs into a fresh temp dir, which becomes the working directory. */
   setup?: (dir: string) => void;
 }
@@ -87,9 +98,10 @@ export const FIXTURES: FixtureSpec[] = [
     command: ['node', 'test/fixtures/k8s-app.js'],
     env: { HANG: '1' },
   },
-  // ---- test/webview/traces
+  // ---- test/webview/traces: pending (their Playwright tests still assert the hand-made files' numbers)
   {
     dir: 'webview',
+    pending: true,
     name: 'leaked-interval',
     options: ['--signal-after', '1200', '--grace', '5s'],
     command: ['node', 'src/server.js'],
@@ -98,6 +110,7 @@ export const FIXTURES: FixtureSpec[] = [
   },
   {
     dir: 'webview',
+    pending: true,
     name: 'example-leak',
     options: ['--grace', '3s'],
     command: ['node', 'server.js'],
@@ -107,22 +120,25 @@ export const FIXTURES: FixtureSpec[] = [
   },
   {
     dir: 'webview',
+    pending: true,
     name: 'graceful-nested',
     options: ['--delivery', 'group', '--listen-delay', '300'],
     command: ['node', 'index.js'],
     cwd: 'test/fixtures/graceful-nested',
     project: '/srv/billing',
   },
-  { dir: 'webview', name: 'no-handler', options: ['--load', '--rate', '20', '--listen-delay', '500'], command: ['node', 'test/fixtures/no-handler-checkout.js'] },
+  { dir: 'webview', pending: true, name: 'no-handler', options: ['--load', '--rate', '20', '--listen-delay', '500'], command: ['node', 'test/fixtures/no-handler-checkout.js'] },
   {
     dir: 'webview',
+    pending: true,
     name: 'double-sigint',
     options: ['--signal', 'SIGINT', '--signal-after', '1000', '--second-signal', 'SIGINT', '--second-after', '300', '--delivery', 'group', '--grace', '10s'],
     command: ['node', 'test/fixtures/double-sigint-pool.js'],
   },
-  { dir: 'webview', name: 'load-drop', options: ['--load', '--rate', '50'], command: ['node', 'test/fixtures/load-drop.js'] },
+  { dir: 'webview', pending: true, name: 'load-drop', options: ['--load', '--rate', '50'], command: ['node', 'test/fixtures/load-drop.js'] },
   {
     dir: 'webview',
+    pending: true,
     name: 'k8s-prestop-load',
     options: ['--k8s', '--prestop-sleep', '1s', '--termination-grace', '3', '--load', '--rate', '20'],
     command: ['node', 'test/fixtures/leaked-interval.js'],
@@ -276,7 +292,7 @@ function main(): void {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run node scripts/build.mjs first');
   for (const spec of FIXTURES) {
     const id = `${spec.dir}/${spec.name}`;
-    if (only.length && !only.includes(spec.name) && !only.includes(id)) continue;
+    if (only.length ? !only.includes(spec.name) && !only.includes(id) : spec.pending) continue;
     const { trace, renames } = run(spec);
     const fixed = normalize(trace, renames);
     // The run's own analysis, renamed the same way, against the one recomputed from the normalized events.
