@@ -11,7 +11,7 @@ import { shutdownSpans, otlpBody, sendOtlp, otlpProtocol, type OtlpProtocol } fr
 import { toOpenMetrics } from '../core/export-openmetrics';
 import { terminalSafe, terminalSafeJson } from '../core/terminal-safe';
 import { UsageError } from './args';
-import { stdout, writeFileAtomic } from './io';
+import { writeOutput } from './io';
 
 export interface ExportMoreValues {
   out?: string;
@@ -46,12 +46,6 @@ export async function runExportMore(v: ExportMoreValues & { format: 'otlp' | 'op
     }
     text = terminalSafeJson(Buffer.from(otlpBody(spans, 'json')).toString('utf8'));
   }
-  if (out) {
-    try {
-      writeFileAtomic(out, text);
-    } catch (e) {
-      throw new UsageError(`could not write ${terminalSafe(out)}: ${terminalSafe((e as Error).message)}`);
-    }
-  } else stdout(text.endsWith('\n') ? text : text + '\n');
+  writeOutput(out, text);
   return 0;
 }

@@ -4,8 +4,8 @@ import { toMarkdown } from '../core/export-md';
 import { redactTrace } from '../core/redact';
 import { UsageError, oneOf } from './args';
 import { Option, value, type CliCommand } from './command';
-import { stdout, writeFileAtomic } from './io';
-import { terminalSafe, terminalSafeJson, terminalSafeLines } from '../core/terminal-safe';
+import { writeOutput } from './io';
+import { terminalSafeJson, terminalSafeLines } from '../core/terminal-safe';
 import { runExportMore, type ExportMoreValues } from './export-more';
 
 export interface ExportValues extends ExportMoreValues {
@@ -52,12 +52,6 @@ export function runExport(v: ExportValues, file: string, read: (f: string) => Tr
   // Control characters from the trace never reach a terminal (or a file someone cats later):
   // Markdown line by line, JSON with the characters JSON.stringify leaves raw escaped.
   text = format === 'md' || format === 'markdown' ? terminalSafeLines(text) : terminalSafeJson(text);
-  if (out) {
-    try {
-      writeFileAtomic(out, text);
-    } catch (e) {
-      throw new UsageError(`could not write ${terminalSafe(out)}: ${terminalSafe((e as Error).message)}`);
-    }
-  } else stdout(text.endsWith('\n') ? text : text + '\n');
+  writeOutput(out, text);
   return 0;
 }

@@ -102,6 +102,17 @@ export function writeFileAtomic(file: string, text: string): void {
   }
 }
 
+/** An export's text to `out` (written whole, or a usage error naming the file), else to stdout with a final newline. */
+export function writeOutput(out: string | undefined, text: string): void {
+  if (out) {
+    try {
+      writeFileAtomic(out, text);
+    } catch (e) {
+      throw new UsageError(`could not write ${terminalSafe(out)}: ${terminalSafe((e as Error).message)}`);
+    }
+  } else stdout(text.endsWith('\n') ? text : text + '\n');
+}
+
 export interface Written {
   /** Where the file is: the path asked for, or the fallback. Undefined when neither could be written. */
   path?: string;
