@@ -2,7 +2,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toMarkdown, mdText, mdLine, mdCode, mdFence, describeEvent, LOG_TAIL_LINES } from '../../src/core/export-md';
-import type { OutputLine } from '../../src/shared/trace';
+import type { OutputLine, TraceEvent } from '../../src/shared/trace';
+import { formatDuration } from '../../src/shared/duration';
 import { loadFixture } from './traces/load';
 
 /** Text between a heading line and the next heading. */
@@ -74,12 +75,21 @@ describe('escaping helpers', () => {
 });
 
 describe('toMarkdown: leaked interval killed at the deadline', () => {
-  const md = toMarkdown(loadFixture('leaked-interval'));
+  const t = loadFixture('leaked-interval');
+  // The stack as the run recorded it, with node's own frames (the fixture keeps the user's only): the summary shows user frames.
+  const leakSite = t.analysis!.leaks![0].handles[0].site!;
+  leakSite.frames.push({ fn: 'Module._compile', file: 'node:internal/modules/cjs/loader', line: 1521, col: 14 });
+  const md = toMarkdown(t);
   const lines = md.split('\n');
+  const a = t.analysis!;
+  const P = t.meta.mainPid!;
+  const ev = <K extends TraceEvent['kind']>(kind: K) => t.events.find((e) => e.kind === kind) as Extract<TraceEvent, { kind: K }>;
+  const at = (ms: number) => `+${formatDuration(ms)}`;
 
   test('title line with the verdict', () => {
-    assert.equal(lines[0], '## 🔴 Shutdown Trace: Killed at the 5 s deadline: 1 leak kept it alive', 'a short heading');
-    assert.equal(lines[2], 'Killed at the deadline: an interval kept the process alive', 'then the verdict');
+    assert.equal(lines[0], `## 🔴 Shutdown Trace: Killed at the ${formatDuration(t.meta.plan.graceMs)} deadline: 1 leak kept it alive`, 'a short heading');
+    assert.equal(lines[2], a.verdict, 'then the verdict');
+    assert.match(lines[2], /^Killed at the 5 s deadline: .*setInterval 1000 ms at test\/fixtures\/leaked-interval\.js:5:19/);
   });
 
   test('summary table with the observability fields', () => {
@@ -87,10 +97,10 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
     const get = (k: string) => rows.find((r) => r[0] === k)?.[1];
     assert.equal(get('Command'), '`node test/fixtures/leaked-interval.js`');
     assert.equal(get('Exit reason'), '`killed-at-deadline`');
-    assert.equal(get('Signal → exit'), '5.02 s');
+    assert.equal(get('Signal → exit'), formatDuration(ev('process-exit').t - ev('signal-sent').t));
     assert.equal(get('Grace period'), '5 s');
     assert.equal(get('Leaked handles'), '1');
-    assert.equal(get('Phase: close http server'), '2 ms');
+    assert.equal(get(`Phase: ↳ close server ${ev('listen').address}`), formatDuration(ev('server-closed').t - ev('server-close').t));
   });
 
   test('signal plan', () => {
@@ -103,65 +113,78 @@ describe('toMarkdown: leaked interval killed at the deadline', () => {
   test('processes table', () => {
     const rows = section(md, 'Processes').trim().split('\n');
     assert.deepEqual(cells(rows[0]), ['pid', 'role', 'command', 'exit', 'ended', 'traced']);
-    assert.deepEqual(cells(rows[2]), ['31337', 'main', '`node test/fixtures/leaked-interval.js`', 'killed by SIGKILL', '+5.42 s', 'yes']);
+    assert.deepEqual(cells(rows[2]), [String(P), 'main', '`node test/fixtures/leaked-interval.js`', 'killed by SIGKILL', at(ev('process-exit').t), 'yes']);
     assert.equal(rows.length, 3);
   });
 
   test('findings with their evidence, in trace time', () => {
     const f = section(md, 'Findings');
-    assert.ok(f.includes('- 🔴 **Killed at the grace deadline** (`killed-at-deadline`)'));
-    assert.ok(f.includes('  The process was still alive 5000 ms after SIGTERM and was killed with SIGKILL. Nothing after that point ran.'));
-    assert.ok(f.includes('  - `+400 ms` tool sent SIGTERM to pid 31337'));
-    assert.ok(f.includes('  - `+5.4 s` grace deadline (5 s) reached'));
-    assert.ok(f.includes('  - `+5.42 s` pid 31337 killed by SIGKILL'));
-    assert.ok(f.includes('  - `+47 ms` interval opened: setInterval 1000ms (src/metrics.js:12:3)'));
+    assert.ok(f.includes(`- 🔴 **${a.findings[0].title}** (\`killed-at-deadline\`)`), f);
+    assert.match(a.findings[0].title, /Killed by SIGKILL at the 5 s grace deadline/);
+    assert.ok(f.includes(`  ${a.findings[0].detail}`), f);
+    assert.ok(f.includes(`  - \`${at(ev('signal-sent').t)}\` tool sent SIGTERM to pid ${P}`), f);
+    assert.ok(f.includes(`  - \`${at(ev('deadline').t)}\` grace deadline (5 s) reached`), f);
+    assert.ok(f.includes(`  - \`${at(ev('kill-sent').t)}\` tool sent SIGKILL to pid ${P}`), f);
+    assert.ok(f.includes(`  - \`${at(ev('process-exit').t)}\` pid ${P} killed by SIGKILL`), f);
   });
 
   test('leaked handle with its relative creation site and user frames only', () => {
     const s = section(md, 'Leaked handles (1)');
-    assert.ok(s.includes('- **interval** `setInterval 1000ms` in pid 31337, created at `src/metrics.js:12:3` at +47 ms; fix: clearInterval() it on shutdown'), s);
+    const h = a.leaks![0].handles[0];
+    assert.ok(s.includes(`- **interval** \`setInterval 1000 ms\` in pid ${P}, created at \`test/fixtures/leaked-interval.js:5:19\` at ${at(h.createdAt!)}; fix: clearInterval() it on shutdown`), s);
     const [block] = fences(s);
     const body = s
       .split('\n')
       .slice(block.open + 1, block.close)
       .map((l) => l.trim());
-    assert.deepEqual(body, ['at startMetrics (src/metrics.js:12:3)', 'at main (test/fixtures/leaked-interval.js:14:3)']);
-    assert.ok(!s.includes('node:timers') && !s.includes('node:internal') && !s.includes('/home/dev/shop-api'));
+    assert.deepEqual(body, ['at Object.<anonymous> (test/fixtures/leaked-interval.js:5:19)']);
+    assert.ok(!s.includes('node:internal') && !s.includes(t.meta.cwd));
   });
 
   test('the output before the exit, in a fenced block', () => {
+    const before = t.output.filter((l) => l.t <= ev('process-exit').t);
+    assert.deepEqual(
+      before.map((l) => l.text),
+      ['listening', 'closing'],
+    );
     const s = section(md, 'output lines before exit');
-    assert.ok(lines.includes('### Last 8 output lines before exit'));
+    assert.ok(lines.includes(`### Last ${before.length} output lines before exit`));
     const [block] = fences(s);
     const body = s.split('\n').slice(block.open + 1, block.close);
-    assert.equal(body.length, 8);
-    assert.equal(body[0], '[   +48 ms] listening on http://127.0.0.1:3000');
-    assert.equal(body[7], '[  +5.05 s] metrics tick 5');
+    assert.equal(body.length, before.length);
+    before.forEach((l, i) => assert.equal(body[i], `[${at(l.t).padStart(9)}] ${l.text}`));
   });
 
   test('versions, no counters, no incomplete note', () => {
-    assert.ok(section(md, 'Environment').includes('- shutdown-trace 0.1.0, Node v20.19.2 on linux'));
+    assert.ok(section(md, 'Environment').includes(`- shutdown-trace ${t.meta.toolVersion}, Node ${t.meta.node} on ${t.meta.platform}`));
     assert.ok(!md.includes('Tool counters'));
     assert.ok(!md.includes('Incomplete trace'));
   });
 });
 
 describe('toMarkdown: graceful shutdown across two processes', () => {
-  const md = toMarkdown(loadFixture('graceful-two-processes'));
+  const t = loadFixture('graceful-two-processes');
+  const md = toMarkdown(t);
+  const a = t.analysis!;
+  const [main, child] = t.processes;
+  const at = (ms: number) => `+${formatDuration(ms)}`;
 
   test('title, nested per-phase durations with pids', () => {
-    assert.ok(md.startsWith('## ✅ Shutdown Trace: Graceful in 688 ms\n\nGraceful: exited with code 0, 688 ms after SIGTERM\n'));
+    assert.ok(md.startsWith(`## ✅ Shutdown Trace: Graceful in ${formatDuration(a.signalToExitMs)}\n\n${a.verdict}\n`), md.slice(0, 200));
     const phases = md
       .split('\n')
       .filter((l) => l.startsWith('| Phase: '))
       .map(cells);
-    assert.deepEqual(phases, [
-      ['Phase: shutdown (pid 4100)', '669 ms'],
-      ['Phase: ↳ close http server (pid 4100)', '219 ms'],
-      ['Phase: ↳ close db pool (pid 4100)', '126 ms'],
-      ['Phase: ↳ wait for worker (pid 4100)', '321 ms'],
-      ['Phase: drain queue (pid 4101)', '646 ms'],
-    ]);
+    assert.deepEqual(
+      phases,
+      a.phases.map((p) => [`Phase: ${'↳ '.repeat(p.depth)}${p.name} (pid ${p.pid})`, formatDuration(p.durationMs)]),
+    );
+    // The server's own phases nest in its "shutdown"; the worker's in its listener.
+    const row = (name: string) => phases.find((r) => r[0].endsWith(`${name} (pid ${r[0].endsWith(`(pid ${child.pid})`) ? child.pid : main.pid})`))!;
+    const depth = (name: string, pid: number) => a.phases.find((p) => p.name === name && p.pid === pid)!.depth;
+    for (const name of ['close http server', 'close db pool', 'wait for worker']) assert.equal(depth(name, main.pid), depth('shutdown', main.pid) + 1, name);
+    assert.ok(row('drain queue'), 'the worker drained its queue in a phase');
+    assert.ok(depth('drain queue', child.pid) > 0);
   });
 
   test('signal plan for "when listening" and group delivery', () => {
@@ -174,14 +197,17 @@ describe('toMarkdown: graceful shutdown across two processes', () => {
   test('both processes, and log lines marked with pid and stderr', () => {
     const rows = section(md, 'Processes').trim().split('\n').slice(2).map(cells);
     assert.deepEqual(rows, [
-      ['4100', 'main', '`node server.js`', 'exit code 0', '+950 ms', 'yes'],
-      ['4101', 'child of 4100', '`node worker.js --queue jobs`', 'exit code 0', '+931 ms', 'yes'],
+      [String(main.pid), 'main', '`node server.js`', 'exit code 0', at(main.end!), 'yes'],
+      [String(child.pid), `child of ${main.pid}`, '`node worker.js --queue jobs`', 'exit code 0', at(child.end!), 'yes'],
     ]);
-    assert.ok(md.includes('[  +266 ms] 4101 ERR worker: draining 3 jobs\n'));
+    const draining = t.output.find((l) => l.text === 'worker: draining 3 jobs')!;
+    assert.equal(draining.stream, 'stderr');
+    assert.ok(md.includes(`[${at(draining.t).padStart(9)}] ${child.pid} ERR worker: draining 3 jobs\n`), md);
   });
 
   test('evidence names what an end event ends', () => {
-    assert.ok(section(md, 'Findings').includes('  - `+910 ms` phase "drain queue" ended'));
+    const end = t.events.find((e) => e.kind === 'phase-end' && e.pid === child.pid)!;
+    assert.equal(describeEvent(end, t.meta.cwd, t), 'phase "drain queue" ended');
   });
 
   test('no leaked-handles section after a clean exit', () => {
@@ -218,18 +244,23 @@ describe('toMarkdown: incomplete runs, counters, long logs', () => {
 
   test(`only the last ${LOG_TAIL_LINES} lines before the main process exited`, () => {
     const t = loadFixture('leaked-interval');
-    const P = 31337;
-    const extra: OutputLine[] = Array.from({ length: 30 }, (_, i) => ({ t: 5000 + i, pid: P, stream: 'stdout' as const, text: `line ${i}` }));
+    const P = t.meta.mainPid!;
+    const exitAt = t.events.find((e) => e.kind === 'process-exit')!.t;
+    const extra: OutputLine[] = Array.from({ length: 30 }, (_, i) => ({ t: exitAt - 200 + i, pid: P, stream: 'stdout' as const, text: `line ${i}` }));
     t.output = [...t.output, ...extra].sort((a, b) => a.t - b.t);
-    t.output.push({ t: 6000, pid: P, stream: 'stdout', text: 'after exit' });
+    t.output.push({ t: exitAt + 100, pid: P, stream: 'stdout', text: 'after exit' });
+    const before = t.output.filter((l) => l.t <= exitAt);
+    assert.ok(before.length > LOG_TAIL_LINES);
     const md = toMarkdown(t);
-    assert.ok(md.includes(`### Last ${LOG_TAIL_LINES} output lines before exit (of 38)`));
+    assert.ok(md.includes(`### Last ${LOG_TAIL_LINES} output lines before exit (of ${before.length})`));
     const s = section(md, 'output lines before exit');
     const [block] = fences(s);
     const body = s.split('\n').slice(block.open + 1, block.close);
     assert.equal(body.length, LOG_TAIL_LINES);
-    assert.equal(body[0], '[  +5.01 s] line 11', '38 lines before exit: line 11 … line 29, then metrics tick 5');
-    assert.equal(body[LOG_TAIL_LINES - 1], '[  +5.05 s] metrics tick 5');
+    const line = (l: OutputLine) => `[${`+${formatDuration(l.t)}`.padStart(9)}] ${l.text}`;
+    assert.equal(body[0], line(before[before.length - LOG_TAIL_LINES]));
+    assert.equal(body[0], `[${`+${formatDuration(exitAt - 200 + 10)}`.padStart(9)}] line 10`, 'the 30 planted lines are the last before exit: from line 10');
+    assert.equal(body[LOG_TAIL_LINES - 1], line(before[before.length - 1]));
     assert.ok(!md.includes('after exit'));
   });
 });
@@ -242,7 +273,7 @@ describe('toMarkdown: hostile trace text', () => {
   t.analysis!.phases[0].error = '<b>boom</b>';
   t.analysis!.findings[0].title = '**bold** [click](javascript:alert(1)) <iframe>';
   t.analysis!.findings[0].detail = '- not a list\n---\n<script>x</script>';
-  t.output.push({ t: 5100, pid: 31337, stream: 'stdout', text: '```' }, { t: 5101, pid: 31337, stream: 'stdout', text: '````` <img src=y> done' });
+  t.output.push({ t: 5100, pid: t.meta.mainPid!, stream: 'stdout', text: '```' }, { t: 5101, pid: t.meta.mainPid!, stream: 'stdout', text: '````` <img src=y> done' });
   const md = toMarkdown(t);
   const lines = md.split('\n');
 
@@ -273,12 +304,12 @@ describe('toMarkdown: hostile trace text', () => {
       if (header === 0) header = n;
       assert.equal(n, header, `row breaks its table: ${l}`);
     }
-    assert.ok(lines.includes('| Phase: close \\| server<br>\\| fake \\| row \\| | 2 ms ❌ \\<b>boom\\</b> |'));
+    assert.ok(lines.includes(`| Phase: close \\| server<br>\\| fake \\| row \\| | ${formatDuration(t.analysis!.phases[0].durationMs)} ❌ \\<b>boom\\</b> |`), md);
     assert.ok(!lines.some((l) => l.startsWith('| fake')));
   });
 
   test('the command is one inline code span that backticks cannot close', () => {
-    const row = lines.find((l) => l.startsWith('| 31337 |'))!;
+    const row = lines.find((l) => l.startsWith(`| ${t.meta.mainPid} |`))!;
     assert.equal(cells(row)[2], '``node `evil` \\| rm -rf / <script>alert(1)</script> next-line``');
   });
 
@@ -301,16 +332,21 @@ describe('toMarkdown: redaction', () => {
     const t = loadFixture('leaked-interval');
     t.meta.command = ['node', 'server.js', '--password', 'md-SECRET-1'];
     t.processes[0].command = 'node server.js --password md-SECRET-1';
-    t.output.push({ t: 5000, pid: 31337, stream: 'stderr', text: 'connect postgres://app:md-SECRET-2@db/app failed' });
+    const P = t.meta.mainPid!;
+    t.output.push({ t: 5000, pid: P, stream: 'stderr', text: 'connect postgres://app:md-SECRET-2@db/app failed' });
     t.analysis!.findings[0].detail = 'Authorization: Bearer md-SECRET-3';
-    t.analysis!.findings[1].handles![0].label = 'setInterval token=md-SECRET-4';
-    t.events[17] = { ...t.events[17], handles: [{ ...t.analysis!.findings[1].handles![0] }] } as (typeof t.events)[number];
+    // The leaked interval's label, wherever the summary reads it: the leak, the finding and the deadline snapshot.
+    const leaked = t.analysis!.leaks![0];
+    leaked.title = leaked.handles[0].label = 'setInterval token=md-SECRET-4';
+    for (const f of t.analysis!.findings) for (const h of f.handles ?? []) h.label = 'setInterval token=md-SECRET-4';
+    const deadline = t.events.findIndex((e) => e.kind === 'snapshot' && e.reason === 'deadline');
+    t.events[deadline] = { ...t.events[deadline], handles: [{ ...leaked.handles[0] }] } as (typeof t.events)[number];
     const md = toMarkdown(t);
     for (const s of ['md-SECRET-1', 'md-SECRET-2', 'md-SECRET-3', 'md-SECRET-4']) assert.ok(!md.includes(s), s);
     assert.ok(md.includes('| Command | `node server.js --password «redacted»` |'));
     assert.ok(md.includes('connect postgres://app:«redacted»@db/app failed'));
     assert.ok(md.includes('`setInterval token=«redacted»`'));
-    t.output.push({ t: 5001, pid: 31337, stream: 'stdout', text: 'env value hunter2hunter2' });
+    t.output.push({ t: 5001, pid: P, stream: 'stdout', text: 'env value hunter2hunter2' });
     assert.ok(!toMarkdown(t, ['hunter2hunter2']).includes('hunter2hunter2'), 'extra secrets are passed on');
   });
 });
@@ -318,16 +354,26 @@ describe('toMarkdown: redaction', () => {
 describe('describeEvent', () => {
   test('one readable line per kind', () => {
     const t = loadFixture('graceful-two-processes');
-    const d = (i: number) => describeEvent(t.events[i], t.meta.cwd, t);
-    assert.equal(d(1), 'http server listening on 0.0.0.0:8080');
-    assert.equal(d(2), 'spawned child pid 4101: node worker.js --queue jobs');
-    assert.equal(d(6), 'tool sent SIGTERM to process group of pid 4100');
-    assert.equal(d(9), 'SIGTERM listener gracefulShutdown started (server.js:40:9)');
-    assert.equal(d(13), 'server.close() with 1 connection, 1 request in flight (server.js:44:12)');
-    assert.equal(d(17), 'request GET /reports/42?format=csv ended with 200');
-    assert.equal(d(19), 'socket closed: TCP 127.0.0.1:8080 ← 127.0.0.1:52344');
-    assert.equal(d(26), "SIGTERM listener's promise resolved");
-    assert.equal(d(36), 'pid 4100 exit code 0');
+    const [main, child] = t.processes.map((p) => p.pid);
+    const d = (kind: TraceEvent['kind'], pid = main) =>
+      describeEvent(
+        t.events.find((e) => e.kind === kind && e.pid === pid)!,
+        t.meta.cwd,
+        t,
+      );
+    const listen = t.events.find((e) => e.kind === 'listen')! as Extract<TraceEvent, { kind: 'listen' }>;
+    const conn = t.events.find((e) => e.kind === 'conn-end')! as Extract<TraceEvent, { kind: 'conn-end' }>;
+    // Lines and columns are those of test/fixtures/graceful-two-processes/server.js.
+    assert.equal(d('listen'), `http server listening on ${listen.address}`);
+    assert.equal(d('spawn'), `spawned child pid ${child}: node worker.js --queue jobs`);
+    assert.equal(d('signal-sent'), `tool sent SIGTERM to process group of pid ${main}`);
+    assert.equal(d('listener-start'), 'SIGTERM listener gracefulShutdown started (server.js:23:9)');
+    assert.equal(d('listener-start', child), 'SIGTERM listener stopConsumer started (worker.js:7:9)');
+    assert.equal(d('server-close'), 'server.close() with 1 connection, 1 request in flight (server.js:27:64)');
+    assert.equal(d('request-end'), 'request GET /reports/42 ended with 200');
+    assert.equal(d('conn-end'), `connection from ${conn.remote} ended (server-ended)`);
+    assert.equal(d('listener-settled'), "SIGTERM listener's promise resolved");
+    assert.equal(d('process-exit'), `pid ${main} exit code 0`);
   });
 });
 
@@ -543,9 +589,9 @@ describe('toMarkdown: no local absolute paths', () => {
     const t = loadFixture('leaked-interval');
     const cwd = t.meta.cwd;
     t.processes[0].command = `node ${cwd}/src/server.js --config ${cwd}`;
-    t.output.push({ t: 5000, pid: 31337, stream: 'stderr', text: `Error at file://${cwd}/src/db.mjs:3:1 (see /home/other/notes.txt)` });
+    t.output.push({ t: 5000, pid: t.meta.mainPid!, stream: 'stderr', text: `Error at file://${cwd}/src/db.mjs:3:1 (see /home/other/notes.txt)` });
     const md = toMarkdown(t);
-    assert.ok(md.includes('| 31337 | main | `node src/server.js --config .` |'), md);
+    assert.ok(md.includes(`| ${t.meta.mainPid} | main | \`node src/server.js --config .\` |`), md);
     assert.ok(md.includes('ERR Error at src/db.mjs:3:1 (see ~/notes.txt)'), md);
     const fromParent = toMarkdown(t, undefined, { root: '/home/dev' });
     assert.ok(fromParent.includes('`node shop-api/src/server.js --config shop-api` |'), fromParent);
