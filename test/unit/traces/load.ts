@@ -7,13 +7,18 @@ import type { Trace } from '../../../src/shared/trace';
 export const TRACES_DIR = __dirname;
 
 /**
- * Every trace here is a real run of today's CLI, written by scripts/regen-fixtures.ts (its
- * FIXTURES list holds each one's options and service; its top comment says what is normalized
- * after the run: paths, pids, ports, createdAt, node version, node:internal frames, the
- * analysis recomputed). Regenerate with `node scripts/build.mjs && node --import tsx
- * scripts/regen-fixtures.ts`; test/unit/fixtures.test.ts checks they are what it writes. Tests
- * read the facts they check from the trace (times, pids, counts), not numbers of one run.
- * None here is hand-made (test/webview/traces/hostile is, see the script).
+ * leaked-interval and graceful-two-processes are real runs of today's CLI, written by
+ * scripts/regen-fixtures.ts (its FIXTURES list holds each one's options and service, its top
+ * comment what is normalized after the run: paths, pids, ports, createdAt, node version,
+ * node:internal frames, the analysis recomputed); test/unit/fixtures.test.ts checks they are
+ * what it writes. Regenerate: `node scripts/build.mjs && node --import tsx scripts/regen-fixtures.ts`.
+ *
+ * load-drop, load-sse, k8s-prestop-sleep and k8s-prestop-overrun are still the older real runs
+ * trimmed by hand (node-internal frames dropped, load-drop's exit snapshot cut to 6 handles,
+ * paths under /home/dev/shop-api, the analysis recomputed, `pid: 0` added to prestop-start):
+ * the script marks them pending. Regenerated, k8s-prestop-sleep trips agreement.test.ts (the
+ * endpoint-lag analysis counts refusals as lost without listing them in requests.roles.lost), and
+ * the export tests still assert these files' numbers.
  */
 export type FixtureName = 'leaked-interval' | 'graceful-two-processes' | 'load-drop' | 'load-sse' | 'k8s-prestop-sleep' | 'k8s-prestop-overrun';
 
