@@ -57,14 +57,15 @@ export interface TraceColumns {
   output: { n: number; t: Column; pid: Column; stream: Column; text: Column };
 }
 
-const NONE = 0xffffffff;
+/** A string column's "no value". */
+export const NONE = 0xffffffff;
 
 function col(a: Float64Array | Uint32Array | Int32Array | Uint8Array, type: NumType): Column {
   // a buffer of its own (never a view into a pooled Node Buffer: the whole pool would travel)
   return { type, buf: a.buffer.byteLength === a.byteLength ? (a.buffer as ArrayBuffer) : (a.slice().buffer as ArrayBuffer) };
 }
 
-function view(c: Column, n: number, what: string): Float64Array | Uint32Array | Int32Array | Uint8Array {
+export function view(c: Column, n: number, what: string): Float64Array | Uint32Array | Int32Array | Uint8Array {
   if (!c || !(c.buf instanceof ArrayBuffer)) throw new ColumnsError(`${what} is not a buffer`);
   const a = c.type === 'f64' ? new Float64Array(c.buf) : c.type === 'u32' ? new Uint32Array(c.buf) : c.type === 'i32' ? new Int32Array(c.buf) : c.type === 'u8' ? new Uint8Array(c.buf) : null;
   if (!a) throw new ColumnsError(`${what} has an unknown column type ${JSON.stringify(c.type)}`);
@@ -249,12 +250,20 @@ export function isTraceColumns(x: unknown): x is TraceColumns {
   return !!x && typeof x === 'object' && (x as { format?: unknown }).format === COLUMNS_FORMAT;
 }
 
-/**
- * The trace back from its columns: events and output lines as plain objects, fields in the
- * order they were first seen for their kind. The envelope is checked here; the event fields
- * have the types their columns give them (numbers, strings, booleans, JSON values).
- */
-export function decodeTraceColumns(c: TraceColumns): Trace {
+/** The checked envelope of a TraceColumns: its head, string table and the events' own columns as views. */
+export interface OpenedColumns {
+  head: Omit<Trace, 'events' | 'output'>;
+  strings: string[];
+  n: number;
+  t: Float64Array;
+  pid: Int32Array;
+  kind: Uint8Array;
+  row: Uint32Array;
+  tables: KindTable[];
+}
+
+/** Checks the envelope (format, versions, head) and views the events' columns; the kind tables are read by their users. */
+export function openTraceColumns(c: TraceColumns): OpenedColumns {
   if (!isTraceColumns(c)) throw new ColumnsError('not a trace in columns');
   if (c.version !== COLUMNS_VERSION) throw new ColumnsError(`version ${String(c.version)}, this viewer reads ${COLUMNS_VERSION}`);
   const strings = c.strings;
@@ -263,17 +272,51 @@ export function decodeTraceColumns(c: TraceColumns): Trace {
   if (!h || h.format !== TRACE_FORMAT) throw new ColumnsError('its head is not a Shutdown Trace');
   if (typeof h.version !== 'number' || h.version > TRACE_VERSION || h.version < 1) throw new ColumnsError(`its trace format version ${String(h.version)} is not ${TRACE_VERSION}`);
   if (!h.meta || typeof h.meta !== 'object' || !Array.isArray(h.processes)) throw new ColumnsError('its head has no meta or processes');
+  const E = c.events;
+  if (!E || !Array.isArray(E.tables)) throw new ColumnsError('no event tables');
+  const n = E.n;
+  return {
+    head: c.head,
+    strings,
+    n,
+    t: view(E.t, n, 'events.t') as Float64Array,
+    pid: view(E.pid, n, 'events.pid') as Int32Array,
+    kind: view(E.kind, n, 'events.kind') as Uint8Array,
+    row: view(E.row, n, 'events.row') as Uint32Array,
+    tables: E.tables,
+  };
+}
+
+/** The output lines back from their columns (checked). */
+export function decodeOutputColumns(c: TraceColumns, strings: string[]): OutputLine[] {
+  const O = c.output;
+  const m = O.n;
+  const ot = view(O.t, m, 'output.t');
+  const opid = view(O.pid, m, 'output.pid');
+  const ostream = view(O.stream, m, 'output.stream');
+  const otext = view(O.text, m, 'output.text');
+  const output: OutputLine[] = new Array(m);
+  for (let j = 0; j < m; j++) {
+    const text = strings[otext[j]];
+    if (typeof text !== 'string') throw new ColumnsError(`output.text names string ${otext[j]} of ${strings.length}`);
+    output[j] = { t: ot[j], pid: opid[j], stream: ostream[j] ? 'stderr' : 'stdout', text };
+  }
+  return output;
+}
+
+/**
+ * The trace back from its columns: events and output lines as plain objects, fields in the
+ * order they were first seen for their kind. The envelope is checked here; the event fields
+ * have the types their columns give them (numbers, strings, booleans, JSON values).
+ */
+export function decodeTraceColumns(c: TraceColumns): Trace {
+  const { strings, n, t, pid, kind, row } = openTraceColumns(c);
   const str = (k: number, what: string): string => {
     const s = strings[k];
     if (typeof s !== 'string') throw new ColumnsError(`${what} names string ${k} of ${strings.length}`);
     return s;
   };
   const E = c.events;
-  const n = E.n;
-  const t = view(E.t, n, 'events.t');
-  const pid = view(E.pid, n, 'events.pid');
-  const kind = view(E.kind, n, 'events.kind');
-  const row = view(E.row, n, 'events.row');
   // per kind: a row → object maker
   const parsed = new Map<number, unknown>();
   const fromJson = (k: number, what: string): unknown => {
@@ -368,13 +411,5 @@ export function decodeTraceColumns(c: TraceColumns): Trace {
     events[i] = o as unknown as TraceEvent;
   }
   E.tables.forEach((tb, k) => fill(byKind[k], tb.fields, tb.rows, `events(${tb.kind})`));
-  const O = c.output;
-  const m = O.n;
-  const ot = view(O.t, m, 'output.t');
-  const opid = view(O.pid, m, 'output.pid');
-  const ostream = view(O.stream, m, 'output.stream');
-  const otext = view(O.text, m, 'output.text');
-  const output: OutputLine[] = new Array(m);
-  for (let j = 0; j < m; j++) output[j] = { t: ot[j], pid: opid[j], stream: ostream[j] ? 'stderr' : 'stdout', text: str(otext[j], 'output.text') };
-  return { ...(c.head as Trace), events, output };
+  return { ...(c.head as Trace), events, output: decodeOutputColumns(c, strings) };
 }

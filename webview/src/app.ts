@@ -8,6 +8,7 @@ import type { Frame as StackFrame } from '../../src/shared/frames';
 import type { Trace, TraceEvent, Finding, OutputLine } from '../../src/shared/trace';
 import { Host } from './host';
 import { Model, Track, HandleRec } from './model';
+import type { ColumnEvents } from './model/columns';
 import { Viewport } from './view';
 import { Renderer, Frame, GUTTER, AXIS_H, setGutter, GUTTER_NARROW, GUTTER_WIDE } from './render';
 import { ItemLayer } from './layer';
@@ -404,14 +405,14 @@ export class App {
   receiveText(text: string, source: string): void {
     return load.receiveText(this, text, source);
   }
-  loadTrace(trace: Trace, live: boolean, tRecv: number, keepView: [number, number] | null, columns = false): void {
-    return load.loadTrace(this, trace, live, tRecv, keepView, columns);
+  loadTrace(trace: Trace, live: boolean, tRecv: number, keepView: [number, number] | null, cols: ColumnEvents | null = null): void {
+    return load.loadTrace(this, trace, live, tRecv, keepView, cols);
   }
   append(events: TraceEvent[], output: OutputLine[], processes: Trace['processes'], now: number): void {
     return load.append(this, events, output, processes, now);
   }
-  finished(trace: Trace, analysis: Trace['analysis'], tRecv: number, columns = false): void {
-    return load.finished(this, trace, analysis, tRecv, columns);
+  finished(trace: Trace, analysis: Trace['analysis'], tRecv: number, cols: ColumnEvents | null = null): void {
+    return load.finished(this, trace, analysis, tRecv, cols);
   }
 
   bounds(): [number, number] | undefined {

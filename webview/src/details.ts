@@ -63,7 +63,6 @@ export function renderDetails(root: HTMLElement, model: Model | null, key: strin
     if (!site || !site.frames?.length) return;
     sections.push(renderStack(titleText, site, model.cwd, cb));
   };
-  const events = model.events;
   const [type, numS] = [key[0], key.slice(2)];
   const num = Number(numS);
 
@@ -132,7 +131,7 @@ export function renderDetails(root: HTMLElement, model: Model | null, key: strin
     kv.push(['Deadline', rel(model.deadlineT)]);
     kv.push(['From', `the plan: SIGKILL ${fmtDur(model.graceMs)} after the first signal`]);
   } else if (type === 'e' || type === 'c') {
-    const e = events[num];
+    const e = model.ev(num);
     if (e) describeEvent(e, num, kv, sections, { model, loc, rel, timing, pidRow, stack, select: cb.selectKey });
   }
 
@@ -160,8 +159,7 @@ interface Ctx {
 
 function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c: Ctx): void {
   const { model, loc, rel } = c;
-  const events = model.events;
-  const endEv = loc && loc.tr.ref2[loc.i] >= 0 ? events[loc.tr.ref2[loc.i]] : undefined;
+  const endEv = loc && loc.tr.ref2[loc.i] >= 0 ? model.ev(loc.tr.ref2[loc.i]) : undefined;
   const end = loc ? loc.tr.end[loc.i] : NaN;
   switch (e.kind) {
     case 'signal-sent': {
@@ -191,8 +189,10 @@ function describeEvent(e: TraceEvent, idx: number, kv: KV[], sections: Node[], c
         kv.push(['Returned', endEv.returnedPromise ? `a promise, at ${fmtAt(endEv.t)}` : `at ${fmtAt(endEv.t)}`]);
         if (endEv.threw) sections.push(textBlock('Threw', endEv.threw));
       }
-      for (let j = idx + 1; j < events.length; j++) {
-        const x = events[j];
+      for (let j = idx + 1; j < model.events.length; j++) {
+        const k = model.evKind(j);
+        if (k !== 'listener-settled' && k !== 'listener-start') continue;
+        const x = model.ev(j);
         if (x.kind === 'listener-settled' && x.pid === e.pid && x.id === e.id) {
           kv.push(['Settled', `${x.ok ? 'resolved' : 'rejected'} at ${fmtAt(x.t)}`]);
           if (x.error) sections.push(textBlock('Rejection', x.error));

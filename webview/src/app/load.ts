@@ -7,8 +7,8 @@ import type { App } from '../app';
 import type { HostToWebview } from '../../../src/shared/messages';
 import type { Trace, TraceEvent, OutputLine } from '../../../src/shared/trace';
 import { validateTrace, parseTrace } from '../../../src/shared/trace-file';
-import { decodeTraceColumns } from '../../../src/shared/trace-columns';
 import { Model } from '../model';
+import { ColumnEvents } from '../model/columns';
 import { clear } from '../util';
 import { traceKeyOf, URGENT_KINDS, type SavedState } from './shared';
 
@@ -30,9 +30,11 @@ export function receive(a: App, m: HostToWebview): void {
         if (typeof (m.trace as unknown) === 'string') a.loadTrace(parseTrace(m.trace as unknown as string, 'The trace'), !!m.live, t, null);
         else a.loadTrace(m.trace, !!m.live, t, null);
         break;
-      case 'trace-columns':
-        a.loadTrace(decodeTraceColumns(m.columns), !!m.live, t, null, true);
+      case 'trace-columns': {
+        const cols = new ColumnEvents(m.columns);
+        a.loadTrace(cols.trace(), !!m.live, t, null, cols);
         break;
+      }
       case 'append':
         a.append(m.events, m.output, m.processes, m.now);
         break;
@@ -40,9 +42,11 @@ export function receive(a: App, m: HostToWebview): void {
         // a big final trace comes as JSON text too (see 'trace')
         a.finished(typeof (m.trace as unknown) === 'string' ? parseTrace(m.trace as unknown as string, 'The final trace') : m.trace, m.analysis, t);
         break;
-      case 'finished-columns':
-        a.finished(decodeTraceColumns(m.columns), m.analysis, t, true);
+      case 'finished-columns': {
+        const cols = new ColumnEvents(m.columns);
+        a.finished(cols.trace(), m.analysis, t, cols);
         break;
+      }
       case 'error':
         a.showError(typeof m.message === 'string' ? m.message : 'Unknown error');
         break;
@@ -74,12 +78,12 @@ export function receiveText(a: App, text: string, source: string): void {
   }
 }
 
-/** `columns`: decoded from columns, whose decoder checked the envelope and every column's type. */
-export function loadTrace(a: App, trace: Trace, live: boolean, tRecv: number, keepView: [number, number] | null, columns = false): void {
-  if (!columns) validateTrace(trace, 'The trace');
+/** `cols`: the trace came in columns (their reader checked the envelope and every column); its events are made on demand. */
+export function loadTrace(a: App, trace: Trace, live: boolean, tRecv: number, keepView: [number, number] | null, cols: ColumnEvents | null = null): void {
+  if (!cols) validateTrace(trace, 'The trace');
   a.clearError();
   const t0 = performance.now();
-  const model = new Model(trace, live);
+  const model = new Model(trace, live, cols);
   a.stats.buildMs = performance.now() - t0;
   a.model = model;
   a.stats.events = model.eventsSeen;
@@ -154,15 +158,16 @@ export function append(a: App, events: TraceEvent[], output: OutputLine[], proce
     }, 200);
 }
 
-export function finished(a: App, trace: Trace, analysis: Trace['analysis'], tRecv: number, columns = false): void {
+export function finished(a: App, trace: Trace, analysis: Trace['analysis'], tRecv: number, cols: ColumnEvents | null = null): void {
   const model = a.model;
   const full: Trace = { ...trace, analysis: analysis ?? trace.analysis };
-  if (!columns) validateTrace(full, 'The final trace');
+  if (!cols) validateTrace(full, 'The final trace');
   if (model && model.live && traceKeyOf(full) === a.traceKey && full.events.length >= model.events.length) {
     // Same run: catch up and swap in the analysis without rebuilding everything.
     model.live = false;
     model.trace.meta = full.meta;
-    model.apply(full.events.slice(model.events.length), full.output.slice(model.trace.output.length), full.processes, full.meta.durationMs ?? 0);
+    const tail = cols ? cols.range(model.events.length, cols.n) : full.events.slice(model.events.length);
+    model.apply(tail, full.output.slice(model.trace.output.length), full.processes, full.meta.durationMs ?? 0);
     if (full.analysis) model.setAnalysis(full.analysis);
     else model.finalize();
     a.stats.events = model.eventsSeen;
@@ -178,7 +183,7 @@ export function finished(a: App, trace: Trace, analysis: Trace['analysis'], tRec
     return;
   }
   const keep: [number, number] | null = model && traceKeyOf(full) === a.traceKey && !a.view.follow ? [a.view.t0, a.view.t1] : null;
-  a.loadTrace(full, false, tRecv, keep, columns);
+  a.loadTrace(full, false, tRecv, keep, cols);
 }
 
 /** The exhaustive check of a switch that tolerates unknown message types at run time. */

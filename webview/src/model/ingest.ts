@@ -5,7 +5,7 @@
  */
 import type { TraceEvent } from '../../../src/shared/trace';
 import type { HandleInfo } from '../../../src/shared/wire';
-import { Track, K, F, type Lane } from './track';
+import { Track, K, F, HandleRec, type Lane } from './track';
 import type { Model } from './model';
 
 const MAX_LISTENER_ROWS = 3;
@@ -221,31 +221,15 @@ export function addEvent(m: Model, e: TraceEvent, i: number): void {
       if (r) r.tr.ref2[r.i] = i;
       break;
     }
-    case 'conn-end': {
-      const l = m.lane(e.pid);
-      l.conns.push(t, NaN, K.conn, e.how === 'error' ? F.BAD : e.how === 'destroyed' || (e.hadRequest && e.how === 'server-ended') ? F.WARN : 0, i);
+    case 'conn-end':
+      connEnd(m, e.pid, t, i, e.how, e.hadRequest);
       break;
-    }
-    case 'request-start': {
-      const l = m.lane(e.pid);
-      const tr = m.pack(l.requests, () => m.requestTrack(l), MAX_REQUEST_ROWS, t);
-      const k = tr.push(t, Infinity, K.request, 0, i);
-      m.perPid(m.reqOpen, e.pid).set(e.req, k * 8 + l.requests.indexOf(tr));
+    case 'request-start':
+      requestStart(m, e.pid, t, i, e.req);
       break;
-    }
-    case 'request-end': {
-      const open = m.reqOpen.get(e.pid);
-      const v = open?.get(e.req);
-      if (v === undefined) break;
-      open!.delete(e.req);
-      const tr = m.lane(e.pid).requests[v & 7];
-      const k = (v - (v & 7)) / 8;
-      tr.setEnd(k, t);
-      tr.ref2[k] = i;
-      if (e.aborted || e.status >= 500) tr.flags[k] |= F.BAD;
-      else if (e.status >= 400) tr.flags[k] |= F.WARN;
+    case 'request-end':
+      requestEnd(m, e.pid, t, i, e.req, e.status, e.aborted);
       break;
-    }
     case 'phase-start': {
       if (m.phasesFromAnalysis) break;
       const l = m.lane(e.pid);
@@ -303,16 +287,9 @@ export function addEvent(m: Model, e: TraceEvent, i: number): void {
     case 'handle-open':
       m.openHandle(e.pid, e.handle, t, i);
       break;
-    case 'handle-close': {
-      const hi = m.handleIndex(e.pid, e.id);
-      if (hi === undefined) break;
-      const h = m.handles[hi];
-      if (h.end !== Infinity) break;
-      h.end = t;
-      h.closeEv = i;
-      m.lane(e.pid).handles[h.row].setEnd(h.idx, t);
+    case 'handle-close':
+      handleClose(m, e.pid, t, i, e.id);
       break;
-    }
     case 'spawn':
       m.lane(e.pid).main.push(t, NaN, K.process, 0, i);
       break;
@@ -333,13 +310,9 @@ export function addEvent(m: Model, e: TraceEvent, i: number): void {
       }
       break;
     }
-    case 'active-count': {
-      const l = m.lane(e.pid);
-      const k = l.counts.push(t, NaN, 0, 0, i);
-      l.counts.value![k] = e.count;
-      if (e.count > l.counts.vmax) l.counts.vmax = e.count;
+    case 'active-count':
+      activeCount(m, e.pid, t, i, e.count);
       break;
-    }
     case 'dropped':
       m.lane(e.pid).main.push(t, NaN, K.process, F.WARN, i);
       break;
@@ -349,21 +322,70 @@ export function addEvent(m: Model, e: TraceEvent, i: number): void {
   }
 }
 
+// The kinds a big trace is made of, with their fields as arguments: the same code for an event
+// object and for a row of columns (ingest-columns.ts).
+
+export function connEnd(m: Model, pid: number, t: number, i: number, how: string | undefined, hadRequest: boolean | undefined): void {
+  m.lane(pid).conns.push(t, NaN, K.conn, how === 'error' ? F.BAD : how === 'destroyed' || (hadRequest && how === 'server-ended') ? F.WARN : 0, i);
+}
+
+export function requestStart(m: Model, pid: number, t: number, i: number, req: string): void {
+  const l = m.lane(pid);
+  const tr = m.pack(l.requests, () => m.requestTrack(l), MAX_REQUEST_ROWS, t);
+  const k = tr.push(t, Infinity, K.request, 0, i);
+  m.perPid(m.reqOpen, pid).set(req, k * 8 + l.requests.indexOf(tr));
+}
+
+export function requestEnd(m: Model, pid: number, t: number, i: number, req: string, status: number, aborted: boolean | undefined): void {
+  const open = m.reqOpen.get(pid);
+  const v = open?.get(req);
+  if (v === undefined) return;
+  open!.delete(req);
+  const tr = m.lane(pid).requests[v & 7];
+  const k = (v - (v & 7)) / 8;
+  tr.setEnd(k, t);
+  tr.ref2[k] = i;
+  if (aborted || status >= 500) tr.flags[k] |= F.BAD;
+  else if (status >= 400) tr.flags[k] |= F.WARN;
+}
+
+export function handleClose(m: Model, pid: number, t: number, i: number, id: string): void {
+  const hi = m.handleIndex(pid, id);
+  if (hi === undefined) return;
+  const h = m.handles[hi];
+  if (h.end !== Infinity) return;
+  h.end = t;
+  h.closeEv = i;
+  m.lane(pid).handles[h.row].setEnd(h.idx, t);
+}
+
+export function activeCount(m: Model, pid: number, t: number, i: number, count: number): void {
+  const l = m.lane(pid);
+  const k = l.counts.push(t, NaN, 0, 0, i);
+  l.counts.value![k] = count;
+  if (count > l.counts.vmax) l.counts.vmax = count;
+}
+
 /** Every kind above is handled (a kind added to TraceEvent fails to compile here); at run time, a newer one is skipped. */
 function newerKind(_e: never): void {}
 
 export function openHandle(m: Model, pid: number, info: HandleInfo, t: number, ev: number): void {
+  openHandleOf(m, pid, info.id, info.ref, info, t, ev);
+}
+
+/** `info` null: the handle's info is its handle-open event's (event `ev`), read when first needed. */
+export function openHandleOf(m: Model, pid: number, id: string, ref: boolean | undefined, info: HandleInfo | null, t: number, ev: number): void {
   const l = m.lane(pid);
   const byId = m.perPid(m.handleIdx, pid);
-  const old = byId.get(info.id);
+  const old = byId.get(id);
   if (old !== undefined && m.handles[old].end === Infinity) return; // reopened id while open: keep the first
   const hi = m.handles.length;
   const tr = m.pack(l.handles, () => m.handleTrack(l), MAX_HANDLE_ROWS, t);
-  const k = tr.push(t, Infinity, K.handle, info.ref === false ? F.UNREF : 0, hi);
-  m.handles.push({ pid, info, start: t, end: Infinity, openEv: ev, closeEv: -1, leaked: false, snapEv: -1, row: l.handles.indexOf(tr), idx: k });
+  const k = tr.push(t, Infinity, K.handle, ref === false ? F.UNREF : 0, hi);
+  m.handles.push(new HandleRec(pid, info, t, ev, l.handles.indexOf(tr), k, info ? null : m));
   l.handleCount++;
   m.layoutDirty = true;
-  byId.set(info.id, hi);
+  byId.set(id, hi);
 }
 
 export function requestTrack(m: Model, l: Lane): Track {

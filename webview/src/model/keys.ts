@@ -41,7 +41,7 @@ export function timeOfKey(m: Model, key: string): number {
       return m.deadlineT;
     case 'e':
     case 'c':
-      return m.trace.events[s]?.t ?? NaN;
+      return m.ev(s)?.t ?? NaN;
   }
   return NaN;
 }
@@ -67,25 +67,25 @@ export function locate(m: Model, key: string): { tr: Track; i: number }[] {
 
 /** Map any event index (start or end of something) to the key of the item that shows it. */
 export function keyForEvent(m: Model, idx: number): string | null {
-  const evs = m.trace.events;
-  const e = evs[idx];
+  const e = m.ev(idx);
   if (!e) return null;
-  const back = (pred: (x: TraceEvent) => boolean): number => {
-    for (let j = idx - 1; j >= 0; j--) if (pred(evs[j])) return j;
+  // the kind first: events from columns are made only for the candidates
+  const back = (kind: TraceEvent['kind'], pred: (x: TraceEvent) => boolean): number => {
+    for (let j = idx - 1; j >= 0; j--) if (m.evKind(j) === kind && pred(m.ev(j))) return j;
     return -1;
   };
   switch (e.kind) {
     case 'request-end': {
-      const j = back((x) => x.kind === 'request-start' && x.pid === e.pid && x.req === e.req);
+      const j = back('request-start', (x) => x.kind === 'request-start' && x.pid === e.pid && x.req === e.req);
       return j >= 0 ? 'e:' + j : null;
     }
     case 'listener-end':
     case 'listener-settled': {
-      const j = back((x) => x.kind === 'listener-start' && x.pid === e.pid && x.id === e.id);
+      const j = back('listener-start', (x) => x.kind === 'listener-start' && x.pid === e.pid && x.id === e.id);
       return j >= 0 ? 'e:' + j : null;
     }
     case 'server-closed': {
-      const j = back((x) => x.kind === 'server-close' && x.pid === e.pid && x.server === e.server);
+      const j = back('server-close', (x) => x.kind === 'server-close' && x.pid === e.pid && x.server === e.server);
       return j >= 0 ? 'e:' + j : null;
     }
     case 'handle-open':
@@ -160,7 +160,12 @@ export function eventOfKey(m: Model, key: string): number {
     case 'p': {
       const p = m.phases[n];
       if (!p) return -1;
-      return m.trace.events.findIndex((e) => e.kind === 'phase-start' && e.pid === p.pid && e.id === p.id);
+      for (let i = 0; i < m.events.length; i++) {
+        if (m.evKind(i) !== 'phase-start') continue;
+        const e = m.ev(i);
+        if (e.kind === 'phase-start' && e.pid === p.pid && e.id === p.id) return i;
+      }
+      return -1;
     }
     default:
       return -1;

@@ -14,7 +14,7 @@ export function label(m: Model, tr: Track, i: number): string {
   const s = tr.start[i];
   const e = tr.end[i];
   const dur = e === Infinity ? (m.live ? 'running' : 'never ended') : e === e ? fmtDur(e - s) : '';
-  const ev = m.trace.events[r];
+  const ev = m.ev(r);
   switch (k) {
     case K.process:
       if (f & F.LIFE) {
@@ -31,7 +31,7 @@ export function label(m: Model, tr: Track, i: number): string {
       return m.k8sKillT === m.k8sKillT ? `SIGKILL due ${fmtDur(m.k8sKillT - m.terminationT)}` : `deadline ${fmtDur(m.graceMs)}`;
     case K.prestop: {
       if (!ev || ev.kind !== 'prestop-start') return 'preStop';
-      const end = m.trace.events[tr.ref2[i]];
+      const end = m.ev(tr.ref2[i]);
       const d = end && end.kind === 'prestop-end' ? fmtDur(end.durationMs) : dur;
       const what = displayText(ev.detail || ev.action, 60);
       const tail = f & F.WARN ? (e === Infinity && !(end && end.kind === 'prestop-end') ? ' (never ended)' : ' — overran') : '';
@@ -69,7 +69,7 @@ export function label(m: Model, tr: Track, i: number): string {
         return `GET ${ev.outcome === 'refused' ? 'refused (turned away)' : ev.outcome}${st} ${d}`;
       }
       if (!ev || ev.kind !== 'request-start') return 'request';
-      const end = m.trace.events[tr.ref2[i]];
+      const end = m.ev(tr.ref2[i]);
       const st = end && end.kind === 'request-end' ? (end.aborted ? 'aborted' : String(end.status)) : e === Infinity ? (m.live ? '…' : 'cut') : '';
       return `${displayText(ev.method, 10)} ${displayText(ev.path, 60)} ${st} ${dur}`.replace(/\s+/g, ' ').trim();
     }
@@ -104,7 +104,7 @@ export function label(m: Model, tr: Track, i: number): string {
 
 /** Extra facts for the tooltip of load requests and Kubernetes items. */
 export function tipLines(m: Model, tr: Track, i: number): string[] {
-  const ev = m.trace.events[tr.ref[i]];
+  const ev = m.ev(tr.ref[i]);
   if (!ev) return [];
   const out: string[] = [];
   if (ev.kind === 'load-request') {
@@ -115,7 +115,7 @@ export function tipLines(m: Model, tr: Track, i: number): string[] {
     out.push(ev.keepAlive ? 'keep-alive connection' : 'new connection (connection: close)');
     if (ev.sse) out.push(`SSE stream${ev.events !== undefined ? `, ${ev.events} events` : ''}`);
   } else if (ev.kind === 'prestop-start') {
-    const end = m.trace.events[tr.ref2[i]];
+    const end = m.ev(tr.ref2[i]);
     out.push(`action: ${ev.action}`);
     if (end && end.kind === 'prestop-end') {
       out.push(end.ok ? 'ok' : `failed${end.error ? ': ' + displayText(end.error, 200) : ''}`);

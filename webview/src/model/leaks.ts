@@ -49,15 +49,10 @@ export function computeLeaks(m: Model): void {
   }
   if (!a || leakedIdx.size === 0) {
     // No analysis: the last "should have exited" snapshot of each process names the leaks.
-    const lastSnap = new Map<number, number>();
-    const evs = m.trace.events;
-    for (let i = 0; i < evs.length; i++) {
-      const e = evs[i];
-      if (e.kind === 'snapshot' && LEAK_SNAPSHOTS.has(e.reason)) lastSnap.set(e.pid, i);
-    }
+    const lastSnap = leakSnapshots(m);
     if (!a && !m.live) {
       for (const [pid, si] of lastSnap) {
-        const e = evs[si];
+        const e = m.ev(si);
         if (e.kind !== 'snapshot') continue;
         for (const h of e.handles) {
           if (h.ref === false) continue;
@@ -67,18 +62,13 @@ export function computeLeaks(m: Model): void {
       }
     }
     for (const [, si] of lastSnap) {
-      const e = evs[si];
+      const e = m.ev(si);
       if (e.kind === 'snapshot') for (const u of e.unidentified ?? []) unidentified.set(u.type, (unidentified.get(u.type) ?? 0) + u.count);
     }
   } else {
-    const evs = m.trace.events;
-    const lastSnap = new Map<number, number>();
-    for (let i = 0; i < evs.length; i++) {
-      const e = evs[i];
-      if (e.kind === 'snapshot' && LEAK_SNAPSHOTS.has(e.reason)) lastSnap.set(e.pid, i);
-    }
+    const lastSnap = leakSnapshots(m);
     for (const [, si] of lastSnap) {
-      const e = evs[si];
+      const e = m.ev(si);
       if (e.kind === 'snapshot') for (const u of e.unidentified ?? []) unidentified.set(u.type, (unidentified.get(u.type) ?? 0) + u.count);
     }
   }
@@ -124,4 +114,16 @@ export function findHandle(m: Model, id: string): number {
     if (hi !== undefined) return hi;
   }
   return -1;
+}
+
+/** Per process, the last snapshot that says it should have exited (the kind read first: from columns only snapshots are made). */
+function leakSnapshots(m: Model): Map<number, number> {
+  const lastSnap = new Map<number, number>();
+  const n = m.events.length;
+  for (let i = 0; i < n; i++) {
+    if (m.evKind(i) !== 'snapshot') continue;
+    const e = m.ev(i);
+    if (e.kind === 'snapshot' && LEAK_SNAPSHOTS.has(e.reason)) lastSnap.set(e.pid, i);
+  }
+  return lastSnap;
 }

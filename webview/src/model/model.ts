@@ -18,6 +18,8 @@ import * as layout from './layout';
 import * as keys from './keys';
 import * as labels from './labels';
 import * as traffic from './traffic';
+import { ingestColumns } from './ingest-columns';
+import type { ColumnEvents } from './columns';
 
 export class Model {
   trace: Trace;
@@ -75,10 +77,14 @@ export class Model {
   unidentified: { type: string; count: number }[] = [];
   eventsSeen = 0;
   outputSeen = 0;
+  /** A trace loaded from columns: its events [0, cols.n) are made from them on first use (ev()). */
+  readonly cols: ColumnEvents | null;
 
-  constructor(trace: Trace, live: boolean) {
+  /** `cols`: `trace` is cols.trace(), whose events are made on demand. */
+  constructor(trace: Trace, live: boolean, cols: ColumnEvents | null = null) {
     // events/output arrays are adopted, not copied (they can hold a million entries)
     this.trace = { ...trace, events: trace.events, output: trace.output, processes: [] };
+    this.cols = cols;
     this.live = live;
     this.graceMs = trace.meta?.plan?.graceMs ?? 0;
     this.run = new Track('run', 'run', null);
@@ -130,6 +136,20 @@ export class Model {
 
   get events(): TraceEvent[] {
     return this.trace.events;
+  }
+  /** Event i (undefined past the end). Read events through this: from columns they are made here, on first use. */
+  ev(i: number): TraceEvent {
+    const evs = this.trace.events;
+    const e = evs[i];
+    const c = this.cols;
+    if (e !== undefined || !c || !(i >= 0 && i < c.n)) return e;
+    return (evs[i] = c.event(i));
+  }
+  /** Event i's kind, without making the event. */
+  evKind(i: number): string | undefined {
+    const c = this.cols;
+    if (c && i >= 0 && i < c.n) return c.kinds[c.kind[i]];
+    return this.trace.events[i]?.kind;
   }
   get cwd(): string {
     return this.trace.meta?.cwd ?? '';
@@ -258,7 +278,13 @@ export class Model {
 
   ingest(evFrom: number, outFrom: number): void {
     const evs = this.trace.events;
-    for (let i = evFrom; i < evs.length; i++) this.addEvent(evs[i], i);
+    let i = evFrom;
+    const c = this.cols;
+    if (c && i < c.n) {
+      ingestColumns(this, c, i, c.n);
+      i = c.n;
+    }
+    for (; i < evs.length; i++) this.addEvent(evs[i], i);
     const outs = this.trace.output;
     let lastLogLane: Lane | null = null;
     for (let j = outFrom; j < outs.length; j++) {

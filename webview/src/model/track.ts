@@ -5,7 +5,7 @@
  * reference their source (event index, output line, phase, handle record, process) by number.
  * Also the shapes built on tracks: lanes (one per process), handle records and layout rows.
  */
-import type { ProcessInfo } from '../../../src/shared/trace';
+import type { ProcessInfo, TraceEvent } from '../../../src/shared/trace';
 import type { HandleInfo } from '../../../src/shared/wire';
 import { lowerBound } from '../util';
 import { TrackLod } from './lod';
@@ -213,19 +213,31 @@ export interface Lane {
   recvWaiting: Map<string, { k: number; t: number }[]>;
 }
 
-export interface HandleRec {
-  pid: number;
-  info: HandleInfo;
-  start: number;
-  end: number; // Infinity while open
-  openEv: number;
-  closeEv: number;
-  leaked: boolean;
+/** A handle on the timeline. */
+export class HandleRec {
+  end = Infinity; // Infinity while open
+  closeEv = -1;
+  leaked = false;
   /** Where it was last seen in a snapshot (event index), if any. */
-  snapEv: number;
-  /** Its bar: lane.handles[row], index idx. */
-  row: number;
-  idx: number;
+  snapEv = -1;
+  constructor(
+    public pid: number,
+    /** null: read from its handle-open event (`openEv`) when first asked for (a trace from columns makes that event only then). */
+    private known: HandleInfo | null,
+    public start: number,
+    public openEv: number,
+    /** Its bar: lane.handles[row], index idx. */
+    public row: number,
+    public idx: number,
+    private readonly events: { ev(i: number): TraceEvent } | null,
+  ) {}
+  get info(): HandleInfo {
+    if (!this.known) this.known = (this.events!.ev(this.openEv) as Extract<TraceEvent, { kind: 'handle-open' }>).handle;
+    return this.known;
+  }
+  set info(v: HandleInfo) {
+    this.known = v;
+  }
 }
 
 export interface Row {

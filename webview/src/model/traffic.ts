@@ -21,7 +21,7 @@ export interface LoadCounts {
 }
 
 export function loadCounts(m: Model): LoadCounts {
-  const ev = m.trace.events[m.loadSummaryEv];
+  const ev = m.ev(m.loadSummaryEv);
   const by: Partial<Record<LoadOutcome, number>> = ev && ev.kind === 'load-summary' ? ev.byOutcome : m.loadSeen;
   let total = 0;
   for (const k of Object.keys(by) as LoadOutcome[]) total += Number(by[k]) || 0;

@@ -167,7 +167,7 @@ export function markerColor(p: Palette, tr: Track, i: number, model: Model): str
 /** Label priority of a marker in the lane/run rows; -1 = a small unlabelled tick. */
 export function markerPrio(model: Model, tr: Track, i: number): number {
   const k = tr.kind[i];
-  const ev = model.events[tr.ref[i]];
+  const ev = model.ev(tr.ref[i]);
   switch (k) {
     case K.exit:
       return tr.flags[i] & F.COMPUTED || ev?.kind === 'process-exit' ? 0 : 3;
