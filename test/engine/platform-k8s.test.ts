@@ -30,6 +30,13 @@ describe('endpoint lag', { concurrency: 1 }, () => {
     assert.ok(!eventsOf(t, 'load-request').some((s) => s.t > removed.t + 5), 'no new request after the endpoint removal');
     // ~50 requests in the 1 s lag; the service closed its listener at once.
     assert.ok(a.requests!.lost >= 35, `${a.requests!.lost} lost`);
+    // The roles every reader draws from (the viewer, the exports) count them too.
+    assert.equal(a.requests!.roles!.lost.length, a.requests!.lost);
+    assert.deepEqual(
+      a.requests!.roles!.turnedAway.filter((i) => a.requests!.roles!.lost.includes(i)),
+      [],
+      'none is both lost and turned away',
+    );
     const m = /^(\d+) of (\d+) requests failed during termination \(([\d.]+)%\): preStop (\d+)\/(\d+), drain (\d+)\/(\d+), after SIGKILL 0\/0$/.exec(finding(t, 'endpoint-lag')!.title);
     assert.ok(m, finding(t, 'endpoint-lag')!.title);
     assert.equal(Number(m[1]), a.requests!.lost);

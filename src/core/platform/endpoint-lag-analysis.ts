@@ -38,26 +38,36 @@ export function endpointLagFindings(c: Ctx, out: PlatformAnalysis): void {
   });
   out.requestsByPhase = phases;
   const failed = inTermination.filter((r) => r.outcome !== 'ok');
-  // What the rest of the analysis counted as turned away (or did not count, after the exit) but
-  // the Service sent here during the lag: lost.
-  const exitAt = trace.processes.find((p) => p.pid === trace.meta.mainPid)?.end ?? Infinity;
-  const closeAt = Math.min(Infinity, ...of('server-close').map((e) => e.t));
-  const turnedAway = (r: Span) => r.outcome === 'refused' || (r.outcome === 'reset' && r.t >= closeAt) || (r.t >= exitAt && r.outcome !== 'ok');
-  const lagLost = inTermination.filter((r) => r.t >= start.t && r.t <= lagEnd && turnedAway(r));
-  const before = a.requests.lost;
+  // What the rest of the analysis counted as turned away, or as after the exit, but the Service
+  // sent here during the lag: lost. Taken from the analysis's roles, and moved into `lost` there,
+  // so that every reader of the roles counts them as the verdict does.
+  const rq = a.requests;
+  const roles = rq.roles;
+  const inLag = (i: number) => {
+    const r = trace.events[i] as Span;
+    return r.outcome !== 'ok' && r.t >= start.t && r.t <= lagEnd;
+  };
+  const lagIx = roles ? [...roles.turnedAway, ...roles.afterExit].filter(inLag).sort((x, y) => x - y) : [];
+  const lagLost = lagIx.map((i) => trace.events[i] as Span);
+  const before = rq.lost;
   const lost = before + lagLost.length;
-  if (lagLost.length) {
-    const rq = a.requests;
+  if (roles && lagLost.length) {
+    const moved = new Set(lagIx);
+    const wasAfterExit = new Set(roles.afterExit);
     rq.lost = lost;
+    roles.lost = [...roles.lost, ...lagIx].sort((x, y) => x - y);
+    roles.turnedAway = roles.turnedAway.filter((i) => !moved.has(i));
+    roles.afterExit = roles.afterExit.filter((i) => !moved.has(i));
     // They belong to the shutdown (the Service routed them here), not to the turned-away or after-exit tail.
-    for (const r of lagLost) {
-      if (r.t >= exitAt) {
+    for (const i of lagIx) {
+      const r = trace.events[i] as Span;
+      if (wasAfterExit.has(i)) {
         rq.shutdown.total++;
         rq.shutdown.byOutcome[r.outcome]++;
-        rq.afterExit = Math.max(0, rq.afterExit - 1);
       } else if (r.outcome === 'refused') rq.refusedWhileAlive = Math.max(0, rq.refusedWhileAlive - 1);
       else rq.resetAtClose = Math.max(0, rq.resetAtClose - 1);
     }
+    rq.afterExit = roles.afterExit.length;
     const re = new RegExp(`\\b${before} requests? lost`);
     const now = plural(lost, 'request') + ' lost';
     if (a.k8s) a.k8s.summary = a.k8s.summary.replace(re, now);
