@@ -10,7 +10,8 @@
  * cache (a store, not a call) and a one-shot `loaded` setter that Node calls after the module's
  * code has run. Only CommonJS packages (and CommonJS packages imported from ESM) are seen.
  */
-import { Owners, packageOf, RELEASE_METHODS, type ClassInfo } from './owners';
+import type { Owners, ClassInfo } from './owners';
+import { packageOf, RELEASE_METHODS } from './library-code';
 import { disguise } from './native-look';
 
 const MAX_METHODS = 100;
