@@ -331,7 +331,7 @@ export function connEnd(m: Model, pid: number, t: number, i: number, how: string
 
 export function requestStart(m: Model, pid: number, t: number, i: number, req: string): void {
   const l = m.lane(pid);
-  const tr = m.pack(l.requests, () => m.requestTrack(l), MAX_REQUEST_ROWS, t);
+  const tr = m.packIn(l.requests, MAX_REQUEST_ROWS, t) ?? m.addTrack(l.requests, m.requestTrack(l));
   const k = tr.push(t, Infinity, K.request, 0, i);
   m.perPid(m.reqOpen, pid).set(req, k * 8 + l.requests.indexOf(tr));
 }
@@ -380,7 +380,7 @@ export function openHandleOf(m: Model, pid: number, id: string, ref: boolean | u
   const old = byId.get(id);
   if (old !== undefined && m.handles[old].end === Infinity) return; // reopened id while open: keep the first
   const hi = m.handles.length;
-  const tr = m.pack(l.handles, () => m.handleTrack(l), MAX_HANDLE_ROWS, t);
+  const tr = m.packIn(l.handles, MAX_HANDLE_ROWS, t) ?? m.addTrack(l.handles, m.handleTrack(l));
   const k = tr.push(t, Infinity, K.handle, ref === false ? F.UNREF : 0, hi);
   m.handles.push(new HandleRec(pid, info, t, ev, l.handles.indexOf(tr), k, info ? null : m));
   l.handleCount++;

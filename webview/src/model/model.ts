@@ -251,17 +251,23 @@ export class Model {
 
   /** First-fit packing into a group of tracks; the last track takes the overflow. */
   pack(group: Track[], make: () => Track, max: number, s: number): Track {
-    for (const tr of group) if (tr.lastEnd <= s) return tr;
-    if (group.length < max) {
-      const tr = make();
-      group.push(tr);
-      this.layoutDirty = true;
-      return tr;
-    }
+    return this.packIn(group, max, s) ?? this.addTrack(group, make());
+  }
+
+  /** pack() without the maker (no closure per item, for the kinds a big trace is made of): null when a new track is due (addTrack). */
+  packIn(group: Track[], max: number, s: number): Track | null {
+    for (let k = 0; k < group.length; k++) if (group[k].lastEnd <= s) return group[k];
+    if (group.length < max) return null;
     let best = group[0];
     for (const tr of group) if (tr.lastEnd < best.lastEnd) best = tr;
     best.overlaps = true;
     return best;
+  }
+
+  addTrack(group: Track[], tr: Track): Track {
+    group.push(tr);
+    this.layoutDirty = true;
+    return tr;
   }
 
   /** Incremental update (live `append`): O(new events), nothing already laid out is redone. */

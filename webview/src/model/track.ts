@@ -213,13 +213,13 @@ export interface Lane {
   recvWaiting: Map<string, { k: number; t: number }[]>;
 }
 
-/** A handle on the timeline. */
+/** A handle on the timeline. Fields are set in the constructor, not as class fields: one record per handle (100k+), and a class field is an Object.defineProperty each. */
 export class HandleRec {
-  end = Infinity; // Infinity while open
-  closeEv = -1;
-  leaked = false;
+  declare end: number; // Infinity while open
+  declare closeEv: number;
+  declare leaked: boolean;
   /** Where it was last seen in a snapshot (event index), if any. */
-  snapEv = -1;
+  declare snapEv: number;
   constructor(
     public pid: number,
     /** null: read from its handle-open event (`openEv`) when first asked for (a trace from columns makes that event only then). */
@@ -230,7 +230,12 @@ export class HandleRec {
     public row: number,
     public idx: number,
     private readonly events: { ev(i: number): TraceEvent } | null,
-  ) {}
+  ) {
+    this.end = Infinity;
+    this.closeEv = -1;
+    this.leaked = false;
+    this.snapEv = -1;
+  }
   get info(): HandleInfo {
     if (!this.known) this.known = (this.events!.ev(this.openEv) as Extract<TraceEvent, { kind: 'handle-open' }>).handle;
     return this.known;
