@@ -114,16 +114,40 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer);
 }
 
-/** Columns for the named fields of `rows` records (`get(j, name)`); plain-object fields become tables of their own. */
-function encodeFields(names: string[], rows: number, get: (j: number, name: string) => unknown, strings: Strings, depth: number): FieldColumn[] {
+/** The field names of `rows`, in the order first seen (`skip`: names that are not fields). */
+function fieldNames(rows: (Record<string, unknown> | undefined)[], skip?: Set<string>): string[] {
+  const names: string[] = [];
+  const seen = new Set(skip);
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    if (r)
+      for (const key in r)
+        if (!seen.has(key)) {
+          seen.add(key);
+          names.push(key);
+        }
+  }
+  return names;
+}
+
+/**
+ * Columns for the named fields of `rows` (undefined: no record in that row); plain-object fields
+ * become tables of their own. Each field's values are read from the records once, into an array
+ * that the type checks and the column fills then walk (a keyed read per row and field, not four).
+ */
+function encodeFields(names: string[], rows: (Record<string, unknown> | undefined)[], strings: Strings, depth: number): FieldColumn[] {
+  const n = rows.length;
   return names.map((name): FieldColumn => {
+    const vals: unknown[] = new Array(n);
     let allNum = true,
       allStr = true,
       allBool = true,
       allObj = true,
       missing = false;
-    for (let j = 0; j < rows; j++) {
-      const v = get(j, name);
+    for (let j = 0; j < n; j++) {
+      const r = rows[j];
+      const v = r === undefined ? undefined : r[name];
+      vals[j] = v;
       if (v === undefined) {
         missing = true;
         continue;
@@ -132,53 +156,53 @@ function encodeFields(names: string[], rows: number, get: (j: number, name: stri
       if (ty !== 'number') allNum = false;
       if (ty !== 'string') allStr = false;
       if (ty !== 'boolean') allBool = false;
-      if (!isPlainObject(v)) allObj = false;
+      if (allObj && !isPlainObject(v)) allObj = false;
     }
-    const p = missing ? new Uint8Array(rows) : null;
-    if (p) for (let j = 0; j < rows; j++) if (get(j, name) !== undefined) p[j] = 1;
-    const present = p ? col(p, 'u8') : undefined;
+    let present: Column | undefined;
+    if (missing) {
+      const p = new Uint8Array(n);
+      for (let j = 0; j < n; j++) if (vals[j] !== undefined) p[j] = 1;
+      present = col(p, 'u8');
+    }
     if (allNum) {
-      const d = new Float64Array(rows);
-      for (let j = 0; j < rows; j++) {
-        const v = get(j, name);
+      const d = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        const v = vals[j];
         if (v !== undefined) d[j] = v as number;
       }
       return { name, enc: 'num', data: col(d, 'f64'), present };
     }
     if (allStr) {
-      const d = new Uint32Array(rows);
-      for (let j = 0; j < rows; j++) {
-        const v = get(j, name);
-        d[j] = v === undefined ? NONE : strings.id(v as string);
+      const d = new Uint32Array(n);
+      // a repeat of the row before (a server, a method, a stream) skips the table's look-up
+      let last: unknown = undefined;
+      let lastId = NONE;
+      for (let j = 0; j < n; j++) {
+        const v = vals[j];
+        if (v !== last) {
+          last = v;
+          lastId = v === undefined ? NONE : strings.id(v as string);
+        }
+        d[j] = lastId;
       }
       return { name, enc: 'str', data: col(d, 'u32') };
     }
     if (allBool) {
-      const d = new Uint8Array(rows);
-      for (let j = 0; j < rows; j++) {
-        const v = get(j, name);
+      const d = new Uint8Array(n);
+      for (let j = 0; j < n; j++) {
+        const v = vals[j];
         d[j] = v === undefined ? 2 : v ? 1 : 0;
       }
       return { name, enc: 'bool', data: col(d, 'u8') };
     }
     if (allObj && depth < MAX_DEPTH) {
-      const sub: string[] = [];
-      const seen = new Set<string>();
-      for (let j = 0; j < rows; j++) {
-        const v = get(j, name) as Record<string, unknown> | undefined;
-        if (v)
-          for (const key in v)
-            if (!seen.has(key)) {
-              seen.add(key);
-              sub.push(key);
-            }
-      }
-      return { name, enc: 'obj', present, fields: encodeFields(sub, rows, (j, key) => (get(j, name) as Record<string, unknown> | undefined)?.[key], strings, depth + 1) };
+      const sub = vals as (Record<string, unknown> | undefined)[];
+      return { name, enc: 'obj', present, fields: encodeFields(fieldNames(sub), sub, strings, depth + 1) };
     }
     // anything else: its JSON text in the string table (equal values share one entry and one parse)
-    const d = new Uint32Array(rows);
-    for (let j = 0; j < rows; j++) {
-      const v = get(j, name);
+    const d = new Uint32Array(n);
+    for (let j = 0; j < n; j++) {
+      const v = vals[j];
       d[j] = v === undefined ? NONE : strings.id(JSON.stringify(v));
     }
     return { name, enc: 'json', data: col(d, 'u32') };
@@ -209,20 +233,10 @@ export function encodeTraceColumns(trace: Trace): TraceColumns {
     g.idx.push(i);
   }
   const tables: KindTable[] = [];
+  const notFields = new Set(['kind', 't', 'pid']);
   for (const [kind, g] of kinds) {
-    const names: string[] = [];
-    const seen = new Set(['kind', 't', 'pid']);
-    for (const i of g.idx) {
-      const e = evs[i] as unknown as Record<string, unknown>;
-      for (const key in e)
-        if (!seen.has(key)) {
-          seen.add(key);
-          names.push(key);
-        }
-    }
-    const rows = g.idx.length;
-    const fields = encodeFields(names, rows, (j, name) => (evs[g.idx[j]] as unknown as Record<string, unknown>)[name], strings, 0);
-    tables.push({ kind, rows, fields });
+    const rows = g.idx.map((i) => evs[i] as unknown as Record<string, unknown>);
+    tables.push({ kind, rows: rows.length, fields: encodeFields(fieldNames(rows, notFields), rows, strings, 0) });
   }
   const m = outs.length;
   const ot = new Float64Array(m);
