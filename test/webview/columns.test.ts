@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import type { Trace, TraceEvent } from '../../src/shared/trace';
-import { encodeTraceColumns } from '../../src/shared/trace-columns';
+import { encodeTraceColumns, type TraceColumns, type FieldColumn } from '../../src/shared/trace-columns';
 import { Model } from '../../webview/src/model';
 import { ColumnEvents } from '../../webview/src/model/columns';
 import { generateTrace } from './gen-trace';
@@ -73,6 +73,44 @@ describe('columns: the model', () => {
       assert.equal(cols.ev(-1), undefined);
     });
   }
+
+  it('refuses damaged columns when they arrive, not when an event is first made', () => {
+    const trace = generateTrace(3000);
+    const damaged = (hurt: (c: TraceColumns) => void): (() => void) => {
+      const c = structuredClone(encodeTraceColumns(trace));
+      hurt(c);
+      return () => new ColumnEvents(c);
+    };
+    const isFormatError = (e: Error): boolean => e.name === 'TraceFormatError';
+    const fieldOf = (c: TraceColumns, kind: string, name: string): FieldColumn => c.events.tables.find((tb) => tb.kind === kind)!.fields.find((f) => f.name === name)!;
+    // a request id past the string table
+    assert.throws(
+      damaged((c) => {
+        new Uint32Array(fieldOf(c, 'request-start', 'req').data!.buf)[7] = c.strings.length + 5;
+      }),
+      isFormatError,
+    );
+    // a snapshot's handles that are not JSON
+    assert.throws(
+      damaged((c) => {
+        c.strings[new Uint32Array(fieldOf(c, 'snapshot', 'handles').data!.buf)[0]] = '{not json';
+      }),
+      isFormatError,
+    );
+    // an event of a kind with no table
+    assert.throws(
+      damaged((c) => {
+        new Uint8Array(c.events.kind.buf)[10] = 200;
+      }),
+      isFormatError,
+    );
+    assert.throws(
+      damaged((c) => {
+        c.events.n += 1;
+      }),
+      isFormatError,
+    );
+  });
 
   it('takes live appends after a load from columns, closing what the columns opened', () => {
     const full = generateTrace(6000);

@@ -15,6 +15,7 @@ interface ReadField {
   name: string;
   enc: FieldColumn['enc'];
   what: string;
+  rows: number;
   data: Num | null;
   present: Num | null;
   fields: ReadField[];
@@ -62,7 +63,8 @@ export class ColumnEvents {
       if (counts[ki] !== tb.rows) throw new ColumnsError(`events(${tb.kind}) has ${tb.rows} rows for ${counts[ki]} events`);
     });
     for (let i = 0; i < o.n; i++) if (row[i] >= o.tables[k[i]].rows) throw new ColumnsError(`event ${i} points past its kind's table`);
-    for (let ki = 0; ki < nk; ki++) this.fields(ki);
+    // every string a field names is in the table and every JSON value parses: a damaged column is refused now, not when an event is first made
+    for (let ki = 0; ki < nk; ki++) this.check(this.fields(ki));
     this.output = decodeOutputColumns(c, o.strings);
   }
 
@@ -71,6 +73,21 @@ export class ColumnEvents {
     // holes until made (a holey array reads a hole as undefined, at array speed)
     const events: TraceEvent[] = new Array<TraceEvent>(this.n);
     return { ...(this.head as Trace), events, output: this.output };
+  }
+
+  private check(fields: ReadField[]): void {
+    const strings = this.strings;
+    for (const f of fields) {
+      if (f.enc === 'obj') this.check(f.fields);
+      if (f.enc !== 'str' && f.enc !== 'json') continue;
+      const d = f.data!;
+      for (let j = 0; j < f.rows; j++) {
+        const k = d[j];
+        if (k === NONE) continue;
+        if (typeof strings[k] !== 'string') throw new ColumnsError(`${f.what} names string ${k} of ${strings.length}`);
+        if (f.enc === 'json') this.json(k, f.what);
+      }
+    }
   }
 
   /** Kind index of a name, or -1. */
@@ -196,6 +213,7 @@ function readFields(fields: FieldColumn[], rows: number, path: string): ReadFiel
       name: f.name,
       enc: f.enc,
       what,
+      rows,
       data: f.enc === 'obj' ? null : view(f.data!, rows, what),
       present: f.present ? view(f.present, rows, what + ' presence') : null,
       fields: f.enc === 'obj' ? readFields(f.fields ?? [], rows, what) : [],
