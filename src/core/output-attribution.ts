@@ -3,6 +3,9 @@
  * pipes; processes that inherited them (cluster workers, forks) report each write's first
  * characters over the socket. A line and its report can arrive in either order, so both wait
  * briefly for each other; a line nobody reported stays with the main process.
+ *
+ * When stdout and stderr are one terminal, every line is read from it as stdout, and every
+ * process (the main one too) reports its writes: a report then also says the line's stream.
  */
 import type { OutputLine } from '../shared/trace';
 
@@ -22,6 +25,8 @@ export class OutputAttribution {
   private recent: OutputLine[] = [];
   private claimed = new WeakSet<OutputLine>();
 
+  streamsShared = false;
+
   constructor(private readonly mainPid: () => number) {}
 
   /** A write reported by `pid`: re-file lines already read, keep the rest for lines to come. */
@@ -30,7 +35,7 @@ export class OutputAttribution {
     this.prune(t);
     for (const line of this.recent) {
       if (!r.rest) break;
-      if (line.pid === this.mainPid() && line.stream === stream && !this.claimed.has(line)) this.claim(r, line);
+      if (line.pid === this.mainPid() && (this.streamsShared || line.stream === stream) && !this.claimed.has(line)) this.claim(r, line);
     }
     if (r.rest && this.reports.length < MAX_PENDING) this.reports.push(r);
   }
@@ -39,7 +44,7 @@ export class OutputAttribution {
   line(line: OutputLine): void {
     this.prune(line.t);
     for (const r of this.reports) {
-      if (r.stream === line.stream && r.rest && this.claim(r, line)) break;
+      if ((this.streamsShared || r.stream === line.stream) && r.rest && this.claim(r, line)) break;
     }
     this.reports = this.reports.filter((r) => r.rest);
     this.recent.push(line);
@@ -54,6 +59,7 @@ export class OutputAttribution {
     const match = nl === -1 ? head.length > 0 && text.startsWith(head) : text === head.replace(/\r$/, '');
     if (!match) return false;
     line.pid = r.pid;
+    line.stream = r.stream;
     this.claimed.add(line);
     r.rest = nl === -1 ? '' : r.rest.slice(nl + 1);
     return true;

@@ -3,7 +3,8 @@
  *
  * Untraced, a service started from a shell reads the shell's stdin and, in a terminal, sees a TTY
  * on all three. The launcher must record the output, which a plain inherited TTY would not allow.
- * So, for each of stdout and stderr that is a TTY, the service gets its own pseudo-terminal:
+ * So the service gets a pseudo-terminal, one for stdout and stderr when they are one terminal
+ * (else one for each of them that is a TTY):
  * util-linux `script` holds the master side, copies what the service writes to a pipe the
  * launcher records and echoes, and (for stdout's, when stdin is a TTY) forwards the keyboard in
  * raw mode, so the pty's line discipline works as the terminal's would. The launcher still spawns
@@ -31,6 +32,11 @@ export interface AttachedStdio {
   stdio: StdioOptions;
   /** pty outputs to record in place of the child's stdout/stderr pipes. */
   ptys: { stdout?: PtyHelper; stderr?: PtyHelper };
+  /**
+   * stdout and stderr are one pty, as they are one terminal untraced: their writes keep their
+   * order on screen. Its lines are read as stdout; the processes' own reports say which were stderr.
+   */
+  sharedStreams: boolean;
   /** What the service got, for the trace: 'pty', 'tty' (the real terminal), 'pipe'… */
   kinds: { stdin: string; stdout: string; stderr: string };
   notes: string[];
@@ -172,6 +178,17 @@ function inForeground(): boolean {
   }
 }
 
+/** Whether stdout and stderr are the same terminal, as in a plain shell (not `2>file`, not two terminals). */
+function oneTerminal(): boolean {
+  try {
+    const a = fs.fstatSync(1);
+    const b = fs.fstatSync(2);
+    return a.isCharacterDevice() && b.isCharacterDevice() && a.rdev === b.rdev;
+  } catch {
+    return false;
+  }
+}
+
 function sizeOf(stream: NodeJS.WriteStream): { columns: number; rows: number } | undefined {
   return stream.isTTY && stream.columns > 0 && stream.rows > 0 ? { columns: stream.columns, rows: stream.rows } : undefined;
 }
@@ -184,8 +201,18 @@ export async function attachStdio(): Promise<AttachedStdio> {
   const fds: number[] = [];
   const wantPty = kinds.stdout === 'tty' || kinds.stderr === 'tty';
   const keyboard = kinds.stdin === 'tty' && inForeground();
+  let sharedStreams = false;
   if (wantPty && ptyAvailable()) {
-    if (kinds.stdout === 'tty') {
+    if (kinds.stdout === 'tty' && kinds.stderr === 'tty' && oneTerminal()) {
+      // One pty for both: two ptys relayed apart can swap a stdout line and the stderr line after it.
+      const a = await openPty({ keyboard, size: keyboard ? undefined : sizeOf(process.stdout) });
+      if (a) {
+        ptys.stdout = a.helper;
+        fds[1] = fds[2] = a.fd;
+        if (kinds.stdin === 'tty') fds[0] = a.fd;
+        sharedStreams = true;
+      }
+    } else if (kinds.stdout === 'tty') {
       // The keyboard goes through stdout's pty: script copies the terminal's modes and size.
       const a = await openPty({ keyboard, size: keyboard ? undefined : sizeOf(process.stdout) });
       if (a) {
@@ -195,7 +222,7 @@ export async function attachStdio(): Promise<AttachedStdio> {
         if (kinds.stdin === 'tty') fds[0] = a.fd;
       }
     }
-    if (kinds.stderr === 'tty') {
+    if (kinds.stderr === 'tty' && !sharedStreams) {
       const b = await openPty({ keyboard: false, size: sizeOf(process.stderr) });
       if (b) {
         ptys.stderr = b.helper;
@@ -220,6 +247,7 @@ export async function attachStdio(): Promise<AttachedStdio> {
   return {
     stdio,
     ptys,
+    sharedStreams,
     kinds: service,
     notes,
     afterSpawn() {

@@ -76,7 +76,8 @@ function start(): void {
 
   // A process the launcher did not start itself writes into someone else's pipes: say what it wrote.
   const launcherPid = Number(env[ENV.launcherPid]);
-  if (launcherPid && process.ppid !== launcherPid) guard('output', () => reportOutput((stream, text) => emit({ kind: 'output', t: now(), stream, text })));
+  // With stdout and stderr one terminal, every process says which stream each write went to.
+  if (launcherPid && (process.ppid !== launcherPid || env[ENV.streamsShared] === '1')) guard('output', () => reportOutput((stream, text) => emit({ kind: 'output', t: now(), stream, text })));
 
   // Library objects and the user's line that created them, for handles made in a later tick.
   const owners = new Owners(selfFile);

@@ -18,6 +18,8 @@ export const ENV = {
   stallMs: 'SHUTDOWN_TRACE_STALL_MS',
   /** The launcher's pid: a process whose parent it is has its own pipes; any other shares someone's. */
   launcherPid: 'SHUTDOWN_TRACE_LAUNCHER_PID',
+  /** Set when the launched process's stdout and stderr are one terminal: every process reports which stream each write went to. */
+  streamsShared: 'SHUTDOWN_TRACE_STREAMS_SHARED',
 } as const;
 /** Header carrying the per-run token on the WebSocket upgrade. */
 export const TOKEN_HEADER = 'x-shutdown-trace-token';

@@ -69,6 +69,11 @@ export class Recorder {
     this.outputs = new OutputAttribution(() => hooks.mainPid());
   }
 
+  /** stdout and stderr come through one terminal: its lines are read as stdout until a process's report says otherwise. */
+  streamsShared(): void {
+    this.outputs.streamsShared = true;
+  }
+
   /** Preload monotonic ms → trace ms. */
   rel(t: number): number {
     return Math.round((t - this.t0) * 1000) / 1000;

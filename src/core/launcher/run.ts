@@ -196,6 +196,10 @@ export class Run implements RunHandle {
     const watchdogScript = defaultWatchdogPath();
     this.watchdog = watchdogScript && this.journal.ok ? startWatchdog(this.spoolDir, watchdogScript) : undefined;
     if (opts.attach) this.attached = await attachStdio();
+    if (this.attached?.sharedStreams) {
+      if (!this.untraced) env[ENV.streamsShared] = '1';
+      this.rec.streamsShared();
+    }
 
     let child: ChildProcess;
     try {
