@@ -186,11 +186,18 @@ describe('trace paths that never end, and trace files with wrong field types', (
 
   test('wrong field types and deep nesting: one line naming the first bad field, exit 2, for show, export and view', { timeout: 60_000 }, async () => {
     const dir = tmpDir('types');
+    // The first snapshot of the fixture, wherever the run put it.
+    const snap = (JSON.parse(fixtureTrace()).events as { kind: string }[]).findIndex((e) => e.kind === 'snapshot');
+    assert.ok(snap > 0, 'the fixture has a snapshot');
     const files: [string, string, RegExp][] = [
-      ['handles.shutdown-trace.json', fixtureTrace((t) => (t.events[15].handles = 5)), /^shutdown-trace: handles\.shutdown-trace\.json: events\[15\]\.handles is not a list \(number\)$/],
+      [
+        'handles.shutdown-trace.json',
+        fixtureTrace((t) => (t.events[snap].handles = 5)),
+        new RegExp(`^shutdown-trace: handles\\.shutdown-trace\\.json: events\\[${snap}\\]\\.handles is not a list \\(number\\)$`),
+      ],
       ['phases.shutdown-trace.json', fixtureTrace((t) => (t.analysis.phases = {})), /^shutdown-trace: phases\.shutdown-trace\.json: analysis\.phases is not a list \(an object\)$/],
       ['counter.shutdown-trace.json', fixtureTrace((t) => (t.meta.counters.droppedEvents = '0abc')), /meta\.counters\.droppedEvents is not a number \(string\)$/],
-      ['nullhandle.shutdown-trace.json', fixtureTrace((t) => (t.events[15].handles = [null, 5])), /events\[15\]\.handles\[0\] is not an object \(null\)$/],
+      ['nullhandle.shutdown-trace.json', fixtureTrace((t) => (t.events[snap].handles = [null, 5])), new RegExp(`events\\[${snap}\\]\\.handles\\[0\\] is not an object \\(null\\)$`)],
       ['deep.shutdown-trace.json', fixtureTrace().replace('"meta":{', `"meta":{"deep":${'['.repeat(100_000)}${']'.repeat(100_000)},`), /meta\.deep is nested more than 32 levels deep$/],
     ];
     for (const [name, text, re] of files) {
@@ -234,7 +241,7 @@ describe('control characters never reach the terminal', () => {
         t.analysis.verdict = `Killed ${EVIL}`;
         t.analysis.findings[0].title = `title ${EVIL}`;
         t.analysis.findings[0].detail = `detail ${EVIL}`;
-        t.analysis.findings[1].handles[0].label = `label ${EVIL}`;
+        t.analysis.findings.find((f: { handles?: unknown[] }) => f.handles?.length).handles[0].label = `label ${EVIL}`;
         t.analysis.phases[0].name = `phase ${EVIL}`;
         t.analysis.phases[0].error = `error ${EVIL}`;
         t.meta.complete = false;
