@@ -14,11 +14,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CodeServer, REPO_ROOT, assertInstalled } from './harness';
+import { formatDuration } from '../../src/shared/duration';
 
 // The list shows local times; pin them so the expected labels hold on any machine.
 process.env.TZ = 'UTC';
 
 const UNIT_TRACES = path.join(REPO_ROOT, 'test', 'unit', 'traces');
+// The regenerated fixtures (scripts/regen-fixtures.ts) carry a fixed creation time, shown in local time (UTC here).
+const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(UNIT_TRACES, `${name}.shutdown-trace.json`), 'utf8'));
+const leaked = fixture('leaked-interval');
+const graceful = fixture('graceful-two-processes');
 const HOST_TRACES = path.join(REPO_ROOT, 'test', 'electron', 'traces');
 const OPEN = 'Open Folder of Traces…';
 
@@ -156,11 +161,11 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
           'Crashed (1)',
           'node throw-sync-handler.js · pid 4783 — crashed during shutdown (exit 1) · signal → exit 14 ms · 0 leaked handles · 2026-11-30 13:05:28',
           'Killed at the deadline (1)',
-          'node leaked-interval.js · pid 31337 — killed at 5 s deadline · signal → exit 5.02 s · 1 leaked handle · 2025-05-14 09:12:03',
+          `node leaked-interval.js · pid ${leaked.meta.mainPid} — killed at 5 s deadline · signal → exit ${formatDuration(leaked.analysis.signalToExitMs)} · 1 leaked handle · 2026-01-01 00:00:00`,
           'Forced exit (process.exit) (1)',
           'node load-drop.js · pid 23075 — process.exit() over 1 leak · signal → exit 33 ms · 6 leaked handles · 2026-11-21 06:35:00',
           'Graceful (1)',
-          'node server.js · pid 4100 — graceful in 688 ms · signal → exit 688 ms · 0 leaked handles · 2025-05-14 10:40:11',
+          `node server.js · pid ${graceful.meta.mainPid} — graceful in ${formatDuration(graceful.analysis.signalToExitMs)} · signal → exit ${formatDuration(graceful.analysis.signalToExitMs)} · 0 leaked handles · 2026-01-01 00:00:00`,
           'Not collected yet (1 spool) — Collect turns them into traces',
           'Could not be read (1)',
           'broken.shutdown-trace.json — is truncated: the JSON ends early (70 bytes read). The file was cut off while being written or copied.',
@@ -193,12 +198,12 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
         return r.includes('Killed at the deadline (2)') && !r.some((x) => x.startsWith('Not collected yet')) ? r : undefined;
       });
       const i = seen.indexOf('Killed at the deadline (2)');
-      // newest first within a verdict: the pod's shutdown, then the 2025 run
+      // newest first within a verdict: the pod's shutdown, then the fixture's run (dated 2026-01-01)
       assert.match(
         seen[i + 1],
         new RegExp(`^api · shop/api-7d9f-x2k · pid ${podPid} — killed at 1\\.5 s deadline: 1 leak · signal → exit 1(\\.\\d+)? s · 1 leaked handle · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`),
       );
-      assert.match(seen[i + 2], /^node leaked-interval\.js · pid 31337 — /);
+      assert.ok(seen[i + 2].startsWith(`node leaked-interval.js · pid ${leaked.meta.mainPid} — `), seen[i + 2]);
       const collected = fs.readdirSync(path.join(cs.workspace, 'traces')).filter((f) => f.endsWith('.collected.shutdown-trace.json'));
       assert.equal(collected.length, 1, 'collect wrote one trace beside the spools');
       await until('the summary notification', async () => {
@@ -225,14 +230,14 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
         return r.some((x) => /^(Crashed|Graceful) \(/.test(x)) ? undefined : r;
       });
       assert.match(flat[0], /^api · shop\/api-7d9f-x2k · pid \d+ — killed at 1\.5 s deadline/, 'the newest shutdown first');
-      assert.match(flat[flat.length - 3] ?? '', /^node server\.js · pid 4100|^node leaked-interval\.js/);
+      assert.match(flat[flat.length - 3] ?? '', /^node server\.js · pid \d+|^node leaked-interval\.js/);
       await sidebar().hover();
       await titleAction('Group traces by verdict, worst first').click();
       await until('the groups again', async () => ((await rows())[0] === 'Crashed (1)' ? true : undefined));
     });
 
     await step('a click opens the trace in the trace viewer', async () => {
-      await traceRow('node leaked-interval.js · pid 31337').click();
+      await traceRow(`node leaked-interval.js · pid ${leaked.meta.mainPid}`).click();
       await until('the viewer tab', async () => ((await cs.activeTabLabel()) === 'leaked-interval.shutdown-trace.json' ? true : undefined));
       const verdict = cs.webviewFrame().locator('[data-testid=verdict]').first();
       await verdict.waitFor({ timeout: 20_000 });
