@@ -161,7 +161,7 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
           'Crashed (1)',
           'node throw-sync-handler.js · pid 4783 — crashed during shutdown (exit 1) · signal → exit 14 ms · 0 leaked handles · 2026-11-30 13:05:28',
           'Killed at the deadline (1)',
-          `node leaked-interval.js · pid ${leaked.meta.mainPid} — killed at 5 s deadline · signal → exit ${formatDuration(leaked.analysis.signalToExitMs)} · 1 leaked handle · 2026-01-01 00:00:00`,
+          `node leaked-interval.js · pid ${leaked.meta.mainPid} — killed at 5 s deadline: 1 leak · signal → exit ${formatDuration(leaked.analysis.signalToExitMs)} · 1 leaked handle · 2026-01-01 00:00:00`,
           'Forced exit (process.exit) (1)',
           'node load-drop.js · pid 23075 — process.exit() over 1 leak · signal → exit 33 ms · 6 leaked handles · 2026-11-21 06:35:00',
           'Graceful (1)',

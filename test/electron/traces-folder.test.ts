@@ -58,7 +58,7 @@ test('traces are grouped by verdict, worst first, with who, pid, headline and th
   const stored = leaked.analysis;
   assert.equal(labelOf(killed), `node leaked-interval.js · pid ${leaked.meta.mainPid}`);
   // The regenerated fixtures carry a fixed creation time (scripts/regen-fixtures.ts); shown in local time, here UTC.
-  assert.equal(describeRow(killed), `killed at 5 s deadline · signal → exit ${formatDuration(stored.signalToExitMs)} · 1 leaked handle · 2026-01-01 00:00:00`);
+  assert.equal(describeRow(killed), `killed at 5 s deadline: 1 leak · signal → exit ${formatDuration(stored.signalToExitMs)} · 1 leaked handle · 2026-01-01 00:00:00`);
   assert.equal(killed.verdict, stored.verdict);
   assert.equal(killed.leakedHandles, stored.leakedHandleCount);
   assert.equal(scan.traces.length, 3, 'node_modules is not read; other .json files are not traces');
