@@ -7,7 +7,7 @@
  * Layout: every event has `t`, `pid` and a kind (index into `kinds`); the kind's other fields
  * are columns of that kind's table, `row[i]` being event i's row in it. Field values are typed
  * per column: numbers (Float64, with a presence byte when some rows lack the field), strings
- * (index into `strings`, 0xffffffff for none), booleans (0/1, 2 for none), and anything else
+ * (index into the string table, 0xffffffff for none), booleans (0/1, 2 for none), and anything else
  * (objects, null, mixed types) as one JSON text per column. So any kind and any field, including
  * those of a newer trace version, round-trips without the codec knowing them.
  *
@@ -18,7 +18,7 @@
 import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent, type OutputLine } from './trace';
 
 export const COLUMNS_FORMAT = 'shutdown-trace-columns';
-export const COLUMNS_VERSION = 1;
+export const COLUMNS_VERSION = 2;
 
 type NumType = 'f64' | 'u32' | 'i32' | 'u8';
 
@@ -52,7 +52,12 @@ export interface TraceColumns {
   version: typeof COLUMNS_VERSION;
   /** The trace without its events and output. */
   head: Omit<Trace, 'events' | 'output'>;
-  strings: string[];
+  /**
+   * The string table as one text and each entry's end in it (UTF-16 code units): one string to
+   * clone or to put through VS Code's JSON instead of hundreds of thousands, and entries are cut
+   * from it only when read.
+   */
+  strings: { text: string; ends: Column };
   events: { n: number; t: Column; pid: Column; kind: Column; row: Column; tables: KindTable[] };
   output: { n: number; t: Column; pid: Column; stream: Column; text: Column };
 }
@@ -82,7 +87,7 @@ export class ColumnsError extends Error {
 
 /** Every ArrayBuffer in a TraceColumns (the transfer list for postMessage). */
 export function columnBuffers(c: TraceColumns): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [c.events.t.buf, c.events.pid.buf, c.events.kind.buf, c.events.row.buf, c.output.t.buf, c.output.pid.buf, c.output.stream.buf, c.output.text.buf];
+  const out: ArrayBuffer[] = [c.strings.ends.buf, c.events.t.buf, c.events.pid.buf, c.events.kind.buf, c.events.row.buf, c.output.t.buf, c.output.pid.buf, c.output.stream.buf, c.output.text.buf];
   const walk = (fields: FieldColumn[]): void => {
     for (const f of fields) {
       if (f.data) out.push(f.data.buf);
@@ -95,8 +100,14 @@ export function columnBuffers(c: TraceColumns): ArrayBuffer[] {
 }
 
 class Strings {
-  readonly list: string[] = [];
+  private readonly list: string[] = [];
   private index = new Map<string, number>();
+  table(): TraceColumns['strings'] {
+    const ends = new Uint32Array(this.list.length);
+    let at = 0;
+    for (let k = 0; k < this.list.length; k++) ends[k] = at += this.list[k].length;
+    return { text: this.list.join(''), ends: col(ends, 'u32') };
+  }
   id(s: string): number {
     let k = this.index.get(s);
     if (k === undefined) {
@@ -254,7 +265,7 @@ export function encodeTraceColumns(trace: Trace): TraceColumns {
     format: COLUMNS_FORMAT,
     version: COLUMNS_VERSION,
     head,
-    strings: strings.list,
+    strings: strings.table(),
     events: { n, t: col(t, 'f64'), pid: col(pid, 'i32'), kind: col(kindCol, 'u8'), row: col(row, 'u32'), tables },
     output: { n: m, t: col(ot, 'f64'), pid: col(opid, 'i32'), stream: col(ostream, 'u8'), text: col(otext, 'u32') },
   };
@@ -264,10 +275,42 @@ export function isTraceColumns(x: unknown): x is TraceColumns {
   return !!x && typeof x === 'object' && (x as { format?: unknown }).format === COLUMNS_FORMAT;
 }
 
+/** The string table of a TraceColumns, its entries cut from the text on first read. */
+export class StringTable {
+  readonly count: number;
+  private readonly cache: (string | undefined)[];
+  constructor(
+    private readonly text: string,
+    private readonly ends: Uint32Array,
+  ) {
+    this.count = ends.length;
+    this.cache = new Array<string | undefined>(this.count);
+  }
+  /** Entry k, undefined if there is none. */
+  get(k: number): string | undefined {
+    let s = this.cache[k];
+    if (s === undefined && k >= 0 && k < this.count) s = this.cache[k] = this.text.slice(k > 0 ? this.ends[k - 1] : 0, this.ends[k]);
+    return s;
+  }
+}
+
+function openStrings(st: TraceColumns['strings'] | undefined): StringTable {
+  if (!st || typeof st.text !== 'string' || !st.ends) throw new ColumnsError('no string table');
+  const ends = view(st.ends, 0, 'strings.ends') as Uint32Array;
+  if (st.ends.type !== 'u32') throw new ColumnsError('strings.ends is not u32');
+  let at = 0;
+  for (let k = 0; k < ends.length; k++) {
+    if (ends[k] < at) throw new ColumnsError(`string ${k} ends before it starts`);
+    at = ends[k];
+  }
+  if (at !== st.text.length) throw new ColumnsError(`the string table's text has ${st.text.length} characters, its entries ${at}`);
+  return new StringTable(st.text, ends);
+}
+
 /** The checked envelope of a TraceColumns: its head, string table and the events' own columns as views. */
 export interface OpenedColumns {
   head: Omit<Trace, 'events' | 'output'>;
-  strings: string[];
+  strings: StringTable;
   n: number;
   t: Float64Array;
   pid: Int32Array;
@@ -280,8 +323,7 @@ export interface OpenedColumns {
 export function openTraceColumns(c: TraceColumns): OpenedColumns {
   if (!isTraceColumns(c)) throw new ColumnsError('not a trace in columns');
   if (c.version !== COLUMNS_VERSION) throw new ColumnsError(`version ${String(c.version)}, this viewer reads ${COLUMNS_VERSION}`);
-  const strings = c.strings;
-  if (!Array.isArray(strings)) throw new ColumnsError('no string table');
+  const strings = openStrings(c.strings);
   const h = c.head as Partial<Trace> | undefined;
   if (!h || h.format !== TRACE_FORMAT) throw new ColumnsError('its head is not a Shutdown Trace');
   if (typeof h.version !== 'number' || h.version > TRACE_VERSION || h.version < 1) throw new ColumnsError(`its trace format version ${String(h.version)} is not ${TRACE_VERSION}`);
@@ -302,7 +344,7 @@ export function openTraceColumns(c: TraceColumns): OpenedColumns {
 }
 
 /** The output lines back from their columns (checked). */
-export function decodeOutputColumns(c: TraceColumns, strings: string[]): OutputLine[] {
+export function decodeOutputColumns(c: TraceColumns, strings: StringTable): OutputLine[] {
   const O = c.output;
   const m = O.n;
   const ot = view(O.t, m, 'output.t');
@@ -311,8 +353,8 @@ export function decodeOutputColumns(c: TraceColumns, strings: string[]): OutputL
   const otext = view(O.text, m, 'output.text');
   const output: OutputLine[] = new Array(m);
   for (let j = 0; j < m; j++) {
-    const text = strings[otext[j]];
-    if (typeof text !== 'string') throw new ColumnsError(`output.text names string ${otext[j]} of ${strings.length}`);
+    const text = strings.get(otext[j]);
+    if (text === undefined) throw new ColumnsError(`output.text names string ${otext[j]} of ${strings.count}`);
     output[j] = { t: ot[j], pid: opid[j], stream: ostream[j] ? 'stderr' : 'stdout', text };
   }
   return output;
@@ -326,8 +368,8 @@ export function decodeOutputColumns(c: TraceColumns, strings: string[]): OutputL
 export function decodeTraceColumns(c: TraceColumns): Trace {
   const { strings, n, t, pid, kind, row } = openTraceColumns(c);
   const str = (k: number, what: string): string => {
-    const s = strings[k];
-    if (typeof s !== 'string') throw new ColumnsError(`${what} names string ${k} of ${strings.length}`);
+    const s = strings.get(k);
+    if (s === undefined) throw new ColumnsError(`${what} names string ${k} of ${strings.count}`);
     return s;
   };
   const E = c.events;
@@ -375,7 +417,7 @@ export function decodeTraceColumns(c: TraceColumns): Trace {
           for (let j = 0; j < rows; j++) {
             const o = objs[j];
             const k = d[j];
-            if (o && k !== NONE) o[name] = strings[k] ?? str(k, what);
+            if (o && k !== NONE) o[name] = str(k, what);
           }
           break;
         }

@@ -86,14 +86,14 @@ describe('columns: the model', () => {
     // a request id past the string table
     assert.throws(
       damaged((c) => {
-        new Uint32Array(fieldOf(c, 'request-start', 'req').data!.buf)[7] = c.strings.length + 5;
+        new Uint32Array(fieldOf(c, 'request-start', 'req').data!.buf)[7] = new Uint32Array(c.strings.ends.buf).length + 5;
       }),
       isFormatError,
     );
-    // a snapshot's handles that are not JSON
+    // a snapshot's handles that are not JSON (a request id's text)
     assert.throws(
       damaged((c) => {
-        c.strings[new Uint32Array(fieldOf(c, 'snapshot', 'handles').data!.buf)[0]] = '{not json';
+        new Uint32Array(fieldOf(c, 'snapshot', 'handles').data!.buf)[0] = new Uint32Array(fieldOf(c, 'request-start', 'req').data!.buf)[0];
       }),
       isFormatError,
     );
@@ -107,6 +107,13 @@ describe('columns: the model', () => {
     assert.throws(
       damaged((c) => {
         c.events.n += 1;
+      }),
+      isFormatError,
+    );
+    // a string table whose entries and text disagree
+    assert.throws(
+      damaged((c) => {
+        c.strings.text += 'x';
       }),
       isFormatError,
     );

@@ -6,7 +6,7 @@
  * decodeTraceColumns gives it, so both paths show the same.
  */
 import type { Trace, TraceEvent, OutputLine } from '../../../src/shared/trace';
-import { openTraceColumns, decodeOutputColumns, view, NONE, ColumnsError, type TraceColumns, type FieldColumn } from '../../../src/shared/trace-columns';
+import { openTraceColumns, decodeOutputColumns, view, NONE, ColumnsError, type StringTable, type TraceColumns, type FieldColumn } from '../../../src/shared/trace-columns';
 
 type Num = Float64Array | Uint32Array | Int32Array | Uint8Array;
 
@@ -27,7 +27,7 @@ export class ColumnEvents {
   readonly pid: Int32Array;
   readonly kind: Uint8Array;
   readonly row: Uint32Array;
-  readonly strings: string[];
+  readonly strings: StringTable;
   /** Kind name per kind index. */
   readonly kinds: string[];
   readonly head: Omit<Trace, 'events' | 'output'>;
@@ -76,7 +76,7 @@ export class ColumnEvents {
   }
 
   private check(fields: ReadField[]): void {
-    const strings = this.strings;
+    const count = this.strings.count;
     for (const f of fields) {
       if (f.enc === 'obj') this.check(f.fields);
       if (f.enc !== 'str' && f.enc !== 'json') continue;
@@ -84,7 +84,7 @@ export class ColumnEvents {
       for (let j = 0; j < f.rows; j++) {
         const k = d[j];
         if (k === NONE) continue;
-        if (typeof strings[k] !== 'string') throw new ColumnsError(`${f.what} names string ${k} of ${strings.length}`);
+        if (k >= count) throw new ColumnsError(`${f.what} names string ${k} of ${count}`);
         if (f.enc === 'json') this.json(k, f.what);
       }
     }
@@ -138,8 +138,8 @@ export class ColumnEvents {
   /** String-table entry k, undefined for none. */
   str(k: number, what: string): string | undefined {
     if (k === NONE) return undefined;
-    const s = this.strings[k];
-    if (typeof s !== 'string') throw new ColumnsError(`${what} names string ${k} of ${this.strings.length}`);
+    const s = this.strings.get(k);
+    if (s === undefined) throw new ColumnsError(`${what} names string ${k} of ${this.strings.count}`);
     return s;
   }
 

@@ -30,6 +30,8 @@ export function ingestColumns(m: Model, c: ColumnEvents, from: number, to: numbe
   const reStatus = c.column(re, 'status', 'num');
   const reAborted = c.optional(re, 'aborted', 'bool');
   if (reReq && reStatus && reAborted) code[re] = REQUEST_END;
+  // both ends of requests from columns: open requests keyed by their id's index, no string made per request
+  const byIndex = code[rs] === REQUEST_START && code[re] === REQUEST_END;
   const ce = c.kindIndex('conn-end');
   const ceHow = c.optional(ce, 'how', 'str');
   const ceHad = c.optional(ce, 'hadRequest', 'bool');
@@ -62,10 +64,10 @@ export function ingestColumns(m: Model, c: ColumnEvents, from: number, to: numbe
         activeCount(m, pid[i], t, i, acCount![j]);
         break;
       case REQUEST_START:
-        requestStart(m, pid[i], t, i, c.str(rsReq![j], 'request-start.req')!);
+        requestStart(m, pid[i], t, i, byIndex ? rsReq![j] : c.str(rsReq![j], 'request-start.req')!);
         break;
       case REQUEST_END:
-        requestEnd(m, pid[i], t, i, c.str(reReq![j], 'request-end.req')!, reStatus![j], bool(reAborted!.data, j));
+        requestEnd(m, pid[i], t, i, byIndex ? reReq![j] : c.str(reReq![j], 'request-end.req')!, reStatus![j], bool(reAborted!.data, j));
         break;
       case CONN_END:
         connEnd(m, pid[i], t, i, ceHow!.data ? c.str(ceHow!.data[j], 'conn-end.how') : undefined, bool(ceHad!.data, j));
@@ -76,6 +78,16 @@ export function ingestColumns(m: Model, c: ColumnEvents, from: number, to: numbe
       case HANDLE_CLOSE:
         handleClose(m, pid[i], t, i, c.str(hcId![j], 'handle-close.id')!);
         break;
+    }
+  }
+  if (byIndex) {
+    // the requests still open get their ids back, for the appends and the analysis that follow
+    for (const open of m.reqOpen.values()) {
+      const byId = [...open].filter(([k]) => typeof k === 'number');
+      for (const [k, v] of byId) {
+        open.delete(k);
+        open.set(c.str(k as number, 'request-start.req') as string, v);
+      }
     }
   }
 }

@@ -329,14 +329,14 @@ export function connEnd(m: Model, pid: number, t: number, i: number, how: string
   m.lane(pid).conns.push(t, NaN, K.conn, how === 'error' ? F.BAD : how === 'destroyed' || (hadRequest && how === 'server-ended') ? F.WARN : 0, i);
 }
 
-export function requestStart(m: Model, pid: number, t: number, i: number, req: string): void {
+export function requestStart(m: Model, pid: number, t: number, i: number, req: string | number): void {
   const l = m.lane(pid);
   const tr = m.packIn(l.requests, MAX_REQUEST_ROWS, t) ?? m.addTrack(l.requests, m.requestTrack(l));
   const k = tr.push(t, Infinity, K.request, 0, i);
   m.perPid(m.reqOpen, pid).set(req, k * 8 + l.requests.indexOf(tr));
 }
 
-export function requestEnd(m: Model, pid: number, t: number, i: number, req: string, status: number, aborted: boolean | undefined): void {
+export function requestEnd(m: Model, pid: number, t: number, i: number, req: string | number, status: number, aborted: boolean | undefined): void {
   const open = m.reqOpen.get(pid);
   const v = open?.get(req);
   if (v === undefined) return;

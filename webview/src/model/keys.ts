@@ -160,8 +160,7 @@ export function eventOfKey(m: Model, key: string): number {
     case 'p': {
       const p = m.phases[n];
       if (!p) return -1;
-      for (let i = 0; i < m.events.length; i++) {
-        if (m.evKind(i) !== 'phase-start') continue;
+      for (const i of m.eventsOfKind('phase-start')) {
         const e = m.ev(i);
         if (e.kind === 'phase-start' && e.pid === p.pid && e.id === p.id) return i;
       }

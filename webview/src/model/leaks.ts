@@ -119,9 +119,7 @@ export function findHandle(m: Model, id: string): number {
 /** Per process, the last snapshot that says it should have exited (the kind read first: from columns only snapshots are made). */
 function leakSnapshots(m: Model): Map<number, number> {
   const lastSnap = new Map<number, number>();
-  const n = m.events.length;
-  for (let i = 0; i < n; i++) {
-    if (m.evKind(i) !== 'snapshot') continue;
+  for (const i of m.eventsOfKind('snapshot')) {
     const e = m.ev(i);
     if (e.kind === 'snapshot' && LEAK_SNAPSHOTS.has(e.reason)) lastSnap.set(e.pid, i);
   }

@@ -46,8 +46,12 @@ export class Model {
   handles: HandleRec[] = [];
   /** pid → handle id → index into handles. */
   handleIdx = new Map<number, Map<string, number>>();
-  /** pid → request id → open bar, packed as index * 8 + row (no object per request). */
-  reqOpen = new Map<number, Map<string, number>>();
+  /**
+   * pid → request id → open bar, packed as index * 8 + row (no object per request). While a trace
+   * is read from its columns, keyed by the id's string-table index instead (no string per request;
+   * ingest-columns.ts puts the ids of those still open back at its end).
+   */
+  reqOpen = new Map<number, Map<string | number, number>>();
   phases: PhaseTiming[] = [];
   phasesFromAnalysis = false;
   open = new Map<string, OpenRef>();
@@ -144,6 +148,21 @@ export class Model {
     const c = this.cols;
     if (e !== undefined || !c || !(i >= 0 && i < c.n)) return e;
     return (evs[i] = c.event(i));
+  }
+  /** The indexes of the events of a kind, in order, without making the others (from columns: a scan of the kind column). */
+  eventsOfKind(kind: string): number[] {
+    const out: number[] = [];
+    const c = this.cols;
+    let i = 0;
+    if (c) {
+      const ki = c.kindIndex(kind);
+      const kinds = c.kind;
+      if (ki >= 0) for (; i < c.n; i++) if (kinds[i] === ki) out.push(i);
+      i = c.n;
+    }
+    const evs = this.trace.events;
+    for (; i < evs.length; i++) if (evs[i].kind === kind) out.push(i);
+    return out;
   }
   /** Event i's kind, without making the event. */
   evKind(i: number): string | undefined {
@@ -243,7 +262,7 @@ export class Model {
     return this.handleIdx.get(pid)?.get(id);
   }
 
-  perPid<V>(m: Map<number, Map<string, V>>, pid: number): Map<string, V> {
+  perPid<K, V>(m: Map<number, Map<K, V>>, pid: number): Map<K, V> {
     let x = m.get(pid);
     if (!x) m.set(pid, (x = new Map()));
     return x;
