@@ -40,11 +40,22 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     return false;
   };
 
+  const hasOwn = Object.prototype.hasOwnProperty;
+  const EEEmit = (EEProto as { emit?: unknown }).emit;
   const wrapClass = (C: Function, pkg: string) => {
+    // Cheap refusals first. Arrows, methods and bound functions have no `prototype`; a function
+    // with a lower-case name is not a constructor by convention (reading its `prototype` would
+    // allocate one: exports hold hundreds of plain functions). Minifiers' one- or two-letter
+    // names say nothing, so those are looked at.
+    if (!hasOwn.call(C, 'prototype')) return;
+    const name = C.name;
+    if (typeof name === 'string' && name.length > 2 && name.charCodeAt(0) >= 97 && name.charCodeAt(0) <= 122) return;
     const proto = (C as { prototype?: unknown }).prototype;
     if (!proto || typeof proto !== 'object' || patched.has(proto) || Object.isFrozen(proto)) return;
     patched.add(proto);
-    if (Object.prototype.isPrototypeOf.call(EEProto, proto) || !hasRelease(proto)) return;
+    // EventEmitters, also those that copy its methods in (ioredis' Redis), are recorded by
+    // EventEmitter.init when constructed: wrapping their methods would only cost each call.
+    if (Object.prototype.isPrototypeOf.call(EEProto, proto) || (proto as { emit?: unknown }).emit === EEEmit || !hasRelease(proto)) return;
     const cls: ClassInfo = { kind: 1, name: C.name || 'anonymous class', pkg, files: new Set(), seen: 0 };
     const keys = Object.getOwnPropertyNames(proto);
     let n = 0;
@@ -74,8 +85,11 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
               return orig.apply(this, arguments);
             },
           }.method;
-      Object.defineProperties(w, Object.getOwnPropertyDescriptors(orig));
-      Object.defineProperty(proto, k, { ...d, value: disguise(w, orig) });
+      // name and length through disguise; an own `prototype` (ES5-style methods) kept as the original's.
+      if (hasOwn.call(orig, 'prototype')) Object.defineProperty(w, 'prototype', Object.getOwnPropertyDescriptor(orig, 'prototype')!);
+      disguise(w, orig);
+      // A writable own data property: assignment keeps its attributes and costs less than a redefinition.
+      (proto as Record<string, unknown>)[k] = w;
     }
   };
 
