@@ -14,6 +14,7 @@ import type { Trace, TraceEvent } from '../../src/shared/trace';
 import { encodeTraceColumns, type TraceColumns, type FieldColumn } from '../../src/shared/trace-columns';
 import { Model } from '../../webview/src/model';
 import { ColumnEvents } from '../../webview/src/model/columns';
+import { F } from '../../webview/src/model/track';
 import { generateTrace } from './gen-trace';
 import { serve, launch, open, waitLoaded, items, ROOT, TRACES, type Served } from './harness';
 
@@ -67,6 +68,14 @@ describe('columns: the model', () => {
       const plain = new Model(structuredClone(trace), false);
       const cols = fromColumns(trace);
       assert.deepEqual(picture(cols), picture(plain));
+      // a handle's bar is marked leaked exactly when its record is, and the records marked are the leaks
+      for (const m of [plain, cols]) {
+        for (const l of m.lanes) for (const tr of l.handles) for (let i = 0; i < tr.n; i++) assert.equal(!!(tr.flags[i] & F.LEAK), m.handles[tr.ref[i]].leaked, `${l.pid} ${tr.ref[i]}`);
+        assert.deepEqual(
+          m.handles.filter((h) => h.leaked),
+          m.handles.filter((h) => m.leaks.includes(h)),
+        );
+      }
       // every event made on demand is the trace's own
       for (let i = 0; i < trace.events.length; i++) assert.deepEqual(cols.ev(i), trace.events[i] as TraceEvent, `event ${i}`);
       assert.equal(cols.ev(trace.events.length), undefined);

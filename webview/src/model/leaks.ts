@@ -73,20 +73,25 @@ export function computeLeaks(m: Model): void {
     }
   }
   m.unidentified = [...unidentified].map(([type, count]) => ({ type, count }));
-  for (const h of m.handles) h.leaked = false;
+  // only the last leaks can be marked (a record starts unmarked): no walk over every handle
+  for (const h of m.leaks) h.leaked = false;
   for (const hi of leakedIdx) m.handles[hi].leaked = true;
   // In the analysis' order (the user's leaks first, as the verdict names them), else by creation.
-  const order = m.leakList.length ? [...new Set(m.leakList.flatMap((l) => l.handles.map((h) => m.handles.indexOf(h))))] : [...leakedIdx].sort((x, y) => m.handles[x].start - m.handles[y].start);
+  const order = m.leakList.length ? [...new Set(m.leakList.flatMap((l) => l.handles.map((h) => indexOf(m, h))))] : [...leakedIdx].sort((x, y) => m.handles[x].start - m.handles[y].start);
   m.leaks = order.map((hi) => m.handles[hi]);
   // Mark leaked items in the packed handle tracks, and give each leak its own row.
   for (const l of m.lanes) {
     for (const tr of l.handles) {
-      for (let i = 0; i < tr.n; i++) {
-        if (m.handles[tr.ref[i]].leaked) tr.flags[i] |= F.LEAK;
-        else tr.flags[i] &= ~F.LEAK;
-      }
+      const flags = tr.flags;
+      for (let i = 0; i < tr.n; i++) flags[i] &= ~F.LEAK;
     }
     l.leaks = [];
+  }
+  // each leaked handle's bar: lane.handles[row], item idx (kept through re-sorts)
+  for (const hi of leakedIdx) {
+    const h = m.handles[hi];
+    const tr = m.laneByPid.get(h.pid)?.handles[h.row];
+    if (tr && tr.ref[h.idx] === hi) tr.flags[h.idx] |= F.LEAK;
   }
   for (const hi of order) {
     const h = m.handles[hi];
@@ -124,4 +129,10 @@ function leakSnapshots(m: Model): Map<number, number> {
     if (e.kind === 'snapshot' && LEAK_SNAPSHOTS.has(e.reason)) lastSnap.set(e.pid, i);
   }
   return lastSnap;
+}
+
+/** A record's index: by its id (no scan of every handle), else by a scan. */
+function indexOf(m: Model, h: HandleRec): number {
+  const hi = m.handleIndex(h.pid, h.info.id);
+  return hi !== undefined && m.handles[hi] === h ? hi : m.handles.indexOf(h);
 }
