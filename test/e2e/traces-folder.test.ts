@@ -24,6 +24,8 @@ const UNIT_TRACES = path.join(REPO_ROOT, 'test', 'unit', 'traces');
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(UNIT_TRACES, `${name}.shutdown-trace.json`), 'utf8'));
 const leaked = fixture('leaked-interval');
 const graceful = fixture('graceful-two-processes');
+const loadDrop = fixture('load-drop');
+const overrun = fixture('k8s-prestop-overrun');
 const HOST_TRACES = path.join(REPO_ROOT, 'test', 'electron', 'traces');
 const OPEN = 'Open Folder of Traces…';
 
@@ -163,7 +165,7 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
           'Killed at the deadline (1)',
           `node leaked-interval.js · pid ${leaked.meta.mainPid} — killed at 5 s deadline: 1 leak · signal → exit ${formatDuration(leaked.analysis.signalToExitMs)} · 1 leaked handle · 2026-01-01 00:00:00`,
           'Forced exit (process.exit) (1)',
-          'node load-drop.js · pid 23075 — process.exit() over 1 leak · signal → exit 33 ms · 6 leaked handles · 2026-11-21 06:35:00',
+          `node load-drop.js · pid ${loadDrop.meta.mainPid} — process.exit() over ${loadDrop.analysis.leaks.length} leaks · signal → exit ${formatDuration(loadDrop.analysis.signalToExitMs)} · ${loadDrop.analysis.leakedHandleCount} leaked handles · 2026-01-01 00:00:00`,
           'Graceful (1)',
           `node server.js · pid ${graceful.meta.mainPid} — graceful in ${formatDuration(graceful.analysis.signalToExitMs)} · signal → exit ${formatDuration(graceful.analysis.signalToExitMs)} · 0 leaked handles · 2026-01-01 00:00:00`,
           'Not collected yet (1 spool) — Collect turns them into traces',
@@ -219,7 +221,7 @@ test('a folder of traces in the Shutdown Trace view (code-server)', { timeout: 2
         return r.includes('Killed at the deadline (3)') ? r : undefined;
       });
       const i = seen.indexOf('Killed at the deadline (3)');
-      assert.match(seen.slice(i + 1, i + 4).join('\n'), /node k8s-app\.js · pid 24504 — killed at 2 s deadline/);
+      assert.match(seen.slice(i + 1, i + 4).join('\n'), new RegExp(`node k8s-app\\.js · pid ${overrun.meta.mainPid} — killed at 2 s deadline`));
     });
 
     await step('newest first, then grouped by verdict again', async () => {

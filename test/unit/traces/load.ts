@@ -7,18 +7,16 @@ import type { Trace } from '../../../src/shared/trace';
 export const TRACES_DIR = __dirname;
 
 /**
- * leaked-interval and graceful-two-processes are real runs of today's CLI, written by
- * scripts/regen-fixtures.ts (its FIXTURES list holds each one's options and service, its top
- * comment what is normalized after the run: paths, pids, ports, createdAt, node version,
- * node:internal frames, the analysis recomputed); test/unit/fixtures.test.ts checks they are
- * what it writes. Regenerate: `node scripts/build.mjs && node --import tsx scripts/regen-fixtures.ts`.
+ * Every trace here is a real run of today's CLI, written by scripts/regen-fixtures.ts (its
+ * FIXTURES list holds each one's options and service under test/fixtures/, its top comment what
+ * is normalized after the run: paths, pids, ports, createdAt, node version, node:internal
+ * frames, the analysis recomputed); test/unit/fixtures.test.ts checks they are what it writes.
+ * Regenerate: `node scripts/build.mjs && node --import tsx scripts/regen-fixtures.ts unit/NAME`.
  *
- * load-drop, load-sse, k8s-prestop-sleep and k8s-prestop-overrun are still the older real runs
- * trimmed by hand (node-internal frames dropped, load-drop's exit snapshot cut to 6 handles,
- * paths under /home/dev/shop-api, the analysis recomputed, `pid: 0` added to prestop-start):
- * the script marks them pending. Regenerated, k8s-prestop-sleep trips agreement.test.ts (the
- * endpoint-lag analysis counts refusals as lost without listing them in requests.roles.lost), and
- * the export tests still assert these files' numbers.
+ * The tests read their numbers from the file (times, pids, counts, the analysis' roles) and the
+ * creation sites from the fixture services' source, so a regeneration changes no assertion about
+ * what users see. A case no run records (a failed preStop hook, an older preload's field, a
+ * trace without an analysis) is made in the test from a loaded copy, with a comment why.
  */
 export type FixtureName = 'leaked-interval' | 'graceful-two-processes' | 'load-drop' | 'load-sse' | 'k8s-prestop-sleep' | 'k8s-prestop-overrun';
 
