@@ -110,7 +110,6 @@ export const FIXTURES: FixtureSpec[] = [
   },
   {
     dir: 'webview',
-    pending: true,
     name: 'example-leak',
     options: ['--grace', '3s'],
     command: ['node', 'server.js'],

@@ -189,24 +189,38 @@ test('resolveFrame: existing local files only, relative to the trace cwd, never 
 import { findAnchors, problemsOf, resultPhrase, stackFrames } from '../../src/extension/results';
 import { headline, fmtShort } from '../../src/shared/headline';
 import type { Trace } from '../../src/shared/trace';
+import { formatDuration } from '../../src/shared/duration';
+import { EXAMPLE_SOURCE } from '../../src/extension/example';
 
 const readTrace = (p: string): Trace => JSON.parse(fs.readFileSync(path.join(__dirname, '..', p), 'utf8')) as Trace;
 const everywhere = () => true;
 
 test('problemsOf: a leak in analysis.leaks is a problem at its site: how long it lived, what it did, the fix', () => {
+  // The walkthrough's example (src/extension/example.ts) run with --grace 3s (scripts/regen-fixtures.ts).
   const t = readTrace('webview/traces/example-leak.shutdown-trace.json');
+  const file = `${t.meta.cwd}/server.js`;
+  const source = EXAMPLE_SOURCE.split('\n');
+  const at = (needle: string) => {
+    const line = source.findIndex((l) => l.includes(needle));
+    assert.ok(line >= 0, needle);
+    return { line: line + 1, col: source[line].indexOf(needle) + 1 };
+  };
   const ps = problemsOf(t, everywhere);
   assert.equal(ps.length, 1);
   const p = ps[0];
-  assert.deepEqual(
-    { file: p.file, line: p.line, col: p.col, kind: p.kind, severity: p.severity, leak: p.leak },
-    { file: '/app/server.js', line: 13, col: 17, kind: 'leak', severity: 'error', leak: 0 },
+  assert.deepEqual({ file: p.file, line: p.line, col: p.col, kind: p.kind, severity: p.severity, leak: p.leak }, { file, ...at('setInterval('), kind: 'leak', severity: 'error', leak: 0 });
+  // Alive from its creation to the SIGKILLed exit.
+  const created = t.analysis!.leaks![0].handles[0].createdAt!;
+  const exit = t.events.find((e) => e.kind === 'process-exit')!;
+  assert.equal(
+    p.message,
+    `Leaked setInterval 1000 ms, alive ${formatDuration(exit.t - created, 2)}: kept the process alive 3 s past SIGTERM; SIGKILLed at the deadline. Fix: clearInterval() it on shutdown.`,
   );
-  assert.match(p.message, /^Leaked setInterval 1000 ms, alive 3\.2 s: kept the process alive 3 s past SIGTERM; SIGKILLed at the deadline\. Fix: clearInterval\(\) it on shutdown\.$/);
-  assert.deepEqual(p.related, [{ file: '/app/server.js', line: 15, col: 9, message: 'the SIGTERM listener that ran' }]);
+  // The listener's site is the call: `on(` of process.on('SIGTERM', async () => …).
+  assert.deepEqual(p.related, [{ file, ...at("on('SIGTERM', async"), message: 'the SIGTERM listener that ran' }]);
   // only files the editor owns get one
   assert.deepEqual(
-    problemsOf(t, (f) => f !== '/app/server.js'),
+    problemsOf(t, (f) => f !== file),
     [],
   );
   // the same definition of a leak as the analysis: none listed, none shown

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, type Served, type Opened } from './harness';
 import type { Trace } from '../../src/shared/trace';
+import { EXAMPLE_SOURCE } from '../../src/extension/example';
 
 const W = 515;
 const H = 500;
@@ -47,12 +48,19 @@ async function viewOf(page: Page): Promise<{ t0: number; t1: number }> {
   });
 }
 
+/** Where the walkthrough's example (the example-leak fixture's service) creates its interval. */
+const EXAMPLE_LEAK_SITE = (() => {
+  const lines = EXAMPLE_SOURCE.split('\n');
+  const i = lines.findIndex((l) => l.includes('setInterval('));
+  return `server\\.js:${i + 1}:${lines[i].indexOf('setInterval(') + 1}`;
+})();
+
 const CASES: { name: string; file: string; headline: string; leak: RegExp; deadline: string; signalAt: (t: Trace) => number; deadlineAt: (t: Trace) => number }[] = [
   {
     name: 'a recorded run (analysis.leaks)',
     file: 'example-leak.shutdown-trace.json',
     headline: 'Killed at the 3 s deadline: 1 leak kept it alive',
-    leak: /setInterval 1000 ms.*server\.js:13:17.*fix: clearInterval\(\) it on shutdown/,
+    leak: new RegExp(`setInterval 1000 ms.*${EXAMPLE_LEAK_SITE}.*fix: clearInterval\\(\\) it on shutdown`),
     deadline: 'deadline 3 s',
     signalAt: (t) => t.events.find((e) => e.kind === 'signal-sent')!.t,
     deadlineAt: (t) => t.events.find((e) => e.kind === 'deadline')!.t,
