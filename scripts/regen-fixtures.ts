@@ -134,9 +134,12 @@ export const FIXTURES: FixtureSpec[] = [
     options: ['--signal', 'SIGINT', '--signal-after', '1000', '--second-signal', 'SIGINT', '--second-after', '300', '--delivery', 'group', '--grace', '10s'],
     command: ['node', 'test/fixtures/double-sigint-pool.js'],
   },
-  { dir: 'webview', pending: true, name: 'load-drop', options: ['--load', '--rate', '50'], command: ['node', 'test/fixtures/load-drop.js'] },
+  { dir: 'webview', name: 'load-drop', options: ['--load', '--rate', '50'], command: ['node', 'test/fixtures/load-drop.js'] },
   {
     dir: 'webview',
+    // Pending: regenerated, traffic.test.ts passes on it, but test/webview/columns.test.ts (not
+    // this script's owner's) clicks the middle item of the page, which in the real run lies under
+    // the SIGTERM marker (the marker takes the click, the test times out).
     pending: true,
     name: 'k8s-prestop-load',
     options: ['--k8s', '--prestop-sleep', '1s', '--termination-grace', '3', '--load', '--rate', '20'],

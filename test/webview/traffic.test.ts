@@ -1,10 +1,13 @@
 /**
- * Traffic during shutdown and the Kubernetes termination on the timeline, from traces the CLI
- * recorded (test/webview/traces, paths rewritten to /app):
+ * Traffic during shutdown and the Kubernetes termination on the timeline, from real runs of the
+ * CLI (test/webview/traces; every number below is read from the trace, so the tests hold for any
+ * run of the same command):
  *  - load-drop: `shutdown-trace run --load --rate 50 -- node test/fixtures/load-drop.js`
- *    (6 requests reset mid-request, 15 refused after exit)
- *  - k8s-prestop-load: `shutdown-trace run --k8s --prestop-sleep 1 --termination-grace 3 --load
- *    --rate 20 -- node test/fixtures/leaked-interval.js` (preStop sleep 1 s, killed at 3 s)
+ *    (the requests in flight reset by its process.exit(), the ones after refused), written by
+ *    scripts/regen-fixtures.ts
+ *  - k8s-prestop-load: `shutdown-trace run --k8s --prestop-sleep 1s --termination-grace 3 --load
+ *    --rate 20 -- node test/fixtures/leaked-interval.js` (preStop sleep 1 s, killed at 3 s), an
+ *    older run with paths rewritten to /app (pending in the script: see its FIXTURES entry)
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
