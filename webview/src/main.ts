@@ -9,9 +9,12 @@
  * `finished` (final trace + analysis), `error` (shown as a banner), `theme`.
  * The page posts `open-frame` (a stack frame was clicked), `command` (toolbar buttons, when
  * enabled) and `select` (an event was selected).
- * For very large traces a host may put the trace's JSON *text* in `trace.trace` or `finished.trace` (a string; the VS Code panel does from 50,000 events):
+ * For very large traces a host may put the trace's JSON *text* in `trace.trace` or `finished.trace` (a string):
  * posting one string avoids the structured clone of a million-object graph (≈2 s for 1M events)
- * and the page parses it with parseTrace() (≈0.7 s). Everything else is the typed shape.
+ * and the page parses it with parseTrace() (≈0.7 s). Or it posts `trace-columns` / `finished-columns`
+ * (src/shared/trace-columns.ts; the VS Code panel does from 20,000 events): typed arrays the page
+ * builds its model from in place, making an event object only when one is read. Everything else
+ * is the typed shape.
  *
  * The page finds its host like this, first match wins:
  *  1. VS Code webview: `acquireVsCodeApi()` exists. Host → page by `webview.postMessage`;
