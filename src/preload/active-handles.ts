@@ -22,8 +22,11 @@ export function createActiveHandleDescriber(ctx: PreloadContext, servers: Server
     if (transport.isOwnSocket(h)) return undefined;
     const o = h as Record<string, unknown> & Tracked;
     const handleName = (o._handle as object | undefined)?.constructor?.name;
-    if (h === process.stdout || h === process.stderr) return undefined;
-    if (h === process.stdin) return { id: 'stdin', type: handleName === 'Pipe' ? 'pipe' : 'socket', label: 'process.stdin is being read', ref: true };
+    // The stdio streams by their fd, not by reading process.stdin: that getter creates the stream
+    // on first read, and with a pipe it is then an active handle, which this would report.
+    const fd = (o._handle as { fd?: unknown } | undefined)?.fd ?? o.fd;
+    if (fd === 1 || fd === 2) return undefined;
+    if (fd === 0) return { id: 'stdin', type: handleName === 'Pipe' ? 'pipe' : 'socket', label: 'process.stdin is being read', ref: true };
     const info = o[kInfo];
     if (h instanceof net.Server) {
       // close() was called: the listening handle is going away; its connections are reported themselves.

@@ -5,6 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { runTraced, runPlain, node, TSX, FIXTURES, CLI, type Plan } from './helpers';
 import { withStdin, inPty, cliRun, serviceLines, tmpOut, hasScript, shQuote } from './stdio-helpers';
 import * as fs from 'node:fs';
@@ -89,6 +90,32 @@ describe('do no harm: plain and traced runs end the same way', { concurrency: 1 
 });
 
 describe('do no harm: stdin, the terminal, the permission model', { concurrency: 1 }, () => {
+  test('stdin a pipe the service never reads: the tool does not open it, and it is not listed as a leak', async () => {
+    const out = tmpOut();
+    // The pipe stays open (as an IDE's or a CI runner's stdin does) until the run has ended. The
+    // service holds sockets, so every snapshot describes handles (which once read process.stdin).
+    const child = spawn(process.execPath, [CLI, 'run', '--grace', '2s', '--out', out, '--', ...node('client-socket.js')], { cwd: FIXTURES, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdout.resume();
+    child.stderr.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    child.stdin.destroy();
+    assert.equal(code, 0, 'the run completed');
+    const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
+    const snapshots = trace.events.filter((e) => e.kind === 'snapshot');
+    assert.ok(snapshots.filter((e) => e.reason === 'stalled' || e.reason === 'deadline').length >= 2, 'stalled and deadline snapshots were taken');
+    for (const sn of snapshots)
+      assert.deepEqual(
+        sn.handles.map((h) => h.label).filter((l) => /stdin/.test(l ?? '')),
+        [],
+        `snapshot ${sn.reason}`,
+      );
+    assert.deepEqual(
+      trace.analysis!.leaks!.map((l) => `${path.basename(l.site?.file ?? '?')}:${l.site?.line}`),
+      ['client-socket.js:6', 'client-socket.js:5'],
+      'the client socket and its backend connection, and nothing else',
+    );
+  });
+
   test('piped stdin', async () => {
     const input = 'first\nsecond\n';
     const plain = await withStdin(node('reads-stdin.js'), input);
