@@ -101,7 +101,6 @@ export const FIXTURES: FixtureSpec[] = [
   // ---- test/webview/traces: pending (their Playwright tests still assert the hand-made files' numbers)
   {
     dir: 'webview',
-    pending: true,
     name: 'leaked-interval',
     options: ['--signal-after', '1200', '--grace', '5s'],
     command: ['node', 'src/server.js'],

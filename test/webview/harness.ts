@@ -57,6 +57,19 @@ export function loadTrace(name: string): Trace {
   return JSON.parse(fs.readFileSync(path.join(TRACES, name), 'utf8')) as Trace;
 }
 
+/**
+ * Where `needle` first occurs in a fixture service's source, test/fixtures/<project>/<file>: the
+ * site a regenerated trace gives what that code creates. `text` is `file:line:col`, as the
+ * timeline shows it (relative to the run's working directory, the project).
+ */
+export function sourceSite(project: string, file: string, needle: string): { line: number; col: number; text: string } {
+  const lines = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', project, file), 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(needle));
+  if (i < 0) throw new Error(`${needle} is not in test/fixtures/${project}/${file}`);
+  const col = lines[i].indexOf(needle) + 1;
+  return { line: i + 1, col, text: `${file}:${i + 1}:${col}` };
+}
+
 export interface ServerOptions {
   /** Embedded in the page (initial). */
   initial?: unknown;

@@ -8,7 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { serve, launch, open, loadTrace, waitLoaded, screenshotPath, type Served, type Opened } from './harness';
+import { serve, launch, open, loadTrace, sourceSite, waitLoaded, screenshotPath, type Served, type Opened } from './harness';
 import type { Trace } from '../../src/shared/trace';
 import { EXAMPLE_SOURCE } from '../../src/extension/example';
 
@@ -55,7 +55,19 @@ const EXAMPLE_LEAK_SITE = (() => {
   return `server\\.js:${i + 1}:${lines[i].indexOf('setInterval(') + 1}`;
 })();
 
-const CASES: { name: string; file: string; headline: string; leak: RegExp; deadline: string; signalAt: (t: Trace) => number; deadlineAt: (t: Trace) => number }[] = [
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const CASES: {
+  name: string;
+  file: string;
+  /** Makes the shown trace from the stored one. */
+  prepare?: (t: Trace) => void;
+  headline: string;
+  leak: RegExp;
+  deadline: string;
+  signalAt: (t: Trace) => number;
+  deadlineAt: (t: Trace) => number;
+}[] = [
   {
     name: 'a recorded run (analysis.leaks)',
     file: 'example-leak.shutdown-trace.json',
@@ -68,11 +80,14 @@ const CASES: { name: string; file: string; headline: string; leak: RegExp; deadl
   {
     name: 'an older trace (leaks from the findings)',
     file: 'leaked-interval.shutdown-trace.json',
+    // A trace written before the analysis had `leaks` names them only in its findings; no run of
+    // today's CLI writes one, so the regenerated run stands in with the field removed.
+    prepare: (t) => delete t.analysis!.leaks,
     headline: 'Killed at the 5 s deadline',
-    leak: /setInterval 1000ms.*src\/jobs\/heartbeat\.ts:14:3/,
+    leak: new RegExp(`setInterval 1000 ms.*${escape(sourceSite('orders-api', 'src/jobs/heartbeat.js', 'setInterval(').text)}`),
     deadline: 'deadline 5 s',
-    signalAt: () => 1200,
-    deadlineAt: () => 6200,
+    signalAt: (t) => t.events.find((e) => e.kind === 'signal-sent')!.t,
+    deadlineAt: (t) => t.events.find((e) => e.kind === 'deadline')!.t,
   },
 ];
 
@@ -88,9 +103,10 @@ describe('timeline at half width (515 px)', () => {
     await served?.close();
   });
 
-  async function show(file: string, theme: 'dark' | 'light' = 'dark'): Promise<{ o: Opened; page: Page; trace: Trace }> {
+  async function show(file: string, theme: 'dark' | 'light' = 'dark', prepare?: (t: Trace) => void): Promise<{ o: Opened; page: Page; trace: Trace }> {
     const o = await open(browser, served, { theme, viewport: { width: W, height: H } });
     const trace = loadTrace(file);
+    prepare?.(trace);
     await o.send({ type: 'trace', trace, live: false });
     await waitLoaded(o.page);
     await o.page.waitForTimeout(150);
@@ -99,7 +115,7 @@ describe('timeline at half width (515 px)', () => {
 
   for (const c of CASES) {
     it(`${c.name}: the verdict, the first leak and the deadline marker are visible without scrolling`, async () => {
-      const { o, page, trace } = await show(c.file);
+      const { o, page, trace } = await show(c.file, 'dark', c.prepare);
       const viewport = { x: 0, y: 0, w: W, h: H };
       // the page itself does not scroll, and nothing in it has been scrolled
       assert.ok(await page.evaluate(() => document.documentElement.scrollHeight <= window.innerHeight && document.documentElement.scrollWidth <= window.innerWidth), 'the page fits the panel');
