@@ -46,6 +46,9 @@ export function createServerInfo(ctx: PreloadContext): ServerInfo {
     return serverProto(s as never).toUpperCase();
   };
   const connectionsOf = (server: object): NetSocket[] => {
+    // net.Server counts its open connections: with none, there is nothing to look for in every
+    // active handle of the process (a service that opens and closes many servers calls this each time).
+    if ((server as { _connections?: unknown })._connections === 0) return [];
     const out: NetSocket[] = [];
     for (const h of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
       if (h instanceof net.Socket && (h as unknown as { server?: object }).server === server) out.push(h);
