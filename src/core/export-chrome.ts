@@ -331,7 +331,12 @@ export function toChromeTrace(input: Trace, extraSecrets?: string[]): ChromeTrac
         instant(LAUNCHER_PID, truncate(e.text, 80), e.t, 'g', 'tool', { text: e.text });
         break;
       case 'platform':
-        instant(LAUNCHER_PID, truncate(e.text, 80), e.t, 'g', 'platform', { what: e.what, text: e.text, signal: e.signal, message: e.message });
+        instant(LAUNCHER_PID, truncate(e.text, 80), e.t, 'g', 'platform', {
+          what: e.what,
+          text: e.text,
+          ...(e.signal !== undefined ? { signal: e.signal } : {}),
+          ...(e.message !== undefined ? { message: e.message } : {}),
+        });
         break;
       // ---- traffic during shutdown
       case 'load-start':
