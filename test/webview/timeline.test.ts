@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { serve, launch, open, loadTrace, sourceSite, waitLoaded, screenshotPath, items, fitAll, GUTTER, type Served, type Opened, type Item } from './harness';
-import type { TraceEvent } from '../../src/shared/trace';
+import type { Trace, TraceEvent } from '../../src/shared/trace';
 import { formatDuration } from '../../src/shared/duration';
 
 async function windowOf(page: Page): Promise<{ t0: number; t1: number; span: number; range: string }> {
@@ -358,16 +358,26 @@ describe('timeline: other shutdowns', () => {
     return o;
   }
 
+  /** A recorded phase by name (the nth of that name): its text on the timeline. */
+  const phaseText = (t: Trace, name: string, nth = 0): string => {
+    const start = t.events.filter((e) => e.kind === 'phase-start' && e.name === name)[nth] as Extract<TraceEvent, { kind: 'phase-start' }>;
+    assert.ok(start, `phase ${name} in the fixture`);
+    const end = t.events.find((e) => e.kind === 'phase-end' && e.id === start.id) as Extract<TraceEvent, { kind: 'phase-end' }> | undefined;
+    if (!end) return `${name} (never finished)`;
+    return `${name} ${formatDuration(end.t - start.t)}${end.error ? ' ✗ failed' : ''}`;
+  };
+
   it('graceful shutdown: nested phases by depth, two process lanes, the child got the group signal', async () => {
+    // test/fixtures/graceful-nested (index.js and its worker.js), signalled as a group.
+    const trace = loadTrace('graceful-nested.shutdown-trace.json');
     const o = await show('graceful-nested.shutdown-trace.json');
     const page = o.page;
-    assert.equal(await page.textContent('[data-testid=verdict]'), 'Graceful in 466 ms');
-    assert.match((await page.textContent('[data-testid=verdict-full]'))!, /^Graceful: exited with code 0, 466 ms after SIGTERM/);
+    const a = trace.analysis!;
+    assert.equal(await page.textContent('[data-testid=verdict]'), `Graceful in ${formatDuration(a.signalToExitMs!)}`);
+    assert.equal(await page.textContent('[data-testid=verdict-full]'), a.verdict);
+    assert.match(a.verdict, /^Graceful: exited with code 0/);
     assert.equal(await page.locator('[data-testid=leak]').count(), 0);
-    // zoom on the shutdown to read the nested phases
-    await page.click('[data-testid=finding][data-code=slowest-phase]');
-    await page.keyboard.press('-');
-    await page.keyboard.press('-');
+    // Fit (the first view) frames the shutdown, where the nested phases are read
     await settle(page);
     const ph = await items(page, 'phase');
     const byText = (t: string): Item => {
@@ -375,20 +385,26 @@ describe('timeline: other shutdowns', () => {
       assert.ok(it, `phase "${t}" in ${ph.map((p) => p.text).join(' | ')}`);
       return it;
     };
-    const d0 = byText('shutdown 462 ms');
-    const d1 = byText('drain http 222 ms');
-    const d2 = byText('wait for in-flight requests 220 ms');
-    const d2b = byText('pg pool end 78 ms');
+    // index.js: shutdown > drain http > wait for in-flight requests; shutdown > close clients > pg pool end
+    const d0 = byText(phaseText(trace, 'shutdown'));
+    const d1 = byText(phaseText(trace, 'drain http'));
+    const d2 = byText(phaseText(trace, 'wait for in-flight requests'));
     assert.ok(d0.y < d1.y && d1.y < d2.y, 'depth 0 above depth 1 above depth 2');
-    assert.equal(Math.round(d2.y), Math.round(d2b.y), 'phases of the same depth share a row');
-    byText('finish current job 129 ms');
+    // siblings (one after the other) share a row: drain http and close clients; redis quit and pg pool end
+    assert.equal(Math.round(d1.y), Math.round(byText(phaseText(trace, 'close clients')).y), 'phases of the same depth share a row');
+    assert.equal(Math.round(byText(phaseText(trace, 'redis quit')).y), Math.round(byText(phaseText(trace, 'pg pool end')).y), 'phases of the same depth share a row');
+    // worker.js's own phase
+    byText(phaseText(trace, 'finish current job'));
     const procs = (await items(page, 'process')).map((i) => i.text);
+    const main = trace.processes.find((p) => p.isMain)!;
+    const worker = trace.processes.find((p) => !p.isMain)!;
+    assert.equal(worker.ppid, main.pid, 'the worker is its child');
     assert.ok(
-      procs.some((t) => t.startsWith('node index.js (pid 5150)')),
+      procs.some((t) => t.startsWith(`node index.js (pid ${main.pid})`)),
       procs.join('|'),
     );
     assert.ok(
-      procs.some((t) => t.startsWith('node worker.js (pid 5151)')),
+      procs.some((t) => t.startsWith(`node worker.js (pid ${worker.pid})`)),
       procs.join('|'),
     );
     const sig = (await items(page, 'signal')).map((i) => i.text).sort();
@@ -401,15 +417,23 @@ describe('timeline: other shutdowns', () => {
     await page.context().close();
   });
 
-  it('no handler: killed by SIGTERM at once, the in-flight request was cut', async () => {
+  it('no handler: killed by SIGTERM at once, the in-flight requests were cut', async () => {
+    // test/fixtures/no-handler-checkout.js under --load: no SIGTERM listener, every request takes 400 ms.
+    const trace = loadTrace('no-handler.shutdown-trace.json');
     const o = await show('no-handler.shutdown-trace.json', 'light');
     const page = o.page;
     assert.match((await page.textContent('[data-testid=verdict]'))!, /^No SIGTERM handler: died at once/);
-    assert.deepEqual(await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))), ['no-handler', 'open-connections']);
+    assert.deepEqual(await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))), ['no-handler', 'lost-requests']);
+    await fitAll(page);
     const texts = (await items(page)).map((i) => `${i.kind}:${i.text}`);
     assert.ok(texts.includes('signal:SIGTERM'), texts.join('|'));
     assert.ok(texts.includes('exit:killed by SIGTERM'), texts.join('|'));
-    assert.ok(texts.includes('request:POST /checkout cut never ended'), texts.join('|'));
+    // the load's requests in flight at the signal, cut by the death
+    const signal = trace.events.find((e) => e.kind === 'signal-sent')!;
+    const cut = trace.events.filter((e) => e.kind === 'load-request' && e.outcome === 'reset') as Extract<TraceEvent, { kind: 'load-request' }>[];
+    assert.ok(cut.length > 0 && cut.every((r) => r.t < signal.t && r.end! >= signal.t), 'in flight at the signal');
+    assert.equal(cut.length, trace.analysis!.requests!.lost);
+    for (const r of cut) assert.ok(texts.includes(`request:GET reset ${formatDuration(r.end! - r.t)}`), `#${r.id} in ${texts.join('|')}`);
     await page.click('[data-testid=finding][data-code=no-handler]');
     await page.locator('[data-testid=details] .st-details-title').waitFor();
     assert.equal(await page.textContent('[data-testid=details] .st-details-title'), 'SIGTERM');
@@ -421,6 +445,8 @@ describe('timeline: other shutdowns', () => {
   });
 
   it('double SIGINT: both signals, the second shutdown, the failed phase and the exit code', async () => {
+    // test/fixtures/double-sigint-pool.js: the second SIGINT's "close db" finds the pool ended.
+    const trace = loadTrace('double-sigint.shutdown-trace.json');
     const o = await show('double-sigint.shutdown-trace.json');
     const page = o.page;
     await fitAll(page);
@@ -431,8 +457,13 @@ describe('timeline: other shutdowns', () => {
     await page.click('[data-testid=finding][data-code=shutdown-error]');
     await settle(page);
     const ph = (await items(page, 'phase')).map((i) => i.text);
-    assert.ok(ph.includes('close db 1.5 ms ✗ failed'), ph.join('|'));
-    assert.ok(ph.filter((t) => t === 'shutdown (never finished)').length === 2, ph.join('|'));
+    const failedDb = phaseText(trace, 'close db', 1);
+    assert.ok(failedDb.endsWith(' ✗ failed'), failedDb);
+    assert.ok(ph.includes(failedDb), ph.join('|'));
+    // the first shutdown waits for its jobs until the exit; the second failed with its close db
+    assert.equal(phaseText(trace, 'shutdown', 0), 'shutdown (never finished)');
+    assert.ok(ph.includes('shutdown (never finished)'), ph.join('|'));
+    assert.ok(ph.includes(phaseText(trace, 'shutdown', 1)) && phaseText(trace, 'shutdown', 1).endsWith(' ✗ failed'), ph.join('|'));
     assert.match((await page.textContent('[data-testid=details]'))!, /Cannot use a pool after calling end on the pool/);
     const errs = (await items(page, 'error')).map((i) => i.text);
     assert.deepEqual(errs, ['unhandledRejection: Error: Cannot use a pool after calling end on the pool']);
