@@ -49,21 +49,13 @@ const RESERVED_COLORS = new Set([
   'tracing_memory_column',
 ]);
 
-/**
- * Checks everything Perfetto and chrome://tracing need; returns the body (non-metadata) events.
- * `platformUndefined`: the known bug (see the todo test 'platform instants carry no undefined
- * args') is tolerated, and only it: undefined args of the platform instants are dropped before
- * the round-trip check.
- */
-function assertValid(ct: ChromeTrace, trace: Trace, opts: { platformUndefined?: boolean } = {}): ChromeEvent[] {
+/** Checks everything Perfetto and chrome://tracing need; returns the body (non-metadata) events. */
+function assertValid(ct: ChromeTrace, trace: Trace): ChromeEvent[] {
   assert.ok(Array.isArray(ct.traceEvents));
   assert.equal(ct.displayTimeUnit, 'ms');
   assert.equal(typeof ct.metadata, 'object');
   // Survives a JSON round trip unchanged (no undefined, NaN or functions).
-  const checked = opts.platformUndefined
-    ? { ...ct, traceEvents: ct.traceEvents.map((e) => (e.cat === 'platform' ? { ...e, args: Object.fromEntries(Object.entries(e.args ?? {}).filter(([, v]) => v !== undefined)) } : e)) }
-    : ct;
-  assert.deepEqual(JSON.parse(JSON.stringify(checked)), checked);
+  assert.deepEqual(JSON.parse(JSON.stringify(ct)), ct);
 
   const meta = ct.traceEvents.filter((e) => e.ph === 'M');
   const body = ct.traceEvents.filter((e) => e.ph !== 'M');
@@ -552,7 +544,7 @@ describe('toChromeTrace: Kubernetes termination', () => {
   test('preStop sleep: a span on the kubernetes thread; termination start a global instant; the countdown as a span and its end', () => {
     const trace = loadFixture('k8s-prestop-sleep');
     const ct = toChromeTrace(trace);
-    const body = assertValid(ct, trace, { platformUndefined: true });
+    const body = assertValid(ct, trace);
     const k8s = body.filter((e) => e.cat === 'k8s');
     assert.ok(k8s.every((e) => e.pid === LAUNCHER_PID && e.tid === TID.k8s));
     assert.equal(threadName(ct, LAUNCHER_PID, TID.k8s), 'kubernetes termination');
@@ -598,7 +590,7 @@ describe('toChromeTrace: Kubernetes termination', () => {
   test('preStop overran: a terrible span, the grace extension, and the countdown ending at SIGKILL', () => {
     const trace = loadFixture('k8s-prestop-overrun');
     const ct = toChromeTrace(trace);
-    const body = assertValid(ct, trace, { platformUndefined: true });
+    const body = assertValid(ct, trace);
     const term = first(trace, 'termination-start');
     const hook = first(trace, 'prestop-start');
     const [pb, pe] = span(body, 'preStop exec: echo draining; sleep 5', LAUNCHER_PID);
@@ -626,7 +618,7 @@ describe('toChromeTrace: Kubernetes termination', () => {
   test('a preStop that never ended closes at the end of the trace, unfinished', () => {
     const trace = loadFixture('k8s-prestop-overrun');
     trace.events = trace.events.filter((e) => e.kind !== 'prestop-end');
-    const body = assertValid(toChromeTrace(trace), trace, { platformUndefined: true });
+    const body = assertValid(toChromeTrace(trace), trace);
     const [b, e] = span(body, 'preStop exec: echo draining; sleep 5', LAUNCHER_PID);
     assert.equal(b.args!.unfinished, true);
     assert.equal(b.cname, undefined);
@@ -637,16 +629,13 @@ describe('toChromeTrace: Kubernetes termination', () => {
     const trace = loadFixture('k8s-prestop-sleep');
     const pe = trace.events.find((e) => e.kind === 'prestop-end')!;
     Object.assign(pe, { ok: false, error: 'exited with code 7', exitCode: 7, output: 'curl: (7) Failed to connect' });
-    const body = assertValid(toChromeTrace(trace), trace, { platformUndefined: true });
+    const body = assertValid(toChromeTrace(trace), trace);
     const [b] = span(body, 'preStop sleep 1 s', LAUNCHER_PID);
     assert.deepEqual([b.cname, b.args!.exitCode, b.args!.output, b.args!.error], ['bad', 7, 'curl: (7) Failed to connect', 'exited with code 7']);
   });
 
-  // A bug in src/core/export-chrome.ts, left to its owner: a platform event becomes an instant whose
-  // args always name signal and message, undefined when the event has none (the written file drops
-  // them, an in-memory consumer sees the keys). The regenerated Kubernetes runs have platform events
-  // (PID 1, the preStop snapshot points, the endpoint removal); the tests above tolerate only that.
-  test('platform instants carry no undefined args', { todo: 'export-chrome.ts writes { signal: e.signal, message: e.message } unconditionally' }, () => {
+  // The regenerated Kubernetes runs have platform events (PID 1, the preStop snapshot points, the endpoint removal).
+  test('platform instants carry no undefined args', () => {
     const trace = loadFixture('k8s-prestop-sleep');
     const platform = toChromeTrace(trace).traceEvents.filter((e) => e.cat === 'platform');
     assert.ok(platform.length > 0);
