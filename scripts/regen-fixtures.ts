@@ -36,8 +36,8 @@
  * without analysis.leaks: the regenerated webview/leaked-interval with the field deleted; a failed
  * preStop hook; an older preload's query-string path).
  *
- * Pending (regenerable by name, the stored file is an older real run trimmed by hand; schema-checked
- * only): webview/k8s-prestop-load, see its entry.
+ * Pending: none now. An entry marked `pending` is regenerated only by name, its stored file
+ * (an older run trimmed by hand) only schema-checked, until its tests read a real run's facts.
  *
  * Hand-made, not produced here (a real run cannot produce them): test/webview/traces/hostile
  * (hostile text in every field for the security test: markup in file names, verdicts and
@@ -141,10 +141,6 @@ export const FIXTURES: FixtureSpec[] = [
   { dir: 'webview', name: 'load-drop', options: ['--load', '--rate', '50'], command: ['node', 'test/fixtures/load-drop.js'] },
   {
     dir: 'webview',
-    // Pending: regenerated, traffic.test.ts passes on it, but test/webview/columns.test.ts (not
-    // this script's owner's) clicks the middle item of the page, which in the real run lies under
-    // the SIGTERM marker (the marker takes the click, the test times out).
-    pending: true,
     name: 'k8s-prestop-load',
     options: ['--k8s', '--prestop-sleep', '1s', '--termination-grace', '3', '--load', '--rate', '20'],
     command: ['node', 'test/fixtures/leaked-interval.js'],

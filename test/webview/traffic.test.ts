@@ -3,11 +3,10 @@
  * CLI (test/webview/traces; every number below is read from the trace, so the tests hold for any
  * run of the same command):
  *  - load-drop: `shutdown-trace run --load --rate 50 -- node test/fixtures/load-drop.js`
- *    (the requests in flight reset by its process.exit(), the ones after refused), written by
- *    scripts/regen-fixtures.ts
+ *    (the requests in flight reset by its process.exit(), the ones after refused)
  *  - k8s-prestop-load: `shutdown-trace run --k8s --prestop-sleep 1s --termination-grace 3 --load
- *    --rate 20 -- node test/fixtures/leaked-interval.js` (preStop sleep 1 s, killed at 3 s), an
- *    older run with paths rewritten to /app (pending in the script: see its FIXTURES entry)
+ *    --rate 20 -- node test/fixtures/leaked-interval.js` (preStop sleep 1 s, killed at 3 s)
+ * both written by scripts/regen-fixtures.ts.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
