@@ -34,9 +34,10 @@ export function installSignalListeners(ctx: PreloadContext, shutdown: ShutdownWa
   const origRemove = P.removeListener;
   const wrapSignalListener = (signal: string, fn: Function, once: boolean, skip: Function): Function => {
     const site = captureSite(skip);
-    const id = newId('l');
     // Named so that, in a stack trace, the one frame the tool adds says what it is.
     const w = function shutdownTraceListener(this: unknown) {
+      // One id per call: a listener run again by a second signal has its own start and end.
+      const id = newId('l');
       // The first listener of an emission records the arrival (process.emit is not patched for
       // signals, which would add a second frame to the user's stacks).
       if (process.rawListeners(signal)[0] === w) recordSignal(signal);

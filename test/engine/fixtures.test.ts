@@ -208,6 +208,10 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     assert.equal(f.severity, 'warning');
     assert.match(f.detail, /handlers ran again/);
     assert.equal(r.stdout, 'listening\ncleanup 1\ncleanup 2\n');
+    // Each call is its own phase, ended by its own promise (400 ms each), not by the other call's.
+    const calls = r.trace.analysis!.phases!.filter((p) => /^SIGINT listener/.test(p.name));
+    assert.equal(calls.length, 2);
+    for (const p of calls) assert.ok(p.durationMs !== undefined && p.durationMs >= 395, `${p.name} from ${p.start}: ${p.durationMs} ms`);
   });
 
   test('an exception during shutdown: exit code 1 and the error named', async () => {
