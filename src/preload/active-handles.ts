@@ -50,7 +50,10 @@ export function createActiveHandleDescriber(ctx: PreloadContext, servers: Server
         const isHttp = 'maxHeadersCount' in s.server;
         // An HTTP connection keeps its parser until it is upgraded (WebSocket, socket.io), which frees it.
         const upgraded = isHttp && !busy && !(s as unknown as { parser?: unknown }).parser;
-        const where = s.remoteAddress ? `${s.localAddress}:${s.localPort} ← ${s.remoteAddress}:${s.remotePort}` : `on ${addressOf((s.server as unknown as NetServer).address?.())}`;
+        // A socket being torn down (process.exit) has lost its addresses: the server's stands in.
+        const serverAddress = addressOf((s.server as unknown as NetServer).address?.());
+        const local = s.localAddress ? `${s.localAddress}:${s.localPort}` : serverAddress;
+        const where = s.remoteAddress ? `${local} ← ${s.remoteAddress}:${s.remotePort}` : `on ${serverAddress}`;
         return {
           id: connIds.get(s) || newId('conn'),
           type: 'socket',
@@ -58,8 +61,8 @@ export function createActiveHandleDescriber(ctx: PreloadContext, servers: Server
           ref: true,
           site: srv ? resolveSite(srv.site, selfFile) : undefined,
           details: {
-            local: `${s.localAddress}:${s.localPort}`,
-            remote: `${s.remoteAddress}:${s.remotePort}`,
+            local,
+            remote: s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : '?',
             accepted: true,
             inRequest: busy,
             upgraded,

@@ -198,16 +198,12 @@ describe('timeline: a leaked interval killed at the grace deadline', () => {
     for (const kind of ['signal', 'deadline', 'kill', 'exit']) assert.ok(shown.includes(kind), `${kind} in view: ${shown.join('|')}`);
   });
 
-  it(
-    'the slowest-phase finding selects its phase',
-    { todo: 'src/core/analysis/verdict.ts writes the slowest-phase finding with evidence: [] (the details say "No timeline evidence recorded")' },
-    async () => {
-      await page.keyboard.press('Escape');
-      await page.click('[data-testid=finding][data-code=slowest-phase]');
-      await page.waitForTimeout(200);
-      assert.equal(await page.locator('[data-testid=tl-item][aria-pressed=true]').count(), 1, 'an item is selected');
-    },
-  );
+  it('the slowest-phase finding selects its phase', async () => {
+    await page.keyboard.press('Escape');
+    await page.click('[data-testid=finding][data-code=slowest-phase]');
+    await page.waitForTimeout(200);
+    assert.equal(await page.locator('[data-testid=tl-item][aria-pressed=true]').count(), 1, 'an item is selected');
+  });
 
   it('zooms with the buttons, fits, and the range shows it', async () => {
     await page.keyboard.press('Escape');

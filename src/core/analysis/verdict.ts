@@ -13,6 +13,9 @@ import { groupLeaks } from '../leaks';
 import { phaseTimings } from './phases';
 import { handleCount, pct, plural } from './words';
 
+/** Events that open or close a phase (analysis/phases.ts). */
+const PHASE_EDGE_KINDS = new Set<string>(['signal', 'listener-start', 'listener-end', 'listener-settled', 'server-close', 'server-closed', 'phase-start', 'phase-end', 'process-exit']);
+
 type Ev<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
 
 /** The diagnosis without the traffic and Kubernetes parts, which `analyze` adds. */
@@ -392,7 +395,8 @@ export function diagnose(trace: Trace): Analysis {
       severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info',
       title: `Slowest phase: ${slow.name}, ${formatDuration(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`,
       detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}.`,
-      evidence: [],
+      // The events that opened and closed it, for the timeline to select.
+      evidence: ix(...events.filter((e) => e.pid === slow.pid && PHASE_EDGE_KINDS.has(e.kind) && (e.t === slow.start || e.t === slow.end))),
     });
   }
   const unfinished = phases.filter((p) => p.end === undefined && !p.auto);
