@@ -47,4 +47,6 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { env: { ...process.env, SHUTDOWN_TRACE_TEST: '1' } });
+// A hung test fails after 15 minutes instead of holding CI to its limit (node's own assert can
+// spin on an assert.ok() without a message when it parses a transpiled line to word the failure).
+run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=900000', ...files], { env: { ...process.env, SHUTDOWN_TRACE_TEST: '1' } });
