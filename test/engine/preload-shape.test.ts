@@ -64,7 +64,7 @@ describe('a signal the tool did not send', () => {
     assert.equal(code, 0, stdout);
     const t = JSON.parse(fs.readFileSync(out, 'utf8'));
     assert.equal(t.analysis.exitReason, 'graceful');
-    assert.match(t.analysis.verdict, /^Graceful: exited with code 0 \d+ ms after SIGTERM/);
+    assert.match(t.analysis.verdict, /^Graceful: exited with code 0 [\d.]+ ms after SIGTERM/);
     assert.match(t.analysis.verdict, /SIGTERM came from outside Shutdown Trace/);
     assert.ok(t.analysis.signalToExitMs < 1000, `signal → exit ${t.analysis.signalToExitMs}`);
   });
