@@ -12,7 +12,7 @@
 //    read from the stats hook right after it, plus input → frame-done latency.
 import fs from 'node:fs';
 import path from 'node:path';
-import * as esbuild from 'esbuild';
+import { pageScript } from './lib/page-script.mjs';
 import { ROOT } from './lib/build.mjs';
 import { launchBrowser, serveWebview, openPage } from './lib/page.mjs';
 import { sleep } from './lib/proc.mjs';
@@ -36,22 +36,8 @@ const INIT = String.raw`(() => {
 })();`;
 
 // The panel's column encoder (src/shared/trace-columns.ts), for the page: window.__columns.
-async function columnsScript() {
-  const r = await esbuild.build({
-    absWorkingDir: ROOT,
-    stdin: {
-      contents: "import { encodeTraceColumns, columnBuffers } from './src/shared/trace-columns'; (globalThis as any).__columns = { encodeTraceColumns, columnBuffers };",
-      loader: 'ts',
-      resolveDir: ROOT,
-    },
-    bundle: true,
-    platform: 'browser',
-    target: 'es2020',
-    format: 'iife',
-    write: false,
-    logLevel: 'warning',
-  });
-  return r.outputFiles[0].text;
+function columnsScript() {
+  return pageScript("import { encodeTraceColumns, columnBuffers } from './src/shared/trace-columns'; (globalThis as any).__columns = { encodeTraceColumns, columnBuffers };", ROOT);
 }
 
 /** Whether the bundle served reads 'trace-columns' (a bundle from before it, for a before/after run, does not). */

@@ -5,6 +5,7 @@
 import * as esbuild from 'esbuild';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pageScript } from './page-script.mjs';
 import { createRequire } from 'node:module';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,17 +25,8 @@ export async function buildHelpers() {
     logLevel: 'warning',
   });
   // The generator again, for the page: an IIFE that sets window.__genTrace.
-  const gen = await esbuild.build({
-    absWorkingDir: ROOT,
-    stdin: { contents: "import { generateTrace } from './test/webview/gen-trace'; (globalThis as any).__genTrace = generateTrace;", loader: 'ts', resolveDir: ROOT },
-    bundle: true,
-    platform: 'browser',
-    target: 'es2020',
-    format: 'iife',
-    write: false,
-    logLevel: 'warning',
-  });
+  const genTraceScript = await pageScript("import { generateTrace } from './test/webview/gen-trace'; (globalThis as any).__genTrace = generateTrace;", ROOT);
   const require = createRequire(import.meta.url);
   const helpers = require(outfile);
-  return { ...helpers, genTraceScript: gen.outputFiles[0].text };
+  return { ...helpers, genTraceScript };
 }

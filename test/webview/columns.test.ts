@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
+import { pageScript } from '../../bench/lib/page-script.mjs';
 import type { Browser, Page } from 'playwright-core';
 import type { Trace, TraceEvent } from '../../src/shared/trace';
 import { encodeTraceColumns, type TraceColumns, type FieldColumn } from '../../src/shared/trace-columns';
@@ -143,22 +143,8 @@ describe('columns: the model', () => {
 });
 
 /** The encoder, for the page (the host's side of the delivery). */
-async function encoderScript(): Promise<string> {
-  const r = await esbuild.build({
-    absWorkingDir: ROOT,
-    stdin: {
-      contents: "import { encodeTraceColumns, columnBuffers } from './src/shared/trace-columns'; (globalThis as any).__columns = { encodeTraceColumns, columnBuffers };",
-      loader: 'ts',
-      resolveDir: ROOT,
-    },
-    bundle: true,
-    platform: 'browser',
-    target: 'es2020',
-    format: 'iife',
-    write: false,
-    logLevel: 'warning',
-  });
-  return r.outputFiles[0].text;
+function encoderScript(): Promise<string> {
+  return pageScript("import { encodeTraceColumns, columnBuffers } from './src/shared/trace-columns'; (globalThis as any).__columns = { encodeTraceColumns, columnBuffers };", ROOT);
 }
 
 /** What the user sees of a loaded trace: summary, item layer, the first leak's details, the canvas. */
