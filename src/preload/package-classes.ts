@@ -72,7 +72,8 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
         }
       };
       // Method syntax when the original has no prototype (class methods), so the wrapper has none either.
-      const w: Function = Object.prototype.hasOwnProperty.call(orig, 'prototype')
+      const hasPrototype = hasOwn.call(orig, 'prototype');
+      const w: Function = hasPrototype
         ? function (this: unknown) {
             record(this);
             // eslint-disable-next-line prefer-rest-params
@@ -86,7 +87,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
             },
           }.method;
       // name and length through disguise; an own `prototype` (ES5-style methods) kept as the original's.
-      if (hasOwn.call(orig, 'prototype')) Object.defineProperty(w, 'prototype', Object.getOwnPropertyDescriptor(orig, 'prototype')!);
+      if (hasPrototype) Object.defineProperty(w, 'prototype', Object.getOwnPropertyDescriptor(orig, 'prototype')!);
       disguise(w, orig);
       // A writable own data property: assignment keeps its attributes and costs less than a redefinition.
       (proto as Record<string, unknown>)[k] = w;
