@@ -466,8 +466,23 @@ export class CodeServer {
     return (await this.page.locator('.markers-panel .monaco-list-row').allTextContents()).map((t) => t.trim());
   }
 
-  /** The CodeLens texts of the active editor, each with the 1-based line it sits above. */
+  /**
+   * The CodeLens texts of the active editor, each with the 1-based line it sits above, once two
+   * readings 250 ms apart agree: a lens that has just appeared sits in a view zone still being laid
+   * out, and its position against the line numbers is not yet its line.
+   */
   async codeLenses(): Promise<{ text: string; line: number }[]> {
+    let last = JSON.stringify(await this.readCodeLenses());
+    for (let i = 0; i < 12; i++) {
+      await sleep(250);
+      const now = await this.readCodeLenses();
+      if (JSON.stringify(now) === last) return now;
+      last = JSON.stringify(now);
+    }
+    return JSON.parse(last) as { text: string; line: number }[];
+  }
+
+  private async readCodeLenses(): Promise<{ text: string; line: number }[]> {
     return this.page.evaluate(() => {
       const editor = document.querySelector('.editor-group-container.active .monaco-editor') ?? document.querySelector('.monaco-editor');
       if (!editor) return [];
