@@ -5,6 +5,9 @@ export const RELEASE_METHODS = ['quit', 'close', 'destroy', 'end', 'disconnect',
 export function packageOf(file: string): string | undefined {
   const i = file.lastIndexOf('/node_modules/');
   if (i === -1) return undefined;
-  const rest = file.slice(i + 14).split('/');
-  return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  // Called for every module a service loads: index arithmetic, no split.
+  const start = i + 14;
+  let end = file.indexOf('/', start);
+  if (end !== -1 && file.charCodeAt(start) === 64 /* @scope/name */) end = file.indexOf('/', end + 1);
+  return end === -1 ? file.slice(start) : file.slice(start, end);
 }
