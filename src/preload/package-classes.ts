@@ -41,6 +41,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   };
 
   const hasOwn = Object.prototype.hasOwnProperty;
+  const lookupGetter = (Object.prototype as { __lookupGetter__(k: string): unknown }).__lookupGetter__;
   const EEEmit = (EEProto as { emit?: unknown }).emit;
   const wrapClass = (C: Function, pkg: string) => {
     // Cheap refusals first. Arrows, methods and bound functions have no `prototype`; a function
@@ -98,13 +99,15 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     if (!exp || (typeof exp !== 'object' && typeof exp !== 'function')) return;
     if (typeof exp === 'function') wrapClass(exp, pkg);
     let n = 0;
-    // Enumerable keys only: exports are; a function's `arguments` and `caller` are not, and
-    // reading their descriptors walks the stack. Getters are not read: a re-export's getter
-    // returns a class of another module of the package, and that module is scanned itself.
-    for (const k of Object.keys(exp)) {
+    // Enumerable own keys only: exports are; a function's `arguments` and `caller` are not, and
+    // reading those walks the stack. Getters are not read: a re-export's getter returns a class
+    // of another module of the package, and that module is scanned itself. `for…in` and
+    // __lookupGetter__ allocate no key array and no descriptor per key: this runs for every
+    // module a service loads, on its start-up path.
+    for (const k in exp as object) {
       if (++n > 500) break;
-      const d = Object.getOwnPropertyDescriptor(exp, k);
-      const v: unknown = d && d.value;
+      if (!hasOwn.call(exp, k) || lookupGetter.call(exp, k) !== undefined) continue;
+      const v: unknown = (exp as Record<string, unknown>)[k];
       if (typeof v === 'function' && v !== exp) wrapClass(v, pkg);
     }
   };
@@ -120,6 +123,15 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   let inner: { mod: Mod; pkg: string }[] = [];
   const scanFinishedInner = () => {
     if (inner.length === 0) return;
+    // Called for every module cached: nothing allocated until one has finished.
+    let finished = false;
+    for (const m of inner) {
+      if (m.mod.loaded === true) {
+        finished = true;
+        break;
+      }
+    }
+    if (!finished) return;
     const left: typeof inner = [];
     for (const m of inner) {
       if (m.mod.loaded === true) {
