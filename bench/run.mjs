@@ -178,9 +178,9 @@ function table() {
       '2 start-up with ioredis, bullmq, knex, pg, grpc-js, socket.io loaded (median ms)',
       fmt(sr.plainMs.p50),
       fmt(sr.oursMs.p50),
-      `+${fmt(sr.oursAddedMs)} ms (×${fmt(sr.oursRatio, 2)})`,
+      `+${fmt(sr.oursAddedMs)} ms (×${fmt(sr.oursRatio, 2)}); per pair p50 +${fmt(sr.oursAddedMsPerPair.p50)}${sr.aaAddedMs === undefined ? '' : `; A/A ${sr.aaAddedMs >= 0 ? '+' : ''}${fmt(sr.aaAddedMs)} ms`}`,
       '< 30 ms added',
-      pass(sr.oursAddedMs < 30),
+      sr.oursAddedMs < 30 ? 'pass' : sr.aaAddedMs !== undefined && sr.oursAddedMs < 30 + Math.abs(sr.aaAddedMs) ? 'MISS (within A/A noise)' : 'MISS',
     ]);
   const sa = f.standalone;
   if (sa) {

@@ -29,7 +29,9 @@ export async function runStartupStandalone(helpers, { spawns = 20, log = () => {
  */
 export async function runStartupReal(helpers, { urls, realEnv, spawns = 20, log = () => {} } = {}) {
   const fixture = path.join(ROOT, 'bench', 'fixtures', 'real', 'startup.js');
-  const res = await measureStartup(helpers, { fixture, envOf: (env) => realEnv(env, urls), variants: ['plain', 'ours'], spawns, log });
+  // plain2 is a second plain spawn in every round: the A/A control, how far two identical start-ups
+  // differ on this machine (these start-ups are ~0.5 s of loading, and their spread is tens of ms).
+  const res = await measureStartup(helpers, { fixture, envOf: (env) => realEnv(env, urls), variants: ['plain', 'ours', 'plain2'], spawns, log });
   return { fixture: path.relative(ROOT, fixture), ...res };
 }
 
@@ -86,6 +88,11 @@ async function measureStartup(helpers, { fixture, envOf = (e) => e, variants, sp
     const msa = median(ms.standalone);
     log(`  standalone (spool file, no launcher) ${msa.toFixed(1)} ms (${msa - mp >= 0 ? '+' : ''}${(msa - mp).toFixed(1)} ms)`);
     Object.assign(out, { standaloneMs: summary(ms.standalone, 1), standaloneAddedMs: round(msa - mp, 1), standaloneRatio: round(msa / mp) });
+  }
+  if (ms.plain2) {
+    const ma = median(ms.plain2);
+    log(`  A/A: plain2 ${ma.toFixed(1)} ms (${ma - mp >= 0 ? '+' : ''}${(ma - mp).toFixed(1)} ms)`);
+    Object.assign(out, { plain2Ms: summary(ms.plain2, 1), aaAddedMs: round(ma - mp, 1) });
   }
   // added ms per interleaved pair (same round): a spread for the median above
   const n = Math.min(ms.plain.length, ms.ours.length);
