@@ -104,18 +104,35 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
   }
 
   /** Resources Node lists that are ours or the process's own stdio: never the user's leak. */
+  /**
+   * Resources of process.getActiveResourcesInfo() that are not the service's: the collector's
+   * socket, and stdout and stderr when the service has made them. Those are found by fd among
+   * the active handles: reading process.stdout would create the stream, and with it a handle the
+   * service never had (a PipeWrap in its own getActiveResourcesInfo()).
+   */
   function toolAndStdioResources(): Map<string, number> {
     const m = new Map<string, number>();
-    for (const s of [process.stdout, process.stderr, transport.socket]) {
-      const h = (s as unknown as { _handle?: { hasRef?(): boolean; constructor: { name: string } } } | undefined)?._handle;
+    type Handle = { fd?: unknown; hasRef?(): boolean; constructor: { name: string } };
+    const add = (h: Handle | undefined) => {
       const name = h && HANDLE_RESOURCE[h.constructor.name];
       if (name && h!.hasRef?.()) m.set(name, (m.get(name) || 0) + 1);
+    };
+    for (const o of (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()) {
+      const h = (o as { _handle?: Handle } | null)?._handle;
+      if (h && (h.fd === 1 || h.fd === 2)) add(h);
     }
+    add((transport.socket as unknown as { _handle?: Handle } | undefined)?._handle);
     return m;
   }
+  /** What keeps the service alive, by Node's count, less what is the tool's or stdio: never below 0. */
   function userResourceCount(): number {
-    let n = process.getActiveResourcesInfo().length;
-    for (const v of toolAndStdioResources().values()) n -= v;
+    const names = process.getActiveResourcesInfo();
+    let n = names.length;
+    for (const [name, k] of toolAndStdioResources()) {
+      let present = 0;
+      for (const x of names) if (x === name) present++;
+      n -= Math.min(k, present);
+    }
     return n;
   }
 

@@ -34,6 +34,7 @@ const cases: Case[] = [
   { name: 'graceful-http', command: node('graceful-http.js'), timed: true },
   { name: 'cleanup-phase', command: node('cleanup-phase.js'), timed: true },
   { name: 'leaked-interval', command: node('leaked-interval.js') },
+  { name: 'active resources, stdout and stderr never touched', command: node('active-resources.js'), timed: true },
   // A user Error.prepareStackTrace that prints: the tool's stacks never call it.
   { name: 'user prepareStackTrace with side effects', command: node('user-prepare-stack.js') },
   { name: 'leaked-timer.ts (tsx)', command: [TSX, 'leaked-timer.ts'] },
@@ -80,6 +81,9 @@ describe('do no harm: plain and traced runs end the same way', { concurrency: 1 
       assert.equal(norm(traced.stdout), norm(plain.stdout), 'stdout');
       assert.equal(norm(traced.stderr), norm(plain.stderr), 'stderr (no extra output from the preload)');
       assert.doesNotMatch(traced.stdout + traced.stderr, /shutdown-trace/i, 'the tool never writes into the service output');
+      // The preload's own reports are all well-formed: a rejected one is a counter the user sees.
+      const { malformedFrames, rejectedConnections } = traced.trace.meta.counters;
+      assert.deepEqual({ malformedFrames, rejectedConnections }, { malformedFrames: 0, rejectedConnections: 0 }, 'frames the collector rejected');
       if (c.timed) {
         const d = Math.abs(traced.signalToExitMs! - plain.signalToExitMs!);
         // Same app logic decides; allow scheduling noise on a loaded 2-core machine.
