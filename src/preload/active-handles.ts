@@ -8,18 +8,31 @@ import { kInfo, type PreloadContext, type Tracked } from './context';
 import type { ServerInfo } from './server-info';
 import type { RequestTracking } from './requests';
 import type { Sink } from './transport';
+import type { LiveWorkers } from './workers';
 import type { HandleInfo } from '../shared/wire';
 
-export function createActiveHandleDescriber(ctx: PreloadContext, servers: ServerInfo, requests: RequestTracking, transport: Sink): (h: unknown) => HandleInfo | undefined {
+export function createActiveHandleDescriber(ctx: PreloadContext, servers: ServerInfo, requests: RequestTracking, transport: Sink, workers: LiveWorkers): (h: unknown) => HandleInfo | undefined {
   const { newId, selfFile, describe } = ctx;
   const { serverId, serverKind, addressOf, connectionsOf, inRequest } = servers;
   const connIds = requests.connIds;
   const net = require('net') as typeof import('net');
   const cp = require('child_process') as typeof import('child_process');
   const dgram = require('dgram') as typeof import('dgram');
+  const { MessagePort } = require('worker_threads') as typeof import('worker_threads');
+  /** Is `port` one of a live Worker's own MessagePorts (how it talks to its thread)? */
+  const isWorkerPort = (port: unknown): boolean => {
+    for (const w of workers) {
+      for (const sym of Object.getOwnPropertySymbols(w)) {
+        if (Object.getOwnPropertyDescriptor(w, sym)?.value === port) return true;
+      }
+    }
+    return false;
+  };
   return function describeActiveHandle(h: unknown): HandleInfo | undefined {
     if (!h || typeof h !== 'object') return undefined;
     if (transport.isOwnSocket(h)) return undefined;
+    // A part of its worker, which is listed itself: terminating the worker closes it.
+    if (h instanceof MessagePort && isWorkerPort(h)) return undefined;
     const o = h as Record<string, unknown> & Tracked;
     const handleName = (o._handle as object | undefined)?.constructor?.name;
     // The stdio streams by their fd, not by reading process.stdin: that getter creates the stream

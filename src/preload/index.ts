@@ -100,7 +100,7 @@ function start(): void {
   // handle hooks above: process.on and process.exit, patched below, are synced as they were.
   guard('sync esm', () => require('module').syncBuiltinESMExports());
 
-  const describeActiveHandle = createActiveHandleDescriber(ctx, servers, requests, transport);
+  const describeActiveHandle = createActiveHandleDescriber(ctx, servers, requests, transport, workers);
   const snapshots = createSnapshots(ctx, { timers, workers, describeActiveHandle, owners, transport });
   const shutdown = createShutdownWatch(ctx, snapshots, requests, stallMs);
   installSignalListeners(ctx, shutdown);
