@@ -43,7 +43,30 @@ function connectionsTitle(hs: HandleInfo[]): string {
   return `${n} open ${kind}${n === 1 ? '' : 's'} to ${hs[0].details?.local ?? 'a server'}`;
 }
 
+/**
+ * Timers that Node counted alive in a snapshot but the preload could not name, as one handle.
+ * The preload sees setTimeout and setInterval (global, `timers`, ESM alike) and the calls of
+ * node:timers/promises (promise-timers.ts); scheduler.wait() and Node's own timers it does not.
+ * Other unnamed resources (a server being closed, a request in flight) are not leaks by themselves.
+ */
+export function unseenTimers(unidentified: readonly { type: string; count: number }[] | undefined): HandleInfo[] {
+  const u = unidentified?.find((x) => x.type === 'Timeout');
+  if (!u || !(u.count > 0)) return [];
+  return [
+    {
+      id: 'unseen-timers',
+      type: 'timeout',
+      label: `${u.count === 1 ? 'a timer' : `${u.count} timers`} made out of the tool's sight (scheduler.wait() of node:timers/promises, or inside Node)`,
+      ref: true,
+      details: { count: u.count, unseen: true },
+    },
+  ];
+}
+
 export function fixFor(h: HandleInfo): string {
+  if (h.details?.unseen) return 'give the awaited timer a { signal } and abort that on shutdown';
+  if (h.details?.promises && h.type === 'interval') return 'end the loop over it on shutdown: break out of it, or pass it { signal } and abort that';
+  if (h.details?.promises) return 'pass it { signal } and abort that on shutdown';
   if (h.owner?.release?.length) {
     const [first, ...rest] = h.owner.release;
     return `call ${first}()${rest.length ? ` (or ${rest.map((r) => `${r}()`).join(', ')})` : ''} on it on shutdown`;

@@ -22,6 +22,7 @@ import { guard, log, setVerbose } from './guard';
 import { createContext } from './context';
 import { createSiteSampler } from './site-sampling';
 import { installTimers } from './timers';
+import { installPromiseTimers } from './promise-timers';
 import { createServerInfo } from './server-info';
 import { createRequestTracking } from './requests';
 import { installServers } from './servers';
@@ -87,6 +88,7 @@ function start(): void {
   // Handles, in this order: each hook records the creation site of what the user makes.
   const sampler = createSiteSampler(ctx);
   const timers = installTimers(ctx, sampler);
+  const promiseTimers = installPromiseTimers(ctx, sampler);
   const servers = createServerInfo(ctx);
   const requests = createRequestTracking(ctx, servers);
   installServers(ctx, servers, requests);
@@ -101,7 +103,7 @@ function start(): void {
   guard('sync esm', () => require('module').syncBuiltinESMExports());
 
   const describeActiveHandle = createActiveHandleDescriber(ctx, servers, requests, transport, workers);
-  const snapshots = createSnapshots(ctx, { timers, workers, describeActiveHandle, owners, transport });
+  const snapshots = createSnapshots(ctx, { timers, promiseTimers, workers, describeActiveHandle, owners, transport });
   const shutdown = createShutdownWatch(ctx, snapshots, requests, stallMs);
   installSignalListeners(ctx, shutdown);
   installLifecycle(ctx, snapshots, shutdown, transport);

@@ -9,6 +9,7 @@ import { isUserFile } from '../shared/frames';
 import type { Owners } from './owners';
 import type { LiveTimers } from './timers';
 import type { LiveWorkers } from './workers';
+import type { PromiseTimers } from './promise-timers';
 import type { Sink } from './transport';
 import type { HandleInfo, HandleType, SnapshotReason } from '../shared/wire';
 
@@ -20,6 +21,7 @@ export interface Snapshots {
 
 export interface SnapshotSources {
   timers: LiveTimers;
+  promiseTimers: PromiseTimers;
   workers: LiveWorkers;
   describeActiveHandle(h: unknown): HandleInfo | undefined;
   owners: Owners;
@@ -89,7 +91,7 @@ function needsOwner(d: HandleInfo): boolean {
 
 export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snapshots {
   const { emit, guard, newId } = ctx;
-  const { timers, workers: liveWorkers, describeActiveHandle, owners, transport } = src;
+  const { timers, promiseTimers, workers: liveWorkers, describeActiveHandle, owners, transport } = src;
 
   function attachOwners(handles: HandleInfo[], objects: Map<HandleInfo, object>): void {
     const targets = new Map<object, HandleInfo['site']>();
@@ -179,6 +181,13 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
     }
     for (const [name, n] of toolAndStdioResources()) counts.set(name, (counts.get(name) || 0) - n);
     if (unresolvedTimers) counts.set('Timeout', (counts.get('Timeout') || 0) - unresolvedTimers);
+    // Timeouts still unnamed: node:timers/promises made them, out of the setTimeout hook's sight.
+    const unnamedTimeouts = counts.get('Timeout') || 0;
+    if (unnamedTimeouts > 0) {
+      const held = promiseTimers.holding(unnamedTimeouts);
+      handles.push(...held);
+      counts.set('Timeout', unnamedTimeouts - held.length);
+    }
     const unidentified: { type: string; count: number }[] = [];
     for (const [type, count] of counts) if (count > 0) unidentified.push({ type, count });
     if (unresolvedTimers) unidentified.push({ type: `Timeout (${unresolvedTimers} more timers; creation sites not resolved beyond the first ${SITE_BUDGET})`, count: unresolvedTimers });

@@ -35,6 +35,8 @@ const cases: Case[] = [
   { name: 'cleanup-phase', command: node('cleanup-phase.js'), timed: true },
   { name: 'leaked-interval', command: node('leaked-interval.js') },
   { name: 'active resources, stdout and stderr never touched', command: node('active-resources.js'), timed: true },
+  { name: 'node:timers/promises, left running', command: node('promise-timers.mjs') },
+  { name: 'node:timers/promises, aborted at SIGTERM', command: node('promise-timers.mjs', 'graceful'), timed: true },
   // A user Error.prepareStackTrace that prints: the tool's stacks never call it.
   { name: 'user prepareStackTrace with side effects', command: node('user-prepare-stack.js') },
   { name: 'leaked-timer.ts (tsx)', command: [TSX, 'leaked-timer.ts'] },

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { runTraced, finding, leakSites, eventsOf, node, TSX, FIXTURES } from './helpers';
 import { isAlive } from '../../src/core/proctree';
+import { formatFrame } from '../../src/shared/frames';
 
 describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
   test('no handler: the default action kills the process by SIGTERM', async () => {
@@ -164,6 +165,29 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
       f!.handles!.map((h) => h.type),
       ['worker'],
     );
+  });
+
+  test("node:timers/promises: the awaited timers that kept it alive, each at its line; aborted and unref'd ones not listed", async () => {
+    const r = await runTraced(node('promise-timers.mjs'), { graceMs: 1500 });
+    assert.equal(r.trace.analysis!.exitReason, 'killed-at-deadline');
+    assert.equal(r.signal, 'SIGKILL');
+    const leaks = r.trace.analysis!.leaks!;
+    assert.deepEqual(
+      leaks.map((l) => [l.title, l.site ? formatFrame(l.site, FIXTURES) : 'unknown', l.fix]),
+      [
+        ['timers/promises setInterval 500 ms', 'promise-timers.mjs:13:56', 'end the loop over it on shutdown: break out of it, or pass it { signal } and abort that'],
+        ['timers/promises setTimeout 60000 ms', 'promise-timers.mjs:16:16', 'pass it { signal } and abort that on shutdown'],
+        ["a timer made out of the tool's sight (scheduler.wait() of node:timers/promises, or inside Node)", 'unknown', 'give the awaited timer a { signal } and abort that on shutdown'],
+      ],
+    );
+    assert.match(r.trace.analysis!.verdict, /^Killed at the 1\.5 s deadline: SIGTERM did not stop it; 3 handles kept it alive \(timers\/promises setInterval 500 ms at promise-timers\.mjs:13:56; /);
+  });
+
+  test('node:timers/promises: every timer aborted at SIGTERM, a graceful exit with nothing listed', async () => {
+    const r = await runTraced(node('promise-timers.mjs', 'graceful'), { graceMs: 1500 });
+    assert.equal(r.trace.analysis!.exitReason, 'graceful');
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.trace.analysis!.leaks, []);
   });
 
   test('orphaned child: reported with pid, command and spawn site, then stopped', async () => {

@@ -9,7 +9,7 @@ import { userFrame, formatFrame } from '../../shared/frames';
 import { isTcpAddress } from '../../shared/address';
 import type { Trace, TraceEvent, Analysis, Finding, ExitReason, Leak } from '../../shared/trace';
 import { classifyRoles } from '../runners';
-import { groupLeaks } from '../leaks';
+import { groupLeaks, unseenTimers } from '../leaks';
 import { phaseTimings } from './phases';
 import { handleCount, pct, plural } from './words';
 
@@ -95,6 +95,7 @@ export function diagnose(trace: Trace): Analysis {
     // Not leaks: IPC channels (the link to another process) and a child that is itself traced
     // (a cluster worker, a forked service): its own leaks are listed under its pid.
     const hs = s.handles.filter((h) => h.ref && !h.details?.ipc && !(h.type === 'child-process' && tracedPids.has(Number(h.details?.pid))));
+    hs.push(...unseenTimers(s.unidentified));
     for (const h of hs) pidOf.set(h, s.pid);
     // In leak order: the user's own leaks first, each owner's handles together.
     const order = new Map<HandleInfo, number>();
