@@ -161,9 +161,33 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     },
   };
 
-  const watch = (filename: string, mod: Mod) => {
+  // Only the packages that the user's code requires are scanned: the objects a user constructs
+  // come from those. What their dependencies make (tarn's pool under knex, ioredis under BullMQ)
+  // is found under the user-made owner that reaches it (owner-attribution.ts), or through
+  // EventEmitter.init. A dependency's modules are kept aside, and scanned when user code
+  // requires that package itself, even as a module already cached.
+  const userFacing = new Set<string>();
+  const aside = new Map<string, Mod[]>();
+  /** The module whose code is running now, if any: the requirer of what is being loaded. */
+  const current = () => {
     while (loading.length && loading[loading.length - 1].mod.loaded === true) loading.pop();
-    const parent = loading[loading.length - 1];
+    return loading[loading.length - 1];
+  };
+  const promote = (pkg: string) => {
+    userFacing.add(pkg);
+    const mods = aside.get(pkg);
+    if (!mods) return;
+    aside.delete(pkg);
+    for (const mod of mods) {
+      if (mod.loaded === true) {
+        const exp = mod.exports;
+        guard('package classes', () => scanExports(pkg, exp));
+      } else inner.push({ mod, pkg });
+    }
+  };
+
+  const watch = (filename: string, mod: Mod) => {
+    const parent = current();
     scanFinishedInner();
     // A .json module holds data, never a class (mime-db's has 2,279 keys).
     const pkg = filename.endsWith('.json') ? undefined : packageOf(filename);
@@ -171,6 +195,13 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     // Every module of a package: owners are often exported from an inner file (node-cron's tasks).
     if (!pkg || seenFiles.has(filename)) return;
     seenFiles.add(filename);
+    if (!parent || !parent.pkg) promote(pkg);
+    else if (!userFacing.has(pkg)) {
+      const mods = aside.get(pkg);
+      if (mods) mods.push(mod);
+      else aside.set(pkg, [mod]);
+      return;
+    }
     if (parent && parent.pkg === pkg) {
       inner.push({ mod, pkg });
       return;
@@ -182,6 +213,20 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   };
 
   Module._cache = new Proxy(cache, {
+    // A cached module that user code requires: its package is the user's from now on.
+    get(target, key) {
+      const v = (target as Record<string | symbol, unknown>)[key];
+      if (aside.size > 0 && v && typeof key === 'string') {
+        try {
+          const by = current();
+          if (!by || !by.pkg) {
+            const pkg = packageOf(key);
+            if (pkg && aside.has(pkg)) promote(pkg);
+          }
+        } catch {}
+      }
+      return v;
+    },
     set(target, key, value) {
       const ok = Reflect.set(target, key, value);
       if (typeof key === 'string' && value && typeof value === 'object') {

@@ -36,6 +36,7 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-socketio.js', plan: { after: 1500 } },
   { file: 'app-ws.js', plan: { after: 1500 } },
   { file: 'app-cron.js', plan: { after: 1500 } },
+  { file: 'app-tarn-after-knex.js', plan: { after: 1000 } },
   { file: 'app-cluster.js', plan: { after: 1500 } },
 ];
 

@@ -79,6 +79,13 @@ describe('network libraries', { concurrency: 2 }, () => {
     expectVerdictNames(r.trace);
   });
 
+  test("tarn, loaded first by knex, then required by the app: the pool it never destroys is owned by the tarn Pool at the app's line", async () => {
+    const r = await trace(node('app-tarn-after-knex.js'), { after: 1000 });
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [{ site: at('app-tarn-after-knex.js', 'pool.acquire()'), owner: /^tarn Pool$/, fix: /\bdestroy\(\)/ }]);
+    expectVerdictNames(r.trace);
+  });
+
   test('pino transport + keep-alive fetch: graceful, exit 0, neither the logger worker nor the idle connection is a leak', async () => {
     const before = upstreamConnections;
     const r = await trace(node('app-pino-fetch.js'));
