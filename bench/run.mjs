@@ -342,7 +342,7 @@ async function main() {
   const helpers = await buildHelpers();
   await step('startup', () => runStartup(helpers, { spawns: quick ? 6 : 20, log }));
   const real = () => ensureServers(helpers, log);
-  await step('startupReal', async () => runStartupReal(helpers, { urls: await real(), realEnv, spawns: quick ? 6 : 20, log }));
+  await step('startupReal', async () => runStartupReal(helpers, { urls: await real(), realEnv, spawns: quick ? 6 : 40, log }));
   await step('latency', () => runCollectorLatency(helpers, { signals: quick ? 30 : 100, log }));
   await step('throughput', () => runThroughput(helpers, { rounds: quick ? 1 : 3, slices: quick ? 3 : 6, pcSlices: quick ? 2 : 4, log }));
   for (const kind of ['redis', 'postgres']) {

@@ -30,7 +30,8 @@ export async function runStartupStandalone(helpers, { spawns = 20, log = () => {
 export async function runStartupReal(helpers, { urls, realEnv, spawns = 20, log = () => {} } = {}) {
   const fixture = path.join(ROOT, 'bench', 'fixtures', 'real', 'startup.js');
   // plain2 is a second plain spawn in every round: the A/A control, how far two identical start-ups
-  // differ on this machine (these start-ups are ~0.5 s of loading, and their spread is tens of ms).
+  // differ on this machine (these start-ups are ~0.5 s of loading, and their spread is tens of ms;
+  // hence 40 rounds in a full run).
   const res = await measureStartup(helpers, { fixture, envOf: (env) => realEnv(env, urls), variants: ['plain', 'ours', 'plain2'], spawns, log });
   return { fixture: path.relative(ROOT, fixture), ...res };
 }
