@@ -44,26 +44,39 @@ function connectionsTitle(hs: HandleInfo[]): string {
 }
 
 /**
- * Timers that Node counted alive in a snapshot but the preload could not name, as one handle.
+ * Timers that Node counted alive in a snapshot but the preload could not name, as handles.
  * The preload sees setTimeout and setInterval (global, `timers`, ESM alike) and the calls of
  * node:timers/promises (promise-timers.ts); scheduler.wait() and Node's own timers it does not.
- * Other unnamed resources (a server being closed, a request in flight) are not leaks by themselves.
+ * setImmediate is not hooked (libraries call it on hot paths): an immediate still queued at the
+ * snapshot is one re-armed again and again. Other unnamed resources (a server being closed, a
+ * request in flight) are not leaks by themselves.
  */
 export function unseenTimers(unidentified: readonly { type: string; count: number }[] | undefined): HandleInfo[] {
-  const u = unidentified?.find((x) => x.type === 'Timeout');
-  if (!u || !(u.count > 0)) return [];
-  return [
-    {
+  const out: HandleInfo[] = [];
+  const n = (type: string) => unidentified?.find((x) => x.type === type)?.count ?? 0;
+  const timeouts = n('Timeout');
+  if (timeouts > 0)
+    out.push({
       id: 'unseen-timers',
       type: 'timeout',
-      label: `${u.count === 1 ? 'a timer' : `${u.count} timers`} made out of the tool's sight (scheduler.wait() of node:timers/promises, or inside Node)`,
+      label: `${timeouts === 1 ? 'a timer' : `${timeouts} timers`} made out of the tool's sight (scheduler.wait() of node:timers/promises, or inside Node)`,
       ref: true,
-      details: { count: u.count, unseen: true },
-    },
-  ];
+      details: { count: timeouts, unseen: true },
+    });
+  const immediates = n('Immediate');
+  if (immediates > 0)
+    out.push({
+      id: 'unseen-immediates',
+      type: 'immediate',
+      label: `${immediates === 1 ? 'a setImmediate callback' : `${immediates} setImmediate callbacks`} still queued (re-armed in a loop?)`,
+      ref: true,
+      details: { count: immediates, unseen: true },
+    });
+  return out;
 }
 
 export function fixFor(h: HandleInfo): string {
+  if (h.details?.unseen && h.type === 'immediate') return 'stop re-arming it on shutdown (check a stopping flag before each setImmediate)';
   if (h.details?.unseen) return 'give the awaited timer a { signal } and abort that on shutdown';
   if (h.details?.promises && h.type === 'interval') return 'end the loop over it on shutdown: break out of it, or pass it { signal } and abort that';
   if (h.details?.promises) return 'pass it { signal } and abort that on shutdown';

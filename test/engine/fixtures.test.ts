@@ -190,6 +190,15 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     assert.deepEqual(r.trace.analysis!.leaks, []);
   });
 
+  test('a setImmediate loop never stopped: the queued immediate is the leak, nothing else', async () => {
+    const r = await runTraced(node('immediate-loop.js'), { graceMs: 1500 });
+    assert.equal(r.trace.analysis!.exitReason, 'killed-at-deadline');
+    assert.deepEqual(
+      r.trace.analysis!.leaks!.map((l) => [l.title, l.site, l.fix]),
+      [['a setImmediate callback still queued (re-armed in a loop?)', undefined, 'stop re-arming it on shutdown (check a stopping flag before each setImmediate)']],
+    );
+  });
+
   test('orphaned child: reported with pid, command and spawn site, then stopped', async () => {
     const r = await runTraced(node('orphan-child.js'));
     assert.equal(r.code, 0);
