@@ -344,15 +344,15 @@ async function main() {
   const real = () => ensureServers(helpers, log);
   await step('startupReal', async () => runStartupReal(helpers, { urls: await real(), realEnv, spawns: quick ? 6 : 40, log }));
   await step('latency', () => runCollectorLatency(helpers, { signals: quick ? 30 : 100, log }));
-  await step('throughput', () => runThroughput(helpers, { rounds: quick ? 1 : 3, slices: quick ? 3 : 6, pcSlices: quick ? 2 : 4, log }));
+  await step('throughput', () => runThroughput(helpers, { rounds: quick ? 1 : 5, slices: quick ? 3 : 4, pcSlices: quick ? 2 : 3, log }));
   for (const kind of ['redis', 'postgres']) {
     const name = kind === 'redis' ? 'throughputRedis' : 'throughputPostgres';
-    await step(name, async () => runThroughputReal(helpers, { kind, urls: await real(), realEnv, rounds: quick ? 1 : 3, slices: quick ? 3 : 8, log }));
+    await step(name, async () => runThroughputReal(helpers, { kind, urls: await real(), realEnv, rounds: quick ? 1 : 5, slices: quick ? 3 : 5, log }));
   }
   await stopServers();
   // The preload without the launcher (SHUTDOWN_TRACE_DIR, a spool file), beside the launcher's.
   await step('standalone', async () => ({
-    throughput: await runThroughputStandalone(helpers, { rounds: quick ? 1 : 3, slices: quick ? 3 : 6, pcSlices: quick ? 2 : 4, log }),
+    throughput: await runThroughputStandalone(helpers, { rounds: quick ? 1 : 5, slices: quick ? 3 : 4, pcSlices: quick ? 2 : 3, log }),
     startup: await runStartupStandalone(helpers, { spawns: quick ? 6 : 20, log }),
   }));
   await step('memory', () => runMemory(helpers, { rounds: quick ? 1 : 5, log }));
