@@ -105,12 +105,16 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
 
   test('Ctrl+\\ kills the tool: its watchdog stops the service, keeps the trace, and the terminal gets its modes back', async () => {
     const out = tmpOut();
-    const pty = inPty(`stty -g; ${cliRun(['--when', 'never', '--out', out], node('with-children.js'))}; sleep 0.5; stty -g`);
+    // The watchdog notices the tool's death and ends the pty helper, which restores the modes: on a
+    // loaded machine that can take more than half a second, so the shell waits for it, up to 5 s.
+    const pty = inPty(
+      `m0=$(stty -g); echo "$m0"; ${cliRun(['--when', 'never', '--out', out], node('with-children.js'))}; for i in $(seq 50); do [ "$(stty -g)" = "$m0" ] && break; sleep 0.1; done; stty -g`,
+    );
     await pty.waitFor(/listening pids \d+ \d+ \d+/);
     const pids = pidsOf(pty.screen());
     pty.type('\x1c');
     await pty.done;
-    assert.equal(pidsAlive(pids).length, 0, `left running: ${pidsAlive(pids)}`);
+    assert.ok(await until(() => pidsAlive(pids).length === 0, 5000), `left running: ${pidsAlive(pids)}`);
     const modes = pty
       .screen()
       .replace(/\r/g, '')
@@ -118,6 +122,8 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
       .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
     assert.equal(modes.length, 2, pty.screen());
     assert.equal(modes[0], modes[1], 'terminal modes restored after the tool died');
+    // The watchdog writes the trace once the service is stopped and the terminal restored.
+    assert.ok(await until(() => fs.existsSync(out), 5000), 'the watchdog wrote the trace');
     const trace = readTrace(out);
     assert.match(trace.meta.incompleteReason!, /the tool's process ended before the run did/);
   });
