@@ -105,7 +105,6 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
     for (const [o, owner] of owners.attribute(targets)) infoOf.get(o)!.owner = owner;
   }
 
-  /** Resources Node lists that are ours or the process's own stdio: never the user's leak. */
   /**
    * Resources of process.getActiveResourcesInfo() that are not the service's: the collector's
    * socket, and stdout and stderr when the service has made them. Those are found by fd among
@@ -126,15 +125,16 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
     add((transport.socket as unknown as { _handle?: Handle } | undefined)?._handle);
     return m;
   }
-  /** What keeps the service alive, by Node's count, less what is the tool's or stdio: never below 0. */
+  /** Node's count of what keeps the process alive, by type, less the tool's own and stdio (never below 0). */
+  function userResourceCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) || 0) + 1);
+    for (const [name, k] of toolAndStdioResources()) if (counts.has(name)) counts.set(name, Math.max(0, counts.get(name)! - k));
+    return counts;
+  }
   function userResourceCount(): number {
-    const names = process.getActiveResourcesInfo();
-    let n = names.length;
-    for (const [name, k] of toolAndStdioResources()) {
-      let present = 0;
-      for (const x of names) if (x === name) present++;
-      n -= Math.min(k, present);
-    }
+    let n = 0;
+    for (const k of userResourceCounts().values()) n += k;
     return n;
   }
 
@@ -172,14 +172,12 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
     for (const w of liveWorkers) handles.push(ctx.describe(w, w[kInfo]!));
     guard('owners', () => attachOwners(handles, objects));
     // Whatever Node knows is alive that we could not name: counted by type, never hidden.
-    const counts = new Map<string, number>();
-    for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) || 0) + 1);
+    const counts = userResourceCounts();
     for (const h of handles) {
       if (!h.ref) continue;
       const name = h.type === 'socket' && h.details?.accepted ? 'TCPSocketWrap' : RESOURCE_NAME[h.type];
       if (name && counts.has(name)) counts.set(name, counts.get(name)! - 1);
     }
-    for (const [name, n] of toolAndStdioResources()) counts.set(name, (counts.get(name) || 0) - n);
     if (unresolvedTimers) counts.set('Timeout', (counts.get('Timeout') || 0) - unresolvedTimers);
     // Timeouts still unnamed: node:timers/promises made them, out of the setTimeout hook's sight.
     const unnamedTimeouts = counts.get('Timeout') || 0;
