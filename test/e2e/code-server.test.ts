@@ -194,8 +194,13 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
       'the quick fix "Show in Shutdown Trace timeline" selects the leak in the panel',
       async () => {
         await wv().locator('[data-testid=details]').waitFor({ state: 'hidden', timeout: 5_000 });
-        // the cursor on the leak's line, in the editor (left group)
-        await cs.page.locator('.editor-group-container').first().locator('.view-line', { hasText: 'setInterval(' }).click();
+        // the cursor on the leak's line, in the editor (left group). A lens appearing above the
+        // handler shifts the lines between finding the line and clicking it: click until the
+        // status bar says the cursor is on that line.
+        await until(`the cursor on line ${LEAK_LINE}`, async () => {
+          await cs.page.locator('.editor-group-container').first().locator('.view-line', { hasText: 'setInterval(' }).click();
+          return (await cs.cursor())?.line === LEAK_LINE ? true : undefined;
+        });
         await cs.page.keyboard.press('Control+.');
         const fix = cs.page.locator('.action-widget .monaco-list-row', { hasText: 'Show in Shutdown Trace timeline' }).first();
         await fix.waitFor({ timeout: 10_000 });
