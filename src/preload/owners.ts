@@ -61,9 +61,10 @@ export class Owners {
     const events = require('events') as { init: Function };
     const origInit = events.init;
     const self = this;
-    const init = function init(this: object) {
+    const init = function init(this: object, opts?: unknown) {
+      // EventEmitter's constructor passes one argument; `call` then saves an arguments object per emitter.
       // eslint-disable-next-line prefer-rest-params
-      const r = origInit.apply(this, arguments);
+      const r = arguments.length === 1 ? origInit.call(this, opts) : origInit.apply(this, arguments);
       try {
         self.onConstruct(this, init);
       } catch {}

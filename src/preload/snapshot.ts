@@ -62,7 +62,7 @@ function collapse(handles: HandleInfo[]): HandleInfo[] {
     else
       out.push({
         ...g[0],
-        label: `${g.length} × ${g[0].label}${g[0].details?.siteSampled === false ? ' (creation sites not sampled: over 2000 live)' : ''}`,
+        label: `${g.length} × ${g[0].label}${g[0].details?.siteSampled === false ? ' (creation sites not sampled)' : ''}`,
         details: { ...(g[0].details || {}), count: g.length },
       });
   }
@@ -146,7 +146,7 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
     let formatted = 0;
     let unresolvedTimers = 0;
     for (const tm of timers.live) {
-      const info = tm[kInfo]!;
+      const info = timers.infoOf(tm);
       const ms = info.details?.delayMs;
       const label = `${info.type === 'interval' ? 'setInterval' : 'setTimeout'} ${ms} ms`;
       if (!info.id) info.id = newId('tm');
@@ -159,6 +159,12 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
         formatted++;
       }
       const d = { ...ctx.describe(tm, { ...info, label }), id: info.id, ref: tm.hasRef() };
+      // A timeout fires its delay after it was last armed: a refresh() moves that, and the
+      // analysis reads createdAt + delayMs as when it would fire.
+      if (info.type === 'timeout') {
+        const armed = timers.armedAt(tm);
+        if (armed !== undefined) d.createdAt = armed;
+      }
       handles.push(d);
       objects.set(d, tm);
     }

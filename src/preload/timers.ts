@@ -1,33 +1,53 @@
 /**
- * setTimeout and setInterval, wrapped to record each timer's creation site. Live timers are
- * kept in a Set pruned amortised: the set never holds more than ~2x the live timers.
+ * setTimeout and setInterval, wrapped to keep every live timer within reach and to record the
+ * creation site of the sampled ones (site-sampling.ts).
+ *
+ * The per-timer cost is kept to one array slot: libraries arm a timer per request (pg-pool's
+ * idle timer each time a client goes back to the pool). An unsampled timer gets nothing stored
+ * on it; its type, delay and arming time are read from Node's own Timeout fields at snapshot
+ * time (`_repeat`, `_idleTimeout`, `_idleStart`), which are also what decides when it fires.
  */
 import { now } from './clock';
 import { captureSite, SHALLOW_FRAMES } from './site';
 import { disguise } from './native-look';
 import { setInterval as ownSetInterval } from './own-timers';
-import { kInfo, type PreloadContext, type Tracked } from './context';
+import { kInfo, type PreloadContext, type Tracked, type TrackInfo } from './context';
 import type { SiteSampler } from './site-sampling';
 
+type NodeTimeout = NodeJS.Timeout &
+  Tracked & {
+    _destroyed?: boolean;
+    _idleStart?: number;
+    _idleTimeout?: number;
+    _repeat?: number | null;
+  };
+
 export interface LiveTimers {
-  readonly live: Set<NodeJS.Timeout & Tracked>;
-  /** Drops fired and cleared timers from the set. */
+  /** Every timer that may still be alive (fired and cleared ones until the next prune). */
+  readonly live: readonly NodeTimeout[];
+  /** Drops fired and cleared timers. */
   prune(): void;
+  /** What the snapshot shows of a timer: recorded when it was sampled, else read from Node's fields. */
+  infoOf(t: NodeTimeout): TrackInfo;
+  /** When Node last armed it (creation, or a later refresh()), on the tool's clock. */
+  armedAt(t: NodeTimeout): number | undefined;
 }
 
+// Dead timers are dropped once the array doubles what was alive at the last prune (never below
+// PRUNE_MIN): each prune costs one pass, amortised over as many creations.
+const PRUNE_MIN = 512;
+
 export function installTimers(ctx: PreloadContext, sampler: SiteSampler): LiveTimers {
-  const liveTimers = new Set<NodeJS.Timeout & Tracked>();
-  let pruneAt = 1024;
-  let sizeAfterPrune = 0;
-  const pruneTimers = () => {
-    for (const t of liveTimers) if ((t as unknown as { _destroyed: boolean })._destroyed) liveTimers.delete(t);
-    sizeAfterPrune = liveTimers.size;
-    pruneAt = Math.max(1024, liveTimers.size * 2);
-  };
-  /** Live timers, pruning first (amortised: at most once per 256 creations) when the set looks big. */
-  const liveTimerCount = () => {
-    if (liveTimers.size >= 2000 && liveTimers.size - sizeAfterPrune > 256) pruneTimers();
-    return liveTimers.size;
+  let live: NodeTimeout[] = [];
+  let pruneAt = PRUNE_MIN;
+  const prune = () => {
+    let k = 0;
+    for (let i = 0; i < live.length; i++) {
+      const t = live[i];
+      if (!t._destroyed) live[k++] = t;
+    }
+    live.length = k;
+    pruneAt = Math.max(PRUNE_MIN, k * 2);
   };
   const wantTimerSite = sampler.wantTimerSite;
   const timers = require('timers') as typeof import('timers');
@@ -37,16 +57,13 @@ export function installTimers(ctx: PreloadContext, sampler: SiteSampler): LiveTi
       const t = orig.apply(this, arguments);
       try {
         if (t && typeof t === 'object') {
-          const sampled = wantTimerSite(liveTimerCount());
-          (t as Tracked)[kInfo] = {
-            id: '',
-            type,
-            site: sampled ? captureSite(wrapped, SHALLOW_FRAMES) : undefined,
-            createdAt: now(),
-            details: sampled ? { delayMs: typeof ms === 'number' ? ms : 1 } : { delayMs: typeof ms === 'number' ? ms : 1, siteSampled: false },
-          };
-          liveTimers.add(t);
-          if (liveTimers.size >= pruneAt) pruneTimers();
+          if (wantTimerSite(live.length)) {
+            // The delay Node armed it with (it turns 0, NaN, strings and overflows into 1 ms or a number).
+            const armed = (t as NodeTimeout)._idleTimeout;
+            const delayMs = typeof armed === 'number' && armed >= 0 ? armed : typeof ms === 'number' ? ms : 1;
+            (t as NodeTimeout)[kInfo] = { id: '', type, site: captureSite(wrapped, SHALLOW_FRAMES), createdAt: now(), details: { delayMs } };
+          }
+          if (live.push(t) >= pruneAt) prune();
         }
       } catch {}
       return t;
@@ -54,16 +71,43 @@ export function installTimers(ctx: PreloadContext, sampler: SiteSampler): LiveTi
     Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(orig));
     return disguise(wrapped, orig);
   };
-  const ourSetTimeout = wrapTimer(globalThis.setTimeout, 'timeout');
-  const ourSetInterval = wrapTimer(globalThis.setInterval, 'interval');
   const origSetTimeout = globalThis.setTimeout;
   const origSetInterval = globalThis.setInterval;
+  const ourSetTimeout = wrapTimer(origSetTimeout, 'timeout');
+  const ourSetInterval = wrapTimer(origSetInterval, 'interval');
   globalThis.setTimeout = ourSetTimeout as typeof setTimeout;
   globalThis.setInterval = ourSetInterval as typeof setInterval;
   if (timers.setTimeout === origSetTimeout) (timers as { setTimeout: unknown }).setTimeout = ourSetTimeout;
   if (timers.setInterval === origSetInterval) (timers as { setInterval: unknown }).setInterval = ourSetInterval;
-  // Fired and cleared timers leave the set within ~2 s, so what it holds tracks live timers.
-  // The tool's own timers (own-timers.ts) use the originals and are unref'd: never counted.
-  ownSetInterval(() => ctx.guard('prune', pruneTimers), 2000);
-  return { live: liveTimers, prune: pruneTimers };
+  // Fired and cleared timers leave within ~2 s even when few are created. The tool's own timers
+  // (own-timers.ts) use the originals and are unref'd: never counted.
+  const pruner = ownSetInterval(() => ctx.guard('prune', prune), 2000) as NodeTimeout;
+  // Node stamps a timer with its loop clock (ms since the process's loop began) when it arms it;
+  // the offset to the tool's clock (clock.ts) is read once, from a timer armed just now.
+  const loopClockOffset = typeof pruner._idleStart === 'number' ? now() - pruner._idleStart : undefined;
+
+  const armedAt = (t: NodeTimeout) => (loopClockOffset !== undefined && typeof t._idleStart === 'number' ? t._idleStart + loopClockOffset : undefined);
+  const infoOf = (t: NodeTimeout): TrackInfo => {
+    const recorded = t[kInfo];
+    if (recorded) return recorded;
+    const repeat = t._repeat;
+    const delay = typeof repeat === 'number' ? repeat : t._idleTimeout;
+    const info: TrackInfo = {
+      id: '',
+      type: typeof repeat === 'number' ? 'interval' : 'timeout',
+      // For an unsampled timer, when it was last armed: for a timeout, what its firing counts from.
+      createdAt: armedAt(t) as number,
+      details: { delayMs: typeof delay === 'number' && delay >= 0 ? delay : 1, siteSampled: false },
+    };
+    t[kInfo] = info;
+    return info;
+  };
+  return {
+    get live() {
+      return live;
+    },
+    prune,
+    infoOf,
+    armedAt,
+  };
 }

@@ -19,6 +19,21 @@ test('held only by a 4 s retry timer: killed at 1.5 s; would have exited about 3
   );
 });
 
+test('a busy service, its timer refreshed and its creation site not sampled: still the right estimate, and the one leak', async () => {
+  const r = await runTraced(node('busy-timers.js'), { graceMs: 1500 });
+  const a = r.trace.analysis!;
+  assert.equal(a.exitReason, 'killed-at-deadline');
+  // Refreshed just before listening, signalled 100 ms after: due about 3.9 s after the signal.
+  // Counted from its creation instead, the estimate would be a second early.
+  assert.ok(a.naturalExitAfterMs! > 3700 && a.naturalExitAfterMs! < 4000, `would exit ${a.naturalExitAfterMs} ms after the signal`);
+  const leaks = a.findings.flatMap((f) => f.handles ?? []);
+  assert.deepEqual(
+    leaks.map((h) => h.label),
+    ['setTimeout 4000 ms'],
+    'the retry timer, and nothing of the 1,500 cleared ones',
+  );
+});
+
 test('an interval is never "on its own": no estimate', async () => {
   const r = await runTraced(node('leaked-interval.js'), { graceMs: 1000 });
   assert.equal(r.trace.analysis!.exitReason, 'killed-at-deadline');
