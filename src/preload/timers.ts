@@ -38,7 +38,7 @@ export interface LiveTimers {
 const PRUNE_MIN = 512;
 
 export function installTimers(ctx: PreloadContext, sampler: SiteSampler): LiveTimers {
-  let live: NodeTimeout[] = [];
+  const live: NodeTimeout[] = [];
   let pruneAt = PRUNE_MIN;
   const prune = () => {
     let k = 0;
@@ -103,9 +103,7 @@ export function installTimers(ctx: PreloadContext, sampler: SiteSampler): LiveTi
     return info;
   };
   return {
-    get live() {
-      return live;
-    },
+    live,
     prune,
     infoOf,
     armedAt,
