@@ -14,7 +14,7 @@ import { SourceMap } from 'module';
 import { fileURLToPath, pathToFileURL } from 'url';
 import type { Frame, Site } from '../shared/frames';
 import type { Trace } from '../shared/trace';
-import { isUserFile } from '../shared/frames';
+import { isUserFile, parseFrameLine } from '../shared/frames';
 
 /** Compiled files and maps larger than this are not read. */
 export const MAX_SOURCEMAP_BYTES = 50 * 1024 * 1024;
@@ -39,8 +39,6 @@ interface Loaded {
 
 // Line-anchored like the tools write it; the last one in the file wins, as in node.
 const COMMENT_RE = /^[ \t]*\/\/[#@][ \t]+sourceMappingURL=([^\s'"`]+)[ \t]*$/gm;
-// "    at fn (file:line:col)" | "    at file:line:col" | "    at async fn (file:///x.mjs:1:2)"
-const STACK_LINE_RE = /^(\s*at (?:.+? \()?)(.+?):(\d+):(\d+)(\)?)$/;
 
 function inNodeModules(file: string): boolean {
   return /[\\/]node_modules[\\/]/.test(file);
@@ -225,14 +223,14 @@ export class SourceMapper {
   mapStack(stack: string): string {
     let changed = false;
     const lines = stack.split('\n').map((line) => {
-      const m = STACK_LINE_RE.exec(line);
+      const m = parseFrameLine(line);
       if (!m) return line;
-      const file = toPath(m[2]);
+      const file = toPath(m.location);
       if (!file) return line;
-      const f: Frame = { file, line: +m[3], col: +m[4] };
+      const f: Frame = { file, line: m.line, col: m.col };
       if (!this.mapFrame(f)) return line;
       changed = true;
-      return `${m[1]}${f.file}:${f.line}:${f.col}${m[5]}`;
+      return `${m.prefix}${f.file}:${f.line}:${f.col}${m.suffix}`;
     });
     if (!changed) return stack;
     this.stats.stacks++;

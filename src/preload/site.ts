@@ -4,7 +4,7 @@
  * snapshot. Formatting happens then through the runtime's own prepareStackTrace, so stacks
  * are source-mapped whenever the service runs with source maps (tsx, --enable-source-maps).
  */
-import { isUserFile, type Frame, type Site } from '../shared/frames';
+import { isUserFile, parseFrameLine, type Frame, type Site } from '../shared/frames';
 
 export interface SiteHolder {
   stack?: unknown;
@@ -28,9 +28,6 @@ export function captureSite(skip: Function, limit = DEEP_FRAMES): SiteHolder {
   return holder;
 }
 
-// "    at fn (file:line:col)" | "    at file:line:col" | "    at async fn (file:///x.mjs:1:2)"
-const FRAME_RE = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/;
-
 function toPath(file: string): string {
   if (file.startsWith('file://')) {
     try {
@@ -46,12 +43,12 @@ export function parseStack(stack: string, selfFile: string): Site {
   const frames: Frame[] = [];
   const lines = stack.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const m = FRAME_RE.exec(lines[i]);
+    const m = parseFrameLine(lines[i]);
     if (!m) continue;
-    const file = toPath(m[2]);
+    const file = toPath(m.location);
     if (file === selfFile) continue;
-    const frame: Frame = { file, line: +m[3], col: +m[4] };
-    if (m[1]) frame.fn = m[1];
+    const frame: Frame = { file, line: m.line, col: m.col };
+    if (m.fn) frame.fn = m.fn;
     frames.push(frame);
   }
   let user = -1;

@@ -25,6 +25,34 @@ export interface Site {
   user: number;
 }
 
+/** One line of V8's stack text, as written: what comes before the location, the location, and what closes it. */
+export interface FrameLine {
+  /** "    at fn (" or "    at async " or "    at ": kept as written when a location is rewritten. */
+  prefix: string;
+  /** The function, as V8 names it ("async fn", "new Foo", "Object.<anonymous>"); absent for a bare location. */
+  fn?: string;
+  /** The location as written: a path, or a file:// URL for ES modules. */
+  location: string;
+  line: number;
+  col: number;
+  /** ")" after a named frame's location, else "". */
+  suffix: string;
+}
+
+// "    at fn (loc:1:2)" | "    at loc:1:2" | "    at async fn (loc:1:2)" | "    at async loc:1:2"
+// (the last: an anonymous async function or a module's top-level await, awaited further down).
+const NAMED_FRAME_RE = /^(\s*at (.+?) \()(.+?):(\d+):(\d+)(\))$/;
+const BARE_FRAME_RE = /^(\s*at (?:async )?)(.+?):(\d+):(\d+)$/;
+
+/** Parses one line of a stack; undefined for the message lines and frames without a position ("native"). */
+export function parseFrameLine(text: string): FrameLine | undefined {
+  const named = NAMED_FRAME_RE.exec(text);
+  if (named) return { prefix: named[1], fn: named[2], location: named[3], line: +named[4], col: +named[5], suffix: named[6] };
+  const bare = BARE_FRAME_RE.exec(text);
+  if (bare) return { prefix: bare[1], location: bare[2], line: +bare[3], col: +bare[4], suffix: '' };
+  return undefined;
+}
+
 /** True for a frame in the user's own code: a path outside node_modules and node's internals. */
 export function isUserFile(file: string): boolean {
   return !file.startsWith('node:') && /[\\/]/.test(file) && !/[\\/]node_modules[\\/]/.test(file);
