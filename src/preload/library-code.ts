@@ -1,6 +1,6 @@
 /** What marks library code: the package a file belongs to, and the methods that release a library object. */
 
-export const RELEASE_METHODS = ['quit', 'close', 'destroy', 'end', 'disconnect', 'stop', 'tryShutdown', 'shutdown', 'terminate'];
+export const RELEASE_METHODS = ['quit', 'close', 'destroy', 'end', 'disconnect', 'stop', 'tryShutdown', 'shutdown', 'terminate', 'cancel'];
 
 export function packageOf(file: string): string | undefined {
   const i = file.lastIndexOf('/node_modules/');

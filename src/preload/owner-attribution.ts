@@ -67,7 +67,9 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
         const other = recOf.get(v as object);
         if (other) {
           const cur = reachesOwner.get(other);
-          if (other.seq > rec.seq && (!cur || depth < cur.depth)) reachesOwner.set(other, { rec, depth });
+          // An owner reached from an older one was made after it, for it. One recorded at its
+          // first call may be older than what it made (bull's Queue and its ioredis clients).
+          if ((other.seq > rec.seq || rec.byCall) && (!cur || depth < cur.depth)) reachesOwner.set(other, { rec, depth });
           return;
         }
         // Never into proxies (their traps are code), the global scope, module records, or binary data.
@@ -129,7 +131,8 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
   const parent = new Map<OwnerRecord, OwnerRecord>();
   for (const { rec } of live) {
     const r = reachesOwner.get(rec);
-    if (r) {
+    // Two owners that reach each other: the older is the parent.
+    if (r && !(r.rec.seq > rec.seq && reachesOwner.get(r.rec)?.rec === rec)) {
       parent.set(rec, r.rec);
       continue;
     }

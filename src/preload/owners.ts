@@ -33,6 +33,8 @@ export interface ClassInfo {
 
 export interface OwnerRecord {
   seq: number;
+  /** Recorded at its first method call (package-classes.ts), not when constructed: its seq says nothing of when it was made. */
+  byCall?: boolean;
   ref: WeakRef<object>;
   site: SiteHolder;
   cls: ClassInfo;
@@ -83,7 +85,7 @@ export class Owners {
     if (!proto || proto === this.plainProto) return;
     let cls = this.classes.get(proto);
     if (cls === undefined) {
-      cls = this.classify(skip);
+      cls = this.classify(skip, proto);
       this.classes.set(proto, cls);
       if (cls.kind === 1) {
         cls.seen++;
@@ -100,12 +102,15 @@ export class Owners {
   /**
    * From the first instance's stack: the run of constructor frames at its top names the class
    * chain. Read from V8's structured call sites (no text is formatted), with the tool's own
-   * prepareStackTrace set just for this capture, so no user code runs.
+   * prepareStackTrace set just for this capture, so no user code runs. A `new` frame of a class
+   * that is not on the instance's prototype chain is another object's constructor, which made
+   * this one (pg-boss's PgBoss building its Manager): the chain ends there.
    */
-  private classify(skip: Function): ClassInfo {
+  private classify(skip: Function, proto: object): ClassInfo {
     const none: ClassInfo = { kind: 0, name: '', pkg: '', files: new Set(), seen: 0 };
     const frames = callFrames(skip);
     if (!frames) return none;
+    const chain = constructorNames(proto);
     let name = '';
     let pkg = '';
     const files = new Set<string>();
@@ -117,6 +122,7 @@ export class Owners {
       }
       if (f.file === this.selfFile) return none;
       if (f.file.startsWith('node:')) continue;
+      if (name && chain && !chain.has(f.fn)) break;
       const p = packageOf(f.file);
       if (!p) {
         // The most derived class is the user's own: its own handles carry user frames.
@@ -132,11 +138,17 @@ export class Owners {
     return { kind: 1, name, pkg, files, seen: 0 };
   }
 
-  private add(obj: object, site: SiteHolder, cls: ClassInfo): void {
+  /** True when EventEmitter.init has seen an instance with exactly this prototype: its constructor calls EventEmitter's. */
+  constructedThroughInit(proto: object): boolean {
+    return this.classes.has(proto);
+  }
+
+  private add(obj: object, site: SiteHolder, cls: ClassInfo): OwnerRecord {
     const rec: OwnerRecord = { seq: ++this.seq, ref: new this.WeakRefCtor!(obj), site, cls };
     this.byObject.set(obj, rec);
     this.records.push(rec);
     if (this.records.length > MAX_RECORDS) this.prune();
+    return rec;
   }
 
   private prune(): void {
@@ -158,7 +170,7 @@ export class Owners {
       this.skipped.add(obj);
       return;
     }
-    this.add(obj, captureSite(skip, DEEP_FRAMES), cls);
+    this.add(obj, captureSite(skip, DEEP_FRAMES), cls).byCall = true;
   }
 
   get size(): number {
@@ -180,6 +192,26 @@ interface CallFrame {
   fn: string;
   file: string;
   isNew: boolean;
+}
+
+/**
+ * The names of the constructors on a prototype chain, read from own data properties only (no
+ * getter runs); undefined when none can be read, and then every `new` frame counts.
+ */
+function constructorNames(proto: object): Set<string> | undefined {
+  const names = new Set<string>();
+  try {
+    for (let p: object | null = proto, i = 0; p && p !== Object.prototype && i < 16; p = Object.getPrototypeOf(p), i++) {
+      const d = Object.getOwnPropertyDescriptor(p, 'constructor');
+      const C = d && 'value' in d ? d.value : undefined;
+      if (typeof C !== 'function') continue;
+      const n = Object.getOwnPropertyDescriptor(C, 'name');
+      if (n && typeof n.value === 'string' && n.value) names.add(n.value);
+    }
+  } catch {
+    return undefined;
+  }
+  return names.size ? names : undefined;
 }
 
 /** The current stack above `skip` as V8's call sites: names, files, and which frames are `new`. */

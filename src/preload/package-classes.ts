@@ -1,6 +1,7 @@
 /**
- * Library classes that are not EventEmitters (a gRPC Server, a node-cron task) never pass
- * through EventEmitter.init, so owners.ts would not see them. When a module of a package
+ * Library classes that are not EventEmitters (a gRPC Server, a node-cron task), or that take
+ * EventEmitter's prototype without calling its constructor (bull's Queue), never pass through
+ * EventEmitter.init, so owners.ts would not see them. When a module of a package
  * finishes loading, its exported classes that have a release method (close, shutdown, tryShutdown…) get
  * their prototype methods wrapped: the first call on an instance records it, with the user's
  * line that started it (`server.bindAsync(…)`). The class itself is untouched, so `instanceof`,
@@ -54,10 +55,24 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     const proto = (C as { prototype?: unknown }).prototype;
     if (!proto || typeof proto !== 'object' || patched.has(proto) || Object.isFrozen(proto)) return;
     patched.add(proto);
-    // EventEmitters, also those that copy its methods in (ioredis' Redis), are recorded by
-    // EventEmitter.init when constructed: wrapping their methods would only cost each call.
-    if (Object.prototype.isPrototypeOf.call(EEProto, proto) || (proto as { emit?: unknown }).emit === EEEmit || !hasRelease(proto)) return;
+    // An EventEmitter class is recorded by EventEmitter.init when it is constructed, if its
+    // constructor calls EventEmitter's. Some inherit its prototype or copy its methods in and
+    // never call it (bull's Queue, node-schedule's Job, mqtt's client): those are recorded here,
+    // at their first call, whether or not their release method is on the prototype (Job's
+    // cancel() is set per instance). Which kind a class is shows at that first call; for the
+    // first kind the original methods go back on the prototype, so its calls cost nothing after.
+    const emitter = Object.prototype.isPrototypeOf.call(EEProto, proto) || (proto as { emit?: unknown }).emit === EEEmit;
+    if (!emitter && !hasRelease(proto)) return;
     const cls: ClassInfo = { kind: 1, name: C.name || 'anonymous class', pkg, files: new Set(), seen: 0 };
+    const wrapped: [string, Function, Function][] = [];
+    let decided = !emitter;
+    const decide = (self: object) => {
+      decided = true;
+      const own = Object.getPrototypeOf(self);
+      if (!owners.constructedThroughInit(own)) return false;
+      for (const [k, orig, w] of wrapped) if ((proto as Record<string, unknown>)[k] === w) (proto as Record<string, unknown>)[k] = orig;
+      return true;
+    };
     const keys = Object.getOwnPropertyNames(proto);
     let n = 0;
     for (const k of keys) {
@@ -68,6 +83,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
       const record = (self: unknown) => {
         if (self !== null && typeof self === 'object') {
           try {
+            if (!decided && decide(self)) return;
             owners.recordCall(self, w, cls);
           } catch {}
         }
@@ -92,6 +108,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
       disguise(w, orig);
       // A writable own data property: assignment keeps its attributes and costs less than a redefinition.
       (proto as Record<string, unknown>)[k] = w;
+      if (emitter) wrapped.push([k, orig, w]);
     }
   };
 

@@ -7,6 +7,8 @@ const { Server: IOServer } = require('socket.io');
 const { Pool, Client } = require('pg');
 const { Worker, Queue } = require('bullmq');
 const knex = require('knex');
+const Bull = require('bull');
+const schedule = require('node-schedule');
 
 const fts = Function.prototype.toString;
 const out = [];
@@ -38,6 +40,13 @@ check('socket.io Server', IOServer, () => new IOServer()).close();
 check('pg Pool', Pool, () => new Pool()).end();
 check('pg Client', Client, () => new Client());
 check('knex client', knex({ client: 'pg' }).client.constructor, () => knex({ client: 'pg' }).client);
+// EventEmitter classes that never call EventEmitter's constructor: the preload wraps their methods.
+const job = check('node-schedule Job', schedule.Job, () => new schedule.Job(() => {}));
+job.schedule(new Date(Date.now() + 3600e3));
+out.push(`  after a call: ${Object.getOwnPropertyNames(schedule.Job.prototype).map((k) => `${k}:${fts.call(schedule.Job.prototype[k]).length}`).join(' ')}`);
+job.cancel();
+const q = check('bull Queue', Bull, () => new Bull('identity', { redis: { lazyConnect: true } }));
+out.push(`  bull: ${q instanceof Bull} ${Object.getPrototypeOf(Bull.prototype) === require('events').prototype}`);
 out.push(`bullmq: ${typeof Worker} ${Worker.name} ${Queue.name} ${fts.call(Worker).slice(0, 30)}`);
 console.log(out.join('\n'));
 process.exit(0);

@@ -38,6 +38,8 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-cron.js', plan: { after: 1500 } },
   { file: 'app-tarn-after-knex.js', plan: { after: 1000 } },
   { file: 'app-cluster.js', plan: { after: 1500 } },
+  { file: 'app-schedule.js' },
+  { file: 'app-bull.js', plan: { after: 1500 } },
 ];
 
 describe('do no harm: real libraries, traced and plain end the same way', { concurrency: 2 }, () => {

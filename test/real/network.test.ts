@@ -79,6 +79,14 @@ describe('network libraries', { concurrency: 2 }, () => {
     expectVerdictNames(r.trace);
   });
 
+  test('node-schedule job never cancelled: one leak owned by the node-schedule Job at scheduleJob(), released with cancel()', async () => {
+    // Job takes EventEmitter's prototype without calling its constructor: recorded at its first call.
+    const r = await trace(node('app-schedule.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [{ site: at('app-schedule.js', 'schedule.scheduleJob('), owner: /^node-schedule Job\b/, fix: /\bcancel\(\)/ }]);
+    expectVerdictNames(r.trace);
+  });
+
   test("tarn, loaded first by knex, then required by the app: the pool it never destroys is owned by the tarn Pool at the app's line", async () => {
     const r = await trace(node('app-tarn-after-knex.js'), { after: 1000 });
     expectExit(r, 'killed-at-deadline', KILLED);

@@ -72,6 +72,15 @@ describe('redis libraries', { concurrency: 2 }, () => {
     });
   });
 
+  test('bull Queue never closed: one leak "bull Queue" at new Queue(), its three ioredis clients and its timers folded in', async () => {
+    // Queue inherits EventEmitter's prototype without calling its constructor: recorded at its first call.
+    const r = await trace(node('app-bull.js'), { after: 1500 });
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: at('app-bull.js', 'new Queue('), owner: /^bull Queue\b/, fix: /\bclose\(\)/ }]);
+    assert.ok(leak.handles.filter((h) => h.type === 'socket').length >= 2, `the queue's Redis connections are among its handles\n${explain(r.trace)}`);
+    expectVerdictNames(r.trace);
+  });
+
   test('cluster: the primary stops its 2 workers, each holds its ioredis client; one leak per worker, none in the primary', async () => {
     // Signalled once both workers are surely up (the first worker's listen would be too early).
     const r = await trace(node('app-cluster.js'), { after: 1500 });
