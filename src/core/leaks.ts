@@ -85,6 +85,8 @@ export function fixFor(h: HandleInfo): string {
     return `call ${first}()${rest.length ? ` (or ${rest.map((r) => `${r}()`).join(', ')})` : ''} on it on shutdown`;
   }
   if (h.id === 'stdin') return 'process.stdin.pause() or destroy() it on shutdown';
+  if (h.type === 'server' && typeof h.details?.madeBy === 'string')
+    return `close what ${h.details.madeBy} returned at this line on shutdown (its close()); ${h.details.madeBy} made this server and closes it with that`;
   if (h.type === 'socket' && h.details?.accepted && !h.details?.upgraded)
     return 'end long-lived responses (SSE, long-poll) and call server.closeIdleConnections() (or closeAllConnections()) after close()';
   if (h.type === 'socket' && h.details?.upgraded) return 'terminate the WebSocket clients (or close the WebSocket server) on shutdown; closeIdleConnections() does not close upgraded sockets';

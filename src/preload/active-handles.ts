@@ -45,7 +45,7 @@ export function createActiveHandleDescriber(ctx: PreloadContext, servers: Server
       // close() was called: the listening handle is going away; its connections are reported themselves.
       if (!(h as unknown as { _handle: unknown })._handle) return undefined;
       const i = info || { id: serverId(h), type: 'server' as const, createdAt: undefined as unknown as number };
-      return { ...describe(h, i), label: `${serverKind(h)} server ${addressOf(h.address())}`, details: { address: addressOf(h.address()), connections: connectionsOf(h).length } };
+      return { ...describe(h, i), label: `${serverKind(h)} server ${addressOf(h.address())}`, details: { ...i.details, address: addressOf(h.address()), connections: connectionsOf(h).length } };
     }
     if (h instanceof cp.ChildProcess) {
       const i = info || { id: newId('cp'), type: 'child-process' as const, createdAt: undefined as unknown as number, label: `child process ${h.pid}` };

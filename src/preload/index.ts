@@ -91,7 +91,7 @@ function start(): void {
   const promiseTimers = installPromiseTimers(ctx, sampler);
   const servers = createServerInfo(ctx);
   const requests = createRequestTracking(ctx, servers);
-  installServers(ctx, servers, requests);
+  installServers(ctx, servers, requests, (server) => owners.creationSiteOf(server));
   installClientSockets(ctx, sampler.wantSite);
   installChildProcesses(ctx);
   installFsWatchers(ctx);

@@ -21,8 +21,8 @@ import { packageOf } from './library-code';
 import { attributeOwners } from './owner-attribution';
 
 export interface ClassInfo {
-  /** 0: not recorded (core, user or the tool's own class); 1: a library class. */
-  kind: 0 | 1;
+  /** 0: not recorded (core, user or the tool's own class); 1: a library class; 2: a net.Server (its construction site is kept). */
+  kind: 0 | 1 | 2;
   name: string;
   pkg: string;
   /** Files of the constructors in the class chain that live in node_modules. */
@@ -54,6 +54,9 @@ export class Owners {
   private WeakRefCtor: typeof WeakRef | undefined = (globalThis as { WeakRef?: typeof WeakRef }).WeakRef;
 
   private readonly plainProto = (require('events') as { prototype: object }).prototype;
+  private readonly serverProto = (require('net') as { Server: { prototype: object } }).Server.prototype;
+  /** Where each server was constructed: a framework's factory (fastify()) makes it at the user's call and listens in a later tick. */
+  private serverSites = new WeakMap<object, SiteHolder>();
 
   constructor(private readonly selfFile: string) {}
 
@@ -91,9 +94,14 @@ export class Owners {
         cls.seen++;
         this.add(obj, captureSite(skip, DEEP_FRAMES), cls);
       }
+      if (cls.kind === 2) this.serverSites.set(obj, captureSite(skip, DEEP_FRAMES));
       return;
     }
     if (cls.kind === 0) return;
+    if (cls.kind === 2) {
+      this.serverSites.set(obj, captureSite(skip, DEEP_FRAMES));
+      return;
+    }
     const n = ++cls.seen;
     if (n > ALWAYS && n % SAMPLE !== 0) return;
     this.add(obj, captureSite(skip, DEEP_FRAMES), cls);
@@ -108,6 +116,7 @@ export class Owners {
    */
   private classify(skip: Function, proto: object): ClassInfo {
     const none: ClassInfo = { kind: 0, name: '', pkg: '', files: new Set(), seen: 0 };
+    if (Object.prototype.isPrototypeOf.call(this.serverProto, proto)) return { ...none, kind: 2 };
     const frames = callFrames(skip);
     if (!frames) return none;
     const chain = constructorNames(proto);
@@ -136,6 +145,11 @@ export class Owners {
     }
     if (!name) return none;
     return { kind: 1, name, pkg, files, seen: 0 };
+  }
+
+  /** Where a server was constructed, when EventEmitter.init saw it. */
+  creationSiteOf(server: object): SiteHolder | undefined {
+    return this.serverSites.get(server);
   }
 
   /** True when EventEmitter.init has seen an instance with exactly this prototype: its constructor calls EventEmitter's. */

@@ -4,13 +4,17 @@
  */
 import type { Server as NetServer } from 'net';
 import { now } from './clock';
-import { captureSite, resolveSite } from './site';
+import { captureSite, resolveSite, type SiteHolder } from './site';
+import { packageOf } from './library-code';
+import { isUserFile, type Site } from '../shared/frames';
 import { disguise } from './native-look';
 import { kInfo, type PreloadContext, type TrackInfo, type Tracked } from './context';
 import type { ServerInfo } from './server-info';
 import type { RequestTracking } from './requests';
 
-export function installServers(ctx: PreloadContext, servers: ServerInfo, requests: RequestTracking): void {
+const userFrameOf = (s: Site | undefined) => (s && s.user >= 0 && isUserFile(s.frames[s.user].file) ? s.user : -1);
+
+export function installServers(ctx: PreloadContext, servers: ServerInfo, requests: RequestTracking, creationSiteOf: (server: object) => SiteHolder | undefined): void {
   const { emit, guard, selfFile } = ctx;
   const { serverId, addressOf, serverProto, serverKind, connectionsOf, inRequest } = servers;
   const net = require('net') as typeof import('net');
@@ -20,9 +24,21 @@ export function installServers(ctx: PreloadContext, servers: ServerInfo, request
   ServerProto.listen = function listen(this: NetServer & Tracked) {
     try {
       if (closeWrapped.size < 2) wrapHttpCloses();
-      const site = captureSite(listen);
+      let site = captureSite(listen);
       const server = this;
       const info: TrackInfo = { id: serverId(server), type: 'server', site, createdAt: now() };
+      // Listened in a later tick by a library (fastify's listen runs after its plugins load): the
+      // user's line is where the server was made, by the library call the user made.
+      const made = creationSiteOf(server);
+      if (made && userFrameOf(resolveSite(site, selfFile)) < 0) {
+        const m = resolveSite(made, selfFile);
+        const u = userFrameOf(m);
+        if (u >= 0) {
+          info.site = site = made;
+          const by = u > 0 ? packageOf(m!.frames[u - 1].file) : undefined;
+          if (by) info.details = { madeBy: by };
+        }
+      }
       server[kInfo] = info;
       server.once('listening', () =>
         guard('listen', () => {

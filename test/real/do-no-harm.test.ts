@@ -40,6 +40,8 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-cluster.js', plan: { after: 1500 } },
   { file: 'app-schedule.js' },
   { file: 'app-bull.js', plan: { after: 1500 } },
+  { file: 'app-fastify.js' },
+  { file: 'app-fastify-graceful.js' },
 ];
 
 describe('do no harm: real libraries, traced and plain end the same way', { concurrency: 2 }, () => {

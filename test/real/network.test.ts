@@ -87,6 +87,19 @@ describe('network libraries', { concurrency: 2 }, () => {
     expectVerdictNames(r.trace);
   });
 
+  test('fastify app never closed: its HTTP server, listened in a later tick, is the leak at Fastify(), and the fix is to close the app', async () => {
+    const r = await trace(node('app-fastify.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [{ site: at('app-fastify.js', 'Fastify({'), fix: /close what fastify returned at this line.*close\(\)/ }]);
+    expectVerdictNames(r.trace);
+  });
+
+  test('fastify app closed on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-fastify-graceful.js'));
+    expectGraceful(r);
+    assert.match(r.stdout, /closed/);
+  });
+
   test("tarn, loaded first by knex, then required by the app: the pool it never destroys is owned by the tarn Pool at the app's line", async () => {
     const r = await trace(node('app-tarn-after-knex.js'), { after: 1000 });
     expectExit(r, 'killed-at-deadline', KILLED);
