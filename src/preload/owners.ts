@@ -177,14 +177,33 @@ export class Owners {
    * A method of a non-EventEmitter library class was called on `obj` (see package-classes.ts):
    * the first call records the instance, with the stack of that call (`server.bindAsync(…)`).
    */
-  recordCall(obj: object, skip: Function, cls: ClassInfo): void {
+  recordCall(obj: object, skip: Function, methodClass: ClassInfo): void {
     if (this.byObject.has(obj) || this.skipped.has(obj)) return;
+    const cls = this.instanceClass(obj, methodClass);
     const n = ++cls.seen;
     if (n > ALWAYS && n % SAMPLE !== 0) {
       this.skipped.add(obj);
       return;
     }
     this.add(obj, captureSite(skip, DEEP_FRAMES), cls).byCall = true;
+  }
+
+  private callClasses = new WeakMap<object, ClassInfo>();
+
+  /**
+   * The class an instance is shown as: its own, not the base whose method it called first
+   * (mqtt's client calls methods of the TypedEventEmitter it extends).
+   */
+  private instanceClass(obj: object, methodClass: ClassInfo): ClassInfo {
+    const proto = Object.getPrototypeOf(obj) as object | null;
+    if (!proto) return methodClass;
+    let c = this.callClasses.get(proto);
+    if (!c) {
+      const own = constructorNames(proto)?.values().next().value;
+      c = own && own !== methodClass.name && !GENERIC_NAME.test(own) ? { ...methodClass, name: own, files: new Set(methodClass.files), seen: 0 } : methodClass;
+      this.callClasses.set(proto, c);
+    }
+    return c;
   }
 
   get size(): number {

@@ -41,6 +41,23 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     return false;
   };
 
+  const EventEmitter = require('events') as Function;
+  /**
+   * True when every constructor from C up to EventEmitter is a `class` (its `prototype` is not
+   * writable): each must call super(), so EventEmitter.init sees every instance. An ES5
+   * constructor on the way (util.inherits) may never call its parent.
+   */
+  const superCallsReachEventEmitter = (C: Function): boolean => {
+    let F: Function | null = C;
+    for (let i = 0; F && i < 16; i++) {
+      if (F === EventEmitter) return true;
+      const d = Object.getOwnPropertyDescriptor(F, 'prototype');
+      if (!d || d.writable !== false) return false;
+      F = Object.getPrototypeOf(F) as Function | null;
+    }
+    return false;
+  };
+
   const hasOwn = Object.prototype.hasOwnProperty;
   const lookupGetter = (Object.prototype as { __lookupGetter__(k: string): unknown }).__lookupGetter__;
   const EEEmit = (EEProto as { emit?: unknown }).emit;
@@ -62,7 +79,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     // cancel() is set per instance). Which kind a class is shows at that first call; for the
     // first kind the original methods go back on the prototype, so its calls cost nothing after.
     const emitter = Object.prototype.isPrototypeOf.call(EEProto, proto) || (proto as { emit?: unknown }).emit === EEEmit;
-    if (!emitter && !hasRelease(proto)) return;
+    if (emitter ? superCallsReachEventEmitter(C) : !hasRelease(proto)) return;
     const cls: ClassInfo = { kind: 1, name: C.name || 'anonymous class', pkg, files: new Set(), seen: 0 };
     const wrapped: [string, Function, Function][] = [];
     let decided = !emitter;

@@ -87,10 +87,19 @@ describe('network libraries', { concurrency: 2 }, () => {
     expectVerdictNames(r.trace);
   });
 
+  test('mqtt client never ended, its broker down: one leak "mqtt MqttClient" at mqtt.connect(), its reconnect timer, released with end()', async () => {
+    // The client copies EventEmitter's methods in and never calls its constructor; the first call it
+    // makes is a method of the TypedEventEmitter it extends, and it is still shown as the MqttClient.
+    const r = await trace(node('app-mqtt.js'), { after: 1500 });
+    expectExit(r, 'killed-at-deadline', KILLED);
+    expectLeaks(r, [{ site: at('app-mqtt.js', 'mqtt.connect('), owner: /^mqtt MqttClient\b/, fix: /\bend\(\)/ }]);
+    expectVerdictNames(r.trace);
+  });
+
   test('fastify app never closed: its HTTP server, listened in a later tick, is the leak at Fastify(), and the fix is to close the app', async () => {
     const r = await trace(node('app-fastify.js'));
     expectExit(r, 'killed-at-deadline', KILLED);
-    expectLeaks(r, [{ site: at('app-fastify.js', 'Fastify({'), fix: /close what fastify returned at this line.*close\(\)/ }]);
+    expectLeaks(r, [{ site: at('app-fastify.js', 'Fastify({'), owner: null, fix: /close what fastify returned at this line.*close\(\)/ }]);
     expectVerdictNames(r.trace);
   });
 
