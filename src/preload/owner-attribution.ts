@@ -254,7 +254,8 @@ function constructedInside(rec: OwnerRecord, live: { rec: OwnerRecord; obj: obje
     if (other.seq >= rec.seq) continue;
     const os = siteOf(other);
     if (!os) continue;
-    // The other's most derived constructor frame and its caller, found on this stack.
+    // The other's outermost constructor frame and its caller, found on this stack: the caller at
+    // the same position, the constructor the same function (at whichever of its lines made this one).
     const k = ctorIndex(os);
     if (k < 0 || k + 1 >= os.frames.length) continue;
     const a = os.frames[k];
@@ -262,7 +263,7 @@ function constructedInside(rec: OwnerRecord, live: { rec: OwnerRecord; obj: obje
     for (let i = 0; i + 1 < s.frames.length; i++) {
       const x = s.frames[i];
       const y = s.frames[i + 1];
-      if (x.file === a.file && x.line === a.line && x.col === a.col && y.file === b.file && y.line === b.line && y.col === b.col) {
+      if (x.file === a.file && x.fn === a.fn && y.file === b.file && y.line === b.line && y.col === b.col) {
         if (!best || other.seq > best.seq) best = other;
         break;
       }
@@ -299,5 +300,7 @@ function releaseMethods(obj: object): string[] | undefined {
       if (found.length >= 3) break;
     }
   } catch {}
+  // cancel() releases a job (node-schedule's Job); beside a stop() or close() it cancels something else.
+  if (found.length > 1) found.splice(found.indexOf('cancel') >>> 0, found.includes('cancel') ? 1 : 0);
   return found.length ? found : undefined;
 }

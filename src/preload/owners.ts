@@ -120,6 +120,9 @@ export class Owners {
     const frames = callFrames(skip);
     if (!frames) return none;
     const chain = constructorNames(proto);
+    // Trusted only when the innermost constructor is on it: a mixin that copies `constructor`
+    // in (ioredis copies EventEmitter's onto Redis) leaves names that are not the chain's.
+    let chainHolds: boolean | undefined;
     let name = '';
     let pkg = '';
     const files = new Set<string>();
@@ -131,7 +134,8 @@ export class Owners {
       }
       if (f.file === this.selfFile) return none;
       if (f.file.startsWith('node:')) continue;
-      if (name && chain && !chain.has(f.fn)) break;
+      if (chainHolds === undefined) chainHolds = !!chain && chain.has(f.fn);
+      else if (chainHolds && !chain!.has(f.fn)) break;
       const p = packageOf(f.file);
       if (!p) {
         // The most derived class is the user's own: its own handles carry user frames.
@@ -200,7 +204,8 @@ export class Owners {
     let c = this.callClasses.get(proto);
     if (!c) {
       const own = constructorNames(proto)?.values().next().value;
-      c = own && own !== methodClass.name && !GENERIC_NAME.test(own) ? { ...methodClass, name: own, files: new Set(methodClass.files), seen: 0 } : methodClass;
+      // "EventEmitter": a mixin copied its `constructor` in with its methods; the class's own name is not there.
+      c = own && own !== methodClass.name && own !== 'EventEmitter' && !GENERIC_NAME.test(own) ? { ...methodClass, name: own, files: new Set(methodClass.files), seen: 0 } : methodClass;
       this.callClasses.set(proto, c);
     }
     return c;

@@ -24,6 +24,19 @@ describe('postgres libraries', { concurrency: 2 }, () => {
     expectVerdictNames(r.trace);
   });
 
+  test('pg-boss never stopped: one leak "pg-boss PgBoss" at new PgBoss(), its internal managers and polling sleeps folded in, released with stop()', async () => {
+    // The managers sit in #private fields (no walk reaches them): they are made inside PgBoss's
+    // constructor. The sleeps are node:timers/promises calls in pg-boss, whose one owner is PgBoss.
+    const r = await trace(node('app-pg-boss.js'), { after: 2500 });
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: at('app-pg-boss.js', 'new PgBoss('), owner: /^pg-boss PgBoss\b/, fix: /^call stop\(\) on it/ }]);
+    assert.ok(
+      leak.handles.some((h) => h.type === 'interval'),
+      `the managers' intervals are PgBoss's\n${explain(r.trace)}`,
+    );
+    expectVerdictNames(r.trace);
+  });
+
   test('pg Pool ended on SIGTERM: graceful, exit 0, no leaks', async () => {
     const r = await trace(node('app-pg-pool-graceful.js'));
     expectGraceful(r);
