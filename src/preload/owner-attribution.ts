@@ -131,10 +131,16 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
   const parent = new Map<OwnerRecord, OwnerRecord>();
   for (const { rec } of live) {
     const r = reachesOwner.get(rec);
-    // Two owners that reach each other: the older is the parent.
-    if (r && !(r.rec.seq > rec.seq && reachesOwner.get(r.rec)?.rec === rec)) {
-      parent.set(rec, r.rec);
-      continue;
+    if (r) {
+      // Two owners that reach each other (typeorm's DataSource and its driver): the one the user
+      // made or called directly is the parent; else the older.
+      const mutual = reachesOwner.get(r.rec)?.rec === rec;
+      const mine = mutual && madeByUser(rec, siteOf);
+      const theirs = mutual && madeByUser(r.rec, siteOf);
+      if (!mutual || (mine !== theirs ? theirs : r.rec.seq < rec.seq)) {
+        parent.set(rec, r.rec);
+        continue;
+      }
     }
     const nest = constructedInside(rec, live, siteOf);
     if (nest) {
@@ -270,6 +276,19 @@ function constructedInside(rec: OwnerRecord, live: { rec: OwnerRecord; obj: obje
     }
   }
   return best;
+}
+
+/** The user's code made it or called it with no other library code between: only its own class's frames above the user's. */
+function madeByUser(rec: OwnerRecord, siteOf: (r: OwnerRecord) => Site | undefined): boolean {
+  const s = siteOf(rec);
+  if (!s || s.user < 0 || packageOf(s.frames[s.user].file)) return false;
+  const own = new RegExp(`^(?:async )?(?:new )?${rec.cls.name.replace(/[^\w$]/g, '').replace(/\$/g, '\\$')}(?:\\.|$)`);
+  for (let i = 0; i < s.user; i++) {
+    const f = s.frames[i];
+    if (f.file.startsWith('node:')) continue;
+    if (!own.test(f.fn || '')) return false;
+  }
+  return true;
 }
 
 /** Index of the outermost consecutive `new X` frame at the top of a construction stack. */
