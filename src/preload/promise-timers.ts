@@ -30,8 +30,11 @@ interface Call {
 }
 
 export interface PromiseTimers {
-  /** Up to `count` recorded timers that hold a Timeout now, as handles: the certain ones first. */
-  holding(count: number): HandleInfo[];
+  /**
+   * Up to `count` recorded timers that hold a Timeout now, as handles (the certain ones first),
+   * each with the record it was made from, the object owners are attributed to.
+   */
+  holding(count: number): { handle: HandleInfo; source: object }[];
 }
 
 export function installPromiseTimers(ctx: PreloadContext, sampler: SiteSampler): PromiseTimers {
@@ -88,8 +91,9 @@ export function installPromiseTimers(ctx: PreloadContext, sampler: SiteSampler):
       }
       const newestFirst = calls.slice().reverse();
       const chosen = [...newestFirst.filter((c) => c.kind === 'timeout'), ...newestFirst.filter((c) => c.kind === 'interval')].slice(0, count);
-      return chosen.map((call) =>
-        ctx.describe(call, {
+      return chosen.map((call) => ({
+        source: call,
+        handle: ctx.describe(call, {
           id: ctx.newId('tp'),
           type: call.kind,
           site: call.site,
@@ -98,7 +102,7 @@ export function installPromiseTimers(ctx: PreloadContext, sampler: SiteSampler):
           details: { delayMs: call.ms, promises: true },
           ref: true,
         }),
-      );
+      }));
     },
   };
 }

@@ -6,7 +6,6 @@
 import { now } from './clock';
 import { kInfo, type PreloadContext } from './context';
 import { isUserFile } from '../shared/frames';
-import { packageOf } from './library-code';
 import type { Owners } from './owners';
 import type { LiveTimers } from './timers';
 import type { LiveWorkers } from './workers';
@@ -69,22 +68,6 @@ function collapse(handles: HandleInfo[]): HandleInfo[] {
   }
   out.sort((a, b) => Number(b.ref) - Number(a.ref) || Number(b.details?.count ?? 1) - Number(a.details?.count ?? 1));
   return out.slice(0, MAX_ENTRIES);
-}
-
-/**
- * A library's own `await setTimeout()` (pg-boss's polling sleep) belongs to the one owner of
- * that package that holds other leaked handles, as the package rule of owner-attribution.ts.
- */
-function ownPromiseTimers(held: HandleInfo[], handles: HandleInfo[]): void {
-  for (const h of held) {
-    if (h.owner || !h.site || !needsOwner(h)) continue;
-    const first = h.site.frames.find((f) => !f.file.startsWith('node:'));
-    const pkg = first && packageOf(first.file);
-    if (!pkg) continue;
-    const owners = new Map<string, NonNullable<HandleInfo['owner']>>();
-    for (const o of handles) if (o.owner && o.owner.package === pkg) owners.set(o.owner.id, o.owner);
-    if (owners.size === 1) h.owner = { ...[...owners.values()][0], via: 'package', path: undefined };
-  }
 }
 
 /** A live handle without a user frame of its own: a library made it, maybe in a later tick. */
@@ -193,7 +176,6 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
       }
     }
     for (const w of liveWorkers) handles.push(ctx.describe(w, w[kInfo]!));
-    guard('owners', () => attachOwners(handles, objects));
     // Whatever Node knows is alive that we could not name: counted by type, never hidden.
     const counts = userResourceCounts();
     for (const h of handles) {
@@ -206,10 +188,14 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
     const unnamedTimeouts = counts.get('Timeout') || 0;
     if (unnamedTimeouts > 0) {
       const held = promiseTimers.holding(unnamedTimeouts);
-      guard('owners', () => ownPromiseTimers(held, handles));
-      handles.push(...held);
+      for (const { handle, source } of held) {
+        handles.push(handle);
+        objects.set(handle, source);
+      }
       counts.set('Timeout', unnamedTimeouts - held.length);
     }
+    // Owners last: a library's own `await setTimeout()` (pg-boss's polling sleep) is tied to it too.
+    guard('owners', () => attachOwners(handles, objects));
     const unidentified: { type: string; count: number }[] = [];
     for (const [type, count] of counts) if (count > 0) unidentified.push({ type, count });
     if (unresolvedTimers) unidentified.push({ type: `Timeout (${unresolvedTimers} more timers; creation sites not resolved beyond the first ${SITE_BUDGET})`, count: unresolvedTimers });
