@@ -223,7 +223,7 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
       const pkg = packageOf(f.file);
       if (!pkg) continue;
       // "Server.bindPort" / "async Worker.run": the receiver's class, in this package.
-      const type = /^(?:async )?(?:new )?([\w$]+)\./.exec(f.fn || '')?.[1];
+      const type = methodClass(f.fn);
       for (const { rec } of live) {
         if (!rec.cls.files.has(f.file) && !(type && type === rec.cls.name && pkg === rec.cls.pkg)) continue;
         const top = root(rec);
@@ -282,13 +282,18 @@ function constructedInside(rec: OwnerRecord, live: { rec: OwnerRecord; obj: obje
 function madeByUser(rec: OwnerRecord, siteOf: (r: OwnerRecord) => Site | undefined): boolean {
   const s = siteOf(rec);
   if (!s || s.user < 0 || packageOf(s.frames[s.user].file)) return false;
-  const own = new RegExp(`^(?:async )?(?:new )?${rec.cls.name.replace(/[^\w$]/g, '').replace(/\$/g, '\\$')}(?:\\.|$)`);
+  const name = rec.cls.name;
   for (let i = 0; i < s.user; i++) {
     const f = s.frames[i];
     if (f.file.startsWith('node:')) continue;
-    if (!own.test(f.fn || '')) return false;
+    if (f.fn !== `new ${name}` && methodClass(f.fn) !== name) return false;
   }
   return true;
+}
+
+/** The receiver's class of a method frame: "Server.bindPort", "async Worker.run", "new Foo.bar". */
+function methodClass(fn: string | undefined): string | undefined {
+  return /^(?:async )?(?:new )?([\w$]+)\./.exec(fn || '')?.[1];
 }
 
 /** Index of the outermost consecutive `new X` frame at the top of a construction stack. */
@@ -320,6 +325,7 @@ function releaseMethods(obj: object): string[] | undefined {
     }
   } catch {}
   // cancel() releases a job (node-schedule's Job); beside a stop() or close() it cancels something else.
-  if (found.length > 1) found.splice(found.indexOf('cancel') >>> 0, found.includes('cancel') ? 1 : 0);
+  const cancel = found.indexOf('cancel');
+  if (cancel >= 0 && found.length > 1) found.splice(cancel, 1);
   return found.length ? found : undefined;
 }

@@ -33,6 +33,15 @@ export interface LiveTimers {
   armedAt(t: NodeTimeout): number | undefined;
 }
 
+/**
+ * The delay Node armed a timer with (it turns 0, NaN, strings and overflows into 1 ms or a
+ * number): an interval's period, else the timeout's; `requested` when Node's fields are unreadable.
+ */
+function delayOf(t: NodeTimeout, requested?: unknown): number {
+  const d = typeof t._repeat === 'number' ? t._repeat : t._idleTimeout;
+  return typeof d === 'number' && d >= 0 ? d : typeof requested === 'number' ? requested : 1;
+}
+
 // Dead timers are dropped once the array doubles what was alive at the last prune (never below
 // PRUNE_MIN): each prune costs one pass, amortised over as many creations.
 const PRUNE_MIN = 512;
@@ -58,10 +67,7 @@ export function installTimers(ctx: PreloadContext, sampler: SiteSampler): LiveTi
       try {
         if (t && typeof t === 'object') {
           if (wantTimerSite(live.length)) {
-            // The delay Node armed it with (it turns 0, NaN, strings and overflows into 1 ms or a number).
-            const armed = (t as NodeTimeout)._idleTimeout;
-            const delayMs = typeof armed === 'number' && armed >= 0 ? armed : typeof ms === 'number' ? ms : 1;
-            (t as NodeTimeout)[kInfo] = { id: '', type, site: captureSite(wrapped, SHALLOW_FRAMES), createdAt: now(), details: { delayMs } };
+            (t as NodeTimeout)[kInfo] = { id: '', type, site: captureSite(wrapped, SHALLOW_FRAMES), createdAt: now(), details: { delayMs: delayOf(t, ms) } };
           }
           if (live.push(t) >= pruneAt) prune();
         }
@@ -90,14 +96,12 @@ export function installTimers(ctx: PreloadContext, sampler: SiteSampler): LiveTi
   const infoOf = (t: NodeTimeout): TrackInfo => {
     const recorded = t[kInfo];
     if (recorded) return recorded;
-    const repeat = t._repeat;
-    const delay = typeof repeat === 'number' ? repeat : t._idleTimeout;
     const info: TrackInfo = {
       id: '',
-      type: typeof repeat === 'number' ? 'interval' : 'timeout',
+      type: typeof t._repeat === 'number' ? 'interval' : 'timeout',
       // For an unsampled timer, when it was last armed: for a timeout, what its firing counts from.
       createdAt: armedAt(t) as number,
-      details: { delayMs: typeof delay === 'number' && delay >= 0 ? delay : 1, siteSampled: false },
+      details: { delayMs: delayOf(t), siteSampled: false },
     };
     t[kInfo] = info;
     return info;
