@@ -1,9 +1,10 @@
 // Figure 2: start-up cost. spawn() → the service's "listening" line on stdout, interleaved
-// plain / ours / why-is-node-running spawns; ours reports to a real Collector in this process.
+// plain / ours / why-is-node-running spawns; ours reports to a real Collector in this process,
+// with the preload's code cache made by one traced run first, as a user's first run makes it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './lib/build.mjs';
-import { spawnNode, variantEnv, waitForLine, stop, nowMs, sleep, STANDALONE_DIR } from './lib/proc.mjs';
+import { spawnNode, variantEnv, waitForLine, stop, nowMs, sleep, warmCodeCache, STANDALONE_DIR } from './lib/proc.mjs';
 import { median, summary, round } from './lib/stats.mjs';
 
 const HELLO = path.join(ROOT, 'bench', 'fixtures', 'hello.js');
@@ -32,7 +33,8 @@ export async function runStartupReal(helpers, { urls, realEnv, spawns = 20, log 
   // plain2 is a second plain spawn in every round: the A/A control, how far two identical start-ups
   // differ on this machine (these start-ups are ~0.5 s of loading, and their spread is tens of ms;
   // hence 40 rounds in a full run).
-  const res = await measureStartup(helpers, { fixture, envOf: (env) => realEnv(env, urls), variants: ['plain', 'ours', 'plain2'], spawns, log });
+  // ours-cold: a traced process with no code cache yet, as on a user's very first run.
+  const res = await measureStartup(helpers, { fixture, envOf: (env) => realEnv(env, urls), variants: ['plain', 'ours', 'ours-cold', 'plain2'], spawns, log });
   return { fixture: path.relative(ROOT, fixture), ...res };
 }
 
@@ -47,7 +49,9 @@ async function measureStartup(helpers, { fixture, envOf = (e) => e, variants, sp
   const ms = Object.fromEntries(variants.map((v) => [v, []]));
   const helloMs = [];
   let notConnected = 0;
+  let codeCacheWritten;
   try {
+    if (variants.includes('ours')) codeCacheWritten = await warmCodeCache(fixture, envOf(variantEnv('ours', collector)));
     // one unmeasured spawn of each first: the file cache and the collector warm up
     for (let k = -1; k < spawns; k++) {
       // Rotated, so that each variant starts first, in the middle and last equally often: with
@@ -86,7 +90,21 @@ async function measureStartup(helpers, { fixture, envOf = (e) => e, variants, sp
     oursRatio: round(mo / mp),
     oursSpawnToHelloMs: summary(helloMs, 1),
     oursNotConnected: notConnected,
+    codeCacheWritten,
   };
+  if (ms['ours-cold']) {
+    const mc = median(ms['ours-cold']);
+    log(`  ours without a code cache (a first run) ${mc.toFixed(1)} ms (${mc - mp >= 0 ? '+' : ''}${(mc - mp).toFixed(1)} ms)`);
+    const n = Math.min(ms.plain.length, ms['ours-cold'].length);
+    Object.assign(out, {
+      oursColdMs: summary(ms['ours-cold'], 1),
+      oursColdAddedMs: round(mc - mp, 1),
+      oursColdAddedMsPerPair: summary(
+        Array.from({ length: n }, (_, k) => ms['ours-cold'][k] - ms.plain[k]),
+        1,
+      ),
+    });
+  }
   if (ms.why) Object.assign(out, { whyMs: summary(ms.why, 1), whyAddedMs: round(mw - mp, 1), whyRatio: round(mw / mp) });
   if (ms.standalone) {
     const msa = median(ms.standalone);

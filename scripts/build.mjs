@@ -1,8 +1,9 @@
-// One esbuild entry per runtime: preload (low target, everything bundled), CLI, extension host, webview.
+// One esbuild entry per runtime: preload (low target, everything bundled; its body carried as text by its loader), CLI, extension host, webview.
 import * as esbuild from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
@@ -45,16 +46,39 @@ const wsClientSource = {
   },
 };
 
+// The preload's body, carried as text by the file NODE_OPTIONS requires (src/preload/loader.ts),
+// which compiles it with V8's code cache. The hash names the cache: V8 checks only a source's
+// length, so a cache must never outlive the exact text it was made from.
+const preloadBody = await esbuild.build({
+  ...common,
+  sourcemap: false,
+  write: false,
+  entryPoints: ['src/preload/index.ts'],
+  platform: 'node',
+  target: 'node14',
+  format: 'cjs',
+  plugins: [stubNativeAddons, wsClientSource],
+  inject: ['src/preload/own-timers.ts'],
+});
+const preloadBodyText = preloadBody.outputFiles[0].text;
+const preloadBodySource = {
+  name: 'preload-body-source',
+  setup(build) {
+    build.onResolve({ filter: /^shutdown-trace:preload-body-source$/ }, (a) => ({ path: a.path, namespace: 'preload-body-source' }));
+    build.onLoad({ filter: /.*/, namespace: 'preload-body-source' }, () => ({ contents: `module.exports = ${JSON.stringify(preloadBodyText)};`, loader: 'js' }));
+  },
+};
+
 const builds = [
   {
     ...common,
-    entryPoints: ['src/preload/index.ts'],
+    entryPoints: ['src/preload/loader.ts'],
     outfile: 'dist/preload.js',
     platform: 'node',
     target: 'node14',
     format: 'cjs',
-    plugins: [stubNativeAddons, wsClientSource],
-    inject: ['src/preload/own-timers.ts'],
+    plugins: [preloadBodySource],
+    define: { PRELOAD_BODY_HASH: JSON.stringify(createHash('sha256').update(preloadBodyText).digest('hex').slice(0, 16)) },
     sourcemap: false,
   },
   {

@@ -27,17 +27,23 @@ process.on('exit', killAll);
 
 /**
  * NODE_OPTIONS for a variant:
- *  plain — none; ours — our preload (the caller supplies the collector's port/token); standalone — our
+ *  plain — none; ours — our preload (the caller supplies the collector's port/token), with its code
+ *  cache; ours-cold — the same without a code cache; standalone — our
  *  preload without a launcher, writing a spool file; why — why-is-node-running.
  */
 export function variantEnv(variant, collector) {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   for (const k of Object.keys(env)) if (k.startsWith('SHUTDOWN_TRACE_')) delete env[k];
-  if (variant === 'ours') {
+  if (variant === 'ours' || variant === 'ours-cold') {
     env.NODE_OPTIONS = `--require ${PRELOAD}`;
     env.SHUTDOWN_TRACE_PORT = String(collector.port);
     env.SHUTDOWN_TRACE_TOKEN = collector.token;
+    // As the launcher runs it: with the preload's code cache (warmCodeCache); ours-cold without one, as on a first run.
+    if (variant === 'ours') {
+      fs.mkdirSync(CODE_CACHE_DIR, { recursive: true, mode: 0o700 });
+      env.SHUTDOWN_TRACE_CODE_CACHE = CODE_CACHE_DIR;
+    }
   } else if (variant === 'standalone') {
     // The preload without a launcher: events appended to a spool file (SHUTDOWN_TRACE_DIR).
     env.NODE_OPTIONS = `--require ${PRELOAD}`;
@@ -46,6 +52,28 @@ export function variantEnv(variant, collector) {
     env.NODE_OPTIONS = '--import why-is-node-running/include';
   }
   return env;
+}
+
+/** The preload's V8 code cache for the ours variant, as the launcher keeps one per user (src/core/launcher/code-cache.ts). */
+export const CODE_CACHE_DIR = path.join(ROOT, 'bench', '.build', 'code-cache');
+
+/**
+ * A fresh code cache, made as a user's first traced run makes it: one traced start-up of the
+ * fixture, left running until the preload has written the cache. True when it was written.
+ */
+export async function warmCodeCache(fixture, env) {
+  fs.rmSync(CODE_CACHE_DIR, { recursive: true, force: true });
+  const child = spawnNode([fixture], { env });
+  try {
+    await waitForLine(child, /listening \d+/, 20000);
+    for (let i = 0; i < 100; i++) {
+      if (fs.existsSync(CODE_CACHE_DIR) && fs.readdirSync(CODE_CACHE_DIR).some((f) => f.endsWith('.v8cache'))) return true;
+      await sleep(100);
+    }
+    return false;
+  } finally {
+    await stop(child);
+  }
 }
 
 /** Where the standalone variant's spools go; emptied by the bench case that uses it. */

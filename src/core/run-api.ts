@@ -21,6 +21,11 @@ export interface RunOptions {
   echo?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
   /** Absolute path of the built preload; defaults to preload.js beside the running bundle. */
   preloadPath?: string;
+  /**
+   * Directory for the preload's V8 code cache (src/core/launcher/code-cache.ts); false for none.
+   * Defaults to the platform's per-user cache directory.
+   */
+  codeCacheDir?: string | false;
   /** Preload diagnostics to stderr (never on by default). */
   verbose?: boolean;
   /**

@@ -16,6 +16,7 @@ import { rebuildTrace, writeTrace, type Rescue } from './launcher';
 
 const TERM_WAIT_MS = 1000;
 const KILL_WAIT_MS = 1000;
+const HELPER_WAIT_MS = 3000;
 
 function monoMs(): number {
   const t = process.hrtime();
@@ -80,8 +81,10 @@ export async function stopRun(sessions: number[], helpers: number[]): Promise<Re
     await sleep(20);
   }
   settle();
-  // script restores the terminal's modes on its way out: SIGKILL only what ignored SIGTERM.
-  const helpersUntil = monoMs() + TERM_WAIT_MS;
+  // script restores the terminal's modes on its way out, once it has written what the service
+  // wrote (TCSADRAIN: as fast as the terminal reads it): a SIGKILL would leave the terminal raw,
+  // so only a helper that ignored SIGTERM for a while gets one.
+  const helpersUntil = monoMs() + HELPER_WAIT_MS;
   while (monoMs() < helpersUntil && helpers.some((pid) => isAlive(pid))) await sleep(20);
   for (const pid of helpers) {
     if (!isAlive(pid)) continue;

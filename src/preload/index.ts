@@ -11,6 +11,7 @@
  * Hot paths (setTimeout, connect) only capture a structured stack; formatting waits for a snapshot.
  *
  * This file installs each concern in order; the hooks live in the files named after them.
+ * It is the body that loader.ts compiles (with V8's code cache) and starts.
  */
 import { now } from './clock';
 import { openSink } from './transport';
@@ -38,10 +39,12 @@ import { installSignalListeners } from './signal-listeners';
 import { installLifecycle } from './lifecycle';
 import { installPhaseChannel } from './phase-channel';
 import { ENV, PROTOCOL_VERSION, type CollectorMessage } from '../shared/wire';
+import type { LoaderHooks } from './loader-hooks';
 
 const LOADED = Symbol.for('shutdown-trace.preload.loaded');
+const CODE_CACHE_AFTER_MS = 2000;
 
-function start(): void {
+function start(loader: LoaderHooks): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[LOADED]) return;
   g[LOADED] = true;
@@ -106,7 +109,7 @@ function start(): void {
   const snapshots = createSnapshots(ctx, { timers, promiseTimers, workers, describeActiveHandle, owners, transport });
   const shutdown = createShutdownWatch(ctx, snapshots, requests, stallMs);
   installSignalListeners(ctx, shutdown);
-  installLifecycle(ctx, snapshots, shutdown, transport);
+  installLifecycle(ctx, snapshots, shutdown, transport, () => loader.saveCodeCache());
   installPhaseChannel(ctx);
 
   // Collector messages arrive after connect(), when every concern above is installed.
@@ -136,11 +139,18 @@ function start(): void {
   // ends before then leaves its events in the exit spool instead, and is never kept alive by this.
   if (transport.connectsLater) setTimeout(connect, 0);
   else connect();
+  // The code cache (loader.ts) holds what was compiled before it is written: by now the
+  // service's start-up, which is what it is for. At exit instead if the process ends sooner.
+  setTimeout(() => guard('code cache', () => loader.saveCodeCache()), CODE_CACHE_AFTER_MS);
   log('preload active');
 }
 
-try {
-  start();
-} catch (e) {
-  log(`preload failed to start: ${(e as Error)?.stack || e}`);
+function startGuarded(loader: LoaderHooks): void {
+  try {
+    start(loader);
+  } catch (e) {
+    log(`preload failed to start: ${(e as Error)?.stack || e}`);
+  }
 }
+// Assigned, not `export`ed: an ES export would bring esbuild's __export helper into the bundle.
+module.exports = { start: startGuarded };

@@ -12,7 +12,7 @@ import type { ShutdownWatch } from './shutdown';
 import type { Sink } from './transport';
 import type { SnapshotReason } from '../shared/wire';
 
-export function installLifecycle(ctx: PreloadContext, snapshots: Snapshots, shutdown: ShutdownWatch, transport: Sink): void {
+export function installLifecycle(ctx: PreloadContext, snapshots: Snapshots, shutdown: ShutdownWatch, transport: Sink, afterExit: () => void): void {
   const { emit, guard, selfFile, processOn: origOn } = ctx;
   const snapshot = snapshots.snapshot;
   let exitCalled = false;
@@ -31,6 +31,8 @@ export function installLifecycle(ctx: PreloadContext, snapshots: Snapshots, shut
   origOn.call(process, 'exit', (code: number) => {
     guard('exit', () => emit({ kind: 'exit', t: now(), code: Number(code ?? process.exitCode ?? 0) }));
     finish(exitCalled ? undefined : 'exit');
+    // Last: the trace is written; what is left is the tool's own start-up cost for next time.
+    guard('code cache', afterExit);
   });
 
   const P = process as unknown as Record<string, Function>;

@@ -20,6 +20,8 @@ export const ENV = {
   launcherPid: 'SHUTDOWN_TRACE_LAUNCHER_PID',
   /** Set when the launched process's stdout and stderr are one terminal: every process reports which stream each write went to. */
   streamsShared: 'SHUTDOWN_TRACE_STREAMS_SHARED',
+  /** The directory for the preload's V8 code cache, the user's alone (src/preload/loader.ts). */
+  codeCache: 'SHUTDOWN_TRACE_CODE_CACHE',
 } as const;
 /** Header carrying the per-run token on the WebSocket upgrade. */
 export const TOKEN_HEADER = 'x-shutdown-trace-token';

@@ -33,6 +33,7 @@ import { mergeSpools, writeTrace } from './spools';
 import { Traffic } from './traffic';
 import { newTrace, Recorder, MAX_OUTPUT_LINES } from './recorder';
 import type { Listener } from './updates';
+import { defaultCodeCacheDir, prepareCodeCacheDir } from './code-cache';
 
 const DEADLINE_SNAPSHOT_WAIT_MS = 1000;
 const ORPHAN_SETTLE_MS = 300;
@@ -188,6 +189,8 @@ export class Run implements RunHandle {
       env[ENV.spool] = this.spoolDir;
       env[ENV.stallMs] = String(opts.stallMs ?? 1000);
       env[ENV.launcherPid] = String(process.pid);
+      const codeCache = opts.codeCacheDir === false ? undefined : prepareCodeCacheDir(opts.codeCacheDir ?? defaultCodeCacheDir(env));
+      if (codeCache) env[ENV.codeCache] = codeCache;
       if (opts.verbose) env[ENV.verbose] = '1';
     }
     this.journal = new Journal(this.spoolDir, () => this.trace.meta, [this.collector.token]);
