@@ -74,6 +74,16 @@ describe('runners', { concurrency: 2 }, () => {
     assert.match(t.analysis!.verdict, new RegExp(`never reached the service[\\s\\S]*node service\\.js \\(pid ${svc}\\)`), explain(t));
     // The service was never asked to stop: its server and Redis client were in use, not leaked.
     assert.deepEqual(t.analysis!.leaks ?? [], [], `no leaks for a service that never got the signal\n${explain(t)}`);
+    // The SIGTERM its listener then got was the tool's cleanup of the orphan: said so, in order,
+    // with what a container or systemd would have done instead.
+    const orphan = t.events.find((e) => e.kind === 'orphan' && e.pid === svc)!;
+    const arrival = t.events.find((e) => e.kind === 'signal' && e.pid === svc)!;
+    assert.ok(orphan && arrival && orphan.t <= arrival.t, `the tool's cleanup comes before the SIGTERM it caused\n${explain(t)}`);
+    const outlived = finding(t, 'orphans')!;
+    assert.match(outlived.detail, new RegExp(`pid ${svc} \\(node service\\.js\\)[^]*Shutdown Trace sent it SIGTERM at [\\d.]+ m?s, which ran its SIGTERM listener; it ended [\\d.]+ m?s later \\(exit code 0\\)`), outlived.detail);
+    assert.match(outlived.detail, /the kernel SIGKILLs every process left in the PID namespace when PID 1 exits \(pid_namespaces\(7\)\)[^]*KillMode=control-group[^]*\(systemd\.kill\(5\)\)/);
+    const slowest = finding(t, 'slowest-phase');
+    if (slowest) assert.match(slowest.detail, new RegExp(`in pid ${svc}, set off by the tool's cleanup SIGTERM to that orphan`), slowest.detail);
   });
 
   test("npx tsx service.ts, signal to the group: the service (tsx's child) exits 0; npx, sh and tsx are runners", async () => {

@@ -12,6 +12,15 @@ import { classifyRoles } from '../runners';
 import { groupLeaks, unseenTimers } from '../leaks';
 import { phaseTimings } from './phases';
 import { handleCount, pct, plural } from './words';
+import { formatExit } from '../format';
+
+/**
+ * The tool's stop of what outlived the main process is its own cleanup. The platforms differ:
+ * pid_namespaces(7) (the kernel, when a namespace's init exits) and systemd.kill(5) (the default
+ * KillMode=control-group).
+ */
+const CLEANUP_IS_THE_TOOLS =
+  "That stop is the tool's cleanup, not the platform's: where the main process is PID 1 (a container, a Kubernetes pod), the kernel SIGKILLs every process left in the PID namespace when PID 1 exits (pid_namespaces(7)), so they get no chance to shut down; systemd, with the default KillMode=control-group, sends them SIGTERM and SIGKILL after TimeoutStopSec=, as the tool did (systemd.kill(5)).";
 
 /** Events that open or close a phase (analysis/phases.ts). */
 const PHASE_EDGE_KINDS = new Set<string>(['signal', 'listener-start', 'listener-end', 'listener-settled', 'server-close', 'server-closed', 'phase-start', 'phase-end', 'process-exit']);
@@ -265,6 +274,14 @@ export function diagnose(trace: Trace): Analysis {
     });
     verdict = `The signal never reached the service: ${sig} went to ${main?.command ?? 'the wrapper'} (pid ${mainPid}), which exited and left ${o.command} (pid ${o.pid}) running.`;
   }
+  /** What the tool's SIGTERM to an orphan set off: its listener, its end. */
+  const cleanupStory = (o: Ev<'orphan'>): string => {
+    const p = trace.processes.find((x) => x.pid === o.pid);
+    const arrival = arrivals.find((a) => a.pid === o.pid && a.t >= o.t - 1);
+    const ran = arrival && arrival.listeners > 0 ? `, which ran its ${arrival.signal} ${arrival.listeners === 1 ? 'listener' : 'listeners'}` : '';
+    const end = p?.exit && p.end !== undefined ? `; it ended ${formatDuration(Math.max(0, p.end - o.t))} later (${formatExit(p.exit)})` : '';
+    return `Shutdown Trace sent it SIGTERM at ${formatDuration(o.t)}${ran}${end}.`;
+  };
   if (orphans.length) {
     const holding = orphans.map((o) => {
       const snap = leakSnapshots.get(o.pid);
@@ -278,9 +295,9 @@ export function diagnose(trace: Trace): Analysis {
         .map(({ o, leaks }) => {
           const spawned = of('spawn').find((s) => s.childPid === o.pid);
           const by = spawned ? `, spawned at ${formatFrame(userFrame(spawned.site), cwd)} by pid ${spawned.pid}` : '';
-          return `pid ${o.pid} (${o.command})${by} was still alive after the main process exited${leaks.length ? `, held by ${leaks.length} handle(s)` : ''}; Shutdown Trace stopped it.`;
+          return `pid ${o.pid} (${o.command})${by} was still alive after the main process exited${leaks.length ? `, held by ${leaks.length} handle(s)` : ''}. ${cleanupStory(o)}`;
         })
-        .join(' '),
+        .join(' ') + (trace.meta.platformMode ? '' : ` ${CLEANUP_IS_THE_TOOLS}`),
       evidence: ix(...orphans),
       handles: holding.flatMap((h) => h.leaks),
     });
@@ -395,7 +412,7 @@ export function diagnose(trace: Trace): Analysis {
       code: 'slowest-phase',
       severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info',
       title: `Slowest phase: ${slow.name}, ${formatDuration(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`,
-      detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}.`,
+      detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}${orphans.some((o) => o.pid === slow.pid && slow.start >= o.t - 1) ? ", set off by the tool's cleanup SIGTERM to that orphan (see \"outlived the service\"), not by the stop under test" : ''}.`,
       // The events that opened and closed it, for the timeline to select.
       evidence: ix(...events.filter((e) => e.pid === slow.pid && PHASE_EDGE_KINDS.has(e.kind) && (e.t === slow.start || e.t === slow.end))),
     });

@@ -48,6 +48,10 @@ export interface OrphanHost {
 
 export async function stopOrphans(survivors: ProcEntry[], host: OrphanHost): Promise<void> {
   for (const s of survivors) {
+    // Recorded when it is signalled: what the orphan does next (its SIGTERM listener, its exit)
+    // follows the tool's cleanup in the trace, as it did in time.
+    const known = host.known(s.pid);
+    host.event({ kind: 'orphan', t: host.now(), pid: s.pid, ppid: known?.ppid ?? s.ppid, command: known?.command || redactArgv(s.command.split(' ')).join(' '), stopped: true });
     try {
       process.kill(s.pid, 'SIGTERM');
     } catch {}
@@ -63,8 +67,6 @@ export async function stopOrphans(survivors: ProcEntry[], host: OrphanHost): Pro
       } catch {}
       host.deliver(s.pid, 'SIGKILL');
     }
-    const known = host.known(s.pid);
-    host.event({ kind: 'orphan', t: host.now(), pid: s.pid, ppid: known?.ppid ?? s.ppid, command: known?.command || redactArgv(s.command.split(' ')).join(' '), stopped: true });
     host.ended(s.pid);
   }
 }
