@@ -80,7 +80,11 @@ describe('runners', { concurrency: 2 }, () => {
     const arrival = t.events.find((e) => e.kind === 'signal' && e.pid === svc)!;
     assert.ok(orphan && arrival && orphan.t <= arrival.t, `the tool's cleanup comes before the SIGTERM it caused\n${explain(t)}`);
     const outlived = finding(t, 'orphans')!;
-    assert.match(outlived.detail, new RegExp(`pid ${svc} \\(node service\\.js\\)[^]*Shutdown Trace sent it SIGTERM at [\\d.]+ m?s, which ran its SIGTERM listener; it ended [\\d.]+ m?s later \\(exit code 0\\)`), outlived.detail);
+    assert.match(
+      outlived.detail,
+      new RegExp(`pid ${svc} \\(node service\\.js\\)[^]*Shutdown Trace sent it SIGTERM at [\\d.]+ m?s, which ran its SIGTERM listener; it ended [\\d.]+ m?s later \\(exit code 0\\)`),
+      outlived.detail,
+    );
     assert.match(outlived.detail, /the kernel SIGKILLs every process left in the PID namespace when PID 1 exits \(pid_namespaces\(7\)\)[^]*KillMode=control-group[^]*\(systemd\.kill\(5\)\)/);
     const slowest = finding(t, 'slowest-phase');
     if (slowest) assert.match(slowest.detail, new RegExp(`in pid ${svc}, set off by the tool's cleanup SIGTERM to that orphan`), slowest.detail);

@@ -291,13 +291,14 @@ export function diagnose(trace: Trace): Analysis {
       code: 'orphans',
       severity: 'error',
       title: `${plural(orphans.length, 'process', 'processes')} outlived the service`,
-      detail: holding
-        .map(({ o, leaks }) => {
-          const spawned = of('spawn').find((s) => s.childPid === o.pid);
-          const by = spawned ? `, spawned at ${formatFrame(userFrame(spawned.site), cwd)} by pid ${spawned.pid}` : '';
-          return `pid ${o.pid} (${o.command})${by} was still alive after the main process exited${leaks.length ? `, held by ${leaks.length} handle(s)` : ''}. ${cleanupStory(o)}`;
-        })
-        .join(' ') + (trace.meta.platformMode ? '' : ` ${CLEANUP_IS_THE_TOOLS}`),
+      detail:
+        holding
+          .map(({ o, leaks }) => {
+            const spawned = of('spawn').find((s) => s.childPid === o.pid);
+            const by = spawned ? `, spawned at ${formatFrame(userFrame(spawned.site), cwd)} by pid ${spawned.pid}` : '';
+            return `pid ${o.pid} (${o.command})${by} was still alive after the main process exited${leaks.length ? `, held by ${leaks.length} handle(s)` : ''}. ${cleanupStory(o)}`;
+          })
+          .join(' ') + (trace.meta.platformMode ? '' : ` ${CLEANUP_IS_THE_TOOLS}`),
       evidence: ix(...orphans),
       handles: holding.flatMap((h) => h.leaks),
     });
@@ -412,7 +413,7 @@ export function diagnose(trace: Trace): Analysis {
       code: 'slowest-phase',
       severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info',
       title: `Slowest phase: ${slow.name}, ${formatDuration(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`,
-      detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}${orphans.some((o) => o.pid === slow.pid && slow.start >= o.t - 1) ? ", set off by the tool's cleanup SIGTERM to that orphan (see \"outlived the service\"), not by the stop under test" : ''}.`,
+      detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}${orphans.some((o) => o.pid === slow.pid && slow.start >= o.t - 1) ? ', set off by the tool\'s cleanup SIGTERM to that orphan (see "outlived the service"), not by the stop under test' : ''}.`,
       // The events that opened and closed it, for the timeline to select.
       evidence: ix(...events.filter((e) => e.pid === slow.pid && PHASE_EDGE_KINDS.has(e.kind) && (e.t === slow.start || e.t === slow.end))),
     });
