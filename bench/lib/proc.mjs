@@ -63,6 +63,7 @@ export const CODE_CACHE_DIR = path.join(ROOT, 'bench', '.build', 'code-cache');
  */
 export async function warmCodeCache(fixture, env) {
   fs.rmSync(CODE_CACHE_DIR, { recursive: true, force: true });
+  fs.mkdirSync(CODE_CACHE_DIR, { recursive: true, mode: 0o700 });
   const child = spawnNode([fixture], { env });
   try {
     await waitForLine(child, /listening \d+/, 20000);
