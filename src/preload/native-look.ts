@@ -37,6 +37,17 @@ function copyShape(wrapper: Function, orig: Function): void {
   }
 }
 
+/**
+ * Makes Function.prototype.toString give `orig`'s source for `wrapper` (a Proxy of `orig`, whose
+ * name and length already are the original's: defining them on it would define them on `orig`).
+ */
+export function showSourceOf(wrapper: Function, orig: Function): void {
+  try {
+    install();
+    originals.set(wrapper, originals.get(orig) ?? orig);
+  } catch {}
+}
+
 /** Makes `wrapper` present itself as `orig`. Safe to call for any pair; never throws. */
 export function disguise<T extends Function>(wrapper: T, orig: Function): T {
   try {

@@ -13,9 +13,11 @@
  */
 import type { Owners, ClassInfo } from './owners';
 import { packageOf, RELEASE_METHODS } from './library-code';
-import { disguise } from './native-look';
+import { showSourceOf } from './native-look';
 
 const MAX_METHODS = 100;
+// Taken at load, before user code could replace it.
+const reflectApply = Reflect.apply;
 
 export function installPackageClasses(owners: Owners, guard: (what: string, fn: () => void) => void): void {
   const Module = require('module') as { _cache?: Record<string, unknown> };
@@ -90,6 +92,20 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
       for (const [k, orig, w] of wrapped) if ((proto as Record<string, unknown>)[k] === w) (proto as Record<string, unknown>)[k] = orig;
       return true;
     };
+    // Each method is replaced by a Proxy of itself: to every reader it is the method (its name,
+    // length, prototype and own properties are the original's, and toString gives its source,
+    // native-look.ts); only a call runs the trap. A function wrapper would need its name and
+    // length redefined, which costs V8 5–10 µs a function, on the service's start-up path.
+    const handler: ProxyHandler<Function> = {
+      apply(target, self, args) {
+        if (self !== null && typeof self === 'object') {
+          try {
+            if (decided || !decide(self)) owners.recordCall(self, handler.apply!, cls);
+          } catch {}
+        }
+        return reflectApply(target, self, args);
+      },
+    };
     const keys = Object.getOwnPropertyNames(proto);
     let n = 0;
     for (const k of keys) {
@@ -97,32 +113,8 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
       const d = Object.getOwnPropertyDescriptor(proto, k);
       if (!d || typeof d.value !== 'function' || !d.configurable || !d.writable) continue;
       const orig = d.value as Function;
-      const record = (self: unknown) => {
-        if (self !== null && typeof self === 'object') {
-          try {
-            if (!decided && decide(self)) return;
-            owners.recordCall(self, w, cls);
-          } catch {}
-        }
-      };
-      // Method syntax when the original has no prototype (class methods), so the wrapper has none either.
-      const hasPrototype = hasOwn.call(orig, 'prototype');
-      const w: Function = hasPrototype
-        ? function (this: unknown) {
-            record(this);
-            // eslint-disable-next-line prefer-rest-params
-            return orig.apply(this, arguments);
-          }
-        : {
-            method(this: unknown) {
-              record(this);
-              // eslint-disable-next-line prefer-rest-params
-              return orig.apply(this, arguments);
-            },
-          }.method;
-      // name and length through disguise; an own `prototype` (ES5-style methods) kept as the original's.
-      if (hasPrototype) Object.defineProperty(w, 'prototype', Object.getOwnPropertyDescriptor(orig, 'prototype')!);
-      disguise(w, orig);
+      const w = new Proxy(orig, handler);
+      showSourceOf(w, orig);
       // A writable own data property: assignment keeps its attributes and costs less than a redefinition.
       (proto as Record<string, unknown>)[k] = w;
       if (emitter) wrapped.push([k, orig, w]);
