@@ -7,7 +7,8 @@
  * launcher creates for the user alone and names in SHUTDOWN_TRACE_CODE_CACHE. A cache file is
  * code that V8 runs, so it is used only when it belongs to the process's own user and nobody
  * else can write to it. A missing or rejected cache (another V8, other V8 flags) is written
- * when the process exits, by the preload's own exit listener, once; from then on it is read.
+ * once, by the preload, 2 s after it started or at exit if that comes first; from then on it
+ * is read.
  *
  * Everything here is guarded: with no cache, or any error, the code compiles as it would
  * without one.

@@ -34,6 +34,15 @@ function assertGraceful(trace: Trace): void {
   assert.equal(trace.meta.counters.malformedFrames, 0);
 }
 
+/** A new cache directory after one traced run: the cache file it wrote, and its bytes. */
+async function firstRun(): Promise<{ dir: string; name: string; file: string; valid: Buffer }> {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'st-code-cache-')), 'cache');
+  assertGraceful(await tracedRun(dir));
+  const name = cacheFiles(dir)[0];
+  const file = path.join(dir, name);
+  return { dir, name, file, valid: fs.readFileSync(file) };
+}
+
 function cacheFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.v8cache') || f.endsWith('.tmp'));
 }
@@ -59,11 +68,7 @@ describe("the preload's code cache", () => {
   });
 
   test("a cache file others could write, or another user's, is not run: the service is traced as without one, and the file is replaced", async () => {
-    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'st-code-cache-')), 'cache');
-    assertGraceful(await tracedRun(dir));
-    const name = cacheFiles(dir)[0];
-    const file = path.join(dir, name);
-    const valid = fs.readFileSync(file);
+    const { dir, name, file, valid } = await firstRun();
     const foreign: [string, (f: string) => void][] = [
       ['group- and world-writable', (f) => fs.chmodSync(f, 0o666)],
       ['group-writable', (f) => fs.chmodSync(f, 0o620)],
@@ -85,11 +90,7 @@ describe("the preload's code cache", () => {
   });
 
   test('a corrupt cache file is rejected and replaced, and the service is traced as without one', async () => {
-    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'st-code-cache-')), 'cache');
-    assertGraceful(await tracedRun(dir));
-    const name = cacheFiles(dir)[0];
-    const file = path.join(dir, name);
-    const valid = fs.readFileSync(file);
+    const { dir, name, file, valid } = await firstRun();
     for (const [what, bytes] of [
       ['garbage', Buffer.alloc(4096, 0x5a)],
       ['truncated', valid.subarray(0, valid.length >> 1)],
