@@ -20,7 +20,7 @@ import { formatExit } from '../format';
  * KillMode=control-group).
  */
 const CLEANUP_IS_THE_TOOLS =
-  "That stop is the tool's cleanup, not the platform's: where the main process is PID 1 (a container, a Kubernetes pod), the kernel SIGKILLs every process left in the PID namespace when PID 1 exits (pid_namespaces(7)), so they get no chance to shut down; systemd, with the default KillMode=control-group, sends them SIGTERM and SIGKILL after TimeoutStopSec=, as the tool did (systemd.kill(5)).";
+  "That stop is the tool's cleanup, not the platform's: where the main process is PID 1 (a container, a Kubernetes pod), the kernel SIGKILLs every process left in the PID namespace when PID 1 exits (pid_namespaces(7)), so they get no chance to shut down; systemd, with the default KillMode=control-group, sends them SIGTERM as the tool did, then SIGKILL after TimeoutStopSec= (90 s by default, where the tool waits 1 s) (systemd.kill(5)).";
 
 /** Events that open or close a phase (analysis/phases.ts). */
 const PHASE_EDGE_KINDS = new Set<string>(['signal', 'listener-start', 'listener-end', 'listener-settled', 'server-close', 'server-closed', 'phase-start', 'phase-end', 'process-exit']);
