@@ -274,10 +274,12 @@ export function diagnose(trace: Trace): Analysis {
     });
     verdict = `The signal never reached the service: ${sig} went to ${main?.command ?? 'the wrapper'} (pid ${mainPid}), which exited and left ${o.command} (pid ${o.pid}) running.`;
   }
+  /** Whether what happened in pid at t came after the tool's cleanup SIGTERM to it (the two clocks agree within 1 ms). */
+  const afterCleanup = (pid: number, t: number) => orphans.some((o) => o.pid === pid && t >= o.t - 1);
   /** What the tool's SIGTERM to an orphan set off: its listener, its end. */
   const cleanupStory = (o: Ev<'orphan'>): string => {
     const p = trace.processes.find((x) => x.pid === o.pid);
-    const arrival = arrivals.find((a) => a.pid === o.pid && a.t >= o.t - 1);
+    const arrival = arrivals.find((a) => a.pid === o.pid && afterCleanup(o.pid, a.t));
     const ran = arrival && arrival.listeners > 0 ? `, which ran its ${arrival.signal} ${arrival.listeners === 1 ? 'listener' : 'listeners'}` : '';
     const end = p?.exit && p.end !== undefined ? `; it ended ${formatDuration(Math.max(0, p.end - o.t))} later (${formatExit(p.exit)})` : '';
     return `Shutdown Trace sent it SIGTERM at ${formatDuration(o.t)}${ran}${end}.`;
@@ -413,7 +415,7 @@ export function diagnose(trace: Trace): Analysis {
       code: 'slowest-phase',
       severity: slow.durationMs! > graceMs / 2 ? 'warning' : 'info',
       title: `Slowest phase: ${slow.name}, ${formatDuration(slow.durationMs!)} (${pct(slow.durationMs!, graceMs)} of the grace period)`,
-      detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}${orphans.some((o) => o.pid === slow.pid && slow.start >= o.t - 1) ? ', set off by the tool\'s cleanup SIGTERM to that orphan (see "outlived the service"), not by the stop under test' : ''}.`,
+      detail: `It ran from ${formatDuration(slow.start)} to ${formatDuration(slow.end!)} in pid ${slow.pid}${afterCleanup(slow.pid, slow.start) ? ', set off by the tool\'s cleanup SIGTERM to that orphan (see "outlived the service"), not by the stop under test' : ''}.`,
       // The events that opened and closed it, for the timeline to select.
       evidence: ix(...events.filter((e) => e.pid === slow.pid && PHASE_EDGE_KINDS.has(e.kind) && (e.t === slow.start || e.t === slow.end))),
     });
