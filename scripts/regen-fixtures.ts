@@ -105,6 +105,13 @@ export const FIXTURES: FixtureSpec[] = [
     command: ['node', 'test/fixtures/k8s-app.js'],
     env: { HANG: '1' },
   },
+  {
+    dir: 'unit',
+    name: 'k8s-endpoint-lag',
+    options: ['--k8s', '--termination-grace', '5', '--load', '--rate', '50', '--endpoint-lag', '1s', '--listen-delay', '100'],
+    command: ['node', 'close-on-sigterm.js'],
+    cwd: 'test/fixtures/platform',
+  },
   // ---- test/webview/traces
   {
     dir: 'webview',

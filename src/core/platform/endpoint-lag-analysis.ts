@@ -27,17 +27,12 @@ export function endpointLagFindings(c: Ctx, out: PlatformAnalysis): void {
   const start = of('termination-start')[0];
   const spans = of('load-request').filter((r) => !r.sse);
   if (!start || !spans.length || !a.requests) return;
-  const lagEnd = start.t + lag;
+  const removed = platform('endpoints-removed')[0];
+  // The Service routed here until the endpoint removal took effect. The load generator stops at
+  // that event, which can come a moment after start + lag on a busy machine.
+  const routedUntil = removed ? Math.max(removed.t, start.t + lag) : start.t + lag;
   const signalAt = of('signal-sent')[0]?.t ?? Infinity;
   const killAt = of('kill-sent')[0]?.t ?? Infinity;
-  const inTermination = spans.filter((r) => r.end >= start.t);
-  const phaseOf = (r: Span): 'preStop' | 'drain' | 'after SIGKILL' => (r.t >= killAt ? 'after SIGKILL' : r.t >= signalAt ? 'drain' : 'preStop');
-  const phases = (['preStop', 'drain', 'after SIGKILL'] as const).map((phase) => {
-    const rs = inTermination.filter((r) => phaseOf(r) === phase);
-    return { phase, total: rs.length, failed: rs.filter((r) => r.outcome !== 'ok').length };
-  });
-  out.requestsByPhase = phases;
-  const failed = inTermination.filter((r) => r.outcome !== 'ok');
   // What the rest of the analysis counted as turned away, or as after the exit, but the Service
   // sent here during the lag: lost. Taken from the analysis's roles, and moved into `lost` there,
   // so that every reader of the roles counts them as the verdict does.
@@ -45,7 +40,7 @@ export function endpointLagFindings(c: Ctx, out: PlatformAnalysis): void {
   const roles = rq.roles;
   const inLag = (i: number) => {
     const r = trace.events[i] as Span;
-    return r.outcome !== 'ok' && r.t >= start.t && r.t <= lagEnd;
+    return r.outcome !== 'ok' && r.t >= start.t && r.t <= routedUntil;
   };
   const lagIx = roles ? [...roles.turnedAway, ...roles.afterExit].filter(inLag).sort((x, y) => x - y) : [];
   const lagLost = lagIx.map((i) => trace.events[i] as Span);
@@ -82,7 +77,26 @@ export function endpointLagFindings(c: Ctx, out: PlatformAnalysis): void {
     }
     if (!/requests? lost/.test(a.verdict)) a.verdict = `${a.verdict} ${now} while the Service still routed here.`;
   }
-  const removed = platform('endpoints-removed')[0];
+  // The table counts what a client of the Service saw: every request of the termination, failed
+  // when lost. A failure still counted as turned away or after the exit was sent after the
+  // Service stopped routing here, only because the load generator stops a moment late: a real
+  // Service would have sent it to another pod, so it is not counted at all.
+  const notRouted = new Set([...(roles?.turnedAway ?? []), ...(roles?.afterExit ?? [])]);
+  const lostIx = new Set(roles?.lost ?? []);
+  const inTermination: { r: Span; failed: boolean }[] = [];
+  let uncounted = 0;
+  trace.events.forEach((r, i) => {
+    if (r.kind !== 'load-request' || r.sse || r.end < start.t) return;
+    if (r.outcome !== 'ok' && notRouted.has(i)) uncounted++;
+    else inTermination.push({ r, failed: roles ? lostIx.has(i) : r.outcome !== 'ok' });
+  });
+  const phaseOf = (r: Span): 'preStop' | 'drain' | 'after SIGKILL' => (r.t >= killAt ? 'after SIGKILL' : r.t >= signalAt ? 'drain' : 'preStop');
+  const phases = (['preStop', 'drain', 'after SIGKILL'] as const).map((phase) => {
+    const rs = inTermination.filter((x) => phaseOf(x.r) === phase);
+    return { phase, total: rs.length, failed: rs.filter((x) => x.failed).length };
+  });
+  out.requestsByPhase = phases;
+  const failed = inTermination.filter((x) => x.failed);
   const ps = of('prestop-start')[0];
   const pe = of('prestop-end')[0];
   const prestopMs = ps && pe ? pe.t - ps.t : 0;
@@ -92,7 +106,7 @@ export function endpointLagFindings(c: Ctx, out: PlatformAnalysis): void {
     severity: lagLost.length ? 'error' : failed.length ? 'warning' : 'info',
     title: `${failed.length} of ${inTermination.length} requests failed during termination (${pct(failed.length, inTermination.length)}): ${phases.map((p) => `${p.phase} ${p.failed}/${p.total}`).join(', ')}`,
     detail:
-      `The Service kept routing new requests here for ${lag} ms after termination began (--endpoint-lag), while the endpoint removal propagated${removed ? '' : ' (the run ended before that)'}. ${lagLost.length ? `${plural(lagLost.length, 'request')} sent in that window ${lagLost.length === 1 ? 'was' : 'were'} refused or reset because the service had already stopped accepting: each is an error a client saw.` : 'None of the requests sent in that window was refused or reset.'} ${ps ? `preStop ran ${Math.round(prestopMs)} ms${covered ? `, at least the lag: the pod kept serving until no new traffic came.` : `, less than the ${lag} ms lag.`}` : 'There was no preStop hook: the stop signal came at once, with the Service still routing here.'} ${lagLost.length ? `A preStop sleep of at least the lag (--prestop-sleep ${Math.ceil(lag / 1000)}s; lifecycle.preStop.sleep.seconds: ${Math.ceil(lag / 1000)}) keeps the pod serving while the endpoints catch up.` : ''}`.trim(),
+      `The Service kept routing new requests here for ${lag} ms after termination began (--endpoint-lag), while the endpoint removal propagated${removed ? '' : ' (the run ended before that)'}. ${lagLost.length ? `${plural(lagLost.length, 'request')} sent in that window ${lagLost.length === 1 ? 'was' : 'were'} refused or reset because the service had already stopped accepting: each is an error a client saw.` : 'None of the requests sent in that window was refused or reset.'} ${ps ? `preStop ran ${Math.round(prestopMs)} ms${covered ? `, at least the lag: the pod kept serving until no new traffic came.` : `, less than the ${lag} ms lag.`}` : 'There was no preStop hook: the stop signal came at once, with the Service still routing here.'} ${lagLost.length ? `A preStop sleep of at least the lag (--prestop-sleep ${Math.ceil(lag / 1000)}s; lifecycle.preStop.sleep.seconds: ${Math.ceil(lag / 1000)}) keeps the pod serving while the endpoints catch up.` : ''}${uncounted ? ` Not counted: ${plural(uncounted, 'request')} the load generator sent after the endpoint removal, which a real Service would have sent to another pod.` : ''}`.trim(),
     evidence: ix(start, removed, ...lagLost.slice(0, 300)),
   });
 }
