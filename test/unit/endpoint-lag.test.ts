@@ -34,8 +34,14 @@ test('as recorded: every failure in the table is a lost request, and the phases 
   assert.equal(failed, a.requests!.lost);
   assert.ok(failed >= 35, `${failed} lost`);
   const byPhase = a.platform!.requestsByPhase!;
-  assert.equal(byPhase.reduce((n, p) => n + p.failed, 0), failed);
-  assert.equal(byPhase.reduce((n, p) => n + p.total, 0), total);
+  assert.equal(
+    byPhase.reduce((n, p) => n + p.failed, 0),
+    failed,
+  );
+  assert.equal(
+    byPhase.reduce((n, p) => n + p.total, 0),
+    total,
+  );
 });
 
 test('the last request refused after start + lag but before the removal event (a busy machine) is lost, in the table and in the accounting alike', () => {
