@@ -46,6 +46,44 @@ const HANDLE_RESOURCE: Record<string, string> = { Pipe: 'PipeWrap', TTY: 'TTYWra
 const SITE_BUDGET = 2000;
 const MAX_ENTRIES = 1000;
 
+/**
+ * One label for handles made at one site, which may differ in what they hold (a watcher per
+ * file, a socket per connection): what all labels share, then the first few of what differs, so
+ * that no member's path or address stands for all of them.
+ */
+function groupLabel(g: HandleInfo[]): string {
+  const first = g[0].label;
+  let end = first.length;
+  for (const h of g) {
+    let i = 0;
+    while (i < end && i < h.label.length && h.label.charCodeAt(i) === first.charCodeAt(i)) i++;
+    end = i;
+  }
+  if (end === first.length && g.every((h) => h.label.length === end)) return first;
+  // Back to a word boundary: "fs.watch /srv/a" and "fs.watch /srv/b" share "fs.watch ", not "fs.watch /srv/".
+  const prefix = first.slice(0, first.lastIndexOf(' ', end - 1) + 1);
+  const rest: string[] = [];
+  const seen = new Set<string>();
+  for (const h of g) {
+    const r = h.label.slice(prefix.length);
+    if (seen.has(r)) continue;
+    seen.add(r);
+    if (rest.length < 3) rest.push(r);
+  }
+  return `${prefix}${rest.join(', ')}${seen.size > rest.length ? `, … (${seen.size} different)` : ''}`;
+}
+
+/** The details every member of a group has alike: a path or an address of one is not the group's. */
+function sharedDetails(g: HandleInfo[]): NonNullable<HandleInfo['details']> {
+  const out: NonNullable<HandleInfo['details']> = {};
+  const first = g[0].details || {};
+  for (const k of Object.keys(first)) {
+    const v = first[k];
+    if (g.every((h) => h.details !== undefined && h.details[k] === v)) out[k] = v;
+  }
+  return out;
+}
+
 function collapse(handles: HandleInfo[]): HandleInfo[] {
   if (handles.length <= 3) return handles;
   const groups = new Map<string, HandleInfo[]>();
@@ -62,8 +100,8 @@ function collapse(handles: HandleInfo[]): HandleInfo[] {
     else
       out.push({
         ...g[0],
-        label: `${g.length} × ${g[0].label}${g[0].details?.siteSampled === false ? ' (creation sites not sampled)' : ''}`,
-        details: { ...(g[0].details || {}), count: g.length },
+        label: `${g.length} × ${groupLabel(g)}${g[0].details?.siteSampled === false ? ' (creation sites not sampled)' : ''}`,
+        details: { ...sharedDetails(g), count: g.length },
       });
   }
   out.sort((a, b) => Number(b.ref) - Number(a.ref) || Number(b.details?.count ?? 1) - Number(a.details?.count ?? 1));

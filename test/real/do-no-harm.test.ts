@@ -43,6 +43,7 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-fastify.js' },
   { file: 'app-fastify-graceful.js' },
   { file: 'app-mqtt.js', plan: { after: 1500 } },
+  { file: 'app-chokidar.js' },
   { file: 'app-pg-boss.js', plan: { after: 2500 } },
 ];
 

@@ -6,8 +6,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { trace, node, at, expectLeaks, expectExit, expectGraceful, expectVerdictNames, explain } from './helpers';
+import { trace, node, at, expectLeaks, expectExit, expectGraceful, expectVerdictNames, explain, APP } from './helpers';
 
 const KILLED = { code: null, signal: 'SIGKILL' };
 
@@ -76,6 +77,32 @@ describe('network libraries', { concurrency: 2 }, () => {
     const r = await trace(node('app-cron.js'), { after: 1500 });
     expectExit(r, 'killed-at-deadline', KILLED);
     expectLeaks(r, [{ site: at('app-cron.js', 'cron.schedule('), owner: /^node-cron \w*Task\b/, fix: /\b(stop|destroy)\(\)/ }]);
+    expectVerdictNames(r.trace);
+  });
+
+  test('chokidar watcher never closed: one leak "chokidar FSWatcher" at chokidar.watch(), its fs.watch handles listed by path, released with close()', async () => {
+    // The watches are made in later ticks, after chokidar's own fs calls: no user frame on their stacks.
+    const r = await trace(node('app-chokidar.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: at('app-chokidar.js', 'chokidar.watch('), owner: /^chokidar FSWatcher\b/, fix: /\bclose\(\)/ }]);
+    // One watch for the directory and one for each file: four, from one line of chokidar, shown as
+    // one entry that names each path instead of the first one for all.
+    assert.equal(leak.count, 4, explain(r.trace));
+    assert.deepEqual(
+      leak.handles.map((h) => h.type),
+      ['fs-watcher'],
+      explain(r.trace),
+    );
+    const label = leak.handles[0].label;
+    assert.match(label, /^4 × fs\.watch /);
+    const paths = label.replace(/^4 × fs\.watch /, '').split(', ');
+    const dir = path.join(APP, 'config');
+    const watched = [dir, ...['app.json', 'db.json', 'features.json'].map((f) => path.join(dir, f))];
+    assert.equal(paths.length, 4, label);
+    assert.equal(paths[3], '… (4 different)', label);
+    assert.equal(new Set(paths.slice(0, 3)).size, 3, label);
+    for (const p of paths.slice(0, 3)) assert.ok(watched.includes(p), `${p} is one of the watched paths: ${label}`);
+    assert.equal(leak.handles[0].details?.path, undefined, 'no one path stands for all four');
     expectVerdictNames(r.trace);
   });
 
