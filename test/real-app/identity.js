@@ -9,6 +9,9 @@ const { Worker, Queue } = require('bullmq');
 const knex = require('knex');
 const Bull = require('bull');
 const schedule = require('node-schedule');
+const mysql = require('mysql2');
+const { Sequelize } = require('sequelize');
+const chokidar = require('chokidar');
 
 const fts = Function.prototype.toString;
 const out = [];
@@ -47,6 +50,13 @@ out.push(`  after a call: ${Object.getOwnPropertyNames(schedule.Job.prototype).m
 job.cancel();
 const q = check('bull Queue', Bull, () => new Bull('identity', { redis: { lazyConnect: true } }));
 out.push(`  bull: ${q instanceof Bull} ${Object.getPrototypeOf(Bull.prototype) === require('events').prototype}`);
+// Made without a server: no connection is attempted by these constructors.
+check('mysql2 Pool', mysql.createPool({ host: '127.0.0.1' }).constructor, () => mysql.createPool({ host: '127.0.0.1' }));
+class Db extends Sequelize {}
+check('sequelize Sequelize', Sequelize, () => new Db('postgres://u@127.0.0.1:1/db', { logging: false }));
+out.push(`  subclass: ${new Db('postgres://u@127.0.0.1:1/db', { logging: false }) instanceof Sequelize}`);
+const w = check('chokidar FSWatcher', chokidar.FSWatcher, () => new chokidar.FSWatcher({ persistent: false }));
+w.close();
 out.push(`bullmq: ${typeof Worker} ${Worker.name} ${Queue.name} ${fts.call(Worker).slice(0, 30)}`);
 console.log(out.join('\n'));
 process.exit(0);

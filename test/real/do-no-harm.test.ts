@@ -9,7 +9,7 @@ import { useServers } from './servers';
 import { trace, node, APP, GRACE } from './helpers';
 import { runPlain, type Plan } from '../engine/helpers';
 
-useServers({ redis: true, postgres: true });
+useServers({ redis: true, postgres: true, mysql: true, rabbitmq: true });
 
 // Output that differs run to run: ports, pids, timestamps, ids.
 const normalize = (s: string) =>
@@ -44,6 +44,12 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-fastify-graceful.js' },
   { file: 'app-mqtt.js', plan: { after: 1500 } },
   { file: 'app-chokidar.js' },
+  { file: 'app-mysql2-pool.js' },
+  { file: 'app-mysql2-pool-graceful.js' },
+  { file: 'app-mysql2-connection.js' },
+  { file: 'app-amqplib.js', plan: { after: 1500 } },
+  { file: 'app-amqplib-graceful.js', plan: { after: 1500 } },
+  { file: 'app-sequelize.js' },
   { file: 'app-pg-boss.js', plan: { after: 2500 } },
 ];
 

@@ -67,6 +67,17 @@ describe('postgres libraries', { concurrency: 2 }, () => {
     expectVerdictNames(r.trace);
   });
 
+  test('Sequelize never closed: one leak "sequelize Sequelize" at new Sequelize(), its pooled connection folded in, released with close()', async () => {
+    const r = await trace(node('app-sequelize.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: at('app-sequelize.js', 'new Sequelize('), owner: /^sequelize Sequelize\b/, fix: /\bclose\(\)/ }]);
+    assert.ok(
+      leak.handles.some((h) => h.type === 'socket'),
+      `the pooled pg connection belongs to Sequelize\n${explain(r.trace)}`,
+    );
+    expectVerdictNames(r.trace);
+  });
+
   test('knex destroyed on SIGTERM: graceful, exit 0, no leaks', async () => {
     const r = await trace(node('app-knex-graceful.js'));
     expectGraceful(r);

@@ -1,9 +1,9 @@
 /**
- * Throw-away PostgreSQL and Redis servers for the real-library suite: started once per test
+ * Throw-away PostgreSQL, Redis, MariaDB and RabbitMQ servers for the real-library suite: started once per test
  * file on free ports in temp directories, stopped by exactly what was started (pg_ctl on our
  * data directory, the pid in our pidfile), in after() hooks that run even when tests fail.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -139,21 +139,141 @@ export async function startPostgres(): Promise<Started> {
   };
 }
 
+// ---- MariaDB (for mysql2)
+
+export async function startMariadb(): Promise<Started> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-mariadb-'));
+  const port = await freePort();
+  const data = path.join(dir, 'data');
+  const log = path.join(dir, 'error.log');
+  const pidfile = path.join(dir, 'mariadbd.pid');
+  const readLog = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
+  const init = spawnSync('mariadb-install-db', ['--user=root', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8', timeout: 120_000 });
+  if (init.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mariadb-install-db failed (${init.status ?? init.signal}): ${init.stdout}${init.stderr}${init.error ?? ''}`);
+  }
+  // No grant tables: any user connects without a password, as a throw-away test server may.
+  const child = spawn(
+    'mariadbd',
+    [
+      '--no-defaults',
+      '--user=root',
+      `--datadir=${data}`,
+      '--bind-address=127.0.0.1',
+      `--port=${port}`,
+      `--socket=${path.join(dir, 'sock')}`,
+      `--pid-file=${pidfile}`,
+      `--log-error=${log}`,
+      '--skip-grant-tables',
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=16M',
+    ],
+    { stdio: 'ignore' },
+  );
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      for (let i = 0; i < 200 && child.exitCode === null && child.signalCode === null; i++) await sleep(50);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ping = spawnSync('mariadb-admin', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', 'ping'], { encoding: 'utf8' });
+    if (ping.status === 0) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const text = readLog();
+      await stop();
+      throw new Error(`mariadbd on port ${port} did not answer ping within 60 s\n${text}`);
+    }
+    await sleep(100);
+  }
+  const create = spawnSync('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-e', 'CREATE DATABASE app'], { encoding: 'utf8' });
+  if (create.status !== 0) {
+    await stop();
+    throw new Error(`CREATE DATABASE failed: ${create.stderr}`);
+  }
+  return { url: `mysql://root@127.0.0.1:${port}/app`, port, stop };
+}
+
+// ---- RabbitMQ (for amqplib)
+
+export async function startRabbitmq(): Promise<Started> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-rabbitmq-'));
+  const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  fs.writeFileSync(path.join(dir, 'enabled_plugins'), '[].');
+  // Our own epmd, on its own port and in the foreground: the broker finds it running and starts
+  // none of its own (which would outlive the test as a daemon), and we stop it by its pid.
+  const epmd = spawn('epmd', ['-address', '127.0.0.1', '-port', String(epmdPort)], { stdio: 'ignore' });
+  const env = {
+    ...process.env,
+    HOME: dir,
+    ERL_EPMD_PORT: String(epmdPort),
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODENAME: `st${port}@localhost`,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: path.join(dir, 'log'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
+    RABBITMQ_PID_FILE: path.join(dir, 'rabbitmq.pid'),
+    RABBITMQ_CONFIG_FILE: path.join(dir, 'rabbitmq'),
+  };
+  let output = '';
+  const broker = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  broker.stdout!.on('data', (d) => (output += d));
+  broker.stderr!.on('data', (d) => (output += d));
+  const running = (c: import('node:child_process').ChildProcess) => c.exitCode === null && c.signalCode === null;
+  const stop = async () => {
+    // The broker's pid file names the Erlang VM (the script may run it as a child): SIGTERM stops it cleanly.
+    const pidFile = path.join(dir, 'rabbitmq.pid');
+    const vm = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) || 0 : 0;
+    for (const pid of [vm, broker.pid ?? 0]) if (pid && alive(pid)) process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 200 && ((vm && alive(vm)) || running(broker)); i++) await sleep(50);
+    for (const pid of [vm, broker.pid ?? 0]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (running(epmd)) epmd.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (/Starting broker\.\.\. completed/.test(output)) break;
+    if (!running(broker) || Date.now() > deadline) {
+      await stop();
+      throw new Error(`rabbitmq-server on port ${port} did not start within 90 s\n${output}`);
+    }
+    await sleep(100);
+  }
+  return { url: `amqp://guest:guest@127.0.0.1:${port}`, port, stop };
+}
+
 /**
  * Starts the servers a test file needs once, before its tests, and stops them after, failed
- * tests or not. Sets REDIS_URL / DATABASE_URL in process.env, which the traced services
+ * tests or not. Sets REDIS_URL / DATABASE_URL / MYSQL_URL / AMQP_URL in process.env, which the traced services
  * inherit through the CLI.
  */
-export function useServers(want: { redis?: boolean; postgres?: boolean }): { redisUrl: string; databaseUrl: string } {
-  const urls = { redisUrl: '', databaseUrl: '' };
+export function useServers(want: { redis?: boolean; postgres?: boolean; mysql?: boolean; rabbitmq?: boolean }): { redisUrl: string; databaseUrl: string; mysqlUrl: string; amqpUrl: string } {
+  const urls = { redisUrl: '', databaseUrl: '', mysqlUrl: '', amqpUrl: '' };
+  const kinds = [
+    { on: want.redis, start: startRedis, env: 'REDIS_URL', key: 'redisUrl' },
+    { on: want.postgres, start: startPostgres, env: 'DATABASE_URL', key: 'databaseUrl' },
+    { on: want.mysql, start: startMariadb, env: 'MYSQL_URL', key: 'mysqlUrl' },
+    { on: want.rabbitmq, start: startRabbitmq, env: 'AMQP_URL', key: 'amqpUrl' },
+  ] as const;
   const started: Started[] = [];
-  before(async () => {
-    const [redis, pg] = await Promise.allSettled([want.redis ? startRedis() : undefined, want.postgres ? startPostgres() : undefined]);
-    for (const r of [redis, pg]) if (r.status === 'fulfilled' && r.value) started.push(r.value);
-    for (const r of [redis, pg]) if (r.status === 'rejected') throw r.reason;
-    if (redis.status === 'fulfilled' && redis.value) urls.redisUrl = process.env.REDIS_URL = redis.value.url;
-    if (pg.status === 'fulfilled' && pg.value) urls.databaseUrl = process.env.DATABASE_URL = pg.value.url;
-  });
+  before(
+    async () => {
+      const results = await Promise.allSettled(kinds.map((k) => (k.on ? k.start() : undefined)));
+      for (const r of results) if (r.status === 'fulfilled' && r.value) started.push(r.value);
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled' && r.value) urls[kinds[i].key] = process.env[kinds[i].env] = r.value.url;
+      });
+    },
+    { timeout: 180_000 },
+  );
   after(async () => {
     await Promise.all(started.map((s) => s.stop()));
   });
