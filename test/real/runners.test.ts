@@ -1,5 +1,5 @@
 /**
- * Services started through runners: tsx (NestJS), nodemon, sh -c, npx tsx. The verdict, the
+ * Services started through runners: tsx (NestJS), nodemon, sh -c, npx tsx, npm run. The verdict, the
  * exit and the leaks are about the node process running the user's service; the runners are
  * marked as such and their own handles, exits and phases are never the user's leaks.
  */
@@ -99,6 +99,30 @@ describe('runners', { concurrency: 2 }, () => {
     assert.ok(runners.length >= 2, `npx and tsx at least: ${runners}\n${explain(t)}`);
     expectService(t, svc, runners);
     expectGraceful(r, svc);
+  });
+
+  test('npm run (through sh -c), signal to the group: npm and sh die of it at once; the service, hanging on its Redis client, is killed at the deadline, not cleaned up as an orphan', async () => {
+    const r = await trace(['npm', 'run', '--silent', 'start:leaky'], { delivery: 'group' });
+    const t = r.trace;
+    const svc = servicePidOf(t);
+    assert.match(proc(t, svc)!.command, /service-leaky\.js/, explain(t));
+    const runners = runnersAbove(t, svc);
+    expectService(t, svc, runners);
+    assert.ok(
+      runners.every((pid) => {
+        const p = proc(t, pid)!;
+        return p.end !== undefined && p.end < t.events.find((e) => e.kind === 'deadline')!.t;
+      }),
+      `the runners were gone before the deadline\n${explain(t)}`,
+    );
+    assert.match(r.stdout, /SIGTERM: closing the server/);
+    // The run went on for the service after its runners were gone, as systemd's control-group stop does.
+    expectExit(r, 'killed-at-deadline', { code: null, signal: 'SIGKILL' }, svc);
+    expectLeaks(r, [{ site: at('service-leaky.js', 'new Redis('), owner: /^ioredis Redis\b/, fix: /\bquit\(\)/ }]);
+    expectVerdictNames(t);
+    assert.equal(finding(t, 'orphans'), undefined, `not an orphan: the stop under test ended it\n${explain(t)}`);
+    assert.equal(finding(t, 'repeated-signal'), undefined, `one SIGTERM reached the service\n${explain(t)}`);
+    assert.equal(t.events.filter((e) => e.kind === 'signal' && e.pid === svc).length, 1, explain(t));
   });
 
   for (const init of [['tini', '--'], ['dumb-init']]) {

@@ -367,7 +367,8 @@ export function diagnose(trace: Trace): Analysis {
 
   // ---- repeated signals
   for (const pid of pids) {
-    const arr = arrivals.filter((a) => a.pid === pid);
+    // The tool's cleanup SIGTERM to an orphan is not the stop under test arriving again.
+    const arr = arrivals.filter((a) => a.pid === pid && !afterCleanup(pid, a.t));
     if (arr.length < 2 || isRunner(pid)) continue;
     // A listener call belongs to the latest arrival of its signal at or before it: under load the
     // first call can start milliseconds after the arrival is recorded.

@@ -15,6 +15,7 @@ import { Collector } from '../collector';
 import { validateHello, validEvents } from '../../shared/validate-wire';
 import { sessionMembers, runMembers, isAlive, listeningAddress, type ProcEntry } from '../proctree';
 import { redactArgv } from '../redact';
+import { classifyRoles } from '../runners';
 import { analyze } from '../analysis';
 import { mapTraceSourcePositions } from '../sourcemap';
 import { ENV, type PreloadEvent, type HelloMessage } from '../../shared/wire';
@@ -466,6 +467,7 @@ export class Run implements RunHandle {
 
   private async handleOrphansAndFinish(): Promise<void> {
     await this.platform.beforeOrphans();
+    await this.awaitSignalledService();
     const survivors = runMembers(this.mainPid, this.procs.keys()).filter((m) => m.pid !== this.mainPid);
     if (survivors.length) {
       // Show what they hold before stopping them.
@@ -477,6 +479,26 @@ export class Run implements RunHandle {
       await this.stopOrphans(survivors);
     }
     void this.finish();
+  }
+
+  /**
+   * The group signal reached the runner's children too. When the runner died of it at once (npm
+   * run, sh -c) and left the service still shutting down, or hanging on a leak, the stop is not
+   * over for the service: a terminal leaves it running, and systemd's default control-group stop
+   * waits for it until TimeoutStopSec= (systemd.kill(5)). So the run goes on until the service
+   * exits or the grace deadline, which snapshots it and SIGKILLs it, as for a service launched
+   * directly. Only for the service under a runner: a child that outlives the service itself is
+   * an orphan. Not with a platform mode (it models its own end), nor for a signal sent to the
+   * main process only: a container's PID 1 exiting takes the rest with it (pid_namespaces(7)).
+   */
+  private async awaitSignalledService(): Promise<void> {
+    if (this.opts.platform || this.opts.k8s || this.firstSignalAt === undefined || this.deadlineHit) return;
+    const { servicePid } = classifyRoles(this.trace.processes, this.mainPid);
+    if (servicePid === this.mainPid || !this.delivered.has(servicePid)) return;
+    const running = () => this.procs.get(servicePid)?.end === undefined && isAlive(servicePid);
+    // Bounded even if the deadline's kill failed: then the orphan cleanup below stops it.
+    const until = monoMs() + Math.max(0, this.firstSignalAt + this.opts.plan.graceMs - this.now()) + DEADLINE_SNAPSHOT_WAIT_MS + 2000;
+    while (!this.finishing && monoMs() < until && running()) await new Promise((r) => setTimeout(r, 20));
   }
 
   private stopOrphans(survivors: ProcEntry[]): Promise<void> {
