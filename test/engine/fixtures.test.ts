@@ -214,6 +214,25 @@ describe('fixtures: diagnosis and creation sites', { concurrency: 2 }, () => {
     assert.equal(finding(r.trace, 'signal-not-delivered'), undefined, 'the main process did get the signal');
   });
 
+  test("group signal: a helper that caught it and lived on is an orphan; the tool's cleanup SIGTERM it then gets is not a repeated signal", async () => {
+    const r = await runTraced(node('orphan-trapping-child.js'), { delivery: 'group' });
+    assert.equal(r.code, 0);
+    const [orphan] = eventsOf(r.trace, 'orphan');
+    assert.ok(orphan && /orphan-trapping-helper\.js/.test(orphan.command), r.trace.analysis!.verdict);
+    const arrivals = eventsOf(r.trace, 'signal').filter((e) => e.pid === orphan.pid);
+    assert.deepEqual(
+      arrivals.map((a) => [a.signal, a.t < orphan.t]),
+      [
+        ['SIGTERM', true],
+        ['SIGTERM', false],
+      ],
+      'the group signal, then the cleanup',
+    );
+    assert.equal(finding(r.trace, 'repeated-signal'), undefined, 'the cleanup is not the stop arriving twice');
+    assert.match(finding(r.trace, 'orphans')!.detail, /Shutdown Trace sent it SIGTERM at [\d.]+ m?s, which ran its SIGTERM listener; it ended [\d.]+ m?s later \(killed by SIGKILL\)/);
+    assert.equal(isAlive(orphan.pid), false, 'the tool left nothing behind');
+  });
+
   test('process.exit() over a live handle: a masked leak, with the exit call site', async () => {
     const r = await runTraced(node('exit-over-leak.js'));
     assert.equal(r.code, 0);
