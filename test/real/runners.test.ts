@@ -1,5 +1,5 @@
 /**
- * Services started through runners: tsx (NestJS), nodemon, sh -c, npx tsx, npm run. The verdict, the
+ * Services started through runners: tsx (NestJS), nodemon, sh -c, npx tsx, npm run, node --watch. The verdict, the
  * exit and the leaks are about the node process running the user's service; the runners are
  * marked as such and their own handles, exits and phases are never the user's leaks.
  */
@@ -123,6 +123,19 @@ describe('runners', { concurrency: 2 }, () => {
     assert.equal(finding(t, 'orphans'), undefined, `not an orphan: the stop under test ended it\n${explain(t)}`);
     assert.equal(finding(t, 'repeated-signal'), undefined, `one SIGTERM reached the service\n${explain(t)}`);
     assert.equal(t.events.filter((e) => e.kind === 'signal' && e.pid === svc).length, 1, explain(t));
+  });
+
+  test('node --watch, signal to the group: the service gets SIGTERM twice (from the group, and relayed by watch mode), said so; it exits 0', async () => {
+    const r = await trace(['node', '--watch', 'service.js'], { delivery: 'group' });
+    const t = r.trace;
+    const svc = servicePidOf(t);
+    assert.equal(proc(t, svc)?.ppid, t.meta.mainPid, explain(t));
+    expectService(t, svc, [t.meta.mainPid!]);
+    expectGraceful(r, svc);
+    const f = finding(t, 'repeated-signal');
+    assert.ok(f, explain(t));
+    assert.equal(f.title, `2 signals arrived at pid ${svc} (SIGTERM, SIGTERM)`);
+    assert.match(f.detail, new RegExp(`the runner node --watch service\\.js \\(pid ${t.meta.mainPid}\\) got it too and passes it on to its child`), f.detail);
   });
 
   for (const init of [['tini', '--'], ['dumb-init']]) {

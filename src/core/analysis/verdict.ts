@@ -377,11 +377,21 @@ export function diagnose(trace: Trace): Analysis {
       return of('listener-start', pid).filter((l) => l.signal === a.signal && l.t >= a.t && (next === undefined || l.t < next.t)).length;
     });
     const reran = runs.slice(1).some((n) => n > 0);
+    // Under a runner, a group signal reaches the service twice: from the group, and relayed by
+    // the runner (node --watch, nodemon). A terminal's Ctrl+C does the same, so it is real.
+    const relayer =
+      pid === servicePid && servicePid !== launchedPid && firstSent?.delivery === 'group'
+        ? trace.processes.find((p) => p.pid === trace.processes.find((x) => x.pid === pid)?.ppid && isRunner(p.pid))
+        : undefined;
+    const from =
+      relayer && arr[1].signal === arr[0].signal && arr[1].t - arr[0].t < 100
+        ? ` The second most likely came by the group signal's other path: the runner ${relayer.command} (pid ${relayer.pid}) got it too and passes it on to its child, as happens when Ctrl+C in a terminal reaches both.`
+        : '';
     findings.push({
       code: 'repeated-signal',
       severity: reran ? 'warning' : 'info',
       title: `${arr.length} signals arrived at pid ${pid} (${arr.map((a) => a.signal).join(', ')})`,
-      detail: `A ${arr[1].signal} arrived ${formatDuration(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way. ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`,
+      detail: `A ${arr[1].signal} arrived ${formatDuration(arr[1].t - arr[0].t)} after the first ${arr[0].signal}, while shutdown was under way.${from} ${reran ? `The handlers ran again (${runs.join(' / ')} listener calls): unless they are idempotent, cleanup runs twice.` : 'No handler ran for it again.'}`,
       evidence: ix(...arr),
     });
   }
