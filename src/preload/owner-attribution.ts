@@ -44,7 +44,8 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
 
   // ---- reachability: owner → handles, owner → owners
   const reach = new Map<object, { rec: OwnerRecord; path: string; depth: number }>();
-  const reachesOwner = new Map<OwnerRecord, { rec: OwnerRecord; depth: number }>();
+  /** For each owner, the owners whose walk reached it (each once, at its least depth). */
+  const reachedBy = new Map<OwnerRecord, Map<OwnerRecord, number>>();
   let budget = WALK_NODES_TOTAL;
   for (const { rec, obj } of live) {
     if (budget <= 0) break;
@@ -66,10 +67,13 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
         }
         const other = recOf.get(v as object);
         if (other) {
-          const cur = reachesOwner.get(other);
           // An owner reached from an older one was made after it, for it. One recorded at its
           // first call may be older than what it made (bull's Queue and its ioredis clients).
-          if ((other.seq > rec.seq || rec.byCall) && (!cur || depth < cur.depth)) reachesOwner.set(other, { rec, depth });
+          if (other.seq > rec.seq || rec.byCall) {
+            let by = reachedBy.get(other);
+            if (!by) reachedBy.set(other, (by = new Map()));
+            if (!by.has(rec)) by.set(rec, depth);
+          }
           return;
         }
         // Never into proxies (their traps are code), the global scope, module records, or binary data.
@@ -130,17 +134,22 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
   };
   const parent = new Map<OwnerRecord, OwnerRecord>();
   for (const { rec } of live) {
-    const r = reachesOwner.get(rec);
-    if (r) {
-      // Two owners that reach each other (typeorm's DataSource and its driver): the one the user
-      // made or called directly is the parent; else the older.
-      const mutual = reachesOwner.get(r.rec)?.rec === rec;
-      const mine = mutual && madeByUser(rec, siteOf);
-      const theirs = mutual && madeByUser(r.rec, siteOf);
-      if (!mutual || (mine !== theirs ? theirs : r.rec.seq < rec.seq)) {
-        parent.set(rec, r.rec);
-        continue;
+    // Of the owners that reach this one, the parent: one the user made or called directly first
+    // (nats' connection, not the heartbeat that points back at its protocol handler), then the
+    // nearest, then the older. Two that reach each other (typeorm's DataSource and its driver):
+    // the one the user made is the parent; else the older.
+    let best: { rec: OwnerRecord; user: boolean; depth: number } | undefined;
+    for (const [other, depth] of reachedBy.get(rec) ?? []) {
+      const user = madeByUser(other, siteOf);
+      if (reachedBy.get(other)?.has(rec)) {
+        const mine = madeByUser(rec, siteOf);
+        if (mine !== user ? !user : other.seq > rec.seq) continue;
       }
+      if (!best || (user !== best.user ? user : depth !== best.depth ? depth < best.depth : other.seq < best.rec.seq)) best = { rec: other, user, depth };
+    }
+    if (best) {
+      parent.set(rec, best.rec);
+      continue;
     }
     const nest = constructedInside(rec, live, siteOf);
     if (nest) {
@@ -194,12 +203,23 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
     return cur;
   };
 
+  /**
+   * Where the user made an owner. One recorded at its first call (`nc.subscribe()`) was made
+   * earlier, by the call that made what folds into it before that first call (nats' connect(),
+   * which built the protocol handler the connection holds): the earliest such user line.
+   */
+  const madeAt = (rec: OwnerRecord): Site | undefined => {
+    if (!rec.byCall) return siteOf(rec);
+    let first: OwnerRecord | undefined;
+    for (const { rec: m } of live) if (m.seq < rec.seq && (!first || m.seq < first.seq) && userKey(m) !== undefined && root(m) === rec) first = m;
+    return siteOf(first ?? rec);
+  };
   const owners = new Map<OwnerRecord, HandleOwner>();
   const ownerInfo = (rec: OwnerRecord, via: HandleOwner['via'], path?: string): HandleOwner => {
     let base = owners.get(rec);
     if (!base) {
       const obj = rec.ref.deref();
-      base = { id: `own${rec.seq}`, name: `${rec.cls.pkg} ${rec.cls.name}`, package: rec.cls.pkg, site: siteOf(rec), via, release: obj ? releaseMethods(obj) : undefined };
+      base = { id: `own${rec.seq}`, name: `${rec.cls.pkg} ${rec.cls.name}`, package: rec.cls.pkg, site: madeAt(rec), via, release: obj ? releaseMethods(obj) : undefined };
       owners.set(rec, base);
     }
     return { ...base, via, path };

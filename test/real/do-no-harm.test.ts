@@ -9,7 +9,7 @@ import { useServers } from './servers';
 import { trace, node, APP, GRACE } from './helpers';
 import { runPlain, type Plan } from '../engine/helpers';
 
-useServers({ redis: true, postgres: true, mysql: true, rabbitmq: true });
+useServers({ redis: true, postgres: true, mysql: true, rabbitmq: true, nats: true });
 
 // Output that differs run to run: ports, pids, timestamps, ids.
 const normalize = (s: string) =>
@@ -50,6 +50,8 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-amqplib.js', plan: { after: 1500 } },
   { file: 'app-amqplib-graceful.js', plan: { after: 1500 } },
   { file: 'app-sequelize.js' },
+  { file: 'app-nats.js' },
+  { file: 'app-nats-graceful.js' },
   { file: 'app-pg-boss.js', plan: { after: 2500 } },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * Throw-away PostgreSQL, Redis, MariaDB and RabbitMQ servers for the real-library suite: started once per test
+ * Throw-away PostgreSQL, Redis, MariaDB, RabbitMQ and NATS servers for the real-library suite: started once per test
  * file on free ports in temp directories, stopped by exactly what was started (pg_ctl on our
  * data directory, the pid in our pidfile), in after() hooks that run even when tests fail.
  */
@@ -249,18 +249,52 @@ export async function startRabbitmq(): Promise<Started> {
   return { url: `amqp://guest:guest@127.0.0.1:${port}`, port, stop };
 }
 
+// ---- NATS (for nats)
+
+export async function startNats(): Promise<Started> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const stop = async () => {
+    if (running()) {
+      child.kill('SIGTERM');
+      for (let i = 0; i < 100 && running(); i++) await sleep(50);
+      if (running()) child.kill('SIGKILL');
+    }
+  };
+  const deadline = Date.now() + 20_000;
+  while (!/Server is ready/.test(output)) {
+    if (!running() || Date.now() > deadline) {
+      await stop();
+      throw new Error(`nats-server on port ${port} did not start within 20 s\n${output}`);
+    }
+    await sleep(50);
+  }
+  return { url: `nats://127.0.0.1:${port}`, port, stop };
+}
+
 /**
  * Starts the servers a test file needs once, before its tests, and stops them after, failed
- * tests or not. Sets REDIS_URL / DATABASE_URL / MYSQL_URL / AMQP_URL in process.env, which the traced services
+ * tests or not. Sets REDIS_URL / DATABASE_URL / MYSQL_URL / AMQP_URL / NATS_URL in process.env, which the traced services
  * inherit through the CLI.
  */
-export function useServers(want: { redis?: boolean; postgres?: boolean; mysql?: boolean; rabbitmq?: boolean }): { redisUrl: string; databaseUrl: string; mysqlUrl: string; amqpUrl: string } {
-  const urls = { redisUrl: '', databaseUrl: '', mysqlUrl: '', amqpUrl: '' };
+export function useServers(want: { redis?: boolean; postgres?: boolean; mysql?: boolean; rabbitmq?: boolean; nats?: boolean }): {
+  redisUrl: string;
+  databaseUrl: string;
+  mysqlUrl: string;
+  amqpUrl: string;
+  natsUrl: string;
+} {
+  const urls = { redisUrl: '', databaseUrl: '', mysqlUrl: '', amqpUrl: '', natsUrl: '' };
   const kinds = [
     { on: want.redis, start: startRedis, env: 'REDIS_URL', key: 'redisUrl' },
     { on: want.postgres, start: startPostgres, env: 'DATABASE_URL', key: 'databaseUrl' },
     { on: want.mysql, start: startMariadb, env: 'MYSQL_URL', key: 'mysqlUrl' },
     { on: want.rabbitmq, start: startRabbitmq, env: 'AMQP_URL', key: 'amqpUrl' },
+    { on: want.nats, start: startNats, env: 'NATS_URL', key: 'natsUrl' },
   ] as const;
   const started: Started[] = [];
   before(
