@@ -52,6 +52,8 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-sequelize.js' },
   { file: 'app-nats.js' },
   { file: 'app-nats-graceful.js' },
+  { file: 'app-koa.js' },
+  { file: 'app-koa-graceful.js' },
   { file: 'app-pg-boss.js', plan: { after: 2500 } },
 ];
 

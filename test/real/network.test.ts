@@ -1,5 +1,5 @@
 /**
- * Servers and schedulers from real libraries, no database: gRPC, socket.io, ws, node-cron;
+ * Servers and schedulers from real libraries, no database: gRPC, socket.io, ws, koa, node-cron;
  * and two things that must NOT be called leaks: a pino transport's worker and fetch's
  * idle keep-alive connection.
  */
@@ -104,6 +104,30 @@ describe('network libraries', { concurrency: 2 }, () => {
     for (const p of paths.slice(0, 3)) assert.ok(watched.includes(p), `${p} is one of the watched paths: ${label}`);
     assert.equal(leak.handles[0].details?.path, undefined, 'no one path stands for all four');
     expectVerdictNames(r.trace);
+  });
+
+  test("koa server never closed: one leak, koa's Application at new Koa(), holding the server app.listen() made; the fix closes that server, since Koa has no close()", async () => {
+    const r = await trace(node('app-koa.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [
+      {
+        site: at('app-koa.js', 'new Koa()'),
+        owner: /^koa Application\b/,
+        fix: /^koa Application has no close method: close the server it started on shutdown \(what its listen\(\) returned: server\.close\(\)\)$/,
+      },
+    ]);
+    assert.deepEqual(
+      leak.handles.map((h) => h.type),
+      ['server'],
+      explain(r.trace),
+    );
+    assert.equal(leak.owner!.release, undefined, 'Koa has no release method');
+    expectVerdictNames(r.trace);
+  });
+
+  test('koa server closed on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-koa-graceful.js'));
+    expectGraceful(r);
   });
 
   test('node-schedule job never cancelled: one leak owned by the node-schedule Job at scheduleJob(), released with cancel()', async () => {
