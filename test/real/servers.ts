@@ -30,6 +30,12 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A Debian daemon's binary: by its path under /usr/sbin, which a CI shell's PATH may lack. */
+function sbin(name: string): string {
+  const p = path.join('/usr/sbin', name);
+  return fs.existsSync(p) ? p : name;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -155,7 +161,7 @@ export async function startMariadb(): Promise<Started> {
   }
   // No grant tables: any user connects without a password, as a throw-away test server may.
   const child = spawn(
-    'mariadbd',
+    sbin('mariadbd'),
     [
       '--no-defaults',
       '--user=root',
@@ -254,7 +260,7 @@ export async function startRabbitmq(): Promise<Started> {
 export async function startNats(): Promise<Started> {
   const port = await freePort();
   let output = '';
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(sbin('nats-server'), ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const running = () => child.exitCode === null && child.signalCode === null;
