@@ -148,6 +148,15 @@ export const FIXTURES: FixtureSpec[] = [
   { dir: 'webview', name: 'load-drop', options: ['--load', '--rate', '50'], command: ['node', 'test/fixtures/load-drop.js'] },
   {
     dir: 'webview',
+    name: 'chokidar-owner',
+    // A library's handles made in later ticks, under the owner the user made (chokidar's watcher).
+    options: ['--grace', '2s'],
+    command: ['node', 'app-chokidar.js'],
+    cwd: 'test/real-app',
+    project: '/home/dev/config-watcher',
+  },
+  {
+    dir: 'webview',
     name: 'k8s-prestop-load',
     options: ['--k8s', '--prestop-sleep', '1s', '--termination-grace', '3', '--load', '--rate', '20'],
     command: ['node', 'test/fixtures/leaked-interval.js'],

@@ -92,7 +92,7 @@ export function fixFor(h: HandleInfo): string {
   if (h.type === 'socket' && h.details?.upgraded) return 'terminate the WebSocket clients (or close the WebSocket server) on shutdown; closeIdleConnections() does not close upgraded sockets';
   // An owner with no release method of its own (koa's Application): "close() it" would name a
   // method it lacks. The advice is about what it made for you.
-  if (h.owner && h.type === 'server') return `${h.owner.name} has no close method: close the server it started on shutdown (what its listen() returned: server.close())`;
+  if (h.owner && h.type === 'server') return `${h.owner.name} has no close method: close the server its listen() returned (server.close()) on shutdown`;
   if (h.owner) return `${h.owner.name} has no close method: ${FIX[h.type] ?? FIX.other}`;
   return FIX[h.type] ?? FIX.other;
 }

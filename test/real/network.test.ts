@@ -113,7 +113,7 @@ describe('network libraries', { concurrency: 2 }, () => {
       {
         site: at('app-koa.js', 'new Koa()'),
         owner: /^koa Application\b/,
-        fix: /^koa Application has no close method: close the server it started on shutdown \(what its listen\(\) returned: server\.close\(\)\)$/,
+        fix: /^koa Application has no close method: close the server its listen\(\) returned \(server\.close\(\)\) on shutdown$/,
       },
     ]);
     assert.deepEqual(

@@ -6,9 +6,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { serve, launch, open, loadTrace, sourceSite, waitLoaded, screenshotPath, items, fitAll, GUTTER, type Served, type Opened, type Item } from './harness';
+import { serve, launch, open, loadTrace, sourceSite, waitLoaded, screenshotPath, items, fitAll, GUTTER, ROOT, type Served, type Opened, type Item } from './harness';
 import type { Trace, TraceEvent } from '../../src/shared/trace';
 import { formatDuration } from '../../src/shared/duration';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 async function windowOf(page: Page): Promise<{ t0: number; t1: number; span: number; range: string }> {
   return page.evaluate(async () => {
@@ -411,6 +413,29 @@ describe('timeline: other shutdowns', () => {
     await page.screenshot({ path: screenshotPath('webview-graceful-dark.png') });
     assert.deepEqual(o.problems, []);
     await page.context().close();
+  });
+
+  it("a library's handles made in later ticks: the leak row names the owner and the user's line first, as the leak list does, not the library's frame", async () => {
+    // The regenerated chokidar run (test/real-app/app-chokidar.js): its fs.watch handles were made
+    // by chokidar after its own fs calls, so their own stacks hold chokidar's frames only.
+    const t = loadTrace('chokidar-owner.shutdown-trace.json');
+    const [leak] = t.analysis!.leaks!;
+    assert.equal(t.analysis!.leaks!.length, 1);
+    assert.match(leak.handles[0].site!.frames[0].file, /node_modules\/chokidar\//, 'the handle was made in chokidar');
+    const lines = fs.readFileSync(path.join(ROOT, 'test/real-app/app-chokidar.js'), 'utf8').split('\n');
+    // V8's column of a method call is the method name's.
+    const i = lines.findIndex((l) => l.includes('chokidar.watch('));
+    const where = `app-chokidar.js:${i + 1}:${lines[i].indexOf('watch(') + 1}`;
+    const o = await show('chokidar-owner.shutdown-trace.json');
+    await fitAll(o.page);
+    const leakTexts = (await items(o.page)).filter((x) => x.kind === 'leak').map((x) => x.text);
+    // One row for the one entry the leak lists, which counts the four watches (a row per handle
+    // would show the directory's path for all).
+    assert.deepEqual(leakTexts, [`leaked: chokidar FSWatcher at ${where} — ${leak.handles[0].label}`]);
+    assert.match(leak.handles[0].label, /^4 × fs\.watch \/home\/dev\/config-watcher\/config/);
+    assert.match((await o.page.textContent('[data-testid=leak]'))!, new RegExp(`chokidar FSWatcher[^]*${where.replace(/\./g, '\\.')}`));
+    await o.page.screenshot({ path: screenshotPath('webview-chokidar-owner-dark.png') });
+    await o.page.context().close();
   });
 
   it('no handler: killed by SIGTERM at once, the in-flight requests were cut', async () => {

@@ -91,7 +91,17 @@ export function label(m: Model, tr: Track, i: number): string {
       const h = m.handles[r];
       if (!h) return 'handle';
       const lbl = displayText(h.info.label || h.info.type, 80);
-      if (k === K.leak) return `leaked: ${lbl} — ${m.siteText(h)}`;
+      if (k === K.leak) {
+        // As the leak list shows it: its label there (which may count several handles made at one
+        // line), under its owner, at the user's line the analysis chose (a library's handle made
+        // in a later tick has only library frames of its own).
+        // The owner and line first: a long label is clipped at the row's end.
+        const of = m.leakOfHandle.get(h);
+        const where = of?.leak.site ? displayText(formatFrame(of.leak.site, m.cwd), 160) : m.siteText(h);
+        const label = of ? displayText(of.info.label || of.info.type, 200) : lbl;
+        if (of?.leak.owner) return `leaked: ${displayText(of.leak.owner.name, 60)} at ${where} — ${label}`;
+        return `leaked: ${label} — ${where}`;
+      }
       return `${lbl}${h.info.ref === false ? ' (unref)' : ''} ${dur}`;
     }
     case K.log: {

@@ -16,6 +16,7 @@ export function computeLeaks(m: Model): void {
   const a = m.trace.analysis;
   const unidentified = new Map<string, number>();
   m.leakList = [];
+  m.leakOfHandle = new Map();
   if (a && Array.isArray(a.leaks)) {
     a.leaks.forEach((leak, index) => {
       const recs: HandleRec[] = [];
@@ -29,6 +30,7 @@ export function computeLeaks(m: Model): void {
         if (hi === undefined) continue;
         leakedIdx.add(hi);
         recs.push(m.handles[hi]);
+        m.leakOfHandle.set(m.handles[hi], { leak, info: h });
       }
       m.leakList.push({ leak, index, handles: recs });
     });

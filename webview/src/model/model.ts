@@ -78,6 +78,11 @@ export class Model {
    * read from the findings' handles.
    */
   leakList: { leak: Leak; index: number; handles: HandleRec[] }[] = [];
+  /**
+   * The analysis' leak each of its handles belongs to, and the handle as the leak lists it (one
+   * entry may stand for several made at one line): a leak row reads its label, owner and user line there.
+   */
+  leakOfHandle = new Map<HandleRec, { leak: Leak; info: HandleInfo }>();
   unidentified: { type: string; count: number }[] = [];
   eventsSeen = 0;
   outputSeen = 0;
