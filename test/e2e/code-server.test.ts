@@ -293,7 +293,8 @@ test('Shutdown Trace in a real VS Code (code-server)', { timeout: 240_000 }, asy
           );
           throw e;
         });
-        assert.match(lenses[0].text, /^Run with shutdown trace \| graceful in \d+ ms$/);
+        // Any duration as formatDuration writes it: "9.6 ms" when the fixed file exits that fast.
+        assert.match(lenses[0].text, /^Run with shutdown trace \| graceful in \d+(\.\d+)? m?s$/);
       },
       RUN_STEP,
     );
