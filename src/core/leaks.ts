@@ -84,7 +84,8 @@ export function fixFor(h: HandleInfo): string {
     const [first, ...rest] = h.owner.release;
     return `call ${first}()${rest.length ? ` (or ${rest.map((r) => `${r}()`).join(', ')})` : ''} on it on shutdown`;
   }
-  if (h.id === 'stdin') return 'process.stdin.pause() or destroy() it on shutdown';
+  // readline's close() pauses its input: for a console, that is the call the user has at hand.
+  if (h.id === 'stdin') return 'stop reading it on shutdown: rl.close() on the readline interface reading it, or process.stdin.pause()';
   if (h.type === 'server' && typeof h.details?.madeBy === 'string')
     return `close what ${h.details.madeBy} returned at this line on shutdown (its close()); ${h.details.madeBy} made this server and closes it with that`;
   if (h.type === 'socket' && h.details?.accepted && !h.details?.upgraded)

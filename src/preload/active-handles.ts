@@ -3,7 +3,7 @@
  * recorded, the rest (created before tracing, or by Node itself) by what can be read off them.
  */
 import type { Socket as NetSocket, Server as NetServer } from 'net';
-import { resolveSite } from './site';
+import { resolveSite, type SiteHolder } from './site';
 import { kInfo, type PreloadContext, type Tracked } from './context';
 import type { ServerInfo } from './server-info';
 import type { RequestTracking } from './requests';
@@ -11,7 +11,14 @@ import type { Sink } from './transport';
 import type { LiveWorkers } from './workers';
 import type { HandleInfo } from '../shared/wire';
 
-export function createActiveHandleDescriber(ctx: PreloadContext, servers: ServerInfo, requests: RequestTracking, transport: Sink, workers: LiveWorkers): (h: unknown) => HandleInfo | undefined {
+export function createActiveHandleDescriber(
+  ctx: PreloadContext,
+  servers: ServerInfo,
+  requests: RequestTracking,
+  transport: Sink,
+  workers: LiveWorkers,
+  stdinSite: () => SiteHolder | undefined,
+): (h: unknown) => HandleInfo | undefined {
   const { newId, selfFile, describe } = ctx;
   const { serverId, serverKind, addressOf, connectionsOf, inRequest } = servers;
   const connIds = requests.connIds;
@@ -39,7 +46,7 @@ export function createActiveHandleDescriber(ctx: PreloadContext, servers: Server
     // on first read, and with a pipe it is then an active handle, which this would report.
     const fd = (o._handle as { fd?: unknown } | undefined)?.fd ?? o.fd;
     if (fd === 1 || fd === 2) return undefined;
-    if (fd === 0) return { id: 'stdin', type: handleName === 'Pipe' ? 'pipe' : 'socket', label: 'process.stdin is being read', ref: true };
+    if (fd === 0) return { id: 'stdin', type: handleName === 'Pipe' ? 'pipe' : 'socket', label: 'process.stdin is being read', ref: true, site: resolveSite(stdinSite(), selfFile) };
     const info = o[kInfo];
     if (h instanceof net.Server) {
       // close() was called: the listening handle is going away; its connections are reported themselves.

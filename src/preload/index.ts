@@ -32,6 +32,7 @@ import { installChildProcesses } from './child-processes';
 import { installFsWatchers } from './fs-watchers';
 import { installWorkers } from './workers';
 import { installUdpSockets } from './udp-sockets';
+import { installStdinSite } from './stdin-site';
 import { createActiveHandleDescriber } from './active-handles';
 import { createSnapshots } from './snapshot';
 import { createShutdownWatch } from './shutdown';
@@ -100,12 +101,14 @@ function start(loader: LoaderHooks): void {
   installFsWatchers(ctx);
   const workers = installWorkers(ctx, wt);
   installUdpSockets(ctx);
+  let stdinSite: ReturnType<typeof installStdinSite> = () => undefined;
+  guard('stdin site', () => (stdinSite = installStdinSite()));
 
   // ESM `import { setTimeout } from 'timers'` etc. read the patched CJS exports. Only the
   // handle hooks above: process.on and process.exit, patched below, are synced as they were.
   guard('sync esm', () => require('module').syncBuiltinESMExports());
 
-  const describeActiveHandle = createActiveHandleDescriber(ctx, servers, requests, transport, workers);
+  const describeActiveHandle = createActiveHandleDescriber(ctx, servers, requests, transport, workers, stdinSite);
   const snapshots = createSnapshots(ctx, { timers, promiseTimers, workers, describeActiveHandle, owners, transport });
   const shutdown = createShutdownWatch(ctx, snapshots, requests, stallMs);
   installSignalListeners(ctx, shutdown);

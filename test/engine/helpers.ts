@@ -29,6 +29,9 @@ export interface Plan {
   /** Signal this long after start instead of on "listening". */
   after?: number;
   cwd?: string;
+  /** 'open': the CLI's stdin is a pipe held open and never written (a console, a parent's pipe); otherwise /dev/null. */
+  stdin?: 'open';
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Outcome {
@@ -63,13 +66,18 @@ export function planArgs(p: Plan): string[] {
 export function runTraced(command: string[], plan: Plan = {}, extra: string[] = []): Promise<TracedOutcome> {
   const out = tmpFile('run.shutdown-trace.json');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'run', ...planArgs(plan), '--out', out, ...extra, '--', ...command], { cwd: plan.cwd ?? FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', ...planArgs(plan), '--out', out, ...extra, '--', ...command], {
+      cwd: plan.cwd ?? FIXTURES,
+      env: plan.env ? { ...process.env, ...plan.env } : process.env,
+      stdio: [plan.stdin === 'open' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('exit', (cliCode) => {
+      child.stdin?.destroy();
       if (!fs.existsSync(out)) return reject(new Error(`no trace written (cli exit ${cliCode}): ${stderr}`));
       const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
       try {
@@ -101,7 +109,12 @@ export function runTraced(command: string[], plan: Plan = {}, extra: string[] = 
 export function runPlain(command: string[], plan: Plan = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = command;
-    const child = spawn(cmd, args, { cwd: plan.cwd ?? FIXTURES, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: plan.cwd ?? FIXTURES,
+      env: plan.env ? { ...process.env, ...plan.env } : process.env,
+      detached: true,
+      stdio: [plan.stdin === 'open' ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
     const pid = child.pid!;
     let stdout = '';
     let stderr = '';
@@ -125,15 +138,16 @@ export function runPlain(command: string[], plan: Plan = {}): Promise<Outcome> {
         }, plan.graceMs ?? 1500),
       );
     };
-    child.stdout.on('data', (d) => {
+    child.stdout!.on('data', (d) => {
       stdout += d;
       if (plan.after === undefined && /listening/.test(stdout)) timers.push(setTimeout(go, 100));
     });
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     if (plan.after !== undefined) timers.push(setTimeout(go, plan.after));
     timers.push(setTimeout(go, 10_000));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      child.stdin?.destroy();
       const exitedAt = performance.now();
       for (const t of timers) clearTimeout(t);
       // Stop survivors as the tool documents it does (SIGTERM, then SIGKILL after 1 s), so both
@@ -157,8 +171,8 @@ export function runPlain(command: string[], plan: Plan = {}): Promise<Outcome> {
         );
       }, 300);
       const done = () => resolve({ code, signal, stdout, stderr, signalToExitMs: signalledAt !== undefined ? exitedAt - signalledAt : undefined });
-      if (child.stdout.readableEnded) done();
-      else child.stdout.once('end', done);
+      if (child.stdout!.readableEnded) done();
+      else child.stdout!.once('end', done);
     });
   });
 }

@@ -55,19 +55,29 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-koa.js' },
   { file: 'app-koa-graceful.js' },
   { file: 'app-pg-boss.js', plan: { after: 2500 } },
+  { file: 'app-readline.js', plan: { stdin: 'open' } },
+  { file: 'app-readline.js', plan: { stdin: 'open', env: { CLOSE_CONSOLE: '1' } } },
 ];
 
 describe('do no harm: real libraries, traced and plain end the same way', { concurrency: 2 }, () => {
   for (const c of cases) {
-    test(c.file, async () => {
-      const plan = { graceMs: GRACE, cwd: APP, ...c.plan };
-      const plain = await runPlain(node(c.file), plan);
-      const traced = await trace(node(c.file), plan);
-      assert.deepEqual({ code: traced.code, signal: traced.signal }, { code: plain.code, signal: plain.signal }, 'exit code and signal');
-      const out = (s: string) => normalize(s.replace(CRON_TICK, '').replace(/\n+/g, '\n'));
-      assert.equal(out(traced.stdout), out(plain.stdout), 'stdout');
-      assert.doesNotMatch(traced.stdout + traced.stderr, /shutdown-trace/i, 'the tool never writes into the service output');
-    });
+    test(
+      c.file +
+        (c.plan?.env
+          ? ` ${Object.entries(c.plan.env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`
+          : ''),
+      async () => {
+        const plan = { graceMs: GRACE, cwd: APP, ...c.plan };
+        const plain = await runPlain(node(c.file), plan);
+        const traced = await trace(node(c.file), plan);
+        assert.deepEqual({ code: traced.code, signal: traced.signal }, { code: plain.code, signal: plain.signal }, 'exit code and signal');
+        const out = (s: string) => normalize(s.replace(CRON_TICK, '').replace(/\n+/g, '\n'));
+        assert.equal(out(traced.stdout), out(plain.stdout), 'stdout');
+        assert.doesNotMatch(traced.stdout + traced.stderr, /shutdown-trace/i, 'the tool never writes into the service output');
+      },
+    );
   }
 
   test('library classes: instanceof, identity, subclassing and method source as untraced', async () => {

@@ -106,6 +106,27 @@ describe('network libraries', { concurrency: 2 }, () => {
     expectVerdictNames(r.trace);
   });
 
+  test('a readline console on a held-open stdin, never closed: one leak, process.stdin at readline.createInterface(), closed with rl.close()', async () => {
+    // Node makes process.stdin when it is first asked for, long after the tool loaded.
+    const r = await trace(node('app-readline.js'), { stdin: 'open' });
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [
+      { site: at('app-readline.js', 'readline.createInterface('), owner: null, fix: /^stop reading it on shutdown: rl\.close\(\) on the readline interface reading it, or process\.stdin\.pause\(\)$/ },
+    ]);
+    assert.deepEqual(
+      leak.handles.map((h) => [h.type, h.label]),
+      [['pipe', 'process.stdin is being read']],
+      explain(r.trace),
+    );
+    assert.ok(!leak.handles[0].details?.predates, 'made after the tool loaded');
+    expectVerdictNames(r.trace);
+  });
+
+  test('the same console closed on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-readline.js'), { stdin: 'open', env: { CLOSE_CONSOLE: '1' } });
+    expectGraceful(r);
+  });
+
   test("koa server never closed: one leak, koa's Application at new Koa(), holding the server app.listen() made; the fix closes that server, since Koa has no close()", async () => {
     const r = await trace(node('app-koa.js'));
     expectExit(r, 'killed-at-deadline', KILLED);
