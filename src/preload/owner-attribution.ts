@@ -219,7 +219,7 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
     let base = owners.get(rec);
     if (!base) {
       const obj = rec.ref.deref();
-      base = { id: `own${rec.seq}`, name: `${rec.cls.pkg} ${rec.cls.name}`, package: rec.cls.pkg, site: madeAt(rec), via, release: obj ? releaseMethods(obj) : undefined };
+      base = { id: `own${rec.seq}`, name: rec.cls.label ?? `${rec.cls.pkg} ${rec.cls.name}`, package: rec.cls.pkg, site: madeAt(rec), via, release: obj ? releaseMethods(obj) : undefined };
       owners.set(rec, base);
     }
     return { ...base, via, path };
@@ -258,13 +258,23 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
     } else unowned.push([h, ownSite]);
   }
   // package: made by a package of which exactly one object holds leaked handles (BullMQ's
-  // job watchdog, armed from a promise chain inside the Worker's backend).
+  // job watchdog, armed from a promise chain inside the Worker's backend); else of which the
+  // user made exactly one live object (postgres.js keeps its connections in closures that no
+  // walk can enter: the client that `postgres()` returned is the only one that can hold them).
+  let madeRoots: OwnerRecord[] | undefined;
   for (const [h, ownSite] of unowned) {
     for (const f of ownSite.frames) {
       const pkg = packageOf(f.file);
       if (!pkg) continue;
-      const candidates = [...active].filter((r) => r.cls.pkg === pkg);
-      if (candidates.length === 1) out.set(h, ownerInfo(candidates[0], 'package'));
+      let candidates = [...active].filter((r) => r.cls.pkg === pkg);
+      if (candidates.length === 0) {
+        madeRoots ??= live.map((l) => l.rec).filter((r) => root(r) === r && madeByUser(r, siteOf));
+        candidates = madeRoots.filter((r) => r.cls.pkg === pkg);
+      }
+      if (candidates.length === 1) {
+        active.add(candidates[0]);
+        out.set(h, ownerInfo(candidates[0], 'package'));
+      }
       if (candidates.length) break;
     }
   }

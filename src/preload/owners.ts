@@ -29,6 +29,8 @@ export interface ClassInfo {
   files: Set<string>;
   /** Instances seen, for the recording budget. */
   seen: number;
+  /** The owner's whole name, for what a package's factory returned: the call that made it (`postgres()`). */
+  label?: string;
 }
 
 export interface OwnerRecord {
@@ -190,6 +192,17 @@ export class Owners {
       return;
     }
     this.add(obj, captureSite(skip, DEEP_FRAMES), cls).byCall = true;
+  }
+
+  /**
+   * What a package's factory function returned to user code (`postgres()`, `Hapi.server()`):
+   * closure-based clients have no class to see; the call that made one is its user line.
+   */
+  recordMade(obj: object, skip: Function, cls: ClassInfo): void {
+    if (this.byObject.has(obj)) return;
+    const n = ++cls.seen;
+    if (n > ALWAYS && n % SAMPLE !== 0) return;
+    this.add(obj, captureSite(skip, DEEP_FRAMES), cls);
   }
 
   private callClasses = new WeakMap<object, ClassInfo>();

@@ -7,12 +7,15 @@
  * line that started it (`server.bindAsync(…)`). The class itself is untouched, so `instanceof`,
  * class identity and subclassing stay as they are.
  *
+ * Modules that user code requires also get their factory functions wrapped (package-factories.ts).
+ *
  * No frame is added to a module's loading stack: loads are seen through a Proxy on the module
  * cache (a store, not a call) and a one-shot `loaded` setter that Node calls after the module's
  * code has run. Only CommonJS packages (and CommonJS packages imported from ESM) are seen.
  */
 import type { Owners, ClassInfo } from './owners';
-import { packageOf, RELEASE_METHODS } from './library-code';
+import { packageOf, hasReleaseMethod } from './library-code';
+import { createFactoryWrapping } from './package-factories';
 import { showSourceOf } from './native-look';
 
 const MAX_METHODS = 100;
@@ -27,21 +30,6 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   const EEProto = (require('events') as { prototype: object }).prototype;
   const seenFiles = new Set<string>();
   const patched = new WeakSet<object>();
-
-  const hasRelease = (proto: object): boolean => {
-    for (const name of RELEASE_METHODS) {
-      // `in` first: a native lookup with no allocation, false for nearly every exported function.
-      if (!(name in proto)) continue;
-      for (let p: object | null = proto, i = 0; p && p !== Object.prototype && i < 10; p = Object.getPrototypeOf(p), i++) {
-        const d = Object.getOwnPropertyDescriptor(p, name);
-        if (d) {
-          if (typeof d.value === 'function') return true;
-          break;
-        }
-      }
-    }
-    return false;
-  };
 
   const EventEmitter = require('events') as Function;
   /**
@@ -61,6 +49,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   };
 
   const hasOwn = Object.prototype.hasOwnProperty;
+  const wrapFactories = createFactoryWrapping(owners);
   const lookupGetter = (Object.prototype as { __lookupGetter__(k: string): unknown }).__lookupGetter__;
   const EEEmit = (EEProto as { emit?: unknown }).emit;
   const wrapClass = (C: Function, pkg: string) => {
@@ -81,7 +70,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     // cancel() is set per instance). Which kind a class is shows at that first call; for the
     // first kind the original methods go back on the prototype, so its calls cost nothing after.
     const emitter = Object.prototype.isPrototypeOf.call(EEProto, proto) || (proto as { emit?: unknown }).emit === EEEmit;
-    if (emitter ? superCallsReachEventEmitter(C) : !hasRelease(proto)) return;
+    if (emitter ? superCallsReachEventEmitter(C) : !hasReleaseMethod(proto)) return;
     const cls: ClassInfo = { kind: 1, name: C.name || 'anonymous class', pkg, files: new Set(), seen: 0 };
     const wrapped: [string, Function, Function][] = [];
     let decided = !emitter;
@@ -171,7 +160,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
   // Modules required from outside their package (or at run time) get a `loaded` setter, which
   // Node calls after the module's code has run: their classes are wrapped before the requiring
   // code gets them. One getter and one setter for all of them (not a pair of closures each).
-  const entries = new WeakMap<object, { pkg: string; enumerable: boolean | undefined }>();
+  const entries = new WeakMap<object, { pkg: string; enumerable: boolean | undefined; byUser: boolean }>();
   const loadedAccessor = {
     configurable: true,
     get: () => false,
@@ -183,6 +172,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
         scanFinishedInner();
         const exp = this.exports;
         guard('package classes', () => scanExports(p.pkg, exp));
+        if (p.byUser) guard('package factories', () => wrapFactories(p.pkg, this));
       }
     },
   };
@@ -234,7 +224,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     }
     const d = Object.getOwnPropertyDescriptor(mod, 'loaded');
     if (!d || d.value !== false || !d.configurable) return;
-    entries.set(mod, { pkg, enumerable: d.enumerable });
+    entries.set(mod, { pkg, enumerable: d.enumerable, byUser: !parent || !parent.pkg });
     Object.defineProperty(mod, 'loaded', { ...loadedAccessor, enumerable: d.enumerable });
   };
 

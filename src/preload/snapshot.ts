@@ -186,7 +186,8 @@ export function createSnapshots(ctx: PreloadContext, src: SnapshotSources): Snap
     for (const tm of timers.live) {
       const info = timers.infoOf(tm);
       const ms = info.details?.delayMs;
-      const label = `${info.type === 'interval' ? 'setInterval' : 'setTimeout'} ${ms} ms`;
+      // A computed delay (`30 * 60e3 * (1 + Math.random())`) is shown to the millisecond; delayMs keeps it exact.
+      const label = `${info.type === 'interval' ? 'setInterval' : 'setTimeout'} ${typeof ms === 'number' && ms >= 1 ? Math.round(ms) : ms} ms`;
       if (!info.id) info.id = newId('tm');
       // Only formatting a stack costs; unsampled timers are always listed.
       if (info.site) {

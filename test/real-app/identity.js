@@ -58,5 +58,21 @@ out.push(`  subclass: ${new Db('postgres://u@127.0.0.1:1/db', { logging: false }
 const w = check('chokidar FSWatcher', chokidar.FSWatcher, () => new chokidar.FSWatcher({ persistent: false }));
 w.close();
 out.push(`bullmq: ${typeof Worker} ${Worker.name} ${Queue.name} ${fts.call(Worker).slice(0, 30)}`);
+// Factories: functions that return a client. The function itself, and what it returns.
+const postgres = require('postgres');
+const Hapi = require('@hapi/hapi');
+const fastify = require('fastify');
+const factory = (name, f, again) =>
+  out.push(
+    `${name}: ${typeof f} name=${f.name} length=${f.length} keys=${Object.keys(f).join(',')} proto=${Object.prototype.hasOwnProperty.call(f, 'prototype')} same=${f === again} src=${fts.call(f).length}:${fts.call(f).slice(0, 40).replace(/\s+/g, ' ')}`,
+  );
+factory('postgres', postgres, require('postgres'));
+factory('hapi server', Hapi.server, require('@hapi/hapi').server);
+factory('fastify', fastify, require('fastify'));
+out.push(`  fastify self: ${fastify.fastify === fastify} ${fastify.default === fastify}`);
+const sql = postgres({ host: '127.0.0.1', port: 1 }); // connects at its first query only
+out.push(`  sql: ${typeof sql} keys=${Object.keys(sql).join(',')} end=${typeof sql.end}`);
+const hs = Hapi.server({ port: 0 });
+out.push(`  hapi: ${hs.constructor.name} ${typeof hs.stop} ${Object.keys(hs).length}`);
 console.log(out.join('\n'));
 process.exit(0);

@@ -55,6 +55,10 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-koa.js' },
   { file: 'app-koa-graceful.js' },
   { file: 'app-pg-boss.js', plan: { after: 2500 } },
+  { file: 'app-postgresjs.js' },
+  { file: 'app-postgresjs.js', plan: { env: { END_SQL: '1' } } },
+  { file: 'app-hapi.js' },
+  { file: 'app-hapi.js', plan: { env: { STOP_SERVER: '1' } } },
   { file: 'app-readline.js', plan: { stdin: 'open' } },
   { file: 'app-readline.js', plan: { stdin: 'open', env: { CLOSE_CONSOLE: '1' } } },
 ];

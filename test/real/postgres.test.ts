@@ -42,6 +42,20 @@ describe('postgres libraries', { concurrency: 2 }, () => {
     expectGraceful(r);
   });
 
+  test('postgres.js sql never ended: one leak "postgres()" at postgres(…), its connection and its lifetime timer folded in, released with end()', async () => {
+    // postgres() returns a function; its connections live in closures, opened by the first query in a later tick.
+    const r = await trace(node('app-postgresjs.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: at('app-postgresjs.js', 'postgres(process.env.DATABASE_URL)'), owner: /^postgres\(\)$/, fix: /\bend\(\)/ }]);
+    assert.deepEqual(leak.handles.map((h) => h.type).sort(), ['socket', 'timeout'], `the connection and its max_lifetime timer are the client's\n${explain(r.trace)}`);
+    expectVerdictNames(r.trace);
+  });
+
+  test('postgres.js sql.end() after the server closed: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-postgresjs.js'), { env: { END_SQL: '1' } });
+    expectGraceful(r);
+  });
+
   test('pg Client doing LISTEN never ended: one leak "pg Client" at new Client()', async () => {
     const r = await trace(node('app-pg-listen.js'), { after: 1500 });
     assert.match(r.stdout, /listening for new_job/, 'LISTEN was issued before the signal');
