@@ -83,6 +83,10 @@ export function attributeOwners(records: readonly OwnerRecord[], targets: Map<ob
       for (const { o, path } of frontier) {
         if (nodes >= WALK_NODES_PER_OWNER || budget <= 0) break;
         try {
+          // An object made with Object.create(owner) holds it as its prototype (node-redis's
+          // createClient() returns one over the RedisClient): only a recorded one is followed.
+          const proto = Object.getPrototypeOf(o) as object | null;
+          if (proto && recOf.has(proto)) visit(proto, `${path}.<prototype>`);
           if (Array.isArray(o)) {
             const n = Math.min(o.length, 1000);
             for (let i = 0; i < n; i++) {

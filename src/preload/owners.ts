@@ -47,6 +47,10 @@ const ALWAYS = 32;
 const SAMPLE = 256;
 const MAX_RECORDS = 4096;
 const GENERIC_NAME = /^(Class|_class|_a|anonymous|default|Object|<anonymous>)$/;
+/** A name that says what the class is: not a mixin's placeholder, not a minifier's one or two letters. */
+export function isInformativeName(n: string | undefined): n is string {
+  return !!n && n.length > 2 && !GENERIC_NAME.test(n);
+}
 
 export class Owners {
   private classes = new WeakMap<object, ClassInfo>();
@@ -60,7 +64,29 @@ export class Owners {
   /** Where each server was constructed: a framework's factory (fastify()) makes it at the user's call and listens in a later tick. */
   private serverSites = new WeakMap<object, SiteHolder>();
 
+  /** Names that a bundle exports a minified class by (`Cron` for `class S`), keyed by its prototype. */
+  private exportedNames = new WeakMap<object, string>();
+
   constructor(private readonly selfFile: string) {}
+
+  /** The name a package exports a class by, kept when the class's own name says nothing. */
+  nameExport(C: Function, key: string): void {
+    if (isInformativeName(C.name) || !isInformativeName(key) || key.charCodeAt(0) < 65 || key.charCodeAt(0) > 90) return;
+    const proto = (C as { prototype?: unknown }).prototype;
+    if (proto && typeof proto === 'object') this.exportedNames.set(proto, key);
+  }
+
+  /** An exported class's name to show. */
+  classNameOf(C: Function): string {
+    const proto = (C as { prototype?: unknown }).prototype;
+    return this.nameOf(proto && typeof proto === 'object' ? proto : null, C.name);
+  }
+
+  /** The class's name to show: its own, else the name its package exports it by. */
+  private nameOf(proto: object | null, own: string): string {
+    if (isInformativeName(own) || !proto) return own;
+    return this.exportedNames.get(proto) ?? own;
+  }
 
   /** Hooks EventEmitter.init. Returns false when the runtime has no WeakRef (Node < 14.6). */
   install(): boolean {
@@ -150,7 +176,7 @@ export class Owners {
       pkg = p;
     }
     if (!name) return none;
-    return { kind: 1, name, pkg, files, seen: 0 };
+    return { kind: 1, name: this.nameOf(proto, name), pkg, files, seen: 0 };
   }
 
   /** Where a server was constructed, when EventEmitter.init saw it. */
@@ -216,9 +242,9 @@ export class Owners {
     if (!proto) return methodClass;
     let c = this.callClasses.get(proto);
     if (!c) {
-      const own = constructorNames(proto)?.values().next().value;
+      const own = this.nameOf(proto, constructorNames(proto)?.values().next().value ?? '');
       // "EventEmitter": a mixin copied its `constructor` in with its methods; the class's own name is not there.
-      c = own && own !== methodClass.name && own !== 'EventEmitter' && !GENERIC_NAME.test(own) ? { ...methodClass, name: own, files: new Set(methodClass.files), seen: 0 } : methodClass;
+      c = isInformativeName(own) && own !== methodClass.name && own !== 'EventEmitter' ? { ...methodClass, name: own, files: new Set(methodClass.files), seen: 0 } : methodClass;
       this.callClasses.set(proto, c);
     }
     return c;

@@ -71,7 +71,7 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     // first kind the original methods go back on the prototype, so its calls cost nothing after.
     const emitter = Object.prototype.isPrototypeOf.call(EEProto, proto) || (proto as { emit?: unknown }).emit === EEEmit;
     if (emitter ? superCallsReachEventEmitter(C) : !hasReleaseMethod(proto)) return;
-    const cls: ClassInfo = { kind: 1, name: C.name || 'anonymous class', pkg, files: new Set(), seen: 0 };
+    const cls: ClassInfo = { kind: 1, name: owners.classNameOf(C) || 'anonymous class', pkg, files: new Set(), seen: 0 };
     const wrapped: [string, Function, Function][] = [];
     let decided = !emitter;
     const decide = (self: object) => {
@@ -116,18 +116,33 @@ export function installPackageClasses(owners: Owners, guard: (what: string, fn: 
     let n = 0;
     // Enumerable own keys only: exports are; a function's `arguments` and `caller` are not, and
     // reading those walks the stack. Getters are not read: a re-export's getter returns a class
-    // of another module of the package, and that module is scanned itself. `for…in` and
-    // __lookupGetter__ allocate no key array and no descriptor per key: this runs for every
-    // module a service loads, on its start-up path.
+    // of another module of the package, and that module is scanned itself; but a bundle (esbuild,
+    // tsup) is one module whose every export is a getter `() => Cron`, which reads a binding and
+    // runs nothing else. `for…in` and __lookupGetter__ allocate no key array and no descriptor
+    // per key: this runs for every module a service loads, on its start-up path.
     for (const k in exp as object) {
       if (++n > 500) break;
-      if (!hasOwn.call(exp, k) || lookupGetter.call(exp, k) !== undefined) continue;
-      const v: unknown = (exp as Record<string, unknown>)[k];
-      if (typeof v === 'function' && v !== exp) wrapClass(v, pkg);
+      if (!hasOwn.call(exp, k)) continue;
+      const get = lookupGetter.call(exp, k);
+      let v: unknown;
+      if (get === undefined) v = (exp as Record<string, unknown>)[k];
+      else if (typeof get === 'function' && isBindingGetter(get)) v = reflectApply(get, exp, []);
+      else continue;
+      if (typeof v !== 'function' || v === exp) continue;
+      owners.nameExport(v, k);
+      wrapClass(v, pkg);
     }
   };
 
   type Mod = { loaded?: unknown; exports?: unknown };
+
+  // esbuild's export getters: `() => Cron`, and `() => mod[key]` where a bundle re-exports.
+  const BINDING_GETTER = /^\(\)\s*=>\s*[\w$]+(?:\[[\w$]+\])?$/;
+  const fnToString = Function.prototype.toString;
+  const isBindingGetter = (get: Function): boolean => {
+    const src = fnToString.call(get);
+    return src.length < 40 && BINDING_GETTER.test(src);
+  };
 
   // Modules still loading, in load order: CommonJS loading is synchronous, so the last one that
   // has not finished is the one whose code is calling `require` now, the new module's parent.

@@ -58,6 +58,10 @@ out.push(`  subclass: ${new Db('postgres://u@127.0.0.1:1/db', { logging: false }
 const w = check('chokidar FSWatcher', chokidar.FSWatcher, () => new chokidar.FSWatcher({ persistent: false }));
 w.close();
 out.push(`bullmq: ${typeof Worker} ${Worker.name} ${Queue.name} ${fts.call(Worker).slice(0, 30)}`);
+// A bundle's class, exported through a getter and named S by the minifier.
+const { Cron } = require('croner');
+check('croner Cron', Cron, () => new Cron('0 0 1 1 *', { paused: true }, () => {})).stop();
+out.push(`  croner: ${Cron.name} ${require('croner').Cron === Cron}`);
 // Factories: functions that return a client. The function itself, and what it returns.
 const postgres = require('postgres');
 const Hapi = require('@hapi/hapi');

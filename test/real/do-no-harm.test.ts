@@ -59,6 +59,10 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-postgresjs.js', plan: { env: { END_SQL: '1' } } },
   { file: 'app-hapi.js' },
   { file: 'app-hapi.js', plan: { env: { STOP_SERVER: '1' } } },
+  { file: 'app-croner.js', plan: { after: 1500 } },
+  { file: 'app-croner.js', plan: { after: 1500, env: { STOP_JOB: '1' } } },
+  { file: 'app-keyv.js' },
+  { file: 'app-keyv.js', plan: { env: { DISCONNECT: '1' } } },
   { file: 'app-readline.js', plan: { stdin: 'open' } },
   { file: 'app-readline.js', plan: { stdin: 'open', env: { CLOSE_CONSOLE: '1' } } },
 ];

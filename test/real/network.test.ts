@@ -168,6 +168,23 @@ describe('network libraries', { concurrency: 2 }, () => {
     expectGraceful(r);
   });
 
+  test('croner job never stopped: one leak "croner Cron" at new Cron(), though the bundle exports it through a getter and names the class S; released with stop()', async () => {
+    const r = await trace(node('app-croner.js'), { after: 1500 });
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: at('app-croner.js', 'new Cron('), owner: /^croner Cron$/, fix: /^call stop\(\) on it on shutdown$/ }]);
+    assert.deepEqual(
+      leak.handles.map((h) => h.type),
+      ['timeout'],
+      explain(r.trace),
+    );
+    expectVerdictNames(r.trace);
+  });
+
+  test('croner job stopped on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-croner.js'), { after: 1500, env: { STOP_JOB: '1' } });
+    expectGraceful(r);
+  });
+
   test('node-schedule job never cancelled: one leak owned by the node-schedule Job at scheduleJob(), released with cancel()', async () => {
     // Job takes EventEmitter's prototype without calling its constructor: recorded at its first call.
     const r = await trace(node('app-schedule.js'));

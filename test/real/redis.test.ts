@@ -49,6 +49,24 @@ describe('redis libraries', { concurrency: 2 }, () => {
     expectGraceful(r);
   });
 
+  test('Keyv on @keyv/redis never disconnected: one leak "@keyv/redis KeyvRedis" at new KeyvRedis(), holding the node-redis client it made, released with disconnect()', async () => {
+    // node-redis' client is an Object.create() over the RedisClient: the store holds it by its prototype.
+    const r = await trace(node('app-keyv.js'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const [leak] = expectLeaks(r, [{ site: at('app-keyv.js', 'new KeyvRedis('), owner: /^@keyv\/redis KeyvRedis$/, fix: /^call disconnect\(\) on it on shutdown$/ }]);
+    assert.deepEqual(
+      leak.handles.map((h) => h.type),
+      ['socket'],
+      explain(r.trace),
+    );
+    expectVerdictNames(r.trace);
+  });
+
+  test('Keyv disconnected on SIGTERM: graceful, exit 0, no leaks', async () => {
+    const r = await trace(node('app-keyv.js'), { env: { DISCONNECT: '1' } });
+    expectGraceful(r);
+  });
+
   // One queue ('emails') on one Redis: the two workers must not take each other's job.
   describe('bullmq, one at a time', { concurrency: 1 }, () => {
     test('BullMQ Worker never closed: one leak "bullmq Worker" at new Worker(), its connections and timers folded in', async () => {
