@@ -4,7 +4,7 @@
  * The analysis builds them once; the report, exports and viewer read `analysis.leaks`.
  */
 import type { HandleInfo, HandleType } from '../shared/wire';
-import { leakFrame, isUserFile } from '../shared/frames';
+import { leakFrame, isUserFile, packageOf } from '../shared/frames';
 import type { Leak } from '../shared/trace';
 
 const FIX: Record<HandleType, string> = {
@@ -75,11 +75,39 @@ export function unseenTimers(unidentified: readonly { type: string; count: numbe
   return out;
 }
 
+/**
+ * The package whose code made the handle when the user's line called into it (`new Cron()` of
+ * an ES module, where no owner is recorded): the user holds what that call returned, not the
+ * handle, so "clearTimeout() it" is not advice they can follow.
+ */
+function libraryCalledAt(h: HandleInfo): string | undefined {
+  const s = h.site;
+  if (!s || !Array.isArray(s.frames)) return undefined;
+  const user = s.frames.findIndex((f) => isUserFile(f.file));
+  for (let i = user - 1; i >= 0; i--) {
+    const pkg = packageOf(s.frames[i].file);
+    if (pkg) return pkg;
+  }
+  return undefined;
+}
+
+/** The package that made the handle in a tick of its own (an ES module's client connecting later): no user frame at all. */
+function madeByLibraryAlone(h: HandleInfo): string | undefined {
+  const s = h.site;
+  if (!s || !Array.isArray(s.frames) || s.frames.some((f) => isUserFile(f.file))) return undefined;
+  for (const f of s.frames) {
+    if (f.file.startsWith('node:')) continue;
+    return packageOf(f.file);
+  }
+  return undefined;
+}
+
 export function fixFor(h: HandleInfo): string {
   if (h.details?.unseen && h.type === 'immediate') return 'stop re-arming it on shutdown (check a stopping flag before each setImmediate)';
   if (h.details?.unseen) return 'give the awaited timer a { signal } and abort that on shutdown';
   if (h.details?.promises && h.type === 'interval') return 'end the loop over it on shutdown: break out of it, or pass it { signal } and abort that';
   if (h.details?.promises) return 'pass it { signal } and abort that on shutdown';
+  if (h.owner?.via === 'source') return 'stop, close or end what this call returned on shutdown (found in your source: no line of yours was on its stack)';
   if (h.owner?.release?.length) {
     const [first, ...rest] = h.owner.release;
     return `call ${first}()${rest.length ? ` (or ${rest.map((r) => `${r}()`).join(', ')})` : ''} on it on shutdown`;
@@ -88,6 +116,10 @@ export function fixFor(h: HandleInfo): string {
   if (h.id === 'stdin') return 'stop reading it on shutdown: rl.close() on the readline interface reading it, or process.stdin.pause()';
   if (h.type === 'server' && typeof h.details?.madeBy === 'string')
     return `close what ${h.details.madeBy} returned at this line on shutdown (its close()); ${h.details.madeBy} made this server and closes it with that`;
+  const by = h.owner ? undefined : libraryCalledAt(h);
+  if (by) return `${by} made it inside the call at this line: stop or close what that call returned on shutdown`;
+  const later = h.owner ? undefined : madeByLibraryAlone(h);
+  if (later) return `${later} made it with no line of yours on its stack: close or end what you made with ${later} on shutdown`;
   if (h.type === 'socket' && h.details?.accepted && !h.details?.upgraded)
     return 'end long-lived responses (SSE, long-poll) and call server.closeIdleConnections() (or closeAllConnections()) after close()';
   if (h.type === 'socket' && h.details?.upgraded) return 'terminate the WebSocket clients (or close the WebSocket server) on shutdown; closeIdleConnections() does not close upgraded sockets';

@@ -15,6 +15,7 @@ import { validEvents, validateHello } from '../shared/validate-wire';
 import { redactArgv, redactText } from './redact';
 import { analyze } from './analysis';
 import { mapTraceSourcePositions } from './sourcemap';
+import { attributeFromSource } from './source-owners';
 import { parseTrace } from '../shared/trace-file';
 import type { Trace, TraceEvent } from '../shared/trace';
 import { SPOOL_SUFFIX, TRACE_SUFFIX, SPOOL_TOOL_VERSION, parseSpool, assembleTrace, unitFromTrace, type SpoolUnit, type StandaloneTrace } from './spool-format';
@@ -183,6 +184,7 @@ export function buildTrace(group: SpoolUnit[], o: BuildOptions = {}): Standalone
   trace.events.sort((a, b) => a.t - b.t);
   trace.meta.standalone!.collected = true;
   mapTraceSourcePositions(trace);
+  attributeFromSource(trace);
   trace.analysis = analyze(trace);
   return trace;
 }

@@ -53,6 +53,17 @@ export function parseFrameLine(text: string): FrameLine | undefined {
   return undefined;
 }
 
+/** The package a file under node_modules belongs to (`@scope/name` or `name`); undefined outside node_modules. */
+export function packageOf(file: string): string | undefined {
+  const i = file.lastIndexOf('/node_modules/');
+  if (i === -1) return undefined;
+  // Called for every module a service loads: index arithmetic, no split.
+  const start = i + 14;
+  let end = file.indexOf('/', start);
+  if (end !== -1 && file.charCodeAt(start) === 64 /* @scope/name */) end = file.indexOf('/', end + 1);
+  return end === -1 ? file.slice(start) : file.slice(start, end);
+}
+
 /** True for a frame in the user's own code: a path outside node_modules and node's internals. */
 export function isUserFile(file: string): boolean {
   return !file.startsWith('node:') && /[\\/]/.test(file) && !/[\\/]node_modules[\\/]/.test(file);

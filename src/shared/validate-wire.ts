@@ -65,7 +65,7 @@ export const handleOwner = named(
     name: str,
     package: opt(str),
     site: opt(site),
-    via: oneOf('reachable', 'method-frame', 'package'),
+    via: oneOf('reachable', 'method-frame', 'package', 'source'),
     path: opt(str),
     release: opt(list(str)),
   }),

@@ -45,9 +45,11 @@ export interface HandleOwner {
    * How the handle was tied to the owner: 'reachable' (a property path from the owner object
    * leads to the handle), 'method-frame' (the handle's own stack runs through a method of the
    * owner's class, and one live owner of that class exists), 'package' (the handle was made by
-   * the owner's package, and that owner is the one object of the package holding leaked handles).
+   * the owner's package, and that owner is the one object of the package holding leaked handles),
+   * 'source' (set by the launcher after the run: no object was seen, and the user's source calls
+   * the package at exactly one place, the owner's site).
    */
-  via: 'reachable' | 'method-frame' | 'package';
+  via: 'reachable' | 'method-frame' | 'package' | 'source';
   /** Property path from the owner to the handle when reached that way, e.g. "stream" or "client.pool.free[0]…". */
   path?: string;
   /** Methods on the owner that release it, most specific first: ["quit", "disconnect"]. */

@@ -59,6 +59,7 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-postgresjs.js', plan: { env: { END_SQL: '1' } } },
   { file: 'app-hapi.js' },
   { file: 'app-hapi.js', plan: { env: { STOP_SERVER: '1' } } },
+  { file: 'app-esm.mjs' },
   { file: 'app-croner.js', plan: { after: 1500 } },
   { file: 'app-croner.js', plan: { after: 1500, env: { STOP_JOB: '1' } } },
   { file: 'app-keyv.js' },

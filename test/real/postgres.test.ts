@@ -56,6 +56,27 @@ describe('postgres libraries', { concurrency: 2 }, () => {
     expectGraceful(r);
   });
 
+  test("an ES module on postgres.js and croner: postgres() found at its one call in the source, its handles under it; the job's timer at new Cron(), made inside that call", async () => {
+    // import loads the packages' ESM builds: no object is seen being made, and postgres.js
+    // connects with no line of the user's on the stack.
+    const r = await trace(node('app-esm.mjs'));
+    expectExit(r, 'killed-at-deadline', KILLED);
+    const leaks = expectLeaks(r, [
+      { site: at('app-esm.mjs', 'postgres(process.env.DATABASE_URL)'), owner: /^postgres\(\)$/, fix: /^stop, close or end what this call returned on shutdown \(found in your source/ },
+      { site: at('app-esm.mjs', 'new Cron('), owner: null, fix: /^croner made it inside the call at this line: stop or close what that call returned on shutdown$/ },
+    ]);
+    const pg = leaks.find((l) => l.owner)!;
+    const cron = leaks.find((l) => !l.owner)!;
+    assert.equal(pg.owner?.via, 'source', explain(r.trace));
+    assert.deepEqual(pg.handles.map((h) => h.type).sort(), ['socket', 'timeout'], explain(r.trace));
+    assert.deepEqual(
+      cron.handles.map((h) => h.type),
+      ['timeout'],
+      explain(r.trace),
+    );
+    expectVerdictNames(r.trace);
+  });
+
   test('pg Client doing LISTEN never ended: one leak "pg Client" at new Client()', async () => {
     const r = await trace(node('app-pg-listen.js'), { after: 1500 });
     assert.match(r.stdout, /listening for new_job/, 'LISTEN was issued before the signal');

@@ -47,10 +47,12 @@ export function diagnose(trace: Trace): Analysis {
   const isRunner = (pid: number) => roles.get(pid) === 'runner';
   const sent = of('signal-sent');
   const firstSent = sent[0];
-  // The runner is looked through only when it relayed the signal: the service got it before the
-  // runner was gone. Otherwise the wrapper diagnosis (the signal never reached the service) stands.
+  // The runner is looked through only when the signal reached the service: sent to the whole
+  // group, or relayed by the runner before it was gone. Otherwise the wrapper diagnosis (the
+  // signal never reached the service) stands. A group's members all get it at once, and the
+  // runner may die before the service's own record of it is timed (a busy machine).
   const launchedGone = of('process-exit', launchedPid)[0]?.t ?? Infinity;
-  const relayed = !firstSent || events.some((e) => e.kind === 'signal' && e.pid === servicePid && e.t <= launchedGone + 1);
+  const relayed = !firstSent || events.some((e) => e.kind === 'signal' && e.pid === servicePid && (firstSent.delivery === 'group' || e.t <= launchedGone + 1));
   const mainPid = relayed ? servicePid : launchedPid;
   const main = trace.processes.find((p) => p.pid === mainPid);
   // A service under a runner is not the launcher's child: its end may be known only from the preload's exit event.

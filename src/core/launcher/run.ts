@@ -18,6 +18,7 @@ import { redactArgv } from '../redact';
 import { classifyRoles } from '../runners';
 import { analyze } from '../analysis';
 import { mapTraceSourcePositions } from '../sourcemap';
+import { attributeFromSource } from '../source-owners';
 import { ENV, type PreloadEvent, type HelloMessage } from '../../shared/wire';
 import { type Trace, type TraceEvent, type LauncherEvent, type ProcessInfo, type OutputLine, type Delivery } from '../../shared/trace';
 import { LaunchError, type RunOptions, type RunHandle } from '../run-api';
@@ -566,6 +567,7 @@ export class Run implements RunHandle {
       // Events from different sources arrive slightly out of order; the trace is sorted by time.
       this.trace.events.sort((a, b) => a.t - b.t);
       mapTraceSourcePositions(this.trace); // compiled frames → their .ts originals, from .map files
+      attributeFromSource(this.trace); // handles no object was seen to hold → the one call in the user's source
       this.trace.analysis = analyze(this.trace);
       if (this.opts.tracePath) writeTrace(this.opts.tracePath, this.trace);
       this.rec.updates.close();
@@ -629,6 +631,7 @@ export class Run implements RunHandle {
     m.incompleteReason = `the tool's process ended before the run did (killed, or crashed): its watchdog stopped the service and saved this trace${m.incompleteReason ? `; earlier: ${m.incompleteReason}` : ''}`;
     this.trace.events.sort((a, b) => a.t - b.t);
     mapTraceSourcePositions(this.trace);
+    attributeFromSource(this.trace);
     this.trace.analysis = analyze(this.trace);
     return this.trace;
   }
