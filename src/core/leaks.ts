@@ -4,7 +4,7 @@
  * The analysis builds them once; the report, exports and viewer read `analysis.leaks`.
  */
 import type { HandleInfo, HandleType } from '../shared/wire';
-import { leakFrame, isUserFile, packageOf } from '../shared/frames';
+import { leakFrame, isUserFile, packageOf, madeByPackageAlone } from '../shared/frames';
 import type { Leak } from '../shared/trace';
 
 const FIX: Record<HandleType, string> = {
@@ -91,17 +91,6 @@ function libraryCalledAt(h: HandleInfo): string | undefined {
   return undefined;
 }
 
-/** The package that made the handle in a tick of its own (an ES module's client connecting later): no user frame at all. */
-function madeByLibraryAlone(h: HandleInfo): string | undefined {
-  const s = h.site;
-  if (!s || !Array.isArray(s.frames) || s.frames.some((f) => isUserFile(f.file))) return undefined;
-  for (const f of s.frames) {
-    if (f.file.startsWith('node:')) continue;
-    return packageOf(f.file);
-  }
-  return undefined;
-}
-
 export function fixFor(h: HandleInfo): string {
   if (h.details?.unseen && h.type === 'immediate') return 'stop re-arming it on shutdown (check a stopping flag before each setImmediate)';
   if (h.details?.unseen) return 'give the awaited timer a { signal } and abort that on shutdown';
@@ -118,7 +107,7 @@ export function fixFor(h: HandleInfo): string {
     return `close what ${h.details.madeBy} returned at this line on shutdown (its close()); ${h.details.madeBy} made this server and closes it with that`;
   const by = h.owner ? undefined : libraryCalledAt(h);
   if (by) return `${by} made it inside the call at this line: stop or close what that call returned on shutdown`;
-  const later = h.owner ? undefined : madeByLibraryAlone(h);
+  const later = h.owner ? undefined : madeByPackageAlone(h.site);
   if (later) return `${later} made it with no line of yours on its stack: close or end what you made with ${later} on shutdown`;
   if (h.type === 'socket' && h.details?.accepted && !h.details?.upgraded)
     return 'end long-lived responses (SSE, long-poll) and call server.closeIdleConnections() (or closeAllConnections()) after close()';

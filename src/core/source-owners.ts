@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isUserFile, packageOf, type Site } from '../shared/frames';
+import { isUserFile, madeByPackageAlone, type Site } from '../shared/frames';
 import type { HandleInfo, HandleOwner } from '../shared/wire';
 import type { Trace } from '../shared/trace';
 
@@ -62,16 +62,6 @@ export function attributeFromSource(trace: Trace): void {
   } catch {
     // The trace stands as the preload reported it.
   }
-}
-
-/** The package of the first frame outside node, when no frame is the user's. */
-function madeByPackageAlone(site: Site): string | undefined {
-  if (!Array.isArray(site.frames) || site.frames.some((f) => isUserFile(f.file))) return undefined;
-  for (const f of site.frames) {
-    if (f.file.startsWith('node:')) continue;
-    return packageOf(f.file);
-  }
-  return undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any value of an event, walked untyped

@@ -64,6 +64,19 @@ export function packageOf(file: string): string | undefined {
   return end === -1 ? file.slice(start) : file.slice(start, end);
 }
 
+/**
+ * The package that made something with no frame of the user's on its stack (a client
+ * connecting in a tick of its own): the package of its first frame outside node.
+ */
+export function madeByPackageAlone(site: Site | undefined): string | undefined {
+  if (!site || !Array.isArray(site.frames) || site.frames.some((f) => isUserFile(f.file))) return undefined;
+  for (const f of site.frames) {
+    if (f.file.startsWith('node:')) continue;
+    return packageOf(f.file);
+  }
+  return undefined;
+}
+
 /** True for a frame in the user's own code: a path outside node_modules and node's internals. */
 export function isUserFile(file: string): boolean {
   return !file.startsWith('node:') && /[\\/]/.test(file) && !/[\\/]node_modules[\\/]/.test(file);

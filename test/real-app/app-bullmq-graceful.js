@@ -3,16 +3,18 @@ const { Queue, Worker } = require('bullmq');
 
 const { hostname, port } = new URL(process.env.REDIS_URL);
 const connection = { host: hostname, port: Number(port) };
+// One queue per run when several run at once on one Redis (a worker would take another's job).
+const QUEUE = process.env.QUEUE || 'emails';
 
 function startEmailWorker() {
-  const worker = new Worker('emails', async (job) => {
+  const worker = new Worker(QUEUE, async (job) => {
     console.log(`sending email to ${job.data.to}`);
   }, { connection });
   worker.on('failed', (job, err) => console.error(`email ${job?.id} failed: ${err.message}`));
   return worker;
 }
 
-const queue = new Queue('emails', { connection });
+const queue = new Queue(QUEUE, { connection });
 const worker = startEmailWorker();
 
 worker.waitUntilReady().then(async () => {

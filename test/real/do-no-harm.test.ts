@@ -3,10 +3,14 @@
  * plain (exit code or signal, and its output), and the libraries' classes look the same to the
  * program (instanceof, class identity, subclassing, method source, name and length).
  */
-import { test, describe } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { useServers } from './servers';
-import { trace, node, APP, GRACE } from './helpers';
+import { trace, node, APP, APP_BIN, GRACE } from './helpers';
 import { runPlain, type Plan } from '../engine/helpers';
 
 useServers({ redis: true, postgres: true, mysql: true, rabbitmq: true, nats: true });
@@ -68,25 +72,53 @@ const cases: { file: string; plan?: Plan }[] = [
   { file: 'app-readline.js', plan: { stdin: 'open', env: { CLOSE_CONSOLE: '1' } } },
 ];
 
-describe('do no harm: real libraries, traced and plain end the same way', { concurrency: 2 }, () => {
-  for (const c of cases) {
-    test(
+// Services under runners, and tsc's output (compiled before the suite, as sourcemaps.test.ts does).
+let tscOut = '';
+const commands: { name: string; command: () => string[]; plan?: Plan }[] = [
+  { name: 'app-bullmq.js', command: () => node('app-bullmq.js'), plan: { after: 2000, env: { QUEUE: 'harm-leaky' } } },
+  { name: 'app-bullmq-graceful.js', command: () => node('app-bullmq-graceful.js'), plan: { after: 2000, env: { QUEUE: 'harm-graceful' } } },
+  { name: 'app-pino-fetch.js', command: () => node('app-pino-fetch.js') },
+  { name: 'tsx nest/main.ts', command: () => ['node_modules/.bin/tsx', 'nest/main.ts'] },
+  { name: 'nodemon service.js', command: () => ['node_modules/.bin/nodemon', 'service.js'] },
+  { name: 'sh -c "node service.js"', command: () => ['sh', '-c', 'node service.js'] },
+  { name: 'sh -c "node service.js", to the group', command: () => ['sh', '-c', 'node service.js'], plan: { delivery: 'group' } },
+  { name: 'npx tsx service.ts, to the group', command: () => ['npx', 'tsx', 'service.ts'], plan: { delivery: 'group' } },
+  { name: 'tsc output', command: () => node(path.join(tscOut, 'main.js')), plan: { cwd: path.join(APP, 'tsc-app') } },
+  { name: 'tsc output, --enable-source-maps', command: () => node('--enable-source-maps', path.join(tscOut, 'main.js')), plan: { cwd: path.join(APP, 'tsc-app') } },
+];
+
+before(() => {
+  tscOut = fs.mkdtempSync(path.join(os.tmpdir(), 'st-harm-tsc-'));
+  execFileSync(path.join(APP_BIN, 'tsc'), ['-p', path.join(APP, 'tsc-app'), '--outDir', tscOut], { stdio: 'inherit' });
+});
+after(() => fs.rmSync(tscOut, { recursive: true, force: true }));
+
+const all = [
+  ...cases.map((c) => ({
+    name:
       c.file +
-        (c.plan?.env
-          ? ` ${Object.entries(c.plan.env)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(' ')}`
-          : ''),
-      async () => {
-        const plan = { graceMs: GRACE, cwd: APP, ...c.plan };
-        const plain = await runPlain(node(c.file), plan);
-        const traced = await trace(node(c.file), plan);
-        assert.deepEqual({ code: traced.code, signal: traced.signal }, { code: plain.code, signal: plain.signal }, 'exit code and signal');
-        const out = (s: string) => normalize(s.replace(CRON_TICK, '').replace(/\n+/g, '\n'));
-        assert.equal(out(traced.stdout), out(plain.stdout), 'stdout');
-        assert.doesNotMatch(traced.stdout + traced.stderr, /shutdown-trace/i, 'the tool never writes into the service output');
-      },
-    );
+      (c.plan?.env
+        ? ` ${Object.entries(c.plan.env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`
+        : ''),
+    command: () => node(c.file),
+    plan: c.plan,
+  })),
+  ...commands,
+];
+
+describe('do no harm: real libraries, traced and plain end the same way', { concurrency: 2 }, () => {
+  for (const c of all) {
+    test(c.name, async () => {
+      const plan = { graceMs: GRACE, cwd: APP, ...c.plan };
+      const plain = await runPlain(c.command(), plan);
+      const traced = await trace(c.command(), plan);
+      assert.deepEqual({ code: traced.code, signal: traced.signal }, { code: plain.code, signal: plain.signal }, 'exit code and signal');
+      const out = (s: string) => normalize(s.replace(CRON_TICK, '').replace(/\n+/g, '\n'));
+      assert.equal(out(traced.stdout), out(plain.stdout), 'stdout');
+      assert.doesNotMatch(traced.stdout + traced.stderr, /shutdown-trace/i, 'the tool never writes into the service output');
+    });
   }
 
   test('library classes: instanceof, identity, subclassing and method source as untraced', async () => {
