@@ -57,7 +57,8 @@ describe('endpoint lag', { concurrency: 1 }, () => {
     const f = finding(t, 'endpoint-lag')!;
     assert.match(f.title, /^0 of (\d+) requests failed during termination \(0%\): preStop 0\/\1, drain 0\/0, after SIGKILL 0\/0$/);
     assert.ok(a.platform!.requestsByPhase![0].total >= 40);
-    assert.match(a.verdict, /^A real pod would have stopped gracefully 1\.5 s into its 5 s grace period; 0 requests lost/);
+    // 1.5 s of preStop, then the service's own shutdown (tens of ms): 1.5 or 1.6 s as written.
+    assert.match(a.verdict, /^A real pod would have stopped gracefully 1\.[56] s into its 5 s grace period; 0 requests lost/);
     assert.equal(r.code, 0);
   });
 
