@@ -67,10 +67,11 @@ describe('redis libraries', { concurrency: 2 }, () => {
     expectGraceful(r);
   });
 
-  // One queue ('emails') on one Redis: the two workers must not take each other's job.
+  // One Redis for the file: each BullMQ run has a queue of its own (bull's Queue, run alongside,
+  // keeps its keys under the same 'bull:' prefix), and the two run one at a time.
   describe('bullmq, one at a time', { concurrency: 1 }, () => {
     test('BullMQ Worker never closed: one leak "bullmq Worker" at new Worker(), its connections and timers folded in', async () => {
-      const r = await trace(node('app-bullmq.js'), { after: 2000 });
+      const r = await trace(node('app-bullmq.js'), { after: 2000, env: { QUEUE: 'bullmq-leaky' } });
       assert.match(r.stdout, /listening for jobs on emails/, 'the worker was ready before the signal');
       assert.match(r.stdout, /sending email to ada@example\.com/, 'and ran its job');
       expectExit(r, 'killed-at-deadline', KILLED);
@@ -84,7 +85,7 @@ describe('redis libraries', { concurrency: 2 }, () => {
     });
 
     test('BullMQ Worker closed on SIGTERM: graceful, exit 0, no leaks', async () => {
-      const r = await trace(node('app-bullmq-graceful.js'), { after: 2000 });
+      const r = await trace(node('app-bullmq-graceful.js'), { after: 2000, env: { QUEUE: 'bullmq-graceful' } });
       assert.match(r.stdout, /sending email to ada@example\.com/, 'the job ran before the signal');
       expectGraceful(r);
     });
