@@ -3,7 +3,7 @@
  * compiles it with V8's code cache, so that a traced process does not parse and compile the
  * preload's functions on its start-up path, only deserializes them.
  *
- * The cache is one file per preload build, Node version and architecture, in a directory the
+ * The cache is one file per preload build, copy of it, Node version and architecture, in a directory the
  * launcher creates for the user alone and names in SHUTDOWN_TRACE_CODE_CACHE. A cache file is
  * code that V8 runs, so it is used only when it belongs to the process's own user and nobody
  * else can write to it. A missing or rejected cache (another V8, other V8 flags) is written
@@ -30,7 +30,10 @@ function load(): void {
   const { openSync, fstatSync, readFileSync, closeSync, writeFileSync, renameSync, unlinkSync } = fs;
 
   const dir = process.env[ENV.codeCache];
-  const cacheFile = dir && path.isAbsolute(dir) ? path.join(dir, `preload-${PRELOAD_BODY_HASH}-${process.version}-${process.arch}.v8cache`) : undefined;
+  // Per preload file too: V8 keeps the script name it was cached under, so a cache written by
+  // another copy of the same build (the CLI's and the extension's) would name that copy in
+  // stack frames, which the preload then would not know for its own.
+  const cacheFile = dir && path.isAbsolute(dir) ? path.join(dir, `preload-${PRELOAD_BODY_HASH}-${fnv1a(__filename)}-${process.version}-${process.arch}.v8cache`) : undefined;
   let cachedData: Buffer | undefined;
   if (cacheFile) {
     try {
@@ -70,3 +73,13 @@ function load(): void {
 try {
   load();
 } catch {}
+
+/** A short hash of a string (FNV-1a, 32 bits, hex): what tells apart two copies' cache files. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}

@@ -13,7 +13,7 @@ import { startRun } from '../../src/core/launcher';
 import { prepareCodeCacheDir } from '../../src/core/launcher/code-cache';
 import type { Trace } from '../../src/shared/trace';
 
-const CACHE_NAME = new RegExp(`^preload-[0-9a-f]{16}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.v8cache$`);
+const CACHE_NAME = new RegExp(`^preload-[0-9a-f]{16}-[0-9a-f]{8}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.v8cache$`);
 
 async function tracedRun(codeCacheDir: string): Promise<Trace> {
   const run = await startRun({
@@ -102,6 +102,33 @@ describe("the preload's code cache", () => {
       assert.ok(now.length > 10_000 && !now.equals(bytes), `${what}: replaced by a whole cache (${now.length} bytes)`);
       assert.deepEqual(cacheFiles(dir), [name]);
     }
+  });
+
+  test("two copies of one build (the CLI's and the extension's) keep a cache each: the second's stack frames never carry the first's path", async () => {
+    // V8 keeps the script name a cache was made under: a shared file would name the other copy
+    // in every frame, and the preload would take its own frames for the user's.
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'st-code-cache-copies-'));
+    const dir = path.join(base, 'cache');
+    const copies = ['a', 'b'].map((c) => {
+      fs.mkdirSync(path.join(base, c));
+      const p = path.join(base, c, 'preload.js');
+      fs.copyFileSync(path.join(__dirname, '..', '..', 'dist', 'preload.js'), p);
+      return p;
+    });
+    for (const preloadPath of [...copies, ...copies]) {
+      const run = await startRun({
+        command: node('exit-over-leak.js'),
+        cwd: FIXTURES,
+        codeCacheDir: dir,
+        preloadPath,
+        plan: { signal: 'SIGTERM', when: { mode: 'listening', delayMs: 50, timeoutMs: 5000 }, graceMs: 3000, delivery: 'main' },
+      });
+      const trace = await run.done;
+      assert.equal(trace.analysis!.exitReason, 'forced-exit', trace.analysis!.verdict);
+      const sites = (trace.analysis!.leaks ?? []).map((l) => (l.site ? `${path.basename(l.site.file)}:${l.site.line}` : '?'));
+      assert.deepEqual(sites, ['exit-over-leak.js:5'], `${preloadPath}: ${trace.analysis!.verdict}`);
+    }
+    assert.equal(cacheFiles(dir).length, 2, `one cache file per copy: ${cacheFiles(dir)}`);
   });
 
   test('only a directory of the user alone holds it', () => {
