@@ -39,7 +39,8 @@ function check(args: string[], command: string[]): Promise<CheckResult> {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('exit', (status) => {
+    // 'close', not 'exit': the exit can come before the last of stderr has been read.
+    child.on('close', (status) => {
       const r: CheckResult = { status, stdout, stderr, budgets: {} };
       if (fs.existsSync(junit)) {
         r.junit = fs.readFileSync(junit, 'utf8');
