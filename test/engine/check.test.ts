@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI, FIXTURES } from './helpers';
+import { CLI, FIXTURES, outputDrained } from './helpers';
 import { assertWellFormed, parseXml, assertJUnitShape, type XmlNode } from '../unit/xml-check';
 import type { Trace } from '../../src/shared/trace';
 import { isAlive } from '../../src/core/proctree';
@@ -39,8 +39,8 @@ function check(args: string[], command: string[]): Promise<CheckResult> {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    // 'close', not 'exit': the exit can come before the last of stderr has been read.
-    child.on('close', (status) => {
+    child.on('exit', async (status) => {
+      await outputDrained(child);
       const r: CheckResult = { status, stdout, stderr, budgets: {} };
       if (fs.existsSync(junit)) {
         r.junit = fs.readFileSync(junit, 'utf8');

@@ -62,6 +62,22 @@ export function planArgs(p: Plan): string[] {
   return a;
 }
 
+/**
+ * Resolves once a child's stdout and stderr have been read to their end ('exit' can come first),
+ * or after `capMs` if a process it left behind still holds them.
+ */
+export function outputDrained(child: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null }, capMs = 1000): Promise<void> {
+  const ended = (s: NodeJS.ReadableStream | null) =>
+    !s || (s as { readableEnded?: boolean }).readableEnded
+      ? Promise.resolve()
+      : new Promise<void>((r) => {
+          s.once('end', () => r());
+          s.once('close', () => r());
+          setTimeout(r, capMs).unref();
+        });
+  return Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => undefined);
+}
+
 /** Runs the CLI exactly as a user would; stdout is the service's echoed stdout. */
 export function runTraced(command: string[], plan: Plan = {}, extra: string[] = []): Promise<TracedOutcome> {
   const out = tmpFile('run.shutdown-trace.json');
@@ -76,8 +92,9 @@ export function runTraced(command: string[], plan: Plan = {}, extra: string[] = 
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('exit', (cliCode) => {
+    child.on('exit', async (cliCode) => {
       child.stdin?.destroy();
+      await outputDrained(child);
       if (!fs.existsSync(out)) return reject(new Error(`no trace written (cli exit ${cliCode}): ${stderr}`));
       const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as Trace;
       try {

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runTraced, node, CLI, FIXTURES, eventsOf } from './helpers';
+import { runTraced, node, CLI, FIXTURES, eventsOf, outputDrained } from './helpers';
 import { isAlive } from '../../src/core/proctree';
 import type { Trace } from '../../src/shared/trace';
 import { assertWellFormed } from '../unit/xml-check';
@@ -26,7 +26,8 @@ function cli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; timeout
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 20_000);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    child.on('exit', async (code) => {
+      await outputDrained(child);
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });

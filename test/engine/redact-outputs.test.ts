@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI, FIXTURES } from './helpers';
+import { CLI, FIXTURES, outputDrained } from './helpers';
 import type { Trace } from '../../src/shared/trace';
 
 const PLANTED = ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0', 'PLANTED-apikey-7q3x', 'user:Pw@', 'sig=abc'];
@@ -26,7 +26,8 @@ function cli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null;
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    child.on('exit', async (code) => {
+      await outputDrained(child);
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });

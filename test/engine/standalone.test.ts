@@ -15,7 +15,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import protobuf from 'protobufjs';
-import { runTraced, node, CLI, FIXTURES, ROOT } from './helpers';
+import { runTraced, node, CLI, FIXTURES, ROOT, outputDrained } from './helpers';
 import type { Trace } from '../../src/shared/trace';
 import { SPOOL_SUFFIX, TRACE_SUFFIX, type SpoolHeader } from '../../src/core/spool-format';
 
@@ -88,7 +88,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ co
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
-    child.on('exit', (code) => {
+    child.on('exit', async (code) => {
+      await outputDrained(child);
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
