@@ -98,7 +98,10 @@ async function openPty(o: { keyboard: boolean; size?: { columns: number; rows: n
   try {
     // Without the keyboard, script's stdin is a pipe held open and never written: given /dev/null
     // it would pass end-of-file on to the service, whose reads should wait instead.
-    child = spawn('script', ['-q', '-f', '-c', sh, '/dev/null'], { detached: true, env, stdio: [o.keyboard ? 0 : 'pipe', 'pipe', 'ignore', 'pipe', 'pipe'] });
+    // script blocks every signal and unblocks them on its way out: a write to this process's pipe
+    // after this process died leaves a SIGPIPE pending that would kill it there, before it gives
+    // the terminal its modes back. Ignored (inherited across exec), the write fails and is dropped.
+    child = spawn('/bin/sh', ['-c', `trap '' PIPE; exec script -q -f -c "$0" /dev/null`, sh], { detached: true, env, stdio: [o.keyboard ? 0 : 'pipe', 'pipe', 'ignore', 'pipe', 'pipe'] });
   } catch {
     return undefined;
   }

@@ -129,6 +129,26 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     assert.match(trace.meta.incompleteReason!, /the tool's process ended before the run did/);
   });
 
+  test('Ctrl+\\ while the service writes without pause: the terminal still gets its modes back', async () => {
+    // script's writes to the dead tool's pipe fail: the pending SIGPIPE must not kill it before
+    // it restores the modes (it did, on most runs, for a service writing every 5 ms).
+    const out = tmpOut();
+    const pty = inPty(
+      `m0=$(stty -g); echo "$m0"; ${cliRun(['--when', 'never', '--out', out], node('chatty.js'))}; for i in $(seq 100); do [ "$(stty -g)" = "$m0" ] && break; sleep 0.1; done; stty -g`,
+    );
+    await pty.waitFor(/^listening/m);
+    pty.type('\x1c');
+    await pty.done;
+    const modes = pty
+      .screen()
+      .replace(/\r/g, '')
+      .split('\n')
+      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    assert.equal(modes.length, 2, pty.screen().slice(-2000));
+    assert.equal(modes[1], modes[0], 'terminal modes restored after the tool died');
+    assert.ok(await until(() => fs.existsSync(out), 5000), 'the watchdog wrote the trace');
+  });
+
   test('closing the terminal stops the service and its children, as it does a plain run; the trace is kept', async () => {
     const close = async (command: string) => {
       const pty = inPty(command);
