@@ -91,6 +91,7 @@ export const FIXTURES: FixtureSpec[] = [
     project: '/srv/reports',
   },
   { dir: 'unit', name: 'load-drop', options: ['--load', '--rate', '50', '--listen-delay', '600'], command: ['node', 'test/fixtures/load-drop.js'] },
+  { dir: 'unit', name: 'load-drain-busy', options: ['--load', '--rate', '50', '--listen-delay', '600'], command: ['node', 'test/fixtures/load-drain-busy.js'] },
   { dir: 'unit', name: 'load-sse', options: ['--sse', '2', '--sse-path', '/events', '--load', '--rate', '5', '--grace', '1s'], command: ['node', 'test/fixtures/load-sse.js'] },
   {
     dir: 'unit',

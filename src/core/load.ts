@@ -15,6 +15,7 @@
  * vscode-free; the launcher owns one LoadGenerator per run.
  */
 import { Pool } from 'undici';
+import { withLocalPort } from './load-ports';
 import { LOAD_OUTCOMES, type LoadConfig, type LoadOutcome, type LoadSummary } from '../shared/traffic';
 
 export const LOAD_DEFAULTS = { rate: 20, timeoutMs: 5000, tailMs: 300, path: '/' } as const;
@@ -27,6 +28,8 @@ export interface LoadSpan {
   id: number;
   /** Start, trace ms. */
   t: number;
+  /** The client side's port of the connection the request went out on, when known. */
+  localPort?: number;
   /** When the outcome was known, trace ms. */
   end: number;
   outcome: LoadOutcome;
@@ -196,17 +199,21 @@ export class LoadGenerator {
       id,
       async (signal, why) => {
         let status: number | undefined;
+        let localPort: number | undefined;
         try {
-          const res = await pool.request({ path: url.pathname + url.search, method: 'GET', headers: { 'user-agent': 'shutdown-trace-load' }, reset: !keepAlive, signal });
+          const res = await withLocalPort(
+            (p) => (localPort = p),
+            () => pool.request({ path: url.pathname + url.search, method: 'GET', headers: { 'user-agent': 'shutdown-trace-load' }, reset: !keepAlive, signal }),
+          );
           status = res.statusCode;
           // Read the whole body: the request is answered only when the body is complete.
           for await (const _ of res.body) void _;
-          this.record({ id, t, end: this.hooks.now(), outcome: status >= 500 ? 'http-5xx' : 'ok', status, keepAlive });
+          this.record({ id, t, end: this.hooks.now(), outcome: status >= 500 ? 'http-5xx' : 'ok', status, keepAlive, ...(localPort ? { localPort } : {}) });
         } catch (e) {
           const w = why();
           const c = classifyError(e, w !== undefined);
           const error = w === 'end' ? 'still unanswered when the run ended' : w === 'timeout' ? `no answer within ${this.cfg.timeoutMs ?? LOAD_DEFAULTS.timeoutMs} ms` : c.error;
-          this.record({ id, t, end: this.hooks.now(), outcome: c.outcome, status, error, keepAlive });
+          this.record({ id, t, end: this.hooks.now(), outcome: c.outcome, status, error, keepAlive, ...(localPort ? { localPort } : {}) });
         }
       },
       this.cfg.timeoutMs ?? LOAD_DEFAULTS.timeoutMs,

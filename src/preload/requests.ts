@@ -14,7 +14,8 @@ type Response = { once(e: string, f: () => void): void; statusCode: number; writ
 export interface RequestTracking {
   /** Ids of the accepted connections seen, for snapshots. */
   readonly connIds: WeakMap<object, string>;
-  watchConnection(sid: string, s: NetSocket): void;
+  /** Returns the connection's remote port, when it has one. */
+  watchConnection(sid: string, s: NetSocket): number | undefined;
   watchResponse(sid: string, req: Request, res: Response): void;
   /** From now on every request of a known server is followed. Idempotent. */
   start(): void;
@@ -26,12 +27,13 @@ export function createRequestTracking(ctx: PreloadContext, servers: ServerInfo):
   const connIds = new WeakMap<object, string>();
   const reqIds = new WeakMap<object, string>();
   const watchedConns = new WeakSet<object>();
-  const watchConnection = (sid: string, s: NetSocket) => {
-    if (watchedConns.has(s)) return;
+  const watchConnection = (sid: string, s: NetSocket): number | undefined => {
+    if (watchedConns.has(s)) return s.remotePort;
     watchedConns.add(s);
     const conn = newId('conn');
     connIds.set(s, conn);
-    const remote = `${s.remoteAddress}:${s.remotePort}`;
+    const port = s.remotePort;
+    const remote = `${s.remoteAddress}:${port}`;
     let how: 'client-closed' | 'server-ended' | 'destroyed' | 'error' = 'destroyed';
     const hadRequest = inRequest(s);
     s.once('end', () => (how = 'client-closed'));
@@ -43,6 +45,7 @@ export function createRequestTracking(ctx: PreloadContext, servers: ServerInfo):
       return origEnd.apply(this, arguments as never);
     } as typeof s.end;
     s.once('close', () => emit({ kind: 'conn-end', t: now(), server: sid, conn, remote, how, hadRequest: hadRequest || inRequest(s) }));
+    return port;
   };
   const watchResponse = (sid: string, req: Request, res: Response) => {
     if (reqIds.has(res)) return;

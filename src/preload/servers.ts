@@ -9,6 +9,7 @@ import { packageOf } from './library-code';
 import { isUserFile, type Site } from '../shared/frames';
 import { disguise } from './native-look';
 import { kInfo, type PreloadContext, type TrackInfo, type Tracked } from './context';
+import { MAX_CLOSE_REMOTE_PORTS } from '../shared/wire';
 import type { ServerInfo } from './server-info';
 import type { RequestTracking } from './requests';
 
@@ -61,13 +62,21 @@ export function installServers(ctx: PreloadContext, servers: ServerInfo, request
   const recordClose = (server: NetServer & Tracked, skip: Function) => {
     guard('server close', () => {
       const sid = serverId(server);
+      const t = now();
+      const site = captureSite(skip);
       const conns = connectionsOf(server);
       let active = 0;
       for (const s of conns) if (inRequest(s)) active++;
-      emit({ kind: 'server-close', t: now(), server: sid, site: resolveSite(captureSite(skip), selfFile), connections: conns.length, active, inFlight: active });
       requests.start();
+      // Which connections it had accepted: a client's connection that is not one of them was
+      // still in the kernel's accept queue, and closing the listener resets it.
+      const remotePorts: number[] = [];
       for (const s of conns) {
-        requests.watchConnection(sid, s);
+        const port = requests.watchConnection(sid, s);
+        if (typeof port === 'number' && remotePorts.length < MAX_CLOSE_REMOTE_PORTS) remotePorts.push(port);
+      }
+      emit({ kind: 'server-close', t, server: sid, site: resolveSite(site, selfFile), connections: conns.length, active, inFlight: active, remotePorts });
+      for (const s of conns) {
         const res = (s as unknown as { _httpMessage?: never; parser?: { incoming?: { method?: string; url?: string } } })._httpMessage;
         if (res && inRequest(s)) requests.watchResponse(sid, (res as { req?: { method?: string; url?: string } }).req || {}, res);
       }

@@ -41,7 +41,20 @@ export type LauncherEvent =
   /** The load generator started sending (at the service's first TCP listen). */
   | { kind: 'load-start'; t: number; url: string; rate: number; keepAlive: boolean; sse: number }
   /** One request (or one SSE stream when `sse`), a span from t to end with its outcome. */
-  | { kind: 'load-request'; t: number; end: number; id: number; outcome: LoadOutcome; status?: number; error?: string; keepAlive: boolean; sse?: boolean; events?: number }
+  | {
+      kind: 'load-request';
+      t: number;
+      end: number;
+      id: number;
+      outcome: LoadOutcome;
+      status?: number;
+      error?: string;
+      keepAlive: boolean;
+      sse?: boolean;
+      events?: number;
+      /** The client side's port of the connection the request was written on. */
+      localPort?: number;
+    }
   /** Totals over the whole run, written when the load stopped. */
   | ({ kind: 'load-summary'; t: number } & LoadSummary)
   // ---- Kubernetes termination

@@ -168,6 +168,7 @@ const LOAD_REQUEST = obj<LEv<'load-request'>>({
   keepAlive: bool,
   sse: opt(bool),
   events: opt(count),
+  localPort: opt(count),
 });
 const LOAD_SUMMARY = obj<{ kind: 'load-summary'; t: number } & LoadSummary>({
   kind: lit('load-summary'),

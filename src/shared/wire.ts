@@ -25,6 +25,8 @@ export const ENV = {
 } as const;
 /** Header carrying the per-run token on the WebSocket upgrade. */
 export const TOKEN_HEADER = 'x-shutdown-trace-token';
+/** A server-close event lists at most this many of its connections' remote ports. */
+export const MAX_CLOSE_REMOTE_PORTS = 4096;
 
 export type HandleType = 'timeout' | 'interval' | 'immediate' | 'server' | 'socket' | 'pipe' | 'udp' | 'child-process' | 'fs-watcher' | 'stat-watcher' | 'worker' | 'other';
 
@@ -79,7 +81,17 @@ export type PreloadEvent =
   | { kind: 'listener-end'; t: number; id: string; signal: string; threw?: string; returnedPromise: boolean }
   | { kind: 'listener-settled'; t: number; id: string; signal: string; ok: boolean; error?: string }
   | { kind: 'listen'; t: number; server: string; proto: 'http' | 'https' | 'net' | 'tls'; address: string; site?: Site }
-  | { kind: 'server-close'; t: number; server: string; site?: Site; connections: number; active: number; inFlight: number }
+  | {
+      kind: 'server-close';
+      t: number;
+      server: string;
+      site?: Site;
+      connections: number;
+      active: number;
+      inFlight: number;
+      /** Remote ports of the connections it had accepted and still held (at most MAX_CLOSE_REMOTE_PORTS): a client connection not among them was still in the accept queue. */
+      remotePorts?: number[];
+    }
   | { kind: 'server-closed'; t: number; server: string }
   | { kind: 'conn-end'; t: number; server: string; conn: string; remote: string; how: 'client-closed' | 'server-ended' | 'destroyed' | 'error'; hadRequest: boolean }
   | { kind: 'request-start'; t: number; server: string; req: string; method: string; path: string }

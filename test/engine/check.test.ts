@@ -137,6 +137,14 @@ describe('check: the CI gate', { concurrency: 2 }, () => {
     const drain = await check(['--grace', '3s', '--load', '--rate', '50', '--listen-delay', '600'], ['node', 'load-drain.js']);
     assert.equal(drain.status, 0, drain.stderr);
     assert.equal(drain.budgets['lost-requests'], 'pass');
+    // Its listener blocks the loop 300 ms before close(): the connections that queued meanwhile are
+    // reset by close() without the service ever accepting them. Turned away, not lost.
+    const busy = await check(['--grace', '3s', '--load', '--rate', '50', '--listen-delay', '600'], ['node', 'load-drain-busy.js']);
+    assert.equal(busy.status, 0, busy.stderr);
+    assert.equal(busy.budgets['lost-requests'], 'pass');
+    const queued = busy.trace!.analysis!.requests!.resetAtClose;
+    assert.ok(queued >= 3, `${queued} reset in the accept queue`);
+    assert.match(busy.stderr, new RegExp(`${queued} reset in its accept queue as close\\(\\) ran`));
   });
 
   test('with --k8s: graceful after preStop passes; the shutdown time counts from termination start', async () => {

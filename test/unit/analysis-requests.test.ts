@@ -44,6 +44,35 @@ test('load-drop: resets of requests the app accepted are lost, refusals while al
   assert.deepEqual([count('lost'), count('turned-away'), count('after-exit'), count('answered')], [lost.length, turnedAway.length, afterExit.length, answered.length]);
 });
 
+test('load-drain-busy: connections still in the accept queue when close() ran are turned away, not lost', () => {
+  // test/fixtures/load-drain-busy.js blocks its loop 300 ms in the SIGTERM listener, then calls
+  // server.close(): the connections that arrived meanwhile were never accepted, and were reset.
+  const t = loadFixture('load-drain-busy');
+  const a = analyze(t);
+  const close = t.events.find((e) => e.kind === 'server-close')!;
+  assert.ok(close.kind === 'server-close' && close.remotePorts);
+  const held = new Set(close.remotePorts);
+  const reqs = t.events.flatMap((e, i) => (e.kind === 'load-request' ? [{ e, i }] : []));
+  const queued = reqs.filter(({ e }) => e.outcome === 'reset' && e.t < close.t && e.localPort !== undefined && !held.has(e.localPort));
+  assert.ok(queued.length >= 3, `${queued.length} reset in the accept queue`);
+  // Every reset of the run is one of them: the service answered every request it accepted.
+  assert.deepEqual(
+    reqs.filter(({ e }) => e.outcome === 'reset').map(({ i }) => i),
+    queued.map(({ i }) => i),
+  );
+  const r = a.requests!;
+  assert.equal(r.lost, 0);
+  assert.equal(r.resetAtClose, queued.length);
+  for (const { i } of queued) assert.ok(r.roles!.turnedAway.includes(i));
+  assert.ok(a.verdict.startsWith('Graceful'), a.verdict);
+  const f = a.findings.find((x) => x.code === 'lost-requests')!;
+  assert.match(f.detail, new RegExp(`${queued.length} reset in its accept queue as close\\(\\) ran`));
+  // Without the ports (an older preload or launcher), a reset sent before close() counts as lost, as before.
+  const old = loadFixture('load-drain-busy');
+  for (const e of old.events) if (e.kind === 'server-close') delete e.remotePorts;
+  assert.equal(analyze(old).requests!.lost, queued.length);
+});
+
 test('k8s: the window opens at the start of termination (preStop), not at the signal', () => {
   const t = loadFixture('k8s-prestop-sleep');
   const a = analyze(t);

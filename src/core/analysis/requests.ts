@@ -23,6 +23,8 @@ interface Window {
   start?: number;
   end: number;
   closeAt: number;
+  /** Remote ports of the connections the service had accepted when it closed its listeners; undefined when the trace does not say. */
+  accepted?: Set<number>;
   opener: string;
 }
 
@@ -36,10 +38,14 @@ function windowOf(trace: Trace): Window {
   const exit = events.find((e) => e.kind === 'process-exit' && e.pid === mainPid);
   const main = trace.processes.find((p) => p.pid === mainPid);
   const closes = events.filter((e): e is Ev<'server-close'> => e.kind === 'server-close');
+  let accepted: Set<number> | undefined;
+  for (const c of closes) if (c.remotePorts) for (const p of c.remotePorts) (accepted ??= new Set()).add(p);
+  if (!accepted && closes.some((c) => c.remotePorts)) accepted = new Set();
   return {
     start: term?.t ?? sent?.t ?? arrived?.t,
     end: exit?.t ?? main?.end ?? Infinity,
     closeAt: closes.length ? Math.min(...closes.map((c) => c.t)) : Infinity,
+    accepted,
     opener: term ? 'the start of termination' : ((sent ?? arrived)?.signal ?? 'the signal'),
   };
 }
@@ -56,17 +62,29 @@ export function shutdownWindow(trace: Trace): ShutdownWindow {
 }
 
 /**
+ * A reset of a connection the service never accepted: sent after close(), or reset when close()
+ * ran while its connection still waited in the kernel's accept queue (the event loop had not
+ * taken it yet, e.g. while the signal's listeners ran): its port is not among the connections
+ * the service held at close().
+ */
+function resetInAcceptQueue(r: LoadSpanEvent, w: Window): boolean {
+  if (r.outcome !== 'reset') return false;
+  if (r.t >= w.closeAt) return true;
+  return r.localPort !== undefined && w.accepted !== undefined && r.end >= w.closeAt && !w.accepted.has(r.localPort);
+}
+
+/**
  * How one load request counts. In the window (in flight at its start or sent after it, before
  * the exit): answered, turned away (refused by the closed listener, or reset in its accept
- * queue after close() was called), or lost (any other failure). Outside it: after the exit
- * (never lost), or failed before the shutdown.
+ * queue as close() ran), or lost (any other failure). Outside it: after the exit (never lost),
+ * or failed before the shutdown.
  */
 function roleOf(r: LoadSpanEvent, w: Window): RequestRole {
   if (r.sse) return 'stream';
   if (r.t >= w.end) return 'after-exit';
   if (w.start !== undefined && r.end >= w.start) {
     if (r.outcome === 'ok') return 'answered';
-    if (r.outcome === 'refused' || (r.outcome === 'reset' && r.t >= w.closeAt)) return 'turned-away';
+    if (r.outcome === 'refused' || resetInAcceptQueue(r, w)) return 'turned-away';
     return 'lost';
   }
   return r.outcome === 'ok' ? 'answered' : 'before-shutdown';

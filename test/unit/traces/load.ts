@@ -18,7 +18,7 @@ export const TRACES_DIR = __dirname;
  * what users see. A case no run records (a failed preStop hook, an older preload's field, a
  * trace without an analysis) is made in the test from a loaded copy, with a comment why.
  */
-export type FixtureName = 'leaked-interval' | 'graceful-two-processes' | 'load-drop' | 'load-sse' | 'k8s-prestop-sleep' | 'k8s-prestop-overrun' | 'k8s-endpoint-lag';
+export type FixtureName = 'leaked-interval' | 'graceful-two-processes' | 'load-drop' | 'load-drain-busy' | 'load-sse' | 'k8s-prestop-sleep' | 'k8s-prestop-overrun' | 'k8s-endpoint-lag';
 
 export function fixturePath(name: FixtureName): string {
   return path.join(TRACES_DIR, `${name}.shutdown-trace.json`);
