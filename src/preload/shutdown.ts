@@ -45,9 +45,16 @@ export function createShutdownWatch(ctx: PreloadContext, snapshots: Snapshots, r
   const start = () => {
     if (ctx.shuttingDown) return;
     ctx.shuttingDown = true;
-    requests.start();
-    sampleCount();
-    countSampler = ownSetInterval(sampleCount, 50);
+    // After the signal's listeners, not before them: untraced, they run at once. A server.close()
+    // in one of them starts request tracking itself; requests reach the service only after the
+    // listeners (and this microtask) have run.
+    queueMicrotask(() =>
+      guard('shutdown start', () => {
+        requests.start();
+        sampleCount();
+        countSampler = ownSetInterval(sampleCount, 50);
+      }),
+    );
   };
   const stop = () => {
     if (countSampler) clearInterval(countSampler);
