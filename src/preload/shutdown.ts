@@ -45,14 +45,18 @@ export function createShutdownWatch(ctx: PreloadContext, snapshots: Snapshots, r
   const start = () => {
     if (ctx.shuttingDown) return;
     ctx.shuttingDown = true;
-    // After the signal's listeners, not before them: untraced, they run at once. A server.close()
-    // in one of them starts request tracking itself; requests reach the service only after the
-    // listeners (and this microtask) have run.
+    // The sampler is armed now, before the listeners arm timers of their own: a timer list runs
+    // the microtasks between its timers, so arming ours after a listener's 50 ms timer would run
+    // that listener's continuation inside Node's timer processing (its error stacks would show
+    // runNextTicks and listOnTimeout, as they do not untraced).
+    countSampler = ownSetInterval(sampleCount, 50);
+    // The rest after the signal's listeners, not before them: untraced, they run at once. A
+    // server.close() in one of them starts request tracking itself; requests reach the service
+    // only after the listeners (and this microtask) have run.
     queueMicrotask(() =>
       guard('shutdown start', () => {
         requests.start();
         sampleCount();
-        countSampler = ownSetInterval(sampleCount, 50);
       }),
     );
   };
