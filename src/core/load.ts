@@ -16,31 +16,15 @@
  */
 import { Pool } from 'undici';
 import { withLocalPort } from './load-ports';
-import { LOAD_OUTCOMES, type LoadConfig, type LoadOutcome, type LoadSummary } from '../shared/traffic';
+import { LOAD_OUTCOMES, type LoadConfig, type LoadOutcome, type LoadSpan, type LoadSummary } from '../shared/traffic';
+
+export type { LoadSpan };
 
 export const LOAD_DEFAULTS = { rate: 20, timeoutMs: 5000, tailMs: 300, path: '/' } as const;
 /** At most this many spans are recorded per run; the rest are only counted. */
 export const MAX_RECORDED_REQUESTS = 20_000;
 const MAX_RATE = 1000;
 const MAX_CONNECTIONS = 256;
-
-export interface LoadSpan {
-  id: number;
-  /** Start, trace ms. */
-  t: number;
-  /** The client side's port of the connection the request went out on, when known. */
-  localPort?: number;
-  /** When the outcome was known, trace ms. */
-  end: number;
-  outcome: LoadOutcome;
-  status?: number;
-  error?: string;
-  keepAlive: boolean;
-  /** A server-sent-event stream rather than a plain request. */
-  sse?: boolean;
-  /** Events received on a stream. */
-  events?: number;
-}
 
 /** Classifies a failed request from undici's error (and whether our own timer fired). */
 export function classifyError(e: unknown, timedOut: boolean): { outcome: LoadOutcome; error: string } {

@@ -6,7 +6,7 @@
  */
 import type { PreloadEvent, HandleInfo, HandleOwner } from './wire';
 import type { Frame } from './frames';
-import type { LoadConfig, LoadOutcome, LoadSummary } from './traffic';
+import type { LoadConfig, LoadOutcome, LoadSpan, LoadSummary } from './traffic';
 import type { K8sPlan, KubeletSchedule, PreStop, K8sOutcome } from './kubernetes';
 import type { PlatformEvent, PlatformMeta, PlatformFindingCode, PlatformAnalysis } from './platform';
 
@@ -41,20 +41,7 @@ export type LauncherEvent =
   /** The load generator started sending (at the service's first TCP listen). */
   | { kind: 'load-start'; t: number; url: string; rate: number; keepAlive: boolean; sse: number }
   /** One request (or one SSE stream when `sse`), a span from t to end with its outcome. */
-  | {
-      kind: 'load-request';
-      t: number;
-      end: number;
-      id: number;
-      outcome: LoadOutcome;
-      status?: number;
-      error?: string;
-      keepAlive: boolean;
-      sse?: boolean;
-      events?: number;
-      /** The client side's port of the connection the request was written on. */
-      localPort?: number;
-    }
+  | ({ kind: 'load-request' } & LoadSpan)
   /** Totals over the whole run, written when the load stopped. */
   | ({ kind: 'load-summary'; t: number } & LoadSummary)
   // ---- Kubernetes termination

@@ -6,6 +6,25 @@
 export type LoadOutcome = 'ok' | 'refused' | 'reset' | 'timeout' | 'http-5xx' | 'other-error';
 export const LOAD_OUTCOMES: readonly LoadOutcome[] = ['ok', 'refused', 'reset', 'timeout', 'http-5xx', 'other-error'];
 
+/** One request (or stream) of the load, as the generator reports it and the trace keeps it (`load-request`). */
+export interface LoadSpan {
+  id: number;
+  /** Start, trace ms. */
+  t: number;
+  /** When the outcome was known, trace ms. */
+  end: number;
+  outcome: LoadOutcome;
+  status?: number;
+  error?: string;
+  keepAlive: boolean;
+  /** A server-sent-event stream rather than a plain request. */
+  sse?: boolean;
+  /** Events received on a stream. */
+  events?: number;
+  /** The client side's port of the connection the request was written on, when known. */
+  localPort?: number;
+}
+
 export interface LoadConfig {
   /** "auto" (the TCP port the service listens on first), a port, host:port, or an http:// URL. */
   target: string;

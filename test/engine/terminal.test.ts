@@ -11,6 +11,12 @@ import { withStdin, inPty, cliRun, serviceLines, tmpOut, hasScript, pidsAlive, u
 import type { Trace } from '../../src/shared/trace';
 
 const readTrace = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Trace;
+/** The `stty -g` lines a command printed on the terminal, in order. */
+const sttyLines = (screen: string) =>
+  screen
+    .replace(/\r/g, '')
+    .split('\n')
+    .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
 const pidsOf = (screen: string) => (/listening pids ([\d ]+)/.exec(screen)?.[1] ?? '').trim().split(' ').map(Number);
 
 describe('stdin', () => {
@@ -46,10 +52,7 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     assert.deepEqual(service(plain), ['tty stdin=true stdout=true stderr=true', 'to stderr', 'typed line', 'read "typed line\\n"'], 'plain run, the reference');
     assert.deepEqual(service(traced), service(plain), 'traced: the same terminal behaviour and the same screen');
     // After the run the terminal is in the modes it had before (the tool's pty used raw mode).
-    const after = traced
-      .replace(/\r\n/g, '\n')
-      .split('\n')
-      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    const after = sttyLines(traced);
     assert.equal(after.length, 2, `stty -g before and after: ${JSON.stringify(traced)}`);
     assert.equal(after[0], after[1], 'terminal modes restored');
     const trace = readTrace(out);
@@ -66,11 +69,7 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     await pty.waitFor(/to stderr/);
     pty.type('for the shell\r');
     await pty.done;
-    const modes = pty
-      .screen()
-      .replace(/\r/g, '')
-      .split('\n')
-      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    const modes = sttyLines(pty.screen());
     assert.equal(modes.length, 3, pty.screen());
     assert.equal(new Set(modes).size, 1, "the terminal stayed in the shell's modes throughout");
     const trace = readTrace(out);
@@ -116,11 +115,7 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     pty.type('\x1c');
     await pty.done;
     assert.ok(await until(() => pidsAlive(pids).length === 0, 5000), `left running: ${pidsAlive(pids)}`);
-    const modes = pty
-      .screen()
-      .replace(/\r/g, '')
-      .split('\n')
-      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    const modes = sttyLines(pty.screen());
     assert.equal(modes.length, 2, pty.screen());
     assert.equal(modes[0], modes[1], 'terminal modes restored after the tool died');
     // The watchdog writes the trace once the service is stopped and the terminal restored.
@@ -139,11 +134,7 @@ describe('a terminal', { skip: !hasScript && 'needs util-linux script(1) for a p
     await pty.waitFor(/^listening/m);
     pty.type('\x1c');
     await pty.done;
-    const modes = pty
-      .screen()
-      .replace(/\r/g, '')
-      .split('\n')
-      .filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
+    const modes = sttyLines(pty.screen());
     assert.equal(modes.length, 2, pty.screen().slice(-2000));
     assert.equal(modes[1], modes[0], 'terminal modes restored after the tool died');
     assert.ok(await until(() => fs.existsSync(out), 5000), 'the watchdog wrote the trace');
