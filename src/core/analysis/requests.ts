@@ -38,14 +38,12 @@ function windowOf(trace: Trace): Window {
   const exit = events.find((e) => e.kind === 'process-exit' && e.pid === mainPid);
   const main = trace.processes.find((p) => p.pid === mainPid);
   const closes = events.filter((e): e is Ev<'server-close'> => e.kind === 'server-close');
-  let accepted: Set<number> | undefined;
-  for (const c of closes) if (c.remotePorts) for (const p of c.remotePorts) (accepted ??= new Set()).add(p);
-  if (!accepted && closes.some((c) => c.remotePorts)) accepted = new Set();
+  const listing = closes.filter((c) => c.remotePorts);
   return {
     start: term?.t ?? sent?.t ?? arrived?.t,
     end: exit?.t ?? main?.end ?? Infinity,
     closeAt: closes.length ? Math.min(...closes.map((c) => c.t)) : Infinity,
-    accepted,
+    accepted: listing.length ? new Set(listing.flatMap((c) => c.remotePorts!)) : undefined,
     opener: term ? 'the start of termination' : ((sent ?? arrived)?.signal ?? 'the signal'),
   };
 }
