@@ -78,8 +78,12 @@ export interface ServerOptions {
   traceStatus?: number;
   standalone?: boolean;
   title?: string;
-  /** Served as an EventSource stream at /events (standalone): one message per `data:`, `gapMs` apart. */
-  events?: { messages: unknown[]; gapMs?: number };
+  /**
+   * Served as an EventSource stream at /events (standalone), one message per `data:`: the first
+   * when the page connects, each next one when the test calls `nextEvent()`, so what the page shows
+   * between two messages can be checked whatever the machine's speed.
+   */
+  events?: { messages: unknown[] };
 }
 
 export interface Served {
@@ -87,6 +91,8 @@ export interface Served {
   nonce: string;
   csp: string;
   posted: unknown[];
+  /** Sends the next `events` message to the connected /events streams; throws when none is connected or none is left. */
+  nextEvent(): void;
   set(o: ServerOptions): void;
   close(): Promise<void>;
 }
@@ -97,6 +103,8 @@ export async function serve(initialOpts: ServerOptions = {}): Promise<Served> {
   const posted: unknown[] = [];
   let lastNonce = '';
   let lastCsp = '';
+  const streams = new Set<http.ServerResponse>();
+  let pending: unknown[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/' || url.pathname === '/index.html') {
@@ -123,16 +131,12 @@ export async function serve(initialOpts: ServerOptions = {}): Promise<Served> {
     }
     if (url.pathname === '/events' && opts.events) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      const msgs = opts.events.messages.slice();
-      const gap = opts.events.gapMs ?? 50;
-      const next = (): void => {
-        const m = msgs.shift();
-        if (m === undefined) return; // keep the stream open, like a live viewer
-        res.write(`data: ${JSON.stringify(m)}\n\n`);
-        setTimeout(next, gap);
-      };
-      next();
-      req.on('close', () => msgs.splice(0));
+      pending = opts.events.messages.slice();
+      streams.add(res);
+      req.on('close', () => streams.delete(res));
+      // the stream stays open after the last message, like a live viewer's
+      const first = pending.shift();
+      if (first !== undefined) res.write(`data: ${JSON.stringify(first)}\n\n`);
       return;
     }
     if (url.pathname === '/message' && req.method === 'POST') {
@@ -168,10 +172,19 @@ export async function serve(initialOpts: ServerOptions = {}): Promise<Served> {
       return lastCsp;
     },
     posted,
+    nextEvent() {
+      if (streams.size === 0) throw new Error('no /events stream is connected');
+      const m = pending.shift();
+      if (m === undefined) throw new Error('no /events message is left');
+      for (const res of streams) res.write(`data: ${JSON.stringify(m)}\n\n`);
+    },
     set(o) {
       opts = o;
     },
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () => {
+      for (const res of streams) res.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
   };
 }
 

@@ -211,7 +211,6 @@ describe('standalone page', () => {
     const served = await serve({
       standalone: true,
       events: {
-        gapMs: 150,
         messages: [
           { type: 'trace', trace: head, live: true },
           { type: 'append', events: full.events.slice(sig, sig + 1), output: full.output, processes: [], now: signalT + 0.5 },
@@ -223,7 +222,12 @@ describe('standalone page', () => {
     const o = await open(browser, served, { mode: 'standalone' });
     const page = o.page;
     await page.waitForFunction(() => document.querySelector('[data-testid=verdict]')?.textContent?.startsWith('Recording…'));
+    assert.equal(await page.$('[data-testid=tl-item][data-kind=signal]'), null, 'no signal before it is appended');
+    served.nextEvent();
     await page.waitForFunction(() => document.querySelector('[data-testid=tl-item][data-kind=signal]')?.textContent === 'SIGTERM');
+    assert.match((await page.textContent('[data-testid=verdict]'))!, /^Recording…/, 'still recording until finished');
+    served.nextEvent();
+    served.nextEvent();
     await page.waitForFunction(() => (document.querySelector('[data-testid=verdict]')?.textContent ?? '').startsWith('No SIGTERM handler'));
     assert.equal((await readStats(page)).loads, 1, 'one trace, then appends and the analysis');
     assert.deepEqual(await page.$$eval('[data-testid=finding]', (els) => els.map((e) => e.getAttribute('data-code'))), ['no-handler', 'lost-requests']);
