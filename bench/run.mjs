@@ -2,7 +2,7 @@
 // `npm run bench` (after scripts/build.mjs): every performance figure in one run, plain and
 // instrumented interleaved, printed as a table and written to bench/results.json.
 //
-//   node bench/run.mjs [--quick] [--only=throughput,throughputRedis,throughputPostgres,standalone,startup,startupReal,latency,memory,timeline,timelineExtension,scale] [--no-write]
+//   node bench/run.mjs [--quick] [--only=throughput,throughputRedis,throughputPostgres,standalone,startup,startupReal,startupInstructions,latency,memory,timeline,timelineExtension,scale] [--no-write]
 //
 // throughputRedis, throughputPostgres and startupReal use test/real-app's packages (cd test/real-app
 // && npm ci) and a throw-away redis-server and PostgreSQL on free ports (lib/servers.mjs).
@@ -19,6 +19,7 @@ import { killAll, PRELOAD } from './lib/proc.mjs';
 import { launchBrowser } from './lib/page.mjs';
 import { runThroughput, runThroughputReal, runThroughputStandalone } from './throughput.mjs';
 import { runStartup, runStartupReal, runStartupStandalone } from './startup.mjs';
+import { runStartupInstructions } from './startup-instructions.mjs';
 import { ensureServers, stopServers, realEnv } from './lib/servers.mjs';
 import { runCollectorLatency } from './latency.mjs';
 import { runTimelineLatency } from './timeline-latency.mjs';
@@ -191,6 +192,17 @@ function table() {
       '< 30 ms added',
       sr.oursColdAddedMs < 30 ? 'pass' : sr.aaAddedMs !== undefined && sr.oursColdAddedMs < 30 + Math.abs(sr.aaAddedMs) ? 'MISS (within A/A noise)' : 'MISS',
     ]);
+  const si = f.startupInstructions;
+  if (si?.skipped) rows.push(['2 the same, instructions to "listening" (callgrind)', '—', '—', `skipped: ${si.skipped}`, '—', 'n/a']);
+  else if (si)
+    rows.push([
+      '2 the same, instructions to "listening" (callgrind, no GC; M)',
+      fmt(si.plainInstructions / 1e6, 1),
+      fmt(si.oursInstructions / 1e6, 1),
+      `+${fmt(si.addedInstructions / 1e6, 1)} M (+${fmt(si.addedRatio * 100, 2)} %, ≈ +${fmt(si.addedRatio * (sr ? sr.plainMs.p50 : NaN), 1)} ms of the plain start-up); runs differ by ${fmt(si.runSpread * 100, 3)} %; heap allocated +${fmt((si.oursHeapBytes - si.plainHeapBytes) / 1e6, 2)} MB`,
+      '< 30 ms added',
+      sr ? (si.addedRatio * sr.plainMs.p50 < 30 ? 'pass' : 'MISS') : 'n/a',
+    ]);
   const sa = f.standalone;
   if (sa) {
     for (const [mode, label, target] of [
@@ -352,6 +364,7 @@ async function main() {
   await step('startup', () => runStartup(helpers, { spawns: quick ? 6 : 20, log }));
   const real = () => ensureServers(helpers, log);
   await step('startupReal', async () => runStartupReal(helpers, { urls: await real(), realEnv, spawns: quick ? 6 : 40, log }));
+  await step('startupInstructions', async () => runStartupInstructions(helpers, { urls: await real(), realEnv, runs: quick ? 1 : 2, log }));
   await step('latency', () => runCollectorLatency(helpers, { signals: quick ? 30 : 100, log }));
   await step('throughput', () => runThroughput(helpers, { rounds: quick ? 1 : 5, slices: quick ? 3 : 4, pcSlices: quick ? 2 : 3, log }));
   for (const kind of ['redis', 'postgres']) {
