@@ -5,11 +5,10 @@
 // the same count to within about 0.05 %, whatever else the machine is doing: it resolves a few
 // milliseconds where wall time on a shared two-core machine varies by tens. It leaves out what
 // the GC would spend on the extra bytes, which is why they are reported beside it.
-import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { ROOT } from './lib/build.mjs';
-import { variantEnv, spawnNode, waitForLine, stop, sleep, CODE_CACHE_DIR } from './lib/proc.mjs';
+import { variantEnv, warmCodeCache } from './lib/proc.mjs';
 import { median, round } from './lib/stats.mjs';
 
 const V8_FLAGS = ['--predictable', '--hash-seed=1', '--random-seed=1', '--min-semi-space-size=128', '--max-semi-space-size=128', '--initial-old-space-size=1024'];
@@ -35,23 +34,6 @@ function countRun(fixture, env) {
   return { instructions: Number(ir[1]), heapUsed: Number(heap[1]) };
 }
 
-/** The preload's code cache, written by one traced start-up under the same V8 flags. */
-async function warmCodeCache(fixture, env) {
-  fs.rmSync(CODE_CACHE_DIR, { recursive: true, force: true });
-  fs.mkdirSync(CODE_CACHE_DIR, { recursive: true, mode: 0o700 });
-  const child = spawnNode([...V8_FLAGS, fixture], { env });
-  try {
-    await waitForLine(child, /listening \d+/, 20000);
-    for (let i = 0; i < 100; i++) {
-      if (fs.readdirSync(CODE_CACHE_DIR).some((f) => f.endsWith('.v8cache'))) return true;
-      await sleep(100);
-    }
-    return false;
-  } finally {
-    await stop(child);
-  }
-}
-
 /**
  * bench/fixtures/real/startup.js, plain and ours (with its code cache, made first with the same V8 flags, as a code cache only
  * holds for the flags it was made under), `runs` each, interleaved.
@@ -72,7 +54,7 @@ export async function runStartupInstructions(helpers, { urls, realEnv, runs = 2,
 
 async function count(fixture, envOf, collector, runs, log) {
   const oursEnv = envOf(variantEnv('ours', collector));
-  if (!(await warmCodeCache(fixture, oursEnv))) throw new Error('the preload wrote no code cache');
+  if (!(await warmCodeCache(fixture, oursEnv, V8_FLAGS))) throw new Error('the preload wrote no code cache');
   const plainEnv = envOf(variantEnv('plain', collector));
   const res = { plain: [], ours: [] };
   for (let i = 0; i < runs; i++) {

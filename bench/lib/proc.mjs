@@ -60,11 +60,12 @@ export const CODE_CACHE_DIR = path.join(ROOT, 'bench', '.build', 'code-cache');
 /**
  * A fresh code cache, made as a user's first traced run makes it: one traced start-up of the
  * fixture, left running until the preload has written the cache. True when it was written.
+ * `nodeFlags` are V8 flags of the runs to come: a code cache holds only for the flags it was made under.
  */
-export async function warmCodeCache(fixture, env) {
+export async function warmCodeCache(fixture, env, nodeFlags = []) {
   fs.rmSync(CODE_CACHE_DIR, { recursive: true, force: true });
   fs.mkdirSync(CODE_CACHE_DIR, { recursive: true, mode: 0o700 });
-  const child = spawnNode([fixture], { env });
+  const child = spawnNode([...nodeFlags, fixture], { env });
   try {
     await waitForLine(child, /listening \d+/, 20000);
     for (let i = 0; i < 100; i++) {
