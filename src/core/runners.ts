@@ -13,7 +13,7 @@ import { NODE_OPTIONS_WITH_VALUE } from './node-options';
  * (a shebang CLI such as node_modules/.bin/tsx, or npm), the command itself.
  */
 export function scriptOf(command: string): string | undefined {
-  const parts = command.split(' ').filter(Boolean);
+  const parts = withoutEnv(command.split(' ').filter(Boolean));
   if (!parts.length) return undefined;
   const base = parts[0].split('/').pop() ?? '';
   if (!/^(node|nodejs|node\d+)$/.test(base)) return parts[0];
@@ -28,9 +28,23 @@ export function scriptOf(command: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A package CLI's shebang (`#!/usr/bin/env node`) runs it as `/usr/bin/env node <cli>`: that is the
+ * command line a process shows between the kernel's exec of env and env's exec of node, and the
+ * one recorded when it was read then. The words after env's own options and assignments are the
+ * command.
+ */
+function withoutEnv(parts: string[]): string[] {
+  if ((parts[0]?.split('/').pop() ?? '') !== 'env') return parts;
+  let i = 1;
+  while (i < parts.length && (parts[i].startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(parts[i]))) i += ENV_OPTIONS_WITH_VALUE.has(parts[i]) ? 2 : 1;
+  return i < parts.length ? parts.slice(i) : parts;
+}
+const ENV_OPTIONS_WITH_VALUE = new Set(['-u', '--unset', '-C', '--chdir']);
+
 /** The process runs a package's code as its program: a CLI from node_modules, or npm/npx/pnpm/yarn. */
 export function runsPackageCli(command: string): boolean {
-  const first = command.split(' ')[0] ?? '';
+  const first = withoutEnv(command.split(' ').filter(Boolean))[0] ?? '';
   const base = first.split('/').pop() ?? '';
   if (/^(npm|npx|pnpm|yarn|npm exec|corepack)$/.test(base)) return true;
   const script = scriptOf(command);

@@ -18,6 +18,11 @@ describe('runners', () => {
     assert.equal(scriptOf('/usr/bin/node --require /a/node_modules/tsx/dist/preflight.cjs --import file:///a/node_modules/tsx/dist/loader.mjs app.ts'), 'app.ts');
     assert.equal(scriptOf('node_modules/.bin/tsx app.ts'), 'node_modules/.bin/tsx');
     assert.equal(scriptOf('npx tsx app.ts'), 'npx');
+    // a shebang's env, as a process shows it until env has exec'd node
+    assert.equal(scriptOf('/usr/bin/env node /w/node_modules/.bin/tsx app.ts'), '/w/node_modules/.bin/tsx');
+    assert.equal(scriptOf('/usr/bin/env -S node --no-warnings /w/node_modules/.bin/nodemon app.js'), '/w/node_modules/.bin/nodemon');
+    assert.equal(scriptOf('env -u DEBUG NODE_ENV=production node server.js'), 'server.js');
+    assert.equal(scriptOf('/usr/bin/env'), '/usr/bin/env');
   });
 
   test('package CLIs are runners; user scripts, even with tsx loaders, are not', () => {
@@ -26,6 +31,9 @@ describe('runners', () => {
     assert.equal(runsPackageCli('npm exec tsx app.ts'), true);
     assert.equal(runsPackageCli('/usr/bin/node --require /w/node_modules/tsx/dist/preflight.cjs app.ts'), false);
     assert.equal(runsPackageCli('node app.js'), false);
+    assert.equal(runsPackageCli('/usr/bin/env node /w/node_modules/.bin/tsx app.ts'), true);
+    assert.equal(runsPackageCli('/usr/bin/env npx tsx app.ts'), true);
+    assert.equal(runsPackageCli('/usr/bin/env node app.js'), false);
   });
 
   test('tsx: the CLI is the runner, the node child running app.ts is the service', () => {
@@ -54,6 +62,18 @@ describe('runners', () => {
     assert.equal(r.roles.get(12), 'runner');
     assert.equal(r.roles.get(11), 'runner');
     assert.equal(r.roles.get(13), 'service');
+  });
+
+  test('npx → sh → tsx seen as /usr/bin/env (its shebang, before env ran node) → service: tsx is still a runner', () => {
+    const ps = [
+      proc(10, 1, 'npx tsx service.ts'),
+      proc(11, 10, "sh -c 'tsx' service.ts", false),
+      proc(12, 11, '/usr/bin/env node /w/node_modules/.bin/tsx service.ts'),
+      proc(13, 12, '/usr/bin/node --require /w/node_modules/tsx/dist/preflight.cjs --import file:///w/node_modules/tsx/dist/loader.mjs service.ts'),
+    ];
+    const r = classifyRoles(ps, 10);
+    assert.equal(r.servicePid, 13);
+    assert.deepEqual([r.roles.get(10), r.roles.get(11), r.roles.get(12), r.roles.get(13)], ['runner', 'runner', 'runner', 'service']);
   });
 
   test('a wrapper that is not node (sh -c, tini, dumb-init) in front of the service is a runner', () => {
