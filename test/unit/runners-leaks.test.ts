@@ -49,31 +49,18 @@ describe('runners', () => {
     );
   });
 
-  test('npx → sh → tsx → service: every process on the way is a runner', () => {
-    const ps = [
-      proc(10, 1, 'npx tsx app.ts'),
-      proc(11, 10, "sh -c 'tsx' app.ts", false),
-      proc(12, 11, 'node /w/node_modules/.bin/tsx app.ts'),
-      proc(13, 12, '/usr/bin/node --import file:///w/node_modules/tsx/dist/loader.mjs app.ts'),
-    ];
-    const r = classifyRoles(ps, 10);
-    assert.equal(r.servicePid, 13);
-    assert.equal(r.roles.get(10), 'runner');
-    assert.equal(r.roles.get(12), 'runner');
-    assert.equal(r.roles.get(11), 'runner');
-    assert.equal(r.roles.get(13), 'service');
-  });
-
-  test('npx → sh → tsx seen as /usr/bin/env (its shebang, before env ran node) → service: tsx is still a runner', () => {
-    const ps = [
-      proc(10, 1, 'npx tsx service.ts'),
-      proc(11, 10, "sh -c 'tsx' service.ts", false),
-      proc(12, 11, '/usr/bin/env node /w/node_modules/.bin/tsx service.ts'),
-      proc(13, 12, '/usr/bin/node --require /w/node_modules/tsx/dist/preflight.cjs --import file:///w/node_modules/tsx/dist/loader.mjs service.ts'),
-    ];
-    const r = classifyRoles(ps, 10);
-    assert.equal(r.servicePid, 13);
-    assert.deepEqual([r.roles.get(10), r.roles.get(11), r.roles.get(12), r.roles.get(13)], ['runner', 'runner', 'runner', 'service']);
+  test('npx → sh → tsx → service: every process on the way is a runner, also with tsx seen as its shebang before env ran node', () => {
+    for (const tsx of ['node /w/node_modules/.bin/tsx app.ts', '/usr/bin/env node /w/node_modules/.bin/tsx app.ts']) {
+      const ps = [
+        proc(10, 1, 'npx tsx app.ts'),
+        proc(11, 10, "sh -c 'tsx' app.ts", false),
+        proc(12, 11, tsx),
+        proc(13, 12, '/usr/bin/node --import file:///w/node_modules/tsx/dist/loader.mjs app.ts'),
+      ];
+      const r = classifyRoles(ps, 10);
+      assert.equal(r.servicePid, 13, tsx);
+      assert.deepEqual([r.roles.get(10), r.roles.get(11), r.roles.get(12), r.roles.get(13)], ['runner', 'runner', 'runner', 'service'], tsx);
+    }
   });
 
   test('a wrapper that is not node (sh -c, tini, dumb-init) in front of the service is a runner', () => {
