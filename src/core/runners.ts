@@ -13,7 +13,10 @@ import { NODE_OPTIONS_WITH_VALUE } from './node-options';
  * (a shebang CLI such as node_modules/.bin/tsx, or npm), the command itself.
  */
 export function scriptOf(command: string): string | undefined {
-  const parts = withoutEnv(command.split(' ').filter(Boolean));
+  return scriptOfWords(wordsOf(command));
+}
+
+function scriptOfWords(parts: string[]): string | undefined {
   if (!parts.length) return undefined;
   const base = parts[0].split('/').pop() ?? '';
   if (!/^(node|nodejs|node\d+)$/.test(base)) return parts[0];
@@ -31,10 +34,11 @@ export function scriptOf(command: string): string | undefined {
 /**
  * A package CLI's shebang (`#!/usr/bin/env node`) runs it as `/usr/bin/env node <cli>`: that is the
  * command line a process shows between the kernel's exec of env and env's exec of node, and the
- * one recorded when it was read then. The words after env's own options and assignments are the
- * command.
+ * one recorded when it was read then. The words of a command line, from those after env's own
+ * options and assignments when it starts with env.
  */
-function withoutEnv(parts: string[]): string[] {
+function wordsOf(command: string): string[] {
+  const parts = command.split(' ').filter(Boolean);
   if ((parts[0]?.split('/').pop() ?? '') !== 'env') return parts;
   let i = 1;
   while (i < parts.length && (parts[i].startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(parts[i]))) i += ENV_OPTIONS_WITH_VALUE.has(parts[i]) ? 2 : 1;
@@ -44,10 +48,10 @@ const ENV_OPTIONS_WITH_VALUE = new Set(['-u', '--unset', '-C', '--chdir']);
 
 /** The process runs a package's code as its program: a CLI from node_modules, or npm/npx/pnpm/yarn. */
 export function runsPackageCli(command: string): boolean {
-  const first = withoutEnv(command.split(' ').filter(Boolean))[0] ?? '';
-  const base = first.split('/').pop() ?? '';
+  const parts = wordsOf(command);
+  const base = (parts[0] ?? '').split('/').pop() ?? '';
   if (/^(npm|npx|pnpm|yarn|npm exec|corepack)$/.test(base)) return true;
-  const script = scriptOf(command);
+  const script = scriptOfWords(parts);
   return !!script && /(^|[\\/])node_modules[\\/]/.test(script.replace(/^file:\/\//, ''));
 }
 
